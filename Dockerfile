@@ -1,0 +1,11 @@
+# ppod-audio in a container: docker build -t ppod . && docker run -v $PWD/raw_audio:/app/raw_audio -v $PWD/output:/app/output ppod process raw_audio/<episode>
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY src ./src
+RUN pip install --no-cache-dir "torch==2.13.0" "setuptools<81" \
+ && pip install --no-cache-dir . \
+ && ppod doctor
+COPY raw_audio ./raw_audio
+ENTRYPOINT ["ppod"]
+CMD ["--help"]

@@ -1,0 +1,233 @@
+"""DER of the embedded diarizer on the shared recordings, dev and eval kept apart.
+
+Run ``python bench/eval_diarization.py [--split dev|eval|all]``. Dev files are for tuning; eval
+files are printed for the record only (never choose a parameter from them). DER is pyannote.metrics
+``DiarizationErrorRate(collar=0.25, skip_overlap=False)`` with the ``.uem`` where one exists.
+
+Each file is diarized twice: with the speaker count estimated (what the CLI does when the
+manifest does not say) and with the true count given. RTF is diarization time over audio time,
+measured with the encoder already loaded.
+
+``--set name=value`` overrides an ``EmbeddedDiarizerOptions`` field (for tuning on dev).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from ppod_audio.speech.diarize_embedded import (  # noqa: E402
+    EmbeddedDiarizerOptions,
+    diarize_embedded,
+    load_encoder,
+)
+from ppod_audio.speech.turns import Turn, read_rttm, to_annotation  # noqa: E402
+
+RATE = 16000
+DEMO = REPO / "raw_audio" / "demo-what-is-the-sscp"
+
+
+@dataclass
+class Case:
+    """One recording with its reference turns and scoring region."""
+
+    name: str
+    group: str
+    split: str
+    audio: np.ndarray
+    reference: list[Turn]
+    uem: tuple[float, float] | None = None
+
+
+def shared_data() -> Path:
+    return Path(os.environ.get("PPOD_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def load_audio(path: Path) -> np.ndarray:
+    """Float32 mono 16 kHz samples of any soundfile-readable file."""
+    import soundfile as sf
+    from scipy.signal import resample_poly
+
+    samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    mono = samples.mean(axis=1)
+    if rate != RATE:
+        g = np.gcd(rate, RATE)
+        mono = resample_poly(mono, RATE // g, rate // g).astype(np.float32)
+    return mono
+
+
+def only_uri(path: Path) -> list[Turn]:
+    """The turns of a single-recording RTTM, whatever URI it uses."""
+    (turns,) = read_rttm(path).values()
+    return turns
+
+
+def read_uem(path: Path) -> tuple[float, float] | None:
+    if not path.exists():
+        return None
+    fields = path.read_text().split()
+    return float(fields[2]), float(fields[3])
+
+
+def spliced_conversation(speech_dir: Path) -> Case:
+    """A dev conversation spliced from real single-speaker clips (three voices, 0.4 s gaps)."""
+    jfk = load_audio(speech_dir / "jfk.wav")
+    pieces = [
+        ("jfk", jfk[: int(5.5 * RATE)]),
+        ("librivox", load_audio(speech_dir / "librivox-0870.wav")),
+        ("librispeech", load_audio(speech_dir / "librispeech-1272-128104-0000.wav")),
+        ("jfk", jfk[int(5.5 * RATE) :]),
+        ("librivox", load_audio(speech_dir / "librivox-0890.wav")),
+    ]
+    gap = np.zeros(int(0.4 * RATE), dtype=np.float32)
+    chunks, turns, t = [], [], 0.0
+    for speaker, clip in pieces:
+        chunks += [clip, gap]
+        turns.append(Turn(t, t + len(clip) / RATE, speaker))
+        t += (len(clip) + len(gap)) / RATE
+    # The clip edges contain a little silence; the collar absorbs it.
+    return Case("spliced-3spk", "spliced", "dev", np.concatenate(chunks), turns)
+
+
+def load_cases(split: str) -> list[Case]:
+    data = shared_data()
+    conv = data / "conversation"
+    cases: list[Case] = []
+    want_dev, want_eval = split in ("dev", "all"), split in ("eval", "all")
+    if want_dev:
+        demo_audio = DEMO / "recording.flac"
+        demo_ref = next(
+            (p for p in (DEMO / "reference" / "reference.rttm", DEMO / "reference.rttm")
+             if p.exists()),
+            None,
+        )
+        if demo_audio.exists() and demo_ref is not None:
+            cases.append(Case("demo", "demo", "dev", load_audio(demo_audio), only_uri(demo_ref)))
+        else:
+            print(f"(demo episode not found at {DEMO}: skipped)")
+        cases.append(
+            Case("three-excerpts", "three-excerpts", "dev",
+                 load_audio(conv / "three-excerpts.wav"), only_uri(conv / "three-excerpts.rttm"))
+        )
+        cases.append(spliced_conversation(data / "speech"))
+        for i in range(1, 10):
+            stem = conv / "ami" / f"trn{i:02d}"
+            cases.append(
+                Case(stem.name, "AMI dev", "dev", load_audio(stem.with_suffix(".flac")),
+                     only_uri(stem.with_suffix(".rttm")), read_uem(stem.with_suffix(".uem")))
+            )
+    if want_eval:
+        for name in ("dev00", "dev01", "tst00", "tst01"):
+            stem = conv / "ami" / name
+            cases.append(
+                Case(name, "AMI eval", "eval", load_audio(stem.with_suffix(".flac")),
+                     only_uri(stem.with_suffix(".rttm")), read_uem(stem.with_suffix(".uem")))
+            )
+        for name in ("pyannote-sample", "broadcast-4spk"):
+            cases.append(
+                Case(name, "non-AMI eval", "eval", load_audio(conv / f"{name}.wav"),
+                     only_uri(conv / f"{name}.rttm"))
+            )
+    return cases
+
+
+def score(case: Case, hypothesis: list[Turn]) -> dict[str, float]:
+    """DER components for one file (collar 0.25 s, overlap scored, uem if any)."""
+    from pyannote.core import Segment, Timeline
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    metric = DiarizationErrorRate(collar=0.25, skip_overlap=False)
+    duration = len(case.audio) / RATE
+    start, end = case.uem if case.uem else (0.0, duration)
+    uem = Timeline([Segment(start, end)])
+    return metric(to_annotation(case.reference), to_annotation(hypothesis), uem=uem, detailed=True)
+
+
+def der(components: list[dict[str, float]]) -> float:
+    total = sum(c["total"] for c in components)
+    errors = sum(
+        c["missed detection"] + c["false alarm"] + c["confusion"] for c in components
+    )
+    return 100.0 * errors / total if total else 0.0
+
+
+def parse_overrides(pairs: list[str]) -> EmbeddedDiarizerOptions:
+    options = EmbeddedDiarizerOptions()
+    types = {f.name: f.type for f in dataclasses.fields(options)}
+    for pair in pairs:
+        key, value = pair.split("=", 1)
+        kind = {"float": float, "int": int, "bool": lambda v: v.lower() in ("1", "true")}[
+            str(types[key])
+        ]
+        setattr(options, key, kind(value))
+    return options
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=("dev", "eval", "all"), default="dev")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    args = parser.parse_args()
+    if not (shared_data() / "conversation").is_dir():
+        print(f"SKIP: shared data not found at {shared_data()} (set PPOD_SHARED_DATA)")
+        return 0
+    options = parse_overrides(args.set)
+    load_encoder()
+    diarize_embedded(np.random.default_rng(0).normal(0, 0.1, 3 * RATE).astype(np.float32))  # warm up VAD + encoder
+    cases = load_cases(args.split)
+
+    groups: dict[tuple[str, str], dict[str, list]] = {}
+    header = f"{'file':<16}{'group':<16}{'spk':>4}{'est':>5}{'DER est%':>10}{'DER k%':>9}{'RTF':>8}"
+    last_split = None
+    audio_seconds = compute_seconds = 0.0
+    for case in cases:
+        if case.split != last_split:
+            print(f"\n=== {case.split.upper()} ===" + (
+                "  (report only: never tune on these)" if case.split == "eval" else ""))
+            print(header)
+            last_split = case.split
+        true_count = len({t.speaker for t in case.reference})
+        began = time.perf_counter()
+        estimated = diarize_embedded(case.audio, RATE, options=options)
+        elapsed = time.perf_counter() - began
+        known = diarize_embedded(case.audio, RATE, num_speakers=true_count, options=options)
+        duration = len(case.audio) / RATE
+        audio_seconds += duration
+        compute_seconds += elapsed
+        est_components, known_components = score(case, estimated), score(case, known)
+        est_count = len({t.speaker for t in estimated})
+        entry = groups.setdefault((case.split, case.group), {"est": [], "known": [], "counts": []})
+        entry["est"].append(est_components)
+        entry["known"].append(known_components)
+        entry["counts"].append(f"{true_count}->{est_count}")
+        print(
+            f"{case.name:<16}{case.group:<16}{true_count:>4}{est_count:>5}"
+            f"{der([est_components]):>10.1f}{der([known_components]):>9.1f}"
+            f"{elapsed / duration:>8.3f}"
+        )
+
+    print("\n=== TOTALS (duration-weighted DER) ===")
+    print(f"{'split':<6}{'group':<16}{'files':>6}{'DER est%':>10}{'DER k%':>9}  counts true->est")
+    for (split, group), entry in groups.items():
+        print(
+            f"{split:<6}{group:<16}{len(entry['est']):>6}{der(entry['est']):>10.1f}"
+            f"{der(entry['known']):>9.1f}  {' '.join(entry['counts'])}"
+        )
+    if audio_seconds:
+        print(f"\nRTF (estimated-count runs, encoder loaded): {compute_seconds / audio_seconds:.4f}"
+              f"  ({compute_seconds:.1f} s for {audio_seconds:.0f} s of audio)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,376 @@
+"""One episode, start to finish: load -> clean -> level -> speech -> intro -> export -> publish.
+
+Each stage is a function of its inputs and settings. Speech results (the slow part) are cached
+under keys built from the cleaned audio's inputs and the model settings, so a change of glossary
+or loudness target never runs the speech model again, and an unchanged episode does no audio
+work at all (its audio key matches the MP3 already published).
+
+Everything is written to temporary names and renamed into place at the end, MP3 last-but-one and
+``report.json`` last, so a crash leaves the previous outputs or none, never a mixture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .audio import decode as decoding
+from .audio.assemble import prepend_intro
+from .audio.clean import clean
+from .audio.decode import Audio
+from .audio.export import encode_mp3
+from .audio.loudness import LevellerOptions, level_speakers, measure, normalize
+from .cache import Cache, make_key
+from .config import EpisodeManifest, ShowConfig, apply_overrides, load_episode, load_show
+from .errors import InputError, PpodError
+from .fileio import atomic_path, file_sha256, write_text
+from .publish import publish_transcripts, read_report, report_json
+from .speech.stage import SpeechOptions, SpeechResult, run_speech, speech_key
+from .transcript.document import build_document, glossary_terms
+from .transcript.model import EpisodeDocument
+
+# Encoding and resampling move the true peak; the limiter aims this far below the ceiling.
+TRUE_PEAK_MARGIN_DB = 0.5
+
+Progress = Callable[[str, str], None]
+
+
+@dataclass
+class ProcessOptions:
+    output_root: Path = Path("output")
+    cache_dir: Path | None = None
+    force: bool = False
+    speech: SpeechOptions = field(default_factory=SpeechOptions)
+    progress: Progress | None = None
+
+    def cache(self) -> Cache:
+        return Cache(self.cache_dir or Path(self.output_root) / ".cache")
+
+
+@dataclass
+class EpisodeResult:
+    slug: str
+    output_dir: Path
+    ok: bool
+    report: dict[str, Any]
+    error: str | None = None
+    exit_code: int = 0
+
+
+@dataclass
+class _Timer:
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    progress: Progress | None = None
+    slug: str = ""
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[dict[str, Any]]:
+        if self.progress:
+            self.progress(self.slug, name)
+        entry: dict[str, Any] = {"cached": False}
+        started = time.perf_counter()
+        yield entry
+        entry["seconds"] = round(time.perf_counter() - started, 3)
+        self.stages[name] = entry
+
+
+def episode_settings(episode_dir: Path) -> tuple[EpisodeManifest, ShowConfig]:
+    manifest = load_episode(episode_dir)
+    show = apply_overrides(load_show(Path(episode_dir).resolve().parent), manifest)
+    return manifest, show
+
+
+def input_hashes(manifest: EpisodeManifest) -> list[tuple[str, str]]:
+    files = manifest.input_paths() or [path for _, path in manifest.track_paths()]
+    return [(path.name, file_sha256(path)) for path in files]
+
+
+def output_channels(show: ShowConfig) -> int:
+    return 1 if show.mp3.channels == "mono" else 2
+
+
+def clean_key(manifest: EpisodeManifest, show: ShowConfig, hashes: list[tuple[str, str]]) -> str:
+    tracks = [(s.name, s.track) for s in manifest.track_speakers]
+    return make_key("clean", hashes, tracks, show.clean.model_dump(), show.mp3.sample_rate,
+                    output_channels(show))  # fmt: skip
+
+
+def audio_key(clean: str, show: ShowConfig) -> str:
+    """Everything the published MP3's samples depend on."""
+    intro = show.content_warning
+    intro_hash = file_sha256(show.path(intro.audio)) if intro.enabled else None
+    return make_key("audio", clean, show.loudness.model_dump(), show.mp3.model_dump(),
+                    intro.model_dump(), intro_hash, TRUE_PEAK_MARGIN_DB)  # fmt: skip
+
+
+# --- audio ------------------------------------------------------------------------------------
+
+
+@dataclass
+class CleanedEpisode:
+    audio: Audio
+    trimmed_start: float
+    tracks: list[tuple[str, np.ndarray]]
+    """Per-speaker 16 kHz tracks, aligned with ``audio``, for the tracks diarizer."""
+
+
+def load_and_clean(manifest: EpisodeManifest, show: ShowConfig) -> CleanedEpisode:
+    rate = show.mp3.sample_rate
+    channels = output_channels(show)
+    settings = show.clean
+    if manifest.track_speakers:
+        return _load_tracks(manifest, show)
+    parts = []
+    for path in manifest.input_paths():
+        part = decoding.decode(path, rate, channels)
+        decoding.require_sound(part, path)
+        parts.append(part)
+    joined = decoding.concatenate(parts)
+    if not settings.enabled:
+        return CleanedEpisode(joined, 0.0, [])
+    result = clean(
+        joined,
+        highpass_hz=settings.highpass_hz,
+        trim_silence=settings.trim_silence,
+        keep_silence_seconds=settings.keep_silence_seconds,
+    )
+    return CleanedEpisode(result.audio, result.trimmed_start, [])
+
+
+def _load_tracks(manifest: EpisodeManifest, show: ShowConfig) -> CleanedEpisode:
+    """One file per microphone: kept aligned, mixed down, each remembered for diarization."""
+    rate = show.mp3.sample_rate
+    channels = output_channels(show)
+    decoded = []
+    for speaker, path in manifest.track_paths():
+        track = decoding.decode(path, rate, 1)
+        decoded.append((speaker.name, track, path))
+    if all(decoding.peak_dbfs(track.samples) < decoding.SILENCE_DBFS for _, track, _ in decoded):
+        raise InputError("every track is silent", manifest.root / "episode.toml", "check the tracks")
+    length = max(track.samples.shape[1] for _, track, _ in decoded)
+    stack = np.zeros((len(decoded), length), dtype=np.float32)
+    for index, (_, track, _) in enumerate(decoded):
+        stack[index, : track.samples.shape[1]] = track.samples[0]
+    settings = show.clean
+    cleaned = clean(
+        Audio(stack, rate),
+        highpass_hz=settings.highpass_hz if settings.enabled else 0.0,
+        trim_silence=False,
+    ).audio.samples
+    start, end = 0, length
+    if settings.enabled and settings.trim_silence:
+        from .audio.clean import trim_bounds
+
+        start, end = trim_bounds(cleaned.sum(axis=0), rate, settings.keep_silence_seconds)
+    cleaned = cleaned[:, start:end]
+    mix = cleaned.sum(axis=0, keepdims=True)
+    mix = np.repeat(mix, channels, axis=0) if channels == 2 else mix
+    tracks = [
+        (name, decoding.to_speech_rate(Audio(cleaned[i : i + 1], rate)))
+        for i, (name, _, _) in enumerate(decoded)
+    ]
+    return CleanedEpisode(Audio(mix.astype(np.float32), rate), start / rate, tracks)
+
+
+def master(episode: Audio, intro: Audio | None, show: ShowConfig) -> tuple[Audio, float]:
+    """Level the talkers, normalise episode and intro alike, join, and normalise the whole."""
+    loudness = show.loudness
+    ceiling = loudness.true_peak_dbtp - TRUE_PEAK_MARGIN_DB
+    samples = episode.samples
+    if loudness.level_speakers:
+        options = LevellerOptions(
+            max_boost_db=loudness.max_boost_db, max_cut_db=loudness.max_cut_db
+        )
+        samples = level_speakers(samples, episode.rate, options)
+    samples = normalize(samples, episode.rate, loudness.target_lufs, ceiling)
+    if intro is not None:
+        intro = Audio(normalize(intro.samples, intro.rate, loudness.target_lufs, ceiling), intro.rate)
+    warning = show.content_warning
+    assembled = prepend_intro(
+        intro,
+        Audio(samples, episode.rate),
+        gap_seconds=warning.gap_seconds,
+        crossfade_seconds=warning.crossfade_seconds,
+    )
+    whole = normalize(assembled.audio.samples, episode.rate, loudness.target_lufs, ceiling)
+    return Audio(whole, episode.rate), assembled.offset
+
+
+def load_intro(show: ShowConfig) -> Audio | None:
+    warning = show.content_warning
+    if not warning.enabled:
+        return None
+    path = show.path(warning.audio)
+    intro = decoding.decode(path, show.mp3.sample_rate, output_channels(show))
+    trimmed = clean(intro, highpass_hz=show.clean.highpass_hz, keep_silence_seconds=0.15)
+    return trimmed.audio
+
+
+def export_verified(audio: Audio, destination: Path, show: ShowConfig) -> tuple[Audio, dict]:
+    """Encode, decode the MP3 again and measure it; lower the ceiling if encoding overshot."""
+    mp3 = show.mp3
+    target = show.loudness
+    for _attempt in range(3):
+        encode_mp3(audio, destination, bitrate_kbps=mp3.bitrate_kbps, sample_rate=mp3.sample_rate)
+        decoded = decoding.decode(destination, mp3.sample_rate, audio.channels)
+        stats = measure(decoded.samples, decoded.rate)
+        over = stats.true_peak_dbtp - target.true_peak_dbtp
+        if over <= 0:
+            return decoded, stats.as_dict()
+        audio = Audio(
+            normalize(audio.samples, audio.rate, target.target_lufs,
+                      target.true_peak_dbtp - TRUE_PEAK_MARGIN_DB - over - 0.1),  # fmt: skip
+            audio.rate,
+        )
+    return decoded, stats.as_dict()
+
+
+# --- the episode --------------------------------------------------------------------------------
+
+
+def process_episode(episode_dir: Path, options: ProcessOptions | None = None) -> EpisodeResult:
+    """Process one episode folder; never raises for an expected failure (see ``EpisodeResult``)."""
+    options = options or ProcessOptions()
+    episode_dir = Path(episode_dir)
+    slug = episode_dir.resolve().name
+    output_dir = Path(options.output_root) / slug
+    try:
+        report = _process(episode_dir, output_dir, options)
+        return EpisodeResult(slug, output_dir, True, report)
+    except PpodError as error:
+        report = {"episode": slug, "status": "failed", "error": str(error), "version": __version__}
+        _write_failure(output_dir, report)
+        return EpisodeResult(slug, output_dir, False, report, str(error), error.exit_code)
+
+
+def _write_failure(output_dir: Path, report: dict[str, Any]) -> None:
+    """Record the failure in report.json without touching outputs of an earlier good run."""
+    with contextlib.suppress(OSError):
+        previous = read_report(output_dir)
+        if previous and previous.get("status") == "ok":
+            report["previous"] = {"status": "ok", "finished": previous.get("finished")}
+        write_text(output_dir / "report.json", report_json(report))
+
+
+def _process(episode_dir: Path, output_dir: Path, options: ProcessOptions) -> dict[str, Any]:
+    started = time.perf_counter()
+    manifest, show = episode_settings(episode_dir)
+    slug = manifest.slug
+    timer = _Timer(progress=options.progress, slug=slug)
+    cache = options.cache()
+    speech_options = options.speech.resolved(show)
+
+    with timer.stage("hash"):
+        hashes = input_hashes(manifest)
+        clean_k = clean_key(manifest, show, hashes)
+        audio_k = audio_key(clean_k, show)
+        terms = glossary_terms(show, manifest) if speech_options.enabled else []
+        speech_k = speech_key(clean_k, speech_options, manifest, terms)
+
+    previous = read_report(output_dir)
+    mp3_path = output_dir / f"{slug}.mp3"
+    reuse_audio = (
+        not options.force
+        and previous is not None
+        and previous.get("status") == "ok"
+        and previous.get("keys", {}).get("audio") == audio_k
+        and mp3_path.is_file()
+    )
+    speech: SpeechResult | None = None if options.force else SpeechResult.from_cache(cache, speech_k)
+    cleaned: CleanedEpisode | None = None
+    if not reuse_audio or speech is None:
+        with timer.stage("decode+clean"):
+            cleaned = load_and_clean(manifest, show)
+    trimmed_start = cleaned.trimmed_start if cleaned else previous["trimmed_start"]
+
+    if speech is None:
+        assert cleaned is not None
+        speech = run_speech(cleaned, manifest, show, speech_options, terms, timer.stage)
+        speech.save(cache, speech_k)
+    else:
+        timer.stages["speech"] = {"cached": True, "seconds": 0.0}
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as pending:
+        # The MP3 is built under a temporary name and renamed when the block ends cleanly.
+        target_mp3 = pending.enter_context(atomic_path(mp3_path))
+        if reuse_audio:
+            assert previous is not None
+            offset, duration = previous["intro_offset"], previous["duration"]
+            loudness = previous["loudness"]
+            timer.stages["master"] = {"cached": True, "seconds": 0.0}
+            shutil.copyfile(mp3_path, target_mp3)
+        else:
+            assert cleaned is not None
+            with timer.stage("master"):
+                input_stats = measure(cleaned.audio.samples, cleaned.audio.rate).as_dict()
+                published, offset = master(cleaned.audio, load_intro(show), show)
+            with timer.stage("export"):
+                decoded, output_stats = export_verified(published, target_mp3, show)
+            duration = decoded.duration
+            loudness = {"input": input_stats, "output": output_stats,
+                        "target_lufs": show.loudness.target_lufs,
+                        "true_peak_limit_dbtp": show.loudness.true_peak_dbtp}  # fmt: skip
+
+        with timer.stage("document"):
+            document = build_document(
+                manifest=manifest,
+                show=show,
+                speech=speech,
+                intro_offset=offset,
+                trimmed_start=trimmed_start,
+                duration=duration,
+            )
+        with timer.stage("publish"):
+            publish_transcripts(document, output_dir, show, target_mp3)
+
+    report = _report(manifest, show, document, speech, timer, loudness, offset, duration,
+                     trimmed_start, {"clean": clean_k, "audio": audio_k, "speech": speech_k},
+                     time.perf_counter() - started)  # fmt: skip
+    write_text(output_dir / "report.json", report_json(report))
+    return report
+
+
+def _report(
+    manifest: EpisodeManifest,
+    show: ShowConfig,
+    document: EpisodeDocument,
+    speech: SpeechResult,
+    timer: _Timer,
+    loudness: dict[str, Any],
+    offset: float,
+    duration: float,
+    trimmed_start: float,
+    keys: dict[str, str],
+    elapsed: float,
+) -> dict[str, Any]:
+    programme = max(duration - offset, 1e-9)
+    return {
+        "episode": manifest.slug,
+        "status": "ok",
+        "version": __version__,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "title": manifest.title,
+        "mp3": f"{manifest.slug}.mp3",
+        "duration": round(duration, 3),
+        "intro_offset": round(offset, 3),
+        "trimmed_start": round(trimmed_start, 3),
+        "loudness": loudness,
+        "mp3_settings": {"bitrate_kbps": show.mp3.bitrate_kbps, "channels": show.mp3.channels,
+                         "sample_rate": show.mp3.sample_rate, "id3": f"2.{show.mp3.id3_version}"},
+        "speech": speech.summary(),
+        "speakers": [s.model_dump() for s in document.speakers],
+        "stages": timer.stages,
+        "elapsed_seconds": round(elapsed, 3),
+        "real_time_factor": round(elapsed / programme, 4),
+        "warnings": speech.warnings,
+        "keys": keys,
+    }  # fmt: skip

@@ -1,0 +1,1 @@
+"""Speech: recognition (faster-whisper), diarization and speaker naming."""

@@ -1,0 +1,523 @@
+"""Who spoke when, offline, with models the package already ships (Silero VAD + GE2E).
+
+The default diarizer has to run on any laptop without a token or a download, so it is built from
+two small bundled models: faster-whisper's Silero VAD finds the speech, and resemblyzer's GE2E
+voice encoder turns short windows of it into 256-d speaker embeddings. The steps:
+
+1. **VAD** (Silero, small pad) gives speech regions; everything else is nobody.
+2. **Dense embeddings**: one log-free mel spectrogram of the whole file is cut into windows
+   (``window`` seconds, ``hop`` apart) that never cross a VAD region edge, and the encoder runs on
+   all of them in a few batched calls. Short regions get one shorter window.
+3. **Clustering**: agglomerative, average linkage on cosine distance. With a known count the tree
+   is cut at that count; otherwise at ``threshold``, then clamped to ``[min, max]``. Clusters whose
+   windows add up to less than ``min_cluster_seconds`` are outliers (a laugh, a cough, a chair) and
+   are folded into the nearest big cluster, so an outlier can never take a speaker's slot.
+4. **Re-segmentation**: every ``frame`` seconds of speech is scored against each cluster centroid
+   (mean similarity of the windows covering it) and a Viterbi pass with a speaker-change penalty
+   picks the path, which puts boundaries at the frame where the voice changes instead of at a
+   window edge and removes one-window flickers.
+
+Heavy imports (torch, resemblyzer, librosa via resemblyzer, faster-whisper) happen inside the
+functions: importing this module is free, which keeps the CLI and the tests fast to start.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .turns import Turn, relabel_by_first_appearance
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from resemblyzer import VoiceEncoder
+
+SAMPLE_RATE = 16000
+MEL_STEP = 0.01  # resemblyzer's mel hop: 10 ms
+TARGET_DBFS = -30.0  # the level resemblyzer normalises its training audio to
+
+
+@dataclass
+class EmbeddedDiarizerOptions:
+    """Tunables of :func:`diarize_embedded`; defaults were chosen on dev recordings only.
+
+    Attributes:
+        vad_threshold: Silero speech probability above which a chunk is speech. 0.5 is Silero's
+            own default and works from close-mic studio audio down to far-field AMI.
+        vad_pad: seconds added to each side of a speech region. Small, because padding turns
+            silence into scored "speech"; 0.2 s keeps word onsets without eating pauses.
+        vad_min_silence: a pause shorter than this does not split a region (seconds). Regions are
+            where windows may not cross, so this trades boundary precision for window length.
+        window: seconds of audio per embedding. GE2E needs about a second to say anything
+            stable about a voice; longer windows are steadier but smear speaker changes.
+        hop: seconds between window starts: denser windows give the re-segmentation more
+            evidence per frame at a linear cost in encoder time.
+        min_window: regions shorter than this are still embedded if at least this long
+            (seconds); shorter blips take the neighbouring speaker in re-segmentation.
+        threshold: cosine-distance cut of the average-linkage tree when the speaker count is
+            unknown. Two GE2E windows of the same voice sit around 0.1–0.25 apart, different
+            voices 0.35 and up.
+        min_cluster_seconds: a cluster with less speech than this is folded into its nearest
+            neighbour (outliers must not take a speaker's slot, whether the count is known or
+            estimated).
+        min_cluster_fraction: the same, as a fraction of all speech, so that long recordings
+            need proportionally more evidence for an extra speaker.
+        frame: seconds per re-segmentation frame (the time resolution of the output).
+        change_penalty: Viterbi cost of switching speaker, in units of cosine similarity. Too
+            low lets noisy frames flicker; too high glues short interjections to the host.
+        min_turn: turns shorter than this are merged into the neighbour (seconds).
+        force_count: with a known count, split clusters again after outlier folding until the
+            count is met. Off: a "speaker" with under ``min_cluster_seconds`` of speech (a one-word
+            aside in a meeting) is not worth splitting a real speaker in two for.
+        normalize_level: scale the speech to -30 dBFS first, the level the encoder was trained
+            on; the mel spectrogram is linear, so an unscaled quiet file embeds differently.
+        batch_size: windows per encoder call (memory vs. call overhead).
+    """
+
+    vad_threshold: float = 0.5
+    vad_pad: float = 0.2
+    vad_min_silence: float = 0.3
+    window: float = 1.2
+    hop: float = 0.2
+    min_window: float = 0.4
+    threshold: float = 0.35
+    min_cluster_seconds: float = 1.0
+    min_cluster_fraction: float = 0.04
+    frame: float = 0.1
+    change_penalty: float = 0.2
+    min_turn: float = 0.3
+    normalize_level: bool = True
+    force_count: bool = False
+    batch_size: int = 256
+
+
+@lru_cache(maxsize=1)
+def load_encoder() -> VoiceEncoder:
+    """The GE2E voice encoder, loaded once per process (about 0.1 s, plus 1 s of imports)."""
+    with warnings.catch_warnings():
+        # resemblyzer imports webrtcvad, which imports the deprecated pkg_resources.
+        warnings.simplefilter("ignore")
+        from resemblyzer import VoiceEncoder
+
+    return VoiceEncoder("cpu", verbose=False)
+
+
+def _mel(audio: np.ndarray) -> np.ndarray:
+    """Resemblyzer's mel spectrogram, ``(frames, 40)`` at 10 ms per frame."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from resemblyzer.audio import wav_to_mel_spectrogram
+
+    return wav_to_mel_spectrogram(audio.astype(np.float32))
+
+
+def _embed_mels(mels: list[np.ndarray], batch_size: int = 256) -> np.ndarray:
+    """L2-normalised GE2E embeddings of variable-length mel windows, ``(n, 256)``.
+
+    Windows of equal length (the usual case) go through the LSTM in plain batches; others are
+    packed so that each embedding comes from its own last frame, not from zero padding.
+    """
+    import torch
+    from torch.nn.utils.rnn import pack_sequence
+
+    encoder = load_encoder()
+    out = np.zeros((len(mels), 256), dtype=np.float32)
+    order = np.argsort([-len(m) for m in mels], kind="stable")
+    with torch.no_grad():
+        for first in range(0, len(order), batch_size):
+            idx = order[first : first + batch_size]
+            tensors = [torch.from_numpy(mels[i]) for i in idx]
+            if len({t.shape[0] for t in tensors}) == 1:
+                _, (hidden, _) = encoder.lstm(torch.stack(tensors))
+            else:
+                _, (hidden, _) = encoder.lstm(pack_sequence(tensors, enforce_sorted=True))
+            raw = encoder.relu(encoder.linear(hidden[-1]))
+            out[idx] = (raw / torch.norm(raw, dim=1, keepdim=True).clamp_min(1e-9)).numpy()
+    return out
+
+
+def embed_utterance(audio16k: np.ndarray) -> np.ndarray:
+    """One L2-normalised voice embedding of a 16 kHz mono clip (for voiceprints).
+
+    Uses the same encoder and level normalisation as the diarizer, and only the clip's speech
+    (by Silero VAD), so an enrolment clip and a diarized cluster are embedded alike.
+    """
+    audio = np.asarray(audio16k, dtype=np.float32).reshape(-1)
+    audio = normalize_level(audio, loud_frames(audio))
+    speech = _cut(audio, speech_regions(audio, EmbeddedDiarizerOptions()))
+    if speech.size < SAMPLE_RATE * 0.5:
+        speech = audio
+    if speech.size == 0:
+        raise ValueError("cannot embed an empty clip")
+    speech = normalize_level(speech, speech)
+    encoder = load_encoder()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return encoder.embed_utterance(speech, rate=2.0).astype(np.float32)
+
+
+def _cut(audio: np.ndarray, regions: list[tuple[float, float]]) -> np.ndarray:
+    """The samples inside ``regions``, concatenated."""
+    parts = [audio[int(s * SAMPLE_RATE) : int(e * SAMPLE_RATE)] for s, e in regions]
+    return np.concatenate(parts) if parts else audio[:0]
+
+
+def loud_frames(audio: np.ndarray, frame: float = 0.03) -> np.ndarray:
+    """The loudest 30 % of 30 ms frames: a VAD-free stand-in for "the speech".
+
+    Silero's speech probability depends on level, and far-field meetings sit 30-50 dB below full
+    scale, so the audio is brought to a speech level before the VAD runs.
+    """
+    size = int(frame * SAMPLE_RATE)
+    count = len(audio) // size
+    if count < 4:
+        return audio
+    frames = audio[: count * size].reshape(count, size)
+    power = np.mean(np.square(frames, dtype=np.float64), axis=1)
+    return frames[power >= np.quantile(power, 0.7)].reshape(-1)
+
+
+def normalize_level(audio: np.ndarray, speech: np.ndarray) -> np.ndarray:
+    """``audio`` scaled so that ``speech`` (the talking parts) sits at -30 dBFS RMS."""
+    rms = float(np.sqrt(np.mean(np.square(speech, dtype=np.float64)))) if speech.size else 0.0
+    if rms < 1e-6:
+        return audio
+    return (audio * (10 ** (TARGET_DBFS / 20) / rms)).astype(np.float32)
+
+
+def speech_regions(audio: np.ndarray, options: EmbeddedDiarizerOptions) -> list[tuple[float, float]]:
+    """Silero VAD speech regions as ``(start, end)`` seconds."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    vad = VadOptions(
+        threshold=options.vad_threshold,
+        min_silence_duration_ms=int(options.vad_min_silence * 1000),
+        speech_pad_ms=int(options.vad_pad * 1000),
+        min_speech_duration_ms=100,
+    )
+    stamps = get_speech_timestamps(audio, vad, sampling_rate=SAMPLE_RATE)
+    return [(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps]
+
+
+def window_spans(
+    regions: list[tuple[float, float]], options: EmbeddedDiarizerOptions
+) -> tuple[list[tuple[float, float]], np.ndarray]:
+    """Embedding windows ``(start, end)`` inside each region, ``hop`` apart, last one flush,
+    and each window's weight: its share of the region's seconds (weights sum to the speech time).
+
+    A window never crosses a region edge: a pause is the likeliest place for a speaker change.
+    """
+    spans: list[tuple[float, float]] = []
+    weights: list[float] = []
+    for start, end in regions:
+        length = end - start
+        if length < options.min_window:
+            continue
+        if length <= options.window:
+            spans.append((start, end))
+            weights.append(length)
+            continue
+        count = int(np.ceil((length - options.window) / options.hop)) + 1
+        starts = np.minimum(start + options.hop * np.arange(count), end - options.window)
+        spans.extend((float(s), float(s) + options.window) for s in starts)
+        weights.extend([length / count] * count)
+    return spans, np.asarray(weights, dtype=np.float64)
+
+
+def cluster_windows(
+    embeddings: np.ndarray,
+    weights: np.ndarray,
+    *,
+    num_speakers: int | None,
+    min_speakers: int,
+    max_speakers: int,
+    options: EmbeddedDiarizerOptions,
+) -> np.ndarray:
+    """Cluster label per window: AHC + outlier folding, count known or estimated."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    n = len(embeddings)
+    if n == 1 or num_speakers == 1 or max_speakers <= 1:
+        return np.zeros(n, dtype=int)
+    tree = linkage(embeddings, method="average", metric="cosine")
+    if num_speakers is not None:
+        labels = fcluster(tree, t=min(num_speakers, n), criterion="maxclust")
+    else:
+        labels = fcluster(tree, t=options.threshold, criterion="distance")
+        count = len(set(labels))
+        if count < min_speakers or count > max_speakers:
+            target = int(np.clip(count, min_speakers, max_speakers))
+            labels = fcluster(tree, t=min(target, n), criterion="maxclust")
+    labels = _fold_small_clusters(embeddings, labels - 1, weights, options)
+    if (
+        options.force_count
+        and num_speakers is not None
+        and len(set(labels)) < num_speakers
+    ):
+        labels = _split_to_count(embeddings, labels, weights, num_speakers, options)
+    return labels
+
+
+def _min_cluster_weight(weights: np.ndarray, options: EmbeddedDiarizerOptions) -> float:
+    return max(options.min_cluster_seconds, options.min_cluster_fraction * float(weights.sum()))
+
+
+def _fold_small_clusters(
+    embeddings: np.ndarray, labels: np.ndarray, weights: np.ndarray, options: EmbeddedDiarizerOptions
+) -> np.ndarray:
+    """Reassign windows of under-weight clusters to the nearest remaining centroid."""
+    labels = labels.copy()
+    floor = _min_cluster_weight(weights, options)
+    mass = {c: float(weights[labels == c].sum()) for c in set(labels)}
+    big = [c for c in mass if mass[c] >= floor] or [max(mass, key=mass.get)]
+    if len(big) == len(mass):
+        return labels
+    centroids = np.stack([_unit(embeddings[labels == c].mean(0)) for c in big])
+    small = ~np.isin(labels, big)
+    labels[small] = np.asarray(big)[np.argmax(embeddings[small] @ centroids.T, axis=1)]
+    return labels
+
+
+def _split_to_count(
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    count: int,
+    options: EmbeddedDiarizerOptions,
+) -> np.ndarray:
+    """Known count but folding left fewer clusters: k-means-style refinement to ``count``.
+
+    Seeds extra centroids at the windows least like any existing centroid (farthest-first), then
+    runs a few weighted spherical k-means iterations.
+    """
+    centroids = [_unit(embeddings[labels == c].mean(0)) for c in np.unique(labels)]
+    while len(centroids) < count:
+        sims = embeddings @ np.stack(centroids).T
+        centroids.append(embeddings[int(np.argmin(sims.max(axis=1)))])
+    cents = np.stack(centroids)
+    for _ in range(10):
+        assign = np.argmax(embeddings @ cents.T, axis=1)
+        cents = np.stack(
+            [
+                _unit((embeddings[assign == k] * weights[assign == k, None]).sum(0))
+                if np.any(assign == k)
+                else cents[k]
+                for k in range(count)
+            ]
+        )
+    return np.argmax(embeddings @ cents.T, axis=1)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-9)
+
+
+def frame_scores(
+    spans: list[tuple[float, float]],
+    embeddings: np.ndarray,
+    centroids: np.ndarray,
+    n_frames: int,
+    frame: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean window-centroid similarity per frame ``(n_frames, k)`` and frame coverage counts."""
+    sims = embeddings @ centroids.T
+    total = np.zeros((n_frames, centroids.shape[0]))
+    count = np.zeros(n_frames)
+    for (start, end), row in zip(spans, sims, strict=True):
+        a, b = int(round(start / frame)), max(int(round(end / frame)), int(round(start / frame)) + 1)
+        total[a:b] += row
+        count[a:b] += 1
+    scores = np.divide(total, count[:, None], out=np.zeros_like(total), where=count[:, None] > 0)
+    return scores, count
+
+
+def viterbi(scores: np.ndarray, penalty: float) -> np.ndarray:
+    """Best label path maximising summed scores minus ``penalty`` per label change."""
+    n, k = scores.shape
+    back = np.zeros((n, k), dtype=np.int32)
+    value = scores[0].copy()
+    for t in range(1, n):
+        stay = value
+        best_prev = int(np.argmax(value))
+        switch = value[best_prev] - penalty
+        use_switch = switch > stay
+        back[t] = np.where(use_switch, best_prev, np.arange(k))
+        value = np.where(use_switch, switch, stay) + scores[t]
+    path = np.zeros(n, dtype=np.int32)
+    path[-1] = int(np.argmax(value))
+    for t in range(n - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path
+
+
+def frames_to_turns(
+    path: np.ndarray, speech: np.ndarray, frame: float, duration: float
+) -> list[Turn]:
+    """Runs of the same label over speech frames, as turns (labels are cluster indices)."""
+    turns: list[Turn] = []
+    current: tuple[int, int] | None = None  # (label, first frame)
+    for t in range(len(path) + 1):
+        label = int(path[t]) if t < len(path) and speech[t] else -1
+        if current is not None and label != current[0]:
+            turns.append(
+                Turn(current[1] * frame, min(t * frame, duration), f"C{current[0]}")
+            )
+            current = None
+        if current is None and label >= 0:
+            current = (label, t)
+    return turns
+
+
+def absorb_short_turns(turns: list[Turn], min_turn: float) -> list[Turn]:
+    """Give turns shorter than ``min_turn`` to the speaker of the adjacent longer turn.
+
+    A 0.2 s turn is almost always a misread of a voice (a breath, a laugh), not a real
+    interjection, and each one costs a paragraph break in the transcript.
+    """
+    turns = list(turns)
+    changed = True
+    while changed and len(turns) > 1:
+        changed = False
+        for i, t in enumerate(turns):
+            if t.duration >= min_turn:
+                continue
+            prev = turns[i - 1] if i > 0 and turns[i - 1].start >= t.start - 0.5 else None
+            nxt = turns[i + 1] if i + 1 < len(turns) and turns[i + 1].end <= t.end + 0.5 else None
+            if i + 1 < len(turns) and turns[i + 1].start - t.end < 0.05:
+                nxt = turns[i + 1]
+            if i > 0 and t.start - turns[i - 1].end < 0.05:
+                prev = turns[i - 1]
+            neighbour = max((n for n in (prev, nxt) if n is not None), key=lambda n: n.duration,
+                            default=None)
+            if neighbour is None or neighbour.speaker == t.speaker:
+                continue
+            turns[i] = Turn(t.start, t.end, neighbour.speaker)
+            changed = True
+        merged: list[Turn] = []
+        for t in turns:
+            if merged and merged[-1].speaker == t.speaker and t.start - merged[-1].end < 0.05:
+                merged[-1] = Turn(merged[-1].start, t.end, t.speaker)
+            else:
+                merged.append(t)
+        turns = merged
+    return turns
+
+
+def diarize_embedded(
+    audio: np.ndarray,
+    sample_rate: int = SAMPLE_RATE,
+    *,
+    num_speakers: int | None = None,
+    min_speakers: int = 1,
+    max_speakers: int = 8,
+    options: EmbeddedDiarizerOptions | None = None,
+) -> list[Turn]:
+    """Speaker turns of a float32 mono 16 kHz recording, labelled ``SPEAKER_00``, ``SPEAKER_01``…
+    in order of first appearance.
+
+    ``num_speakers`` fixes the count (the episode manifest usually knows it); otherwise the count is
+    estimated and clamped to ``[min_speakers, max_speakers]``.
+    """
+    result = diarize_embedded_detailed(
+        audio,
+        sample_rate,
+        num_speakers=num_speakers,
+        min_speakers=min_speakers,
+        max_speakers=max_speakers,
+        options=options,
+    )
+    return result["turns"]
+
+
+def diarize_embedded_detailed(
+    audio: np.ndarray,
+    sample_rate: int = SAMPLE_RATE,
+    *,
+    num_speakers: int | None = None,
+    min_speakers: int = 1,
+    max_speakers: int = 8,
+    options: EmbeddedDiarizerOptions | None = None,
+) -> dict[str, Any]:
+    """:func:`diarize_embedded` plus its intermediate results, for naming and evaluation.
+
+    Returns a dict with ``turns`` (labelled by first appearance), ``centroids`` (label ->
+    L2-normalised mean embedding of the cluster's windows) and ``regions`` (VAD speech).
+    """
+    options = options or EmbeddedDiarizerOptions()
+    if sample_rate != SAMPLE_RATE:
+        raise ValueError(f"diarize_embedded needs 16 kHz audio, got {sample_rate} Hz")
+    if num_speakers is not None and num_speakers < 1:
+        raise ValueError(f"num_speakers must be at least 1, got {num_speakers}")
+    audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+    duration = len(audio) / SAMPLE_RATE
+    empty: dict[str, Any] = {"turns": [], "centroids": {}, "regions": []}
+    if options.normalize_level:
+        audio = normalize_level(audio, loud_frames(audio))
+    regions = speech_regions(audio, options)
+    spans, weights = window_spans(regions, options)
+    if not spans:
+        return empty
+
+    if options.normalize_level:
+        audio = normalize_level(audio, _cut(audio, regions))
+    mel = _mel(audio)
+    mels = [mel[int(round(s / MEL_STEP)) : int(round(e / MEL_STEP))] for s, e in spans]
+    keep = [i for i, m in enumerate(mels) if len(m) > 0]
+    spans, mels, weights = [spans[i] for i in keep], [mels[i] for i in keep], weights[keep]
+    embeddings = _embed_mels(mels, options.batch_size)
+
+    labels = cluster_windows(
+        embeddings,
+        weights,
+        num_speakers=num_speakers,
+        min_speakers=min_speakers,
+        max_speakers=max_speakers,
+        options=options,
+    )
+    clusters = np.unique(labels)
+    centroids = np.stack([_unit(embeddings[labels == c].mean(0)) for c in clusters])
+
+    n_frames = int(np.ceil(duration / options.frame))
+    scores, _ = frame_scores(spans, embeddings, centroids, n_frames, options.frame)
+    is_speech = np.zeros(n_frames, dtype=bool)
+    for start, end in regions:
+        is_speech[int(round(start / options.frame)) : int(round(end / options.frame))] = True
+    path = _segment_path(scores, is_speech, options.change_penalty)
+    turns = absorb_short_turns(
+        frames_to_turns(path, is_speech, options.frame, duration), options.min_turn
+    )
+    turns = relabel_by_first_appearance(turns)
+    return {
+        "turns": turns,
+        "centroids": _label_centroids(turns, spans, embeddings),
+        "regions": regions,
+    }
+
+
+def _segment_path(scores: np.ndarray, is_speech: np.ndarray, penalty: float) -> np.ndarray:
+    """Viterbi over the speech frames only (silence neither costs nor resets a change).
+
+    Frames no window covers (speech blips shorter than ``min_window``) get a flat score, so they
+    follow whichever speaker the path is on.
+    """
+    path = np.full(len(scores), -1, dtype=np.int32)
+    index = np.flatnonzero(is_speech)
+    if index.size:
+        path[index] = viterbi(scores[index], penalty)
+    return path
+
+
+def _label_centroids(
+    turns: list[Turn], spans: list[tuple[float, float]], embeddings: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Mean embedding per final label, from the windows whose centre lies in its turns."""
+    centres = np.array([(s + e) / 2 for s, e in spans])
+    sums: dict[str, np.ndarray] = {}
+    for t in turns:
+        inside = (centres >= t.start) & (centres < t.end)
+        if inside.any():
+            sums[t.speaker] = sums.get(t.speaker, 0) + embeddings[inside].sum(0)
+    return {label: _unit(total) for label, total in sums.items()}

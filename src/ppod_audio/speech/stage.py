@@ -1,0 +1,203 @@
+"""The speech stage of the pipeline: words from faster-whisper, turns from a diarizer.
+
+Its result (words with speaker ids, the turns, one voice embedding per speaker) is what the
+cache keeps, because it is the slow part. Naming speakers and cleaning text happen later, in
+the document stage, so enrolling a voice or editing the glossary's replacements never runs a
+speech model again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..cache import Cache, make_key
+from ..config import EpisodeManifest, ShowConfig
+from ..transcript.model import Word
+from .turns import Turn
+
+if TYPE_CHECKING:
+    from ..pipeline import CleanedEpisode
+
+StageTimer = Callable[[str], contextlib.AbstractContextManager[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class SpeechOptions:
+    """What the user can choose per run; ``None`` means "as show.toml says"."""
+
+    enabled: bool = True
+    model: str | None = None
+    device: str | None = None
+    diarizer: str | None = None
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+
+    def resolved(self, show: ShowConfig) -> SpeechOptions:
+        return replace(
+            self,
+            model=self.model or show.speech.model,
+            device=self.device or show.speech.device,
+            diarizer=self.diarizer or show.speech.diarizer,
+        )
+
+
+@dataclass
+class SpeechResult:
+    """Words and turns on the cleaned episode's timeline (before the intro offset)."""
+
+    words: list[Word] = field(default_factory=list)
+    turns: list[Turn] = field(default_factory=list)
+    embeddings: dict[str, list[float]] = field(default_factory=dict)
+    track_speakers: dict[str, str] = field(default_factory=dict)
+    model: str | None = None
+    diarizer: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    audio_seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["words"] = [word.model_dump() for word in self.words]
+        data["turns"] = [asdict(turn) for turn in self.turns]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SpeechResult:
+        data = dict(data)
+        data["words"] = [Word.model_validate(word) for word in data["words"]]
+        data["turns"] = [Turn(**turn) for turn in data["turns"]]
+        return cls(**data)
+
+    @classmethod
+    def from_cache(cls, cache: Cache, key: str) -> SpeechResult | None:
+        data = cache.get("speech", key)
+        return cls.from_json(data) if data else None
+
+    def save(self, cache: Cache, key: str) -> None:
+        cache.put("speech", key, self.to_json())
+
+    def summary(self) -> dict[str, Any]:
+        rtf = {
+            stage: round(seconds / self.audio_seconds, 4)
+            for stage, seconds in self.timings.items()
+            if self.audio_seconds
+        }
+        return {
+            "model": self.model,
+            "diarizer": self.diarizer,
+            "words": len(self.words),
+            "speaker_clusters": sorted({turn.speaker for turn in self.turns}),
+            "seconds": self.timings,
+            "real_time_factor": rtf,
+        }
+
+
+def speech_key(
+    clean_key: str, options: SpeechOptions, manifest: EpisodeManifest, terms: list[str]
+) -> str:
+    """The speaker list counts (it sets the cluster count); glossary replacements do not."""
+    return make_key(
+        "speech", clean_key, asdict(options), terms, [(s.name, s.track) for s in manifest.speakers]
+    )
+
+
+def run_speech(
+    cleaned: CleanedEpisode,
+    manifest: EpisodeManifest,
+    show: ShowConfig,
+    options: SpeechOptions,
+    terms: list[str],
+    stage: StageTimer,
+) -> SpeechResult:
+    from ..audio.decode import to_speech_rate
+
+    result = SpeechResult(model=options.model, diarizer=options.diarizer)
+    if not options.enabled:
+        result.model = result.diarizer = None
+        return result
+    audio16 = to_speech_rate(cleaned.audio)
+    result.audio_seconds = len(audio16) / 16000
+
+    with stage("transcribe") as entry:
+        started = time.perf_counter()
+        result.words = _transcribe(audio16, options, terms)
+        result.timings["transcribe"] = entry["seconds_measured"] = time.perf_counter() - started
+
+    with stage("diarize") as entry:
+        started = time.perf_counter()
+        result.turns, result.track_speakers = _diarize(audio16, cleaned, manifest, show, options)
+        result.timings["diarize"] = entry["seconds_measured"] = time.perf_counter() - started
+
+    if result.turns:
+        from ..transcript.segments import assign_speakers
+
+        result.words = assign_speakers(result.words, result.turns)
+        if options.diarizer != "tracks":
+            with stage("embed speakers"):
+                started = time.perf_counter()
+                from .voiceprints import cluster_embeddings
+
+                result.embeddings = {
+                    cluster: vector.tolist()
+                    for cluster, vector in cluster_embeddings(audio16, result.turns).items()
+                }
+                result.timings["embed speakers"] = time.perf_counter() - started
+    return result
+
+
+def _transcribe(audio16: np.ndarray, options: SpeechOptions, terms: list[str]) -> list[Word]:
+    from .transcribe import TranscribeOptions, transcribe
+
+    transcribe_options = TranscribeOptions(
+        model=options.model or "tiny.en", device=options.device or "auto", terms=tuple(terms)
+    )
+    return transcribe(audio16, transcribe_options).words
+
+
+def _diarize(
+    audio16: np.ndarray,
+    cleaned: CleanedEpisode,
+    manifest: EpisodeManifest,
+    show: ShowConfig,
+    options: SpeechOptions,
+) -> tuple[list[Turn], dict[str, str]]:
+    backend = options.diarizer
+    if cleaned.tracks and backend in ("embedded", "tracks"):
+        backend = "tracks"
+    known = len(manifest.speakers) or None
+    num_speakers = options.num_speakers or (
+        known if options.min_speakers is None and options.max_speakers is None else None
+    )
+    if backend == "none":
+        return [], {}
+    if backend == "tracks":
+        from .diarize_tracks import diarize_tracks
+
+        turns = diarize_tracks(cleaned.tracks)
+        return turns, {name: name for name, _ in cleaned.tracks}
+    if backend == "pyannote":
+        from .diarize_pyannote import diarize_pyannote
+
+        return diarize_pyannote(
+            audio16,
+            pipeline=show.speech.pyannote_pipeline,
+            num_speakers=num_speakers,
+            min_speakers=options.min_speakers,
+            max_speakers=options.max_speakers,
+        ), {}
+    from .diarize_embedded import diarize_embedded
+
+    return diarize_embedded(
+        audio16,
+        num_speakers=num_speakers,
+        min_speakers=options.min_speakers or 1,
+        max_speakers=options.max_speakers or 8,
+    ), {}
+

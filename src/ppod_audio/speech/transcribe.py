@@ -1,0 +1,293 @@
+"""Speech recognition with faster-whisper: 16 kHz mono float32 in, timed words out.
+
+Modelled on faster-whisper's own ``transcribe``: the same defaults (beam 5, temperature fallback,
+``condition_on_previous_text``), so our output equals a bare ``WhisperModel.transcribe`` with the
+same model (``bench/eval_wer.py`` checks it). What we add is what the pipeline needs: a model that
+resolves offline and verified (:mod:`.models`), device and precision chosen for the machine, VAD
+always on (a studio recording has long pauses where Whisper invents text), batched decoding for
+long audio, word timestamps, the glossary as a prompt, and timings for ``report.json``.
+
+faster-whisper and ctranslate2 are imported inside the functions that need them, so ``ppod
+--help`` and a cached re-run never pay for them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, ProcessingError
+from ..transcript.model import Word
+from .models import DEFAULT_MODEL, ResolvedModel, resolve_model
+
+SAMPLE_RATE = 16000
+
+# Audio longer than this goes through BatchedInferencePipeline: VAD cuts it into <=30 s chunks
+# decoded in parallel, several times faster on long episodes. Shorter audio gains nothing and the
+# sequential path carries context from one window to the next.
+BATCH_THRESHOLD_S = 60.0
+
+PROMPT_MODES = ("none", "hotwords", "initial_prompt")
+
+
+@dataclass(frozen=True)
+class VadSettings:
+    """Silero VAD settings (faster-whisper's ``VadOptions``), tuned for conversation.
+
+    faster-whisper's defaults (2 s minimum silence) suit dictation; for a studio conversation a
+    1 s pause already separates turns, and 400 ms padding keeps soft word ends.
+    """
+
+    threshold: float = 0.5
+    min_speech_duration_ms: int = 0
+    min_silence_duration_ms: int = 1000
+    speech_pad_ms: int = 400
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "threshold": self.threshold,
+            "min_speech_duration_ms": self.min_speech_duration_ms,
+            "min_silence_duration_ms": self.min_silence_duration_ms,
+            "speech_pad_ms": self.speech_pad_ms,
+        }
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    """Everything that changes the words; part of the stage's cache key.
+
+    ``prompt`` decides how ``terms`` (the glossary's terms and the speakers' names) reach the
+    model. Measured with tiny.en on the dev split (``bench/eval_wer.py --prompt ...``): both
+    "hotwords" and "initial_prompt" made WER worse on speech that does not use the terms (the
+    model starts writing them where they were not said), so the default is "none" and the
+    glossary fixes spellings after recognition (:mod:`ppod_audio.transcript.clean`) instead.
+    """
+
+    model: str = DEFAULT_MODEL
+    device: str = "auto"  # "auto" | "cpu" | "cuda"
+    compute_type: str = "auto"  # "auto": int8 on CPU, float16 on CUDA; or any CTranslate2 type
+    beam_size: int = 5
+    language: str | None = None  # None: "en" for English-only models, else detected
+    vad_filter: bool = True
+    vad: VadSettings = field(default_factory=VadSettings)
+    batched: bool | None = None  # None: batched when the audio is longer than BATCH_THRESHOLD_S
+    batch_size: int = 8
+    word_timestamps: bool = True
+    terms: tuple[str, ...] = ()
+    prompt: str = "none"  # "none" | "hotwords" | "initial_prompt"
+    cpu_threads: int = 0  # 0: all cores
+    allow_download: bool = False
+
+
+@dataclass(frozen=True)
+class TranscriptionInfo:
+    """What ``report.json`` records about the run."""
+
+    model: str
+    model_path: str
+    model_verified: bool
+    device: str
+    compute_type: str
+    language: str
+    language_probability: float
+    duration: float
+    duration_after_vad: float | None
+    batched: bool
+    load_seconds: float
+    transcribe_seconds: float
+
+    @property
+    def real_time_factor(self) -> float:
+        """Seconds of processing per second of audio (below 1: faster than real time)."""
+        return self.transcribe_seconds / self.duration if self.duration else 0.0
+
+
+@dataclass(frozen=True)
+class Transcription:
+    words: list[Word]
+    info: TranscriptionInfo
+
+    @property
+    def text(self) -> str:
+        return " ".join(word.text for word in self.words)
+
+
+# ---------------------------------------------------------------------------------- choices
+
+
+def cuda_available() -> bool:
+    import ctranslate2
+
+    try:
+        return ctranslate2.get_cuda_device_count() > 0
+    except Exception:  # a broken CUDA install must not stop CPU work
+        return False
+
+
+def pick_device(device: str) -> str:
+    if device not in ("auto", "cpu", "cuda"):
+        raise InputError(f"unknown device '{device}'", None, "use auto, cpu or cuda")
+    if device == "auto":
+        return "cuda" if cuda_available() else "cpu"
+    if device == "cuda" and not cuda_available():
+        raise InputError("device cuda was asked for but no CUDA GPU is visible", None, "use cpu")
+    return device
+
+
+def pick_compute_type(compute_type: str, device: str) -> str:
+    """int8 on CPU (about 2x faster than float32, same WER on tiny/base); float16 on a GPU."""
+    if compute_type != "auto":
+        return compute_type
+    return "float16" if device == "cuda" else "int8"
+
+
+def pick_threads(cpu_threads: int) -> int:
+    return cpu_threads if cpu_threads > 0 else (os.cpu_count() or 1)
+
+
+def pick_language(options: TranscribeOptions, resolved: ResolvedModel) -> str | None:
+    if options.language:
+        return options.language
+    return "en" if resolved.english_only else None
+
+
+def prompt_arguments(terms: tuple[str, ...], mode: str) -> dict[str, str]:
+    """The glossary as faster-whisper ``hotwords`` or ``initial_prompt`` (or nothing)."""
+    if mode not in PROMPT_MODES:
+        raise InputError(f"unknown prompt mode '{mode}'", None, f"use {', '.join(PROMPT_MODES)}")
+    unique = list(dict.fromkeys(term.strip() for term in terms if term.strip()))
+    if mode == "none" or not unique:
+        return {}
+    if mode == "hotwords":
+        return {"hotwords": ", ".join(unique)}
+    # Whisper continues the style of its prompt: a punctuated sentence keeps punctuation on.
+    return {"initial_prompt": f"Glossary: {', '.join(unique)}."}
+
+
+def decode_arguments(options: TranscribeOptions, language: str | None) -> dict[str, Any]:
+    """Keyword arguments for ``transcribe`` shared by the bare and batched paths."""
+    arguments: dict[str, Any] = {
+        "language": language,
+        "beam_size": options.beam_size,
+        "word_timestamps": options.word_timestamps,
+        "vad_filter": options.vad_filter,
+        "vad_parameters": options.vad.as_dict() if options.vad_filter else None,
+    }
+    arguments.update(prompt_arguments(options.terms, options.prompt))
+    return arguments
+
+
+# ---------------------------------------------------------------------------------- loading
+
+
+@lru_cache(maxsize=4)
+def load_model(path: str, device: str, compute_type: str, cpu_threads: int, download: bool):
+    """One ``WhisperModel`` per (path, device, precision, threads) in this process."""
+    from faster_whisper import WhisperModel
+
+    try:
+        return WhisperModel(
+            path,
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=cpu_threads,
+            local_files_only=not download,
+        )
+    except (RuntimeError, ValueError, OSError) as error:
+        raise ProcessingError(
+            f"speech model could not be loaded on {device} ({compute_type}): {error}",
+            path,
+            "run `ppod doctor`; try --device cpu or another --model",
+        ) from error
+
+
+# ---------------------------------------------------------------------------------- words
+
+
+def words_from_segments(segments, duration: float) -> list[Word]:
+    """faster-whisper's words as :class:`Word`: text stripped, times clamped into the audio.
+
+    Whisper writes a word with its leading space (" partnership,"); punctuation is already
+    attached. Times are made monotonic and kept within the audio because every caption format
+    downstream assumes it; the corrections are a few milliseconds at most.
+    """
+    words: list[Word] = []
+    last_start = 0.0
+    for segment in segments:
+        for raw in segment.words or ():
+            text = raw.word.strip()
+            if not text:
+                continue
+            start = min(max(float(raw.start), last_start), duration)
+            end = min(max(float(raw.end), start), duration)
+            probability = min(max(float(raw.probability), 0.0), 1.0)
+            words.append(Word(text=text, start=start, end=end, probability=probability))
+            last_start = start
+    return words
+
+
+def check_audio(audio: np.ndarray) -> np.ndarray:
+    audio = np.asarray(audio)
+    if audio.ndim != 1:
+        raise InputError(
+            f"speech recognition needs mono audio, got shape {audio.shape}",
+            None,
+            "downmix first (ppod_audio.audio.decode.to_speech_rate)",
+        )
+    return audio.astype(np.float32, copy=False)
+
+
+# ---------------------------------------------------------------------------------- public
+
+
+def transcribe(audio: np.ndarray, options: TranscribeOptions | None = None) -> Transcription:
+    """Recognise ``audio`` (float32 mono at 16 kHz) into timed, punctuated words."""
+    options = options or TranscribeOptions()
+    audio = check_audio(audio)
+    duration = audio.shape[0] / SAMPLE_RATE
+
+    resolved = resolve_model(options.model, allow_download=options.allow_download)
+    device = pick_device(options.device)
+    compute_type = pick_compute_type(options.compute_type, device)
+    threads = pick_threads(options.cpu_threads)
+    began = time.perf_counter()
+    model = load_model(resolved.path, device, compute_type, threads, resolved.source == "download")
+    loaded = time.perf_counter()
+
+    language = pick_language(options, resolved)
+    arguments = decode_arguments(options, language)
+    batched = options.batched if options.batched is not None else duration > BATCH_THRESHOLD_S
+    if batched and not options.vad_filter and duration > 30:
+        batched = False  # the batched pipeline needs VAD to cut audio over 30 s into chunks
+    if batched:
+        from faster_whisper import BatchedInferencePipeline
+
+        pipeline = BatchedInferencePipeline(model=model)
+        segments, info = pipeline.transcribe(audio, batch_size=options.batch_size, **arguments)
+    else:
+        segments, info = model.transcribe(audio, **arguments)
+    words = words_from_segments(segments, duration)  # segments is lazy: decoding happens here
+    finished = time.perf_counter()
+
+    return Transcription(
+        words=words,
+        info=TranscriptionInfo(
+            model=resolved.name,
+            model_path=resolved.path,
+            model_verified=resolved.verified,
+            device=device,
+            compute_type=compute_type,
+            language=info.language,
+            language_probability=float(info.language_probability),
+            duration=duration,
+            duration_after_vad=getattr(info, "duration_after_vad", None),
+            batched=batched,
+            load_seconds=loaded - began,
+            transcribe_seconds=finished - loaded,
+        ),
+    )

@@ -1,0 +1,115 @@
+"""Speaker turns: the one shape every diarizer returns and every later stage consumes.
+
+A turn is a half-open time span with a speaker label. Keeping it a small frozen dataclass (not a
+pyannote ``Annotation``) means the pipeline never needs pyannote at run time; ``to_annotation``
+converts for scoring only, importing pyannote.core lazily. RTTM is the standard interchange format
+for references and for caching a diarization next to an episode.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from pyannote.core import Annotation
+
+
+@dataclass(frozen=True)
+class Turn:
+    """``speaker`` talks from ``start`` to ``end`` seconds."""
+
+    start: float
+    end: float
+    speaker: str
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+def read_rttm(path: str | Path) -> dict[str, list[Turn]]:
+    """Turns per file URI from an RTTM file, each list sorted by start time.
+
+    Only ``SPEAKER`` lines are read (RTTM also allows other record types); blank lines and
+    ``;;`` comments are skipped so hand-edited references load too.
+    """
+    by_uri: dict[str, list[Turn]] = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        fields = line.split()
+        if not fields or fields[0] != "SPEAKER":
+            continue
+        uri, start, duration, speaker = fields[1], float(fields[3]), float(fields[4]), fields[7]
+        by_uri.setdefault(uri, []).append(Turn(start, start + duration, speaker))
+    return {uri: sorted(turns, key=lambda t: (t.start, t.end)) for uri, turns in by_uri.items()}
+
+
+def format_rttm(turns: Iterable[Turn], uri: str) -> str:
+    """RTTM text for ``turns`` (millisecond precision, one ``SPEAKER`` line per turn)."""
+    lines = [
+        f"SPEAKER {uri} 1 {t.start:.3f} {t.duration:.3f} <NA> <NA> {t.speaker} <NA> <NA>\n"
+        for t in sorted(turns, key=lambda t: (t.start, t.end))
+    ]
+    return "".join(lines)
+
+
+def write_rttm(turns: Iterable[Turn], uri: str, path_or_stream: str | Path | TextIO) -> None:
+    """Write ``turns`` as RTTM to a path or an open text stream.
+
+    RTTM fields are whitespace-separated, so a URI with spaces would corrupt the file; it is
+    rejected rather than silently mangled.
+    """
+    if not uri or any(ch.isspace() for ch in uri):
+        raise ValueError(f"RTTM uri must be non-empty without whitespace: {uri!r}")
+    text = format_rttm(turns, uri)
+    if isinstance(path_or_stream, io.TextIOBase) or hasattr(path_or_stream, "write"):
+        path_or_stream.write(text)  # type: ignore[union-attr]
+    else:
+        Path(path_or_stream).write_text(text, encoding="utf-8")
+
+
+def to_annotation(turns: Iterable[Turn], uri: str | None = None) -> Annotation:
+    """A pyannote.core ``Annotation`` of ``turns``, for scoring with pyannote.metrics."""
+    from pyannote.core import Annotation, Segment
+
+    annotation = Annotation(uri=uri)
+    for index, t in enumerate(turns):
+        annotation[Segment(t.start, t.end), index] = t.speaker
+    return annotation
+
+
+def merge_adjacent(turns: Iterable[Turn], max_gap: float = 0.0) -> list[Turn]:
+    """Sorted turns with consecutive same-speaker turns closer than ``max_gap`` joined.
+
+    Transcript paragraphs follow speaker turns, so a speaker's breath pause must not start a new
+    paragraph; overlapping same-speaker turns are joined as well.
+    """
+    merged: list[Turn] = []
+    for t in sorted(turns, key=lambda t: (t.start, t.end)):
+        last = merged[-1] if merged else None
+        if last is not None and last.speaker == t.speaker and t.start - last.end <= max_gap:
+            merged[-1] = Turn(last.start, max(last.end, t.end), last.speaker)
+        else:
+            merged.append(t)
+    return merged
+
+
+def speaker_durations(turns: Iterable[Turn]) -> dict[str, float]:
+    """Total talking time per speaker in seconds, largest first."""
+    totals: dict[str, float] = {}
+    for t in turns:
+        totals[t.speaker] = totals.get(t.speaker, 0.0) + t.duration
+    return dict(sorted(totals.items(), key=lambda item: -item[1]))
+
+
+def relabel_by_first_appearance(turns: Iterable[Turn], prefix: str = "SPEAKER_") -> list[Turn]:
+    """Turns sorted by time with labels renamed ``SPEAKER_00``, ``SPEAKER_01``… in order of
+    first appearance, so the labels are stable and readable whatever the clusterer numbered."""
+    ordered = sorted(turns, key=lambda t: (t.start, t.end))
+    names: dict[str, str] = {}
+    for t in ordered:
+        names.setdefault(t.speaker, f"{prefix}{len(names):02d}")
+    return [Turn(t.start, t.end, names[t.speaker]) for t in ordered]

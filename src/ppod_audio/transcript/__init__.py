@@ -1,0 +1,1 @@
+"""The transcript document and everything rendered from it."""

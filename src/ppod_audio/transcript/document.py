@@ -1,0 +1,194 @@
+"""Building the episode document from the speech result: names, clean text, one time shift.
+
+This is the one place where recognition times (on the cleaned recording) become published times
+(content warning included): every word, segment and chapter is shifted by ``intro_offset`` here
+and nowhere else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..config import EpisodeManifest, ShowConfig
+from .model import (
+    WARNING_SPEAKER_ID,
+    Chapter,
+    EpisodeDocument,
+    EpisodeInfo,
+    Segment,
+    Speaker,
+    Word,
+)
+
+if TYPE_CHECKING:
+    from ..speech.stage import SpeechResult
+    from .glossary import Glossary
+
+
+def load_show_glossary(show: ShowConfig, manifest: EpisodeManifest) -> Glossary:
+    from .glossary import Glossary, load_glossary
+
+    glossary = load_glossary(show.path(show.glossary)) if show.glossary else Glossary()
+    return glossary.with_terms([speaker.name for speaker in manifest.speakers])
+
+
+def glossary_terms(show: ShowConfig, manifest: EpisodeManifest) -> list[str]:
+    """Terms handed to the speech model; the glossary's replacements are not among them."""
+    return list(load_show_glossary(show, manifest).terms)
+
+
+def speaker_roster(manifest: EpisodeManifest) -> list[Speaker]:
+    return [
+        Speaker(id=f"S{index}", name=entry.name, role=entry.role)
+        for index, entry in enumerate(manifest.speakers, start=1)
+    ]
+
+
+def name_speakers(
+    speech: SpeechResult, manifest: EpisodeManifest, show: ShowConfig
+) -> tuple[list[Speaker], dict[str, str], list[str]]:
+    """Map diarization clusters to the episode's people.
+
+    Tracks name themselves. Otherwise each cluster is matched to the enrolled voiceprints of the
+    people listed for this episode, one person per cluster (Hungarian assignment), and a cluster
+    below the threshold stays unnamed. A single unnamed cluster left with a single unused listed
+    person takes that name (unambiguous); anything else becomes "Speaker N".
+    """
+    roster = speaker_roster(manifest)
+    by_name = {speaker.name: speaker for speaker in roster}
+    clusters = _clusters_by_talk_time(speech)
+    warnings: list[str] = []
+    mapping: dict[str, str] = {}
+    if speech.track_speakers:
+        mapping = {c: by_name[speech.track_speakers[c]].id for c in clusters if c in by_name}
+    elif speech.embeddings:
+        from ..speech.voiceprints import list_voices, name_clusters
+
+        library = show.path(show.voices)
+        voices = [v for v in list_voices(library) if v.name in by_name] if library.is_dir() else []
+        if voices:
+            named = name_clusters(
+                {c: np.asarray(v) for c, v in speech.embeddings.items()},
+                voices,
+                candidates=list(by_name),
+                threshold=show.speech.naming_threshold,
+            )
+            mapping = {cluster: by_name[name].id for cluster, name in named.items()}
+        elif roster:
+            warnings.append("no enrolled voiceprints for this episode's speakers (ppod voices enroll)")
+    unnamed = [c for c in clusters if c not in mapping]
+    unused = [s for s in roster if s.id not in mapping.values()]
+    if len(unnamed) == 1 and len(unused) == 1:
+        mapping[unnamed[0]] = unused[0].id
+        unnamed = []
+    speakers = list(roster)
+    for number, cluster in enumerate(unnamed, start=1):
+        speaker_id = f"U{number}"
+        speakers.append(Speaker(id=speaker_id, name=f"Speaker {number}"))
+        mapping[cluster] = speaker_id
+    if unnamed:
+        warnings.append(f"{len(unnamed)} speaker(s) could not be named: check the transcript")
+    used = set(mapping.values())
+    return [s for s in speakers if s.id in used], mapping, warnings
+
+
+def _clusters_by_talk_time(speech: SpeechResult) -> list[str]:
+    talk: dict[str, float] = {}
+    for turn in speech.turns:
+        talk[turn.speaker] = talk.get(turn.speaker, 0.0) + turn.end - turn.start
+    return sorted(talk, key=lambda cluster: -talk[cluster])
+
+
+def shift_words(words: list[Word], offset: float) -> list[Word]:
+    return [
+        word.model_copy(update={"start": word.start + offset, "end": word.end + offset})
+        for word in words
+    ]
+
+
+def chapters_for(
+    manifest: EpisodeManifest,
+    show: ShowConfig,
+    intro_offset: float,
+    trimmed_start: float,
+    duration: float,
+) -> list[Chapter]:
+    """"Content warning", then the episode, then the manifest's chapters on the published clock."""
+    marks: list[tuple[float, str]] = []
+    if intro_offset > 0:
+        marks.append((0.0, show.content_warning.speaker))
+    programme_title = manifest.title
+    for entry in manifest.chapters:
+        start = entry.start - trimmed_start + intro_offset
+        if start <= intro_offset + 1.0:
+            # A chapter at the very start names the opening: it replaces the episode title.
+            programme_title = entry.title
+        elif start < duration:
+            marks.append((start, entry.title))
+    marks.append((intro_offset, programme_title))
+    marks.sort()
+    chapters = []
+    for index, (start, title) in enumerate(marks):
+        end = marks[index + 1][0] if index + 1 < len(marks) else duration
+        chapters.append(Chapter(start=round(start, 3), end=round(end, 3), title=title))
+    return chapters
+
+
+def build_document(
+    *,
+    manifest: EpisodeManifest,
+    show: ShowConfig,
+    speech: SpeechResult,
+    intro_offset: float,
+    trimmed_start: float,
+    duration: float,
+) -> EpisodeDocument:
+    from .clean import CleanOptions, clean_words
+    from .segments import build_segments
+
+    speakers, mapping, warnings = name_speakers(speech, manifest, show)
+    speech.warnings = sorted(set(speech.warnings) | set(warnings))
+    words = [
+        word.model_copy(update={"speaker": mapping.get(word.speaker or "", word.speaker)})
+        for word in speech.words
+    ]
+    words = clean_words(words, CleanOptions(glossary=load_show_glossary(show, manifest)))
+    segments = build_segments(shift_words(words, intro_offset))
+    if show.content_warning.enabled and intro_offset > 0:
+        warning = Segment(
+            speaker=WARNING_SPEAKER_ID,
+            start=0.0,
+            end=round(max(0.0, intro_offset - show.content_warning.gap_seconds), 3),
+            text=show.content_warning.text,
+        )
+        segments.insert(0, warning)
+        speakers.insert(0, Speaker(id=WARNING_SPEAKER_ID, name=show.content_warning.speaker))
+    cover = Path(show.path(show.cover)).name if show.cover else None
+    return EpisodeDocument(
+        episode=EpisodeInfo(
+            slug=manifest.slug,
+            title=manifest.title,
+            show=show.title,
+            season=manifest.season,
+            number=manifest.episode,
+            date=manifest.date,
+            description=manifest.description,
+            language=show.language,
+            author=show.author,
+            publisher=show.publisher,
+            copyright=show.copyright,
+            website=show.website,
+            genre=show.genre,
+            cover=cover,
+        ),
+        audio=f"{manifest.slug}.mp3",
+        duration=round(duration, 3),
+        intro_offset=round(intro_offset, 3),
+        speakers=speakers,
+        segments=segments,
+        chapters=chapters_for(manifest, show, intro_offset, trimmed_start, duration),
+        model=speech.model,
+    )

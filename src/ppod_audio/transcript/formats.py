@@ -1,0 +1,480 @@
+"""Every published transcript format, rendered from the episode document and only from it.
+
+Each ``render_*`` function is pure (document in, text out), so an editor's fix reaches every
+output by re-rendering, and tests can check each format with its own parser. The caption formats
+(WebVTT, SRT) share one cue builder: they differ only in line width, line count and how the
+speaker is named, so the rules that matter (never across speakers, break at sentence ends, stay
+inside the episode, never overlap) live in one place.
+
+Times are on the published MP3's timeline already (see :mod:`ppod_audio.transcript.model`);
+renderers only clamp them to the episode's duration.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ppod_audio.fileio import write_bytes
+from ppod_audio.transcript.model import WARNING_SPEAKER_ID, EpisodeDocument, Segment
+from ppod_audio.transcript.segments import ends_sentence, speaker_runs
+
+# Podcasting 2.0 JSON transcript and chapters versions written (podcast namespace).
+TRANSCRIPT_JSON_VERSION = "1.0.0"
+CHAPTERS_JSON_VERSION = "1.2.0"
+
+# What the content-warning segment is called when the document has no speaker entry for it.
+WARNING_LABEL = "Content warning"
+
+# WebVTT: Apple Podcasts ingests voice-tagged VTT; lines short enough for any player.
+VTT_LINE_CHARS = 65
+VTT_MAX_LINES = 2
+# SRT for podcasts (podcast namespace transcripts spec): 2 lines of 32 characters at most.
+SRT_LINE_CHARS = 32
+SRT_MAX_LINES = 2
+# A caption longer than this is hard to follow; cues break before it even mid-sentence.
+CUE_MAX_SECONDS = 7.0
+
+
+# --- speakers ----------------------------------------------------------------------------------
+
+
+def speaker_name(doc: EpisodeDocument, speaker_id: str | None) -> str:
+    """The name printed for a speaker; the content warning gets a readable name, not its id."""
+    if speaker_id == WARNING_SPEAKER_ID and all(s.id != speaker_id for s in doc.speakers):
+        return WARNING_LABEL
+    return doc.speaker_name(speaker_id)
+
+
+def speaker_label(doc: EpisodeDocument, speaker_id: str | None) -> str:
+    """``Name - Role`` for the house-style label line (the warning as in :func:`speaker_name`)."""
+    if speaker_id == WARNING_SPEAKER_ID and all(s.id != speaker_id for s in doc.speakers):
+        return WARNING_LABEL
+    return doc.speaker_label(speaker_id)
+
+
+# --- times -------------------------------------------------------------------------------------
+
+
+def _ms(seconds: float) -> int:
+    return int(round(seconds * 1000))
+
+
+def _clamp(seconds: float, duration: float) -> float:
+    return min(max(seconds, 0.0), duration)
+
+
+def _seconds(seconds: float, duration: float) -> float:
+    """A time for the JSON formats: inside the episode and rounded to the millisecond."""
+    return round(_clamp(seconds, duration), 3)
+
+
+def _clock(ms: int, separator: str) -> str:
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
+
+
+def _short_clock(seconds: float) -> str:
+    """``MM:SS`` (``H:MM:SS`` past an hour), the HTML transcript's start-of-paragraph time."""
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+# --- timed tokens ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Token:
+    """One published word with the time it is heard and its speaker."""
+
+    text: str
+    start: float
+    end: float
+    speaker: str | None
+
+
+def _interpolate(
+    texts: Sequence[str], start: float, end: float, speaker: str | None
+) -> list[Token]:
+    """Tokens spread over ``start``-``end`` in proportion to their length.
+
+    For text without word timings (the content warning, or a paragraph an editor rewrote): the
+    captions then still advance through the paragraph instead of showing it all at once.
+    """
+    weights = [len(text) + 1 for text in texts]
+    total = sum(weights) or 1
+    tokens, elapsed = [], 0
+    for text, weight in zip(texts, weights, strict=True):
+        t0 = start + (end - start) * elapsed / total
+        elapsed += weight
+        tokens.append(Token(text, t0, start + (end - start) * elapsed / total, speaker))
+    return tokens
+
+
+def segment_tokens(segment: Segment) -> list[Token]:
+    """The segment's published words, timed.
+
+    The published text wins over the recognised words: when it still has one token per word
+    (the usual case, or a fixed spelling) each token takes its word's times; otherwise (words
+    added or removed by an editor, or no words at all) the text is spread over the segment.
+    """
+    texts = segment.text.split()
+    if segment.words and len(segment.words) == len(texts):
+        return [
+            Token(text, word.start, word.end, segment.speaker)
+            for text, word in zip(texts, segment.words, strict=True)
+        ]
+    return _interpolate(texts, segment.start, segment.end, segment.speaker)
+
+
+def document_tokens(doc: EpisodeDocument) -> list[Token]:
+    return [token for segment in doc.segments for token in segment_tokens(segment)]
+
+
+# --- cues --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One caption: its speaker, its lines of plain text, and whether it opens a speaker turn.
+
+    Lines are plain text; a renderer adds its own speaker marker (``prefix``, already counted in
+    the first line's width) and escaping.
+    """
+
+    start: float
+    end: float
+    speaker: str | None
+    lines: tuple[str, ...]
+    prefix: str = ""
+    first_of_turn: bool = False
+
+
+def _chunks(text: str, width: int, measure: Callable[[str], int]) -> list[str]:
+    """``text`` cut into pieces that each fit ``width``: a URL must not overflow a caption line."""
+    pieces, current = [], ""
+    for char in text:
+        if current and measure(current + char) > width:
+            pieces.append(current)
+            current = ""
+        current += char
+    return [*pieces, current] if current else pieces
+
+
+def _fit_tokens(tokens: Iterable[Token], width: int, measure: Callable[[str], int]) -> list[Token]:
+    """Tokens with any one wider than a line split into timed pieces that fit."""
+    fitted: list[Token] = []
+    for token in tokens:
+        if measure(token.text) <= width:
+            fitted.append(token)
+        else:
+            pieces = _chunks(token.text, width, measure)
+            fitted.extend(_interpolate(pieces, token.start, token.end, token.speaker))
+    return fitted
+
+
+def _pack_lines(
+    texts: Sequence[str], indent: int, width: int, measure: Callable[[str], int]
+) -> list[list[str]]:
+    """Words filled greedily into lines of ``width``; the first line starts ``indent`` in (the
+    speaker prefix). A word that does not fit after the prefix leaves the prefix on its own."""
+    lines: list[list[str]] = [[]]
+    for text in texts:
+        used = indent if len(lines) == 1 else 0
+        candidate = " ".join([*lines[-1], text])
+        if used + measure(candidate) > width and (lines[-1] or used):
+            lines.append([text])
+        else:
+            lines[-1].append(text)
+    return lines
+
+
+def _turn_cues(
+    turn: Sequence[Token],
+    width: int,
+    max_lines: int,
+    max_seconds: float,
+    prefix: Callable[[str | None, bool], str],
+    measure: Callable[[str], int],
+) -> list[Cue]:
+    """One speaker's run of tokens cut into cues (see :func:`build_cues` for the rules)."""
+    speaker = turn[0].speaker
+    cues: list[Cue] = []
+    pending: list[Token] = []
+
+    def lines_for(tokens: Sequence[Token]) -> list[list[str]]:
+        marker = prefix(speaker, not cues)
+        return _pack_lines([t.text for t in tokens], len(marker), width, measure)
+
+    def close() -> None:
+        first = not cues
+        lines = tuple(" ".join(words) for words in lines_for(pending))
+        cues.append(
+            Cue(
+                start=pending[0].start,
+                end=max(t.end for t in pending),
+                speaker=speaker,
+                lines=lines,
+                prefix=prefix(speaker, first),
+                first_of_turn=first,
+            )
+        )
+        pending.clear()
+
+    for token in turn:
+        if pending:
+            too_long = token.end - pending[0].start > max_seconds
+            if too_long or len(lines_for([*pending, token])) > max_lines:
+                close()
+        pending.append(token)
+        if ends_sentence(token.text):
+            close()
+    if pending:
+        close()
+    return cues
+
+
+def build_cues(
+    doc: EpisodeDocument,
+    *,
+    width: int,
+    max_lines: int,
+    max_seconds: float = CUE_MAX_SECONDS,
+    prefix: Callable[[str | None, bool], str] = lambda speaker, first: "",
+    measure: Callable[[str], int] = len,
+) -> list[Cue]:
+    """Caption cues for the whole document, shared by every caption format.
+
+    Cues never span two speakers; within a speaker's turn a cue ends at a sentence end, before it
+    would last longer than ``max_seconds``, or when its text fills ``max_lines`` lines of
+    ``width`` characters. ``prefix(speaker, first_of_turn)`` is the speaker marker a format puts
+    at the start of a cue (``"Name: "``, ``"<v Name>"``); it counts toward the first line's
+    width. ``measure`` is how wide text is once rendered (escaping can lengthen it). Times are
+    then made safe for players: see :func:`_settle_times`.
+    """
+    tokens = _fit_tokens(document_tokens(doc), width, measure)
+    cues = [
+        cue
+        for turn in speaker_runs(tokens)
+        for cue in _turn_cues(turn, width, max_lines, max_seconds, prefix, measure)
+    ]
+    return _settle_times(cues, doc.duration)
+
+
+def _replace(cue: Cue, **changes: object) -> Cue:
+    fields = {**cue.__dict__, **changes}
+    return Cue(**fields)  # type: ignore[arg-type]
+
+
+def _settle_times(cues: Sequence[Cue], duration: float) -> list[Cue]:
+    """Cue times inside ``[0, duration]``, strictly increasing and never overlapping.
+
+    Word times can overlap or run past the end of the file (recognition jitter, a trimmed tail);
+    players reject or garble such captions. Work in whole milliseconds, as written, so rounding
+    cannot reintroduce an overlap: a forward pass pushes each cue after the previous one, a
+    backward pass pulls the tail inside the episode. Every cue keeps at least 1 ms.
+    """
+    limit = _ms(duration)
+    spans: list[list[int]] = []
+    previous_end = 0
+    for cue in cues:
+        start = max(_ms(cue.start), previous_end, 0)
+        end = max(_ms(cue.end), start + 1)
+        spans.append([start, end])
+        previous_end = end
+    for span in reversed(spans):
+        span[1] = min(span[1], limit)
+        span[0] = min(span[0], span[1] - 1)
+        limit = span[0]
+    if spans and spans[0][0] < 0:
+        raise ValueError("more captions than milliseconds in the episode")
+    return [
+        _replace(cue, start=start / 1000, end=end / 1000)
+        for cue, (start, end) in zip(cues, spans, strict=True)
+    ]
+
+
+# --- caption formats ---------------------------------------------------------------------------
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _vtt_measure(text: str) -> int:
+    return len(_vtt_escape(text))
+
+
+def render_vtt(doc: EpisodeDocument) -> str:
+    """WebVTT with a ``<v Name>`` voice tag on every cue (Apple Podcasts reads speakers from
+    them). Each written line, tag and escapes included, is at most 65 characters."""
+
+    def voice(speaker: str | None, first: bool) -> str:
+        return f"<v {_vtt_escape(speaker_name(doc, speaker))}>"
+
+    cues = build_cues(
+        doc, width=VTT_LINE_CHARS, max_lines=VTT_MAX_LINES, prefix=voice, measure=_vtt_measure
+    )
+    blocks = ["WEBVTT"]
+    for cue in cues:
+        lines = [_vtt_escape(line) for line in cue.lines]
+        lines[0] = cue.prefix + lines[0]
+        timing = f"{_clock(_ms(cue.start), '.')} --> {_clock(_ms(cue.end), '.')}"
+        blocks.append("\n".join([timing, *lines]))
+    return "\n\n".join(blocks) + "\n"
+
+
+def render_srt(doc: EpisodeDocument) -> str:
+    """SRT as the podcast namespace asks: at most 2 lines of 32 characters, and ``Name:`` opening
+    the first cue after each change of speaker (counted in the 32)."""
+
+    def name(speaker: str | None, first: bool) -> str:
+        return f"{speaker_name(doc, speaker)}: " if first else ""
+
+    cues = build_cues(doc, width=SRT_LINE_CHARS, max_lines=SRT_MAX_LINES, prefix=name)
+    blocks = []
+    for index, cue in enumerate(cues, start=1):
+        lines = list(cue.lines)
+        lines[0] = (cue.prefix + lines[0]).rstrip()
+        timing = f"{_clock(_ms(cue.start), ',')} --> {_clock(_ms(cue.end), ',')}"
+        blocks.append("\n".join([str(index), timing, *lines]))
+    return "\n\n".join(blocks) + "\n" if blocks else ""
+
+
+# --- paragraph formats -------------------------------------------------------------------------
+
+
+def _labelled_paragraphs(doc: EpisodeDocument) -> list[tuple[str, list[str]]]:
+    """(label, paragraphs) per speaker turn: consecutive segments of one speaker share a label."""
+    groups: list[tuple[str | None, list[str]]] = []
+    for segment in doc.segments:
+        if groups and groups[-1][0] == segment.speaker:
+            groups[-1][1].append(segment.text)
+        else:
+            groups.append((segment.speaker, [segment.text]))
+    return [(speaker_label(doc, speaker), paragraphs) for speaker, paragraphs in groups]
+
+
+def _txt_body(doc: EpisodeDocument) -> str:
+    blocks = ["\n\n".join([label, *paragraphs]) for label, paragraphs in _labelled_paragraphs(doc)]
+    return "\n\n".join(blocks) + "\n" if blocks else ""
+
+
+def _txt_header(doc: EpisodeDocument) -> str:
+    info = doc.episode
+    lines = [info.show, info.title]
+    if info.season is not None and info.number is not None:
+        lines.append(f"Season {info.season} Episode {info.number}")
+    lines.append("Transcript")
+    return "\n\n".join(lines) + "\n\n"
+
+
+def render_txt(doc: EpisodeDocument, *, header: bool = True) -> str:
+    """The house style of the published transcripts: a ``Name - Role`` line, a blank line, the
+    paragraph, a blank line; a speaker's consecutive paragraphs under one label."""
+    return (_txt_header(doc) if header else "") + _txt_body(doc)
+
+
+def render_lyrics(doc: EpisodeDocument) -> str:
+    """The MP3's USLT (unsynchronised lyrics) text: the house-style body without the header,
+    which the ID3 title and album frames already carry."""
+    return render_txt(doc, header=False)
+
+
+def render_html(doc: EpisodeDocument) -> str:
+    """Podcasting 2.0 HTML transcript: ``<cite>``, ``<time>`` and ``<p>`` per segment, in a small
+    complete document so it also opens in a browser."""
+    info = doc.episode
+    title = html.escape(f"{info.show}: {info.title} (transcript)")
+    body = []
+    for segment in doc.segments:
+        name = html.escape(speaker_name(doc, segment.speaker))
+        start = _clamp(segment.start, doc.duration)
+        body.append(
+            f"<cite>{name}:</cite>\n<time>{_short_clock(start)}</time>\n"
+            f"<p>{html.escape(segment.text)}</p>"
+        )
+    return (
+        f'<!DOCTYPE html>\n<html lang="{html.escape(info.language)}">\n<head>\n'
+        f'<meta charset="utf-8">\n<title>{title}</title>\n</head>\n<body>\n'
+        + "\n".join(body)
+        + ("\n" if body else "")
+        + "</body>\n</html>\n"
+    )
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_transcript_json(doc: EpisodeDocument) -> str:
+    """Podcasting 2.0 JSON transcript, one entry per paragraph segment (times in seconds)."""
+    segments = [
+        {
+            "speaker": speaker_name(doc, segment.speaker),
+            "startTime": _seconds(segment.start, doc.duration),
+            "endTime": _seconds(max(segment.end, segment.start), doc.duration),
+            "body": segment.text,
+        }
+        for segment in doc.segments
+    ]
+    return _json({"version": TRANSCRIPT_JSON_VERSION, "segments": segments})
+
+
+def render_chapters_json(doc: EpisodeDocument) -> str:
+    """Podcasting 2.0 JSON chapters from ``doc.chapters``, sorted, ``endTime`` where known."""
+    chapters = []
+    for chapter in sorted(doc.chapters, key=lambda c: c.start):
+        entry: dict[str, object] = {
+            "startTime": _seconds(chapter.start, doc.duration),
+            "title": chapter.title,
+        }
+        if chapter.end is not None:
+            entry["endTime"] = _seconds(max(chapter.end, chapter.start), doc.duration)
+        chapters.append(entry)
+    return _json({"version": CHAPTERS_JSON_VERSION, "chapters": chapters})
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+Renderer = Callable[[EpisodeDocument], str]
+
+# Format name -> (file-name suffix after the stem, renderer).
+RENDERERS: dict[str, tuple[str, Renderer]] = {
+    "txt": (".txt", render_txt),
+    "vtt": (".vtt", render_vtt),
+    "srt": (".srt", render_srt),
+    "html": (".html", render_html),
+    "json": (".transcript.json", render_transcript_json),
+    "chapters": (".chapters.json", render_chapters_json),
+    "lyrics": (".lyrics.txt", render_lyrics),
+}
+
+
+def write_all(
+    doc: EpisodeDocument, folder: str | Path, stem: str, formats: Iterable[str] | None = None
+) -> dict[str, Path]:
+    """Render and write every format (or those named) as ``<folder>/<stem><suffix>``.
+
+    All formats are rendered before the first file is written, so a rendering error leaves the
+    previous outputs as they were; each file is written atomically (temporary file beside it,
+    fsync, rename: :func:`ppod_audio.fileio.write_bytes`), as bytes so that no platform rewrites
+    the newlines. Returns the path written per format name.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = list(RENDERERS) if formats is None else list(formats)
+    rendered = {name: RENDERERS[name][1](doc) for name in names}
+    paths = {}
+    for name, text in rendered.items():
+        path = folder / f"{stem}{RENDERERS[name][0]}"
+        write_bytes(path, text.encode("utf-8"))
+        paths[name] = path
+    return paths

@@ -1,0 +1,132 @@
+"""The episode document: the one editable source of truth for everything a listener sees.
+
+Every transcript format, the chapters and the MP3's lyrics and chapter frames are rendered from
+an :class:`EpisodeDocument` and only from it, so an editor's fix reaches every output.
+
+All times are seconds on the *published* timeline (the MP3, content warning included): the
+pipeline shifts recognition and diarization times by the intro's offset once, when it builds the
+document, and nothing downstream shifts anything again.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+# Speaker id of the content-warning segment that opens every transcript.
+WARNING_SPEAKER_ID = "warning"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=False)
+
+
+class Word(_Model):
+    """One recognised word, punctuation attached (``"partnership,"``)."""
+
+    text: str
+    start: float
+    end: float
+    probability: float | None = None
+    speaker: str | None = None
+
+
+class Segment(_Model):
+    """A paragraph spoken by one speaker.
+
+    ``text`` is what is published; ``words`` carry the timings. When a segment has words its text
+    is their texts joined by spaces (:func:`segment_from_words` keeps that true); the
+    content-warning segment has text and no words.
+    """
+
+    speaker: str | None
+    start: float
+    end: float
+    text: str
+    words: list[Word] = Field(default_factory=list)
+
+
+class Speaker(_Model):
+    id: str
+    name: str
+    role: str | None = None
+
+
+class Chapter(_Model):
+    start: float
+    title: str
+    end: float | None = None
+
+
+class EpisodeInfo(_Model):
+    slug: str
+    title: str
+    show: str
+    season: int | None = None
+    number: int | None = None
+    date: str | None = None
+    description: str | None = None
+    language: str = "en"
+    author: str | None = None
+    publisher: str | None = None
+    copyright: str | None = None
+    website: str | None = None
+    genre: str = "Podcast"
+    cover: str | None = Field(None, description="Cover image file beside the document.")
+
+
+class EpisodeDocument(_Model):
+    """``episode.json``: metadata, speakers, segments with words, chapters."""
+
+    schema_version: int = SCHEMA_VERSION
+    episode: EpisodeInfo
+    audio: str = Field(description="The published MP3, relative to the document's folder.")
+    duration: float
+    intro_offset: float = Field(
+        0.0, description="Seconds the content warning adds before the programme starts."
+    )
+    speakers: list[Speaker] = Field(default_factory=list)
+    segments: list[Segment] = Field(default_factory=list)
+    chapters: list[Chapter] = Field(default_factory=list)
+    model: str | None = Field(None, description="The speech model that made the words.")
+
+    def speaker_name(self, speaker_id: str | None) -> str:
+        for speaker in self.speakers:
+            if speaker.id == speaker_id:
+                return speaker.name
+        return speaker_id or "Unknown speaker"
+
+    def speaker_label(self, speaker_id: str | None) -> str:
+        """``Name - Role`` as the house style prints it above a paragraph."""
+        for speaker in self.speakers:
+            if speaker.id == speaker_id:
+                return f"{speaker.name} - {speaker.role}" if speaker.role else speaker.name
+        return speaker_id or "Unknown speaker"
+
+    def words(self) -> list[Word]:
+        return [word for segment in self.segments for word in segment.words]
+
+    def plain_text(self) -> str:
+        return "\n\n".join(segment.text for segment in self.segments)
+
+
+def segment_from_words(words: list[Word], speaker: str | None) -> Segment:
+    return Segment(
+        speaker=speaker,
+        start=words[0].start,
+        end=words[-1].end,
+        text=" ".join(word.text for word in words),
+        words=words,
+    )
+
+
+def load_document(path: Path) -> EpisodeDocument:
+    return EpisodeDocument.model_validate_json(Path(path).read_text(encoding="utf-8"))
+
+
+def document_json(document: EpisodeDocument) -> str:
+    return json.dumps(document.model_dump(mode="json"), indent=1, ensure_ascii=False) + "\n"

@@ -1,0 +1,164 @@
+"""From timed words and speaker turns to the paragraphs of the published transcript.
+
+Speech recognition gives words with times and diarization gives speaker turns; neither knows about
+the other. These pure functions join them: every word gets one speaker, and words become
+:class:`~ppod_audio.transcript.model.Segment` paragraphs in the house style (a new paragraph when
+the speaker changes, and long monologues broken at sentence ends so nobody reads a wall of text).
+
+Words are never re-timed here: the only change a word sees is its ``speaker``. Moving times onto
+the published timeline is :mod:`ppod_audio.transcript.document`'s job, done once.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from typing import Protocol, TypeVar
+
+from ppod_audio.speech.turns import Turn
+from ppod_audio.transcript.model import Segment, Word, segment_from_words
+
+# Closing punctuation that may follow a sentence's full stop: `he said "no."` ends a sentence.
+_CLOSERS = "\"')]}\u201d\u2019"
+_SENTENCE_ENDS = (".", "?", "!", "\u2026")
+
+
+def ends_sentence(text: str) -> bool:
+    """Whether a word closes a sentence, so a paragraph or a caption may break after it."""
+    return text.rstrip(_CLOSERS).endswith(_SENTENCE_ENDS)
+
+
+def _overlap(word: Word, turn: Turn) -> float:
+    return min(word.end, turn.end) - max(word.start, turn.start)
+
+
+def _contains_midpoint(word: Word, turn: Turn) -> bool:
+    """A zero-length word overlaps nothing; it belongs to the turn its instant falls in."""
+    mid = (word.start + word.end) / 2
+    return turn.start <= mid < turn.end
+
+
+def _nearest_turn(
+    word: Word,
+    by_end: Sequence[Turn],
+    ends: Sequence[float],
+    by_start: Sequence[Turn],
+    starts: Sequence[float],
+) -> Turn:
+    """The turn closest to a word that overlaps none: the last one ending before it or the first
+    starting after it. A tie goes to the earlier turn: a speaker keeps the floor until the next
+    one is heard."""
+    i = bisect.bisect_right(ends, word.start) - 1
+    j = bisect.bisect_left(starts, word.end)
+    before = by_end[i] if i >= 0 else None
+    after = by_start[j] if j < len(by_start) else None
+    if before is None:
+        return after  # type: ignore[return-value]  # turns is non-empty, so one side exists
+    if after is None:
+        return before
+    return before if word.start - before.end <= after.start - word.end else after
+
+
+def assign_speakers(words: Sequence[Word], turns: Iterable[Turn]) -> list[Word]:
+    """Copies of ``words`` (same order, same times) each labelled with one turn's speaker.
+
+    A word takes the speaker of the turn it overlaps most (diarization boundaries are fuzzy and
+    turns may overlap during crosstalk), or of the nearest turn when it falls in a gap between
+    turns, so no word is left unattributed. Without turns the words come back unchanged.
+
+    Sort and sweep: words by start, turns by start, with a small active set of turns that may
+    still overlap later words; O((n + m) log m) for n words and m turns instead of O(n * m).
+    """
+    ordered_turns = sorted(turns, key=lambda t: (t.start, t.end))
+    if not ordered_turns:
+        return [word.model_copy() for word in words]
+    starts = [t.start for t in ordered_turns]
+    by_end = sorted(ordered_turns, key=lambda t: (t.end, t.start))
+    ends = [t.end for t in by_end]
+
+    result: list[Word | None] = [None] * len(words)
+    active: list[Turn] = []
+    next_turn = 0
+    for index in sorted(range(len(words)), key=lambda k: (words[k].start, words[k].end)):
+        word = words[index]
+        # Words come by start, so a turn ending before this word can overlap no later word.
+        active = [t for t in active if t.end > word.start]
+        while next_turn < len(ordered_turns) and ordered_turns[next_turn].start <= word.end:
+            if ordered_turns[next_turn].end > word.start:
+                active.append(ordered_turns[next_turn])
+            next_turn += 1
+        best: Turn | None = None
+        best_key = (0.0, False)
+        for turn in active:
+            overlap = _overlap(word, turn)
+            key = (overlap, _contains_midpoint(word, turn))
+            if (overlap > 0 or key[1]) and (best is None or key > best_key):
+                best, best_key = turn, key
+        if best is None:
+            best = _nearest_turn(word, by_end, ends, ordered_turns, starts)
+        result[index] = word.model_copy(update={"speaker": best.speaker})
+    return [word for word in result if word is not None]
+
+
+def _paragraph_breaks(
+    words: Sequence[Word], max_paragraph_seconds: float, pause_split: float
+) -> list[list[Word]]:
+    """One speaker's run of words cut into paragraphs.
+
+    A paragraph only ends at a sentence end, and only where a reader would expect one: after a
+    long pause (the speaker moved on) or once the paragraph has run past the maximum length.
+    """
+    paragraphs: list[list[Word]] = []
+    current: list[Word] = []
+    for position, word in enumerate(words):
+        current.append(word)
+        following = words[position + 1] if position + 1 < len(words) else None
+        if following is None or not ends_sentence(word.text):
+            continue
+        long_pause = following.start - word.end >= pause_split
+        too_long = word.end - current[0].start >= max_paragraph_seconds
+        if long_pause or too_long:
+            paragraphs.append(current)
+            current = []
+    if current:
+        paragraphs.append(current)
+    return paragraphs
+
+
+class _Spoken(Protocol):
+    @property
+    def speaker(self) -> str | None: ...
+
+
+_S = TypeVar("_S", bound=_Spoken)
+
+
+def speaker_runs(items: Iterable[_S]) -> list[list[_S]]:
+    """Consecutive items (words, caption tokens) grouped while the speaker stays the same.
+
+    Shared by paragraphs and captions: neither may ever run across a change of speaker.
+    """
+    runs: list[list[_S]] = []
+    for item in items:
+        if runs and runs[-1][-1].speaker == item.speaker:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
+def build_segments(
+    words: Sequence[Word], *, max_paragraph_seconds: float = 60.0, pause_split: float = 1.5
+) -> list[Segment]:
+    """Paragraph segments from speaker-labelled words, in the order given (recognition order).
+
+    A new segment starts whenever the speaker changes; a long monologue is split into paragraphs
+    at sentence ends after a pause of ``pause_split`` seconds or more, or once the paragraph
+    reaches ``max_paragraph_seconds``. Each segment's text is its words joined by spaces, and the
+    words keep their times (they are the same objects, not copies).
+    """
+    return [
+        segment_from_words(paragraph, run[0].speaker)
+        for run in speaker_runs(words)
+        for paragraph in _paragraph_breaks(run, max_paragraph_seconds, pause_split)
+    ]

@@ -1,0 +1,125 @@
+"""Shared fixtures: real audio (made here with ffmpeg, or read from ../shared/data in place)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from ppod_audio.audio.decode import ffmpeg_exe
+
+REPO = Path(__file__).resolve().parents[1]
+RAW_AUDIO = REPO / "raw_audio"
+DEMO = RAW_AUDIO / "demo-what-is-the-sscp"
+SHARED_DATA = Path(os.environ.get("PPOD_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def shared(relative: str) -> Path:
+    """A file from ../shared/data, or skip the test saying why."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"needs {path} (real speech from ../shared/data), which is absent here")
+    return path
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", *args],
+                   check=True)  # fmt: skip
+
+
+def ebur128(path: Path) -> dict[str, float]:
+    """Integrated loudness and true peak as ffmpeg's ebur128 filter measures them."""
+    result = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path),
+         "-af", "ebur128=peak=true", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    summary = result.stderr[result.stderr.rindex("Summary:") :]
+    integrated = float(summary.split("I:")[1].split("LUFS")[0])
+    peak = float(summary.split("Peak:")[1].split("dBFS")[0])
+    lra = float(summary.split("LRA:")[1].split("LU")[0])
+    return {"integrated": integrated, "true_peak": peak, "lra": lra}
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
+    soundfile.write(path, samples.T if samples.ndim == 2 else samples, rate, subtype="PCM_16")
+    return path
+
+
+def read_mono(path: Path, rate: int = 16000) -> np.ndarray:
+    from ppod_audio.audio.decode import decode
+
+    return decode(path, rate, 1).samples[0]
+
+
+def make_show(root: Path) -> Path:
+    """A show folder with the project's own show.toml, assets and glossary."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(RAW_AUDIO / "show.toml", root / "show.toml")
+    shutil.copytree(RAW_AUDIO / "assets", root / "assets")
+    if (RAW_AUDIO / "glossary.toml").exists():
+        shutil.copy(RAW_AUDIO / "glossary.toml", root / "glossary.toml")
+    return root
+
+
+def make_episode(
+    show_root: Path,
+    name: str,
+    files: dict[str, Path],
+    manifest: str | None = None,
+) -> Path:
+    """An episode folder holding ``files`` (name -> source) and an episode.toml."""
+    folder = show_root / name
+    folder.mkdir(parents=True)
+    for target, source in files.items():
+        (folder / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, folder / target)
+    if manifest is None:
+        inputs = ", ".join(f'"{target}"' for target in files)
+        manifest = f'title = "Test episode"\nseason = 1\nepisode = 7\ninputs = [{inputs}]\n'
+    (folder / "episode.toml").write_text(manifest, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def show_root(tmp_path: Path) -> Path:
+    return make_show(tmp_path / "raw_audio")
+
+
+@pytest.fixture(scope="session")
+def two_talkers(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[tuple[float, float, str]]]:
+    """Real speech from two different people, the second 10 dB quieter, with known turn times.
+
+    Each talker's clips are first brought to the same loudness, so the 10 dB is the only
+    difference the leveller has to undo.
+    """
+    import pyloudnorm
+
+    rate = 44100
+    loud = [shared("speech/librivox-0870.wav"), shared("speech/librivox-0880.wav")]
+    quiet = [shared("speech/librispeech-1272-128104-0000.wav"), shared("speech/jfk.wav")]
+    meter = pyloudnorm.Meter(rate)
+
+    def at(path: Path, lufs: float) -> np.ndarray:
+        audio = read_mono(path, rate).astype(np.float64)
+        return audio * 10 ** ((lufs - meter.integrated_loudness(audio)) / 20)
+
+    pieces: list[np.ndarray] = [np.zeros(int(1.5 * rate))]
+    turns: list[tuple[float, float, str]] = []
+    cursor = len(pieces[0]) / rate
+    for loud_clip, quiet_clip in zip(loud, quiet, strict=True):
+        for clip, lufs, who in ((loud_clip, -23.0, "loud"), (quiet_clip, -33.0, "quiet")):
+            audio = at(clip, lufs)
+            pieces += [audio, np.zeros(int(0.6 * rate))]
+            turns.append((cursor, cursor + len(audio) / rate, who))
+            cursor += (len(audio) + int(0.6 * rate)) / rate
+    mix = np.concatenate(pieces).astype(np.float32)
+    noise = np.random.default_rng(7).normal(0, 10 ** (-62 / 20), len(mix)).astype(np.float32)
+    path = tmp_path_factory.mktemp("two_talkers") / "two-talkers.wav"
+    write_wav(path, mix + noise, rate)
+    return path, turns

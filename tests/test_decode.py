@@ -1,0 +1,100 @@
+"""Decoding every container a studio hands over, and refusing broken files clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ffmpeg, shared, write_wav
+from ppod_audio.audio.decode import concatenate, decode, require_sound, to_speech_rate
+from ppod_audio.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def speech_wav() -> Path:
+    return shared("speech/jfk.wav")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "codec_args", "rate", "channels"),
+    [
+        ("wav", ["-c:a", "pcm_s24le"], 48000, 2),
+        ("flac", ["-c:a", "flac"], 96000, 1),
+        ("mp3", ["-c:a", "libmp3lame", "-b:a", "128k"], 44100, 2),
+        ("m4a", ["-c:a", "aac", "-b:a", "96k"], 32000, 1),
+        ("ogg", ["-c:a", "libopus", "-b:a", "48k"], 48000, 2),
+        ("wav", ["-c:a", "pcm_f32le"], 22050, 6),
+    ],
+)
+def test_decodes_containers_rates_and_layouts(
+    tmp_path: Path, speech_wav: Path, suffix: str, codec_args: list[str], rate: int, channels: int
+) -> None:
+    source = tmp_path / f"take.{suffix}"
+    ffmpeg("-i", str(speech_wav), "-ar", str(rate), "-ac", str(channels), *codec_args, str(source))
+    audio = decode(source, 44100)
+    assert audio.rate == 44100
+    assert audio.channels == (1 if channels == 1 else 2)  # more than two fold down to stereo
+    assert audio.duration == pytest.approx(11.0, abs=0.15)
+    reference = decode(speech_wav, 16000, 1).samples[0]
+    speech = to_speech_rate(audio)
+    n = min(len(reference), len(speech)) - 8000
+    lag = np.argmax(np.correlate(speech[:16000], reference[:16000], "full")) - 15999
+    aligned = speech[max(lag, 0) : max(lag, 0) + n]
+    correlation = np.corrcoef(aligned, reference[max(-lag, 0) : max(-lag, 0) + len(aligned)])[0, 1]
+    assert correlation > 0.9, "decoded audio should be the same speech"
+
+
+def test_joins_takes_in_order(tmp_path: Path) -> None:
+    rate = 16000
+    first = write_wav(tmp_path / "a.wav", np.full(rate, 0.25, np.float32), rate)
+    second = write_wav(tmp_path / "b.wav", np.full((2, rate // 2), -0.5, np.float32), rate)
+    joined = concatenate([decode(first, rate), decode(second, rate)])
+    assert joined.channels == 2 and joined.samples.shape[1] == rate + rate // 2
+    assert joined.samples[:, 100].mean() > 0.2 and joined.samples[:, -100].mean() < -0.4
+
+
+def _expect_input_error(path: Path, fragment: str) -> None:
+    with pytest.raises(InputError) as caught:
+        audio = decode(path, 44100)
+        require_sound(audio, path)
+    message = str(caught.value)
+    assert str(path) in message and fragment in message
+    assert caught.value.exit_code == 2
+    assert "\n" not in message
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.wav"
+    path.write_bytes(b"")
+    _expect_input_error(path, "empty")
+
+
+def test_zero_length_audio(tmp_path: Path) -> None:
+    path = write_wav(tmp_path / "zero.wav", np.zeros(0, np.float32), 44100)
+    _expect_input_error(path, "no audio")
+
+
+def test_text_file_named_wav(tmp_path: Path) -> None:
+    path = tmp_path / "notes.wav"
+    path.write_text("these are my notes for the episode, not audio\n" * 20)
+    _expect_input_error(path, "not an audio file")
+
+
+def test_truncated_flac(tmp_path: Path, speech_wav: Path) -> None:
+    whole = tmp_path / "whole.flac"
+    ffmpeg("-i", str(speech_wav), str(whole))
+    cut = tmp_path / "cut.flac"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) // 2] + b"\x00" * 7)
+    _expect_input_error(cut, "truncated")
+
+
+def test_silence_only(tmp_path: Path) -> None:
+    path = write_wav(tmp_path / "silence.wav", np.zeros(44100 * 3, np.float32), 44100)
+    _expect_input_error(path, "silent")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    _expect_input_error(tmp_path / "nope.flac", "does not exist")

@@ -1,0 +1,73 @@
+"""Loudness: our BS.1770 figures against ffmpeg's, normalisation, limiting and the leveller."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ebur128, read_mono, shared, write_wav
+from ppod_audio.audio.clean import clean
+from ppod_audio.audio.decode import decode
+from ppod_audio.audio.loudness import (
+    integrated_lufs,
+    level_speakers,
+    measure,
+    normalize,
+    true_peak_dbtp,
+)
+
+
+@pytest.mark.parametrize("clip", ["speech/librivox-0870.wav", "conversation/three-excerpts.wav"])
+def test_bs1770_matches_ffmpeg_ebur128(tmp_path: Path, clip: str) -> None:
+    audio = decode(shared(clip), 48000, 2)
+    path = write_wav(tmp_path / "x.wav", audio.samples, 48000)
+    ours = measure(decode(path, 48000, 2).samples, 48000)
+    theirs = ebur128(path)
+    assert ours.integrated_lufs == pytest.approx(theirs["integrated"], abs=0.2)
+    assert ours.true_peak_dbtp == pytest.approx(theirs["true_peak"], abs=0.3)
+
+
+def test_true_peak_sees_intersample_overs() -> None:
+    # A sine at a quarter of the rate, sampled 45 degrees off its crests: every sample is at
+    # 0.707 of the crest (-3 dB), and only oversampling finds the real peak between them.
+    rate = 48000
+    n = np.arange(rate)
+    wave = (0.5 * np.sin(2 * np.pi * n / 4 + np.pi / 4)).astype(np.float32)[None, :]
+    assert 20 * np.log10(np.abs(wave).max()) == pytest.approx(-9.03, abs=0.05)
+    assert true_peak_dbtp(wave, rate) == pytest.approx(-6.02, abs=0.2)
+
+
+@pytest.mark.parametrize("target", [-16.0, -19.0])
+def test_normalize_hits_target_under_ceiling(target: float) -> None:
+    audio = decode(shared("conversation/three-excerpts.wav"), 44100, 2)
+    out = normalize(audio.samples, 44100, target, -1.5)
+    assert integrated_lufs(out, 44100) == pytest.approx(target, abs=0.2)
+    assert true_peak_dbtp(out, 44100) <= -1.5 + 1e-3
+
+
+def test_leveller_brings_quiet_talker_within_2_lu(two_talkers) -> None:
+    path, turns = two_talkers
+    rate = 44100
+    cleaned = clean(decode(path, rate, 1))
+    levelled = level_speakers(cleaned.audio.samples, rate)
+    shift = cleaned.trimmed_start
+
+    def talker(samples: np.ndarray, who: str) -> float:
+        parts = [samples[:, int((s - shift) * rate) : int((e - shift) * rate)]
+                 for s, e, w in turns if w == who]  # fmt: skip
+        return integrated_lufs(np.concatenate(parts, axis=1), rate)
+
+    before = talker(cleaned.audio.samples, "loud") - talker(cleaned.audio.samples, "quiet")
+    after = talker(levelled, "loud") - talker(levelled, "quiet")
+    assert before == pytest.approx(10.0, abs=1.0)
+    assert abs(after) <= 2.0, f"talkers still {after:.1f} LU apart"
+
+
+def test_leveller_leaves_one_steady_talker_alone() -> None:
+    rate = 44100
+    mono = read_mono(shared("speech/librivox-0870.wav"), rate)[None, :]
+    levelled = level_speakers(mono, rate)
+    change = integrated_lufs(levelled, rate) - integrated_lufs(mono, rate)
+    assert abs(change) < 1.5
