@@ -107,8 +107,11 @@ def load_cases(split: str) -> list[Case]:
     if want_dev:
         demo_audio = DEMO / "recording.flac"
         demo_ref = next(
-            (p for p in (DEMO / "reference" / "reference.rttm", DEMO / "reference.rttm")
-             if p.exists()),
+            (
+                p
+                for p in (DEMO / "reference" / "reference.rttm", DEMO / "reference.rttm")
+                if p.exists()
+            ),
             None,
         )
         if demo_audio.exists() and demo_ref is not None:
@@ -116,27 +119,49 @@ def load_cases(split: str) -> list[Case]:
         else:
             print(f"(demo episode not found at {DEMO}: skipped)")
         cases.append(
-            Case("three-excerpts", "three-excerpts", "dev",
-                 load_audio(conv / "three-excerpts.wav"), only_uri(conv / "three-excerpts.rttm"))
+            Case(
+                "three-excerpts",
+                "three-excerpts",
+                "dev",
+                load_audio(conv / "three-excerpts.wav"),
+                only_uri(conv / "three-excerpts.rttm"),
+            )
         )
         cases.append(spliced_conversation(data / "speech"))
         for i in range(1, 10):
             stem = conv / "ami" / f"trn{i:02d}"
             cases.append(
-                Case(stem.name, "AMI dev", "dev", load_audio(stem.with_suffix(".flac")),
-                     only_uri(stem.with_suffix(".rttm")), read_uem(stem.with_suffix(".uem")))
+                Case(
+                    stem.name,
+                    "AMI dev",
+                    "dev",
+                    load_audio(stem.with_suffix(".flac")),
+                    only_uri(stem.with_suffix(".rttm")),
+                    read_uem(stem.with_suffix(".uem")),
+                )
             )
     if want_eval:
         for name in ("dev00", "dev01", "tst00", "tst01"):
             stem = conv / "ami" / name
             cases.append(
-                Case(name, "AMI eval", "eval", load_audio(stem.with_suffix(".flac")),
-                     only_uri(stem.with_suffix(".rttm")), read_uem(stem.with_suffix(".uem")))
+                Case(
+                    name,
+                    "AMI eval",
+                    "eval",
+                    load_audio(stem.with_suffix(".flac")),
+                    only_uri(stem.with_suffix(".rttm")),
+                    read_uem(stem.with_suffix(".uem")),
+                )
             )
         for name in ("pyannote-sample", "broadcast-4spk"):
             cases.append(
-                Case(name, "non-AMI eval", "eval", load_audio(conv / f"{name}.wav"),
-                     only_uri(conv / f"{name}.rttm"))
+                Case(
+                    name,
+                    "non-AMI eval",
+                    "eval",
+                    load_audio(conv / f"{name}.wav"),
+                    only_uri(conv / f"{name}.rttm"),
+                )
             )
     return cases
 
@@ -155,9 +180,7 @@ def score(case: Case, hypothesis: list[Turn]) -> dict[str, float]:
 
 def der(components: list[dict[str, float]]) -> float:
     total = sum(c["total"] for c in components)
-    errors = sum(
-        c["missed detection"] + c["false alarm"] + c["confusion"] for c in components
-    )
+    errors = sum(c["missed detection"] + c["false alarm"] + c["confusion"] for c in components)
     return 100.0 * errors / total if total else 0.0
 
 
@@ -183,7 +206,8 @@ def main() -> int:
         return 0
     options = parse_overrides(args.set)
     load_encoder()
-    diarize_embedded(np.random.default_rng(0).normal(0, 0.1, 3 * RATE).astype(np.float32))  # warm up VAD + encoder
+    warm_up = np.random.default_rng(0).normal(0, 0.1, 3 * RATE).astype(np.float32)
+    diarize_embedded(warm_up)  # load VAD, encoder and librosa before timing
     cases = load_cases(args.split)
 
     groups: dict[tuple[str, str], dict[str, list]] = {}
@@ -192,8 +216,10 @@ def main() -> int:
     audio_seconds = compute_seconds = 0.0
     for case in cases:
         if case.split != last_split:
-            print(f"\n=== {case.split.upper()} ===" + (
-                "  (report only: never tune on these)" if case.split == "eval" else ""))
+            print(
+                f"\n=== {case.split.upper()} ==="
+                + ("  (report only: never tune on these)" if case.split == "eval" else "")
+            )
             print(header)
             last_split = case.split
         true_count = len({t.speaker for t in case.reference})
@@ -224,8 +250,10 @@ def main() -> int:
             f"{der(entry['known']):>9.1f}  {' '.join(entry['counts'])}"
         )
     if audio_seconds:
-        print(f"\nRTF (estimated-count runs, encoder loaded): {compute_seconds / audio_seconds:.4f}"
-              f"  ({compute_seconds:.1f} s for {audio_seconds:.0f} s of audio)")
+        print(
+            f"\nRTF (estimated-count runs, encoder loaded): {compute_seconds / audio_seconds:.4f}"
+            f"  ({compute_seconds:.1f} s for {audio_seconds:.0f} s of audio)"
+        )
     return 0
 
 

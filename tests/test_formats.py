@@ -122,8 +122,15 @@ def script_words() -> list[Word]:
         for index, token in enumerate(text.split()):
             length = 0.12 + 0.045 * len(token)
             jitter = -0.05 if (turn + index) % 17 == 0 else 0.0  # starts before the last end
-            words.append(Word(text=token, start=round(t + jitter, 3), end=round(t + length, 3),
-                              probability=0.9, speaker=speaker))
+            words.append(
+                Word(
+                    text=token,
+                    start=round(t + jitter, 3),
+                    end=round(t + length, 3),
+                    probability=0.9,
+                    speaker=speaker,
+                )
+            )
             t += length + (0.7 if token.endswith((".", "?", "!")) else 0.08)
         t += 1.2
     return words
@@ -201,8 +208,7 @@ def test_vtt_times_are_monotonic_and_inside_the_episode(doc: EpisodeDocument) ->
     captions = webvtt.from_string(render_vtt(doc)).captions
     previous_end = 0.0
     for caption in captions:
-        start, end = caption.start_in_seconds, caption.end_in_seconds
-        # webvtt-py rounds to whole seconds in *_in_seconds on some versions; use the strings.
+        # webvtt-py's *_in_seconds are whole seconds: read the millisecond strings instead.
         start, end = _vtt_seconds(caption.start), _vtt_seconds(caption.end)
         assert previous_end <= start < end <= doc.duration
         previous_end = end
@@ -352,7 +358,9 @@ def test_txt_follows_the_house_style(doc: EpisodeDocument) -> None:
             previous = segment.speaker
         expected.append(segment.text)
     assert blocks[4:] == expected
-    assert blocks[4] == "Narrator" and blocks[6] == "Steve Macabee - SSCP Multiagency Training Manager"
+    assert (
+        blocks[4] == "Narrator" and blocks[6] == "Steve Macabee - SSCP Multiagency Training Manager"
+    )
     # The monologue is several paragraphs under one label.
     jasmine = "Jasmine Wark - SSCP Business Manager"
     long_turn = blocks.index(jasmine, blocks.index(jasmine) + 1)

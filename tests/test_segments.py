@@ -1,4 +1,4 @@
-"""Speaker assignment and paragraphing: the words keep their times, paragraphs follow the speaker."""
+"""Speaker assignment and paragraphing: words keep their times, paragraphs follow speakers."""
 
 from __future__ import annotations
 

@@ -27,7 +27,14 @@ from .audio.assemble import prepend_intro
 from .audio.clean import clean
 from .audio.decode import Audio
 from .audio.export import encode_mp3
-from .audio.loudness import LevellerOptions, level_speakers, measure, normalize
+from .audio.loudness import (
+    LevellerOptions,
+    gain_to,
+    level_speakers,
+    limit_true_peak,
+    measure,
+    normalize,
+)
 from .cache import Cache, make_key
 from .config import EpisodeManifest, ShowConfig, apply_overrides, load_episode, load_show
 from .errors import InputError, PpodError
@@ -190,9 +197,15 @@ def master(episode: Audio, intro: Audio | None, show: ShowConfig) -> tuple[Audio
             max_boost_db=loudness.max_boost_db, max_cut_db=loudness.max_cut_db
         )
         samples = level_speakers(samples, episode.rate, options)
-    samples = normalize(samples, episode.rate, loudness.target_lufs, ceiling)
+    # Episode and intro meet at the same loudness; the limiter runs once, on the whole.
+    parts = [gain_to(samples, episode.rate, loudness.target_lufs)]
     if intro is not None:
-        intro = Audio(normalize(intro.samples, intro.rate, loudness.target_lufs, ceiling), intro.rate)
+        parts.append(gain_to(intro.samples, intro.rate, loudness.target_lufs))
+    # Both parts keep their relative level but get headroom: pydub joins integer samples.
+    peak = max(float(np.abs(part).max()) for part in parts)
+    headroom = np.float32(min(1.0, 0.5 / peak)) if peak > 0 else np.float32(1.0)
+    samples = parts[0] * headroom
+    intro = Audio(parts[1] * headroom, intro.rate) if intro is not None else None
     warning = show.content_warning
     assembled = prepend_intro(
         intro,
@@ -215,22 +228,27 @@ def load_intro(show: ShowConfig) -> Audio | None:
 
 
 def export_verified(audio: Audio, destination: Path, show: ShowConfig) -> tuple[Audio, dict]:
-    """Encode, decode the MP3 again and measure it; lower the ceiling if encoding overshot."""
+    """Encode, decode the MP3 again and measure what listeners will get.
+
+    MP3's low-pass and quantisation move both loudness (a few tenths of an LU on bright voices)
+    and true peak, so the measured error is fed back once or twice: the published file, not
+    our float copy, is what must meet the target.
+    """
     mp3 = show.mp3
     target = show.loudness
+    ceiling = target.true_peak_dbtp - TRUE_PEAK_MARGIN_DB
     for _attempt in range(3):
         encode_mp3(audio, destination, bitrate_kbps=mp3.bitrate_kbps, sample_rate=mp3.sample_rate)
         decoded = decoding.decode(destination, mp3.sample_rate, audio.channels)
-        stats = measure(decoded.samples, decoded.rate)
-        over = stats.true_peak_dbtp - target.true_peak_dbtp
-        if over <= 0:
-            return decoded, stats.as_dict()
-        audio = Audio(
-            normalize(audio.samples, audio.rate, target.target_lufs,
-                      target.true_peak_dbtp - TRUE_PEAK_MARGIN_DB - over - 0.1),  # fmt: skip
-            audio.rate,
-        )
-    return decoded, stats.as_dict()
+        stats = measure(decoded.samples, decoded.rate, with_range=False)
+        loudness_error = target.target_lufs - stats.integrated_lufs
+        peak_over = stats.true_peak_dbtp - target.true_peak_dbtp
+        if abs(loudness_error) <= 0.15 and peak_over <= 0:
+            break
+        ceiling -= max(0.0, peak_over + 0.1)
+        boosted = audio.samples * np.float32(10 ** (loudness_error / 20))
+        audio = Audio(limit_true_peak(boosted, audio.rate, ceiling), audio.rate)
+    return decoded, measure(decoded.samples, decoded.rate).as_dict()
 
 
 # --- the episode --------------------------------------------------------------------------------
@@ -272,8 +290,9 @@ def _process(episode_dir: Path, output_dir: Path, options: ProcessOptions) -> di
         hashes = input_hashes(manifest)
         clean_k = clean_key(manifest, show, hashes)
         audio_k = audio_key(clean_k, show)
-        terms = glossary_terms(show, manifest) if speech_options.enabled else []
-        speech_k = speech_key(clean_k, speech_options, manifest, terms)
+        prompted = speech_options.enabled and show.speech.prompt != "none"
+        terms = glossary_terms(show, manifest) if prompted else []
+        speech_k = speech_key(clean_k, speech_options, manifest, terms + [show.speech.prompt])
 
     previous = read_report(output_dir)
     mp3_path = output_dir / f"{slug}.mp3"

@@ -18,7 +18,7 @@ _INT32 = 2**31 - 1
 
 
 def to_segment(audio: Audio) -> AudioSegment:
-    clipped = np.clip(audio.samples, -1.0, 1.0)
+    clipped = np.clip(audio.samples.astype(np.float64), -1.0, 1.0)
     interleaved = (clipped.T * _INT32).astype("<i4")
     return AudioSegment(
         data=interleaved.tobytes(), sample_width=4, frame_rate=audio.rate, channels=audio.channels

@@ -8,8 +8,9 @@ voice encoder turns short windows of it into 256-d speaker embeddings. The steps
 2. **Dense embeddings**: one log-free mel spectrogram of the whole file is cut into windows
    (``window`` seconds, ``hop`` apart) that never cross a VAD region edge, and the encoder runs on
    all of them in a few batched calls. Short regions get one shorter window.
-3. **Clustering**: agglomerative, average linkage on cosine distance. With a known count the tree
-   is cut at that count; otherwise at ``threshold``, then clamped to ``[min, max]``. Clusters whose
+3. **Clustering**: agglomerative, average linkage on cosine distance, cut at ``threshold`` and
+   clamped to ``[min, max]``; a known count is used as that cap (and, with ``force_count``, met
+   exactly). Clusters whose
    windows add up to less than ``min_cluster_seconds`` are outliers (a laugh, a cough, a chair) and
    are folded into the nearest big cluster, so an outlier can never take a speaker's slot.
 4. **Re-segmentation**: every ``frame`` seconds of speech is scored against each cluster centroid
@@ -87,7 +88,7 @@ class EmbeddedDiarizerOptions:
     min_cluster_seconds: float = 1.0
     min_cluster_fraction: float = 0.04
     frame: float = 0.1
-    change_penalty: float = 0.2
+    change_penalty: float = 0.5
     min_turn: float = 0.3
     normalize_level: bool = True
     force_count: bool = False
@@ -142,21 +143,36 @@ def _embed_mels(mels: list[np.ndarray], batch_size: int = 256) -> np.ndarray:
 def embed_utterance(audio16k: np.ndarray) -> np.ndarray:
     """One L2-normalised voice embedding of a 16 kHz mono clip (for voiceprints).
 
-    Uses the same encoder and level normalisation as the diarizer, and only the clip's speech
-    (by Silero VAD), so an enrolment clip and a diarized cluster are embedded alike.
+    The clip goes through exactly the diarizer's front end (level, VAD, windows, encoder) and the
+    window embeddings are averaged, so an enrolment clip and a diarized cluster's centroid live
+    in the same space and compare fairly.
     """
+    options = EmbeddedDiarizerOptions()
     audio = np.asarray(audio16k, dtype=np.float32).reshape(-1)
+    if audio.size < SAMPLE_RATE // 4:
+        raise ValueError("cannot embed a clip shorter than 0.25 s")
     audio = normalize_level(audio, loud_frames(audio))
-    speech = _cut(audio, speech_regions(audio, EmbeddedDiarizerOptions()))
-    if speech.size < SAMPLE_RATE * 0.5:
-        speech = audio
-    if speech.size == 0:
-        raise ValueError("cannot embed an empty clip")
-    speech = normalize_level(speech, speech)
-    encoder = load_encoder()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return encoder.embed_utterance(speech, rate=2.0).astype(np.float32)
+    regions = speech_regions(audio, options)
+    spans, weights = window_spans(regions, options)
+    if not spans:  # no speech found: embed the clip as it is rather than fail
+        duration = len(audio) / SAMPLE_RATE
+        regions = [(0.0, duration)]
+        spans, weights = window_spans(regions, options)
+    audio = normalize_level(audio, _cut(audio, regions))
+    embeddings = _window_embeddings(audio, spans, options.batch_size)
+    return _unit((embeddings * weights[:, None]).sum(0)).astype(np.float32)
+
+
+def _window_embeddings(
+    audio: np.ndarray, spans: list[tuple[float, float]], batch_size: int
+) -> np.ndarray:
+    """GE2E embedding of each ``(start, end)`` span of ``audio``, ``(len(spans), 256)``."""
+    mel = _mel(audio)
+    mels = [
+        mel[int(round(s / MEL_STEP)) : max(int(round(e / MEL_STEP)), int(round(s / MEL_STEP)) + 1)]
+        for s, e in spans
+    ]
+    return _embed_mels(mels, batch_size)
 
 
 def _cut(audio: np.ndarray, regions: list[tuple[float, float]]) -> np.ndarray:
@@ -188,7 +204,9 @@ def normalize_level(audio: np.ndarray, speech: np.ndarray) -> np.ndarray:
     return (audio * (10 ** (TARGET_DBFS / 20) / rms)).astype(np.float32)
 
 
-def speech_regions(audio: np.ndarray, options: EmbeddedDiarizerOptions) -> list[tuple[float, float]]:
+def speech_regions(
+    audio: np.ndarray, options: EmbeddedDiarizerOptions
+) -> list[tuple[float, float]]:
     """Silero VAD speech regions as ``(start, end)`` seconds."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
@@ -243,20 +261,20 @@ def cluster_windows(
     if n == 1 or num_speakers == 1 or max_speakers <= 1:
         return np.zeros(n, dtype=int)
     tree = linkage(embeddings, method="average", metric="cosine")
-    if num_speakers is not None:
+    if num_speakers is not None and options.force_count:
         labels = fcluster(tree, t=min(num_speakers, n), criterion="maxclust")
     else:
+        if num_speakers is not None:
+            # A known count caps the estimate; folding decides whether every voice said enough.
+            max_speakers = num_speakers
+            min_speakers = min(max(min_speakers, 2 if num_speakers > 1 else 1), num_speakers)
         labels = fcluster(tree, t=options.threshold, criterion="distance")
         count = len(set(labels))
         if count < min_speakers or count > max_speakers:
             target = int(np.clip(count, min_speakers, max_speakers))
             labels = fcluster(tree, t=min(target, n), criterion="maxclust")
     labels = _fold_small_clusters(embeddings, labels - 1, weights, options)
-    if (
-        options.force_count
-        and num_speakers is not None
-        and len(set(labels)) < num_speakers
-    ):
+    if options.force_count and num_speakers is not None and len(set(labels)) < num_speakers:
         labels = _split_to_count(embeddings, labels, weights, num_speakers, options)
     return labels
 
@@ -266,7 +284,10 @@ def _min_cluster_weight(weights: np.ndarray, options: EmbeddedDiarizerOptions) -
 
 
 def _fold_small_clusters(
-    embeddings: np.ndarray, labels: np.ndarray, weights: np.ndarray, options: EmbeddedDiarizerOptions
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    options: EmbeddedDiarizerOptions,
 ) -> np.ndarray:
     """Reassign windows of under-weight clusters to the nearest remaining centroid."""
     labels = labels.copy()
@@ -327,7 +348,10 @@ def frame_scores(
     total = np.zeros((n_frames, centroids.shape[0]))
     count = np.zeros(n_frames)
     for (start, end), row in zip(spans, sims, strict=True):
-        a, b = int(round(start / frame)), max(int(round(end / frame)), int(round(start / frame)) + 1)
+        a, b = (
+            int(round(start / frame)),
+            max(int(round(end / frame)), int(round(start / frame)) + 1),
+        )
         total[a:b] += row
         count[a:b] += 1
     scores = np.divide(total, count[:, None], out=np.zeros_like(total), where=count[:, None] > 0)
@@ -362,9 +386,7 @@ def frames_to_turns(
     for t in range(len(path) + 1):
         label = int(path[t]) if t < len(path) and speech[t] else -1
         if current is not None and label != current[0]:
-            turns.append(
-                Turn(current[1] * frame, min(t * frame, duration), f"C{current[0]}")
-            )
+            turns.append(Turn(current[1] * frame, min(t * frame, duration), f"C{current[0]}"))
             current = None
         if current is None and label >= 0:
             current = (label, t)
@@ -390,8 +412,9 @@ def absorb_short_turns(turns: list[Turn], min_turn: float) -> list[Turn]:
                 nxt = turns[i + 1]
             if i > 0 and t.start - turns[i - 1].end < 0.05:
                 prev = turns[i - 1]
-            neighbour = max((n for n in (prev, nxt) if n is not None), key=lambda n: n.duration,
-                            default=None)
+            neighbour = max(
+                (n for n in (prev, nxt) if n is not None), key=lambda n: n.duration, default=None
+            )
             if neighbour is None or neighbour.speaker == t.speaker:
                 continue
             turns[i] = Turn(t.start, t.end, neighbour.speaker)
@@ -463,11 +486,7 @@ def diarize_embedded_detailed(
 
     if options.normalize_level:
         audio = normalize_level(audio, _cut(audio, regions))
-    mel = _mel(audio)
-    mels = [mel[int(round(s / MEL_STEP)) : int(round(e / MEL_STEP))] for s, e in spans]
-    keep = [i for i, m in enumerate(mels) if len(m) > 0]
-    spans, mels, weights = [spans[i] for i in keep], [mels[i] for i in keep], weights[keep]
-    embeddings = _embed_mels(mels, options.batch_size)
+    embeddings = _window_embeddings(audio, spans, options.batch_size)
 
     labels = cluster_windows(
         embeddings,

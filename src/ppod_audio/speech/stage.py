@@ -102,7 +102,8 @@ class SpeechResult:
 def speech_key(
     clean_key: str, options: SpeechOptions, manifest: EpisodeManifest, terms: list[str]
 ) -> str:
-    """The speaker list counts (it sets the cluster count); glossary replacements do not."""
+    """The speaker list counts (it sets the cluster count); glossary replacements do not, and
+    glossary terms only when they are handed to the model as a prompt."""
     return make_key(
         "speech", clean_key, asdict(options), terms, [(s.name, s.track) for s in manifest.speakers]
     )
@@ -127,7 +128,7 @@ def run_speech(
 
     with stage("transcribe") as entry:
         started = time.perf_counter()
-        result.words = _transcribe(audio16, options, terms)
+        result.words = _transcribe(audio16, options, show.speech.prompt, terms)
         result.timings["transcribe"] = entry["seconds_measured"] = time.perf_counter() - started
 
     with stage("diarize") as entry:
@@ -152,11 +153,16 @@ def run_speech(
     return result
 
 
-def _transcribe(audio16: np.ndarray, options: SpeechOptions, terms: list[str]) -> list[Word]:
+def _transcribe(
+    audio16: np.ndarray, options: SpeechOptions, prompt: str, terms: list[str]
+) -> list[Word]:
     from .transcribe import TranscribeOptions, transcribe
 
     transcribe_options = TranscribeOptions(
-        model=options.model or "tiny.en", device=options.device or "auto", terms=tuple(terms)
+        model=options.model or "tiny.en",
+        device=options.device or "auto",
+        terms=tuple(terms),
+        prompt=prompt,
     )
     return transcribe(audio16, transcribe_options).words
 

@@ -37,6 +37,8 @@ SRT_LINE_CHARS = 32
 SRT_MAX_LINES = 2
 # A caption longer than this is hard to follow; cues break before it even mid-sentence.
 CUE_MAX_SECONDS = 7.0
+# A full cue is cut after the last of these in its second half rather than mid-clause.
+_CLAUSE_ENDS = (",", ";", ":")
 
 
 # --- speakers ----------------------------------------------------------------------------------
@@ -196,6 +198,18 @@ def _pack_lines(
     return lines
 
 
+def _clause_break(tokens: Sequence[Token]) -> int:
+    """How many of a full cue's tokens to show now: up to its last clause end (a comma,
+    semicolon or colon) in the cue's second half, else all of them.
+
+    Breaking at a clause reads better and leaves fewer one-word orphan cues ("yourself?").
+    """
+    for count in range(len(tokens) - 1, (len(tokens) + 1) // 2 - 1, -1):
+        if count and tokens[count - 1].text.endswith(_CLAUSE_ENDS):
+            return count
+    return len(tokens)
+
+
 def _turn_cues(
     turn: Sequence[Token],
     width: int,
@@ -213,31 +227,35 @@ def _turn_cues(
         marker = prefix(speaker, not cues)
         return _pack_lines([t.text for t in tokens], len(marker), width, measure)
 
-    def close() -> None:
+    def no_room(token: Token) -> bool:
+        too_long = token.end - pending[0].start > max_seconds
+        return too_long or len(lines_for([*pending, token])) > max_lines
+
+    def close(count: int) -> None:
+        shown = pending[:count]
         first = not cues
-        lines = tuple(" ".join(words) for words in lines_for(pending))
         cues.append(
             Cue(
-                start=pending[0].start,
-                end=max(t.end for t in pending),
+                start=shown[0].start,
+                end=max(t.end for t in shown),
                 speaker=speaker,
-                lines=lines,
+                lines=tuple(" ".join(words) for words in lines_for(shown)),
                 prefix=prefix(speaker, first),
                 first_of_turn=first,
             )
         )
-        pending.clear()
+        del pending[:count]
 
     for token in turn:
-        if pending:
-            too_long = token.end - pending[0].start > max_seconds
-            if too_long or len(lines_for([*pending, token])) > max_lines:
-                close()
+        if pending and no_room(token):
+            close(_clause_break(pending))
+            if pending and no_room(token):
+                close(len(pending))
         pending.append(token)
         if ends_sentence(token.text):
-            close()
+            close(len(pending))
     if pending:
-        close()
+        close(len(pending))
     return cues
 
 
@@ -392,14 +410,14 @@ def render_html(doc: EpisodeDocument) -> str:
     """Podcasting 2.0 HTML transcript: ``<cite>``, ``<time>`` and ``<p>`` per segment, in a small
     complete document so it also opens in a browser."""
     info = doc.episode
-    title = html.escape(f"{info.show}: {info.title} (transcript)")
+    title = html.escape(f"{info.show}: {info.title} (transcript)", quote=False)
     body = []
     for segment in doc.segments:
-        name = html.escape(speaker_name(doc, segment.speaker))
+        name = html.escape(speaker_name(doc, segment.speaker), quote=False)
         start = _clamp(segment.start, doc.duration)
         body.append(
             f"<cite>{name}:</cite>\n<time>{_short_clock(start)}</time>\n"
-            f"<p>{html.escape(segment.text)}</p>"
+            f"<p>{html.escape(segment.text, quote=False)}</p>"
         )
     return (
         f'<!DOCTYPE html>\n<html lang="{html.escape(info.language)}">\n<head>\n'

@@ -77,7 +77,8 @@ def _replacements(value: Any, path: Path | None) -> tuple[tuple[str, str], ...]:
         if not wrong.strip():
             raise _error(path, "'replace' (an empty key)", "the wrong text cannot be empty")
         if not isinstance(right, str) or not right.strip():
-            raise _error(path, f"'replace.\"{wrong}\"'", f"must be a non-empty string, got {right!r}")
+            problem = f"must be a non-empty string, got {right!r}"
+            raise _error(path, f"'replace.\"{wrong}\"'", problem)
         pairs.append((" ".join(wrong.split()), " ".join(right.split())))
     return tuple(pairs)
 
@@ -100,7 +101,8 @@ def load_glossary(path: Path | str) -> Glossary:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError("does not exist", path, "create it or remove it from the settings") from None
+        fix = "create it or remove it from the settings"
+        raise InputError("does not exist", path, fix) from None
     except UnicodeDecodeError:
         raise InputError("is not UTF-8 text", path, "save it as UTF-8") from None
     try:

@@ -1,0 +1,270 @@
+"""A library of known voices, and naming diarized clusters from it.
+
+The P Pod has a regular host and recurring guests, so a transcript can say "Steve Macabee" instead
+of "SPEAKER_00" if each person's voice was enrolled once. A library is a plain folder with one
+``<slug>.npz`` per person: their display name, the per-clip GE2E embeddings and their normalised
+mean. Plain files mean a library can be copied, versioned and inspected without a database.
+
+Naming is a joint assignment, not a per-cluster nearest neighbour: two clusters can never both be
+"Steve", which is exactly the mistake independent argmaxes make when two guests sound alike.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from .turns import Turn
+
+SAMPLE_RATE = 16000
+FORMAT_VERSION = 1
+DEFAULT_THRESHOLD = 0.5
+"""Cosine similarity below which a cluster stays unnamed. Same-voice GE2E similarity is 0.8-0.9
+when enrolment and episode share a microphone (demo episode) but drops to about 0.6 across
+channels (katie-steve's separate enrolment recordings), while foreign voices still score 0.5-0.75:
+no absolute threshold separates the two, so this one only rejects clearly foreign voices and the
+joint assignment does the discriminating."""
+
+
+@dataclass(frozen=True)
+class Voiceprint:
+    """One enrolled person: ``embedding`` is the unit-length mean of ``clip_embeddings``."""
+
+    name: str
+    slug: str
+    embedding: np.ndarray
+    clip_embeddings: np.ndarray
+    enrolled_at: float
+    seconds: float
+
+    @property
+    def clips(self) -> int:
+        return int(self.clip_embeddings.shape[0])
+
+
+def slugify(name: str) -> str:
+    """A file-name-safe, case-insensitive key for ``name`` ("Steve Macabee" -> "steve-macabee")."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-")
+    if not slug:
+        raise InputError(f"a voice name needs at least one letter or digit: {name!r}")
+    return slug
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-9)
+
+
+def _as_16k(clip: str | Path | np.ndarray) -> np.ndarray:
+    """A 16 kHz mono float32 clip; paths are read with soundfile (the CLI decodes with ffmpeg)."""
+    if isinstance(clip, np.ndarray):
+        return np.asarray(clip, dtype=np.float32).reshape(-1)
+    import soundfile as sf
+    from scipy.signal import resample_poly
+
+    path = Path(clip)
+    if not path.exists():
+        raise InputError("enrolment clip not found", path)
+    samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    mono = samples.mean(axis=1)
+    if rate != SAMPLE_RATE:
+        g = np.gcd(rate, SAMPLE_RATE)
+        mono = resample_poly(mono, SAMPLE_RATE // g, rate // g).astype(np.float32)
+    return mono
+
+
+def _path(library_dir: str | Path, name: str) -> Path:
+    return Path(library_dir) / f"{slugify(name)}.npz"
+
+
+def _save(path: Path, print_: Voiceprint) -> None:
+    """Write atomically: a crash mid-write must never leave a half voiceprint behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(
+                stream,
+                version=np.int64(FORMAT_VERSION),
+                name=np.str_(print_.name),
+                embedding=print_.embedding.astype(np.float32),
+                clip_embeddings=print_.clip_embeddings.astype(np.float32),
+                enrolled_at=np.float64(print_.enrolled_at),
+                seconds=np.float64(print_.seconds),
+            )
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_voiceprint(path: str | Path) -> Voiceprint:
+    """Read one ``.npz`` voiceprint."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return Voiceprint(
+                name=str(data["name"]),
+                slug=path.stem,
+                embedding=data["embedding"].astype(np.float32),
+                clip_embeddings=data["clip_embeddings"].astype(np.float32),
+                enrolled_at=float(data["enrolled_at"]),
+                seconds=float(data["seconds"]),
+            )
+    except (OSError, KeyError, ValueError) as error:
+        raise InputError(f"not a readable voiceprint ({error})", path) from error
+
+
+def enroll(
+    library_dir: str | Path,
+    name: str,
+    audio_paths_or_arrays: Sequence[str | Path | np.ndarray],
+    *,
+    replace: bool = True,
+) -> Voiceprint:
+    """Embed each clip and store ``name``'s voiceprint (replacing an older one unless told not to).
+
+    Arrays must be 16 kHz mono float32. Several short clips from different days make a sturdier
+    print than one long clip, which is why per-clip embeddings are kept as well as the mean.
+    """
+    from .diarize_embedded import embed_utterance
+
+    if not audio_paths_or_arrays:
+        raise InputError(f"no enrolment audio given for {name!r}")
+    path = _path(library_dir, name)
+    if path.exists() and not replace:
+        raise InputError(f"a voice named {name!r} is already enrolled", path, "remove it first")
+    clips = [_as_16k(clip) for clip in audio_paths_or_arrays]
+    short = [i for i, clip in enumerate(clips) if clip.size < SAMPLE_RATE]
+    if short:
+        raise InputError(f"enrolment clip(s) {short} for {name!r} are under a second long")
+    embeddings = np.stack([embed_utterance(clip) for clip in clips])
+    voiceprint = Voiceprint(
+        name=name.strip(),
+        slug=path.stem,
+        embedding=_unit(embeddings.mean(axis=0)).astype(np.float32),
+        clip_embeddings=embeddings.astype(np.float32),
+        enrolled_at=time.time(),
+        seconds=sum(clip.size for clip in clips) / SAMPLE_RATE,
+    )
+    _save(path, voiceprint)
+    return voiceprint
+
+
+def list_voices(library_dir: str | Path) -> list[Voiceprint]:
+    """Every voiceprint in the library, sorted by name (an absent folder is an empty library)."""
+    folder = Path(library_dir)
+    if not folder.is_dir():
+        return []
+    prints = [load_voiceprint(path) for path in folder.glob("*.npz")]
+    return sorted(prints, key=lambda p: p.name.lower())
+
+
+def get_voice(library_dir: str | Path, name: str) -> Voiceprint:
+    """The voiceprint enrolled as ``name``; a clear error if there is none."""
+    path = _path(library_dir, name)
+    if not path.exists():
+        known = ", ".join(p.name for p in list_voices(library_dir)) or "none"
+        raise InputError(f"no voice named {name!r} is enrolled (enrolled: {known})", library_dir)
+    return load_voiceprint(path)
+
+
+def remove(library_dir: str | Path, name: str) -> None:
+    """Delete ``name``'s voiceprint; unknown names are an error, not a silent no-op."""
+    get_voice(library_dir, name)
+    _path(library_dir, name).unlink()
+
+
+def name_clusters(
+    cluster_embeddings: dict[str, np.ndarray],
+    voiceprints: list[Voiceprint],
+    candidates: list[str] | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> dict[str, str]:
+    """Map cluster labels to person names: one person per cluster, chosen jointly.
+
+    ``candidates`` (the episode's listed speakers, matched case-insensitively by name or slug)
+    restricts who may be named; ``None`` allows the whole library. The Hungarian algorithm
+    maximises the total cosine similarity, and a pairing under ``threshold`` is dropped, leaving
+    that cluster out of the result (the caller keeps its SPEAKER_xx label).
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    pool = _candidate_prints(voiceprints, candidates)
+    labels = list(cluster_embeddings)
+    if not labels or not pool:
+        return {}
+    similarity = similarity_matrix(cluster_embeddings, pool)
+    rows, cols = linear_sum_assignment(similarity, maximize=True)
+    return {
+        labels[r]: pool[c].name
+        for r, c in zip(rows, cols, strict=True)
+        if similarity[r, c] >= threshold
+    }
+
+
+def similarity_matrix(
+    cluster_embeddings: dict[str, np.ndarray], voiceprints: Sequence[Voiceprint]
+) -> np.ndarray:
+    """Cosine similarity, clusters (rows, in dict order) x voiceprints (columns)."""
+    clusters = np.stack(
+        [_unit(np.asarray(e, dtype=np.float64)) for e in cluster_embeddings.values()]
+    )
+    prints = np.stack([_unit(p.embedding.astype(np.float64)) for p in voiceprints])
+    return clusters @ prints.T
+
+
+def _candidate_prints(
+    voiceprints: Iterable[Voiceprint], candidates: list[str] | None
+) -> list[Voiceprint]:
+    prints = list(voiceprints)
+    if candidates is None:
+        return prints
+    wanted = {slugify(c) for c in candidates}
+    return [p for p in prints if p.slug in wanted or slugify(p.name) in wanted]
+
+
+def cluster_embeddings(
+    audio16k: np.ndarray,
+    turns: Iterable[Turn],
+    *,
+    max_seconds: float = 120.0,
+    min_turn: float = 1.0,
+) -> dict[str, np.ndarray]:
+    """One voice embedding per diarized speaker label, from that speaker's turns in the audio.
+
+    Turns shorter than ``min_turn`` are skipped when longer ones exist (their edges are the
+    least certain part of a diarization), and at most ``max_seconds`` of the longest turns
+    are used, which bounds the cost on a long episode without losing accuracy.
+    """
+    from .diarize_embedded import embed_utterance
+
+    audio = np.asarray(audio16k, dtype=np.float32).reshape(-1)
+    by_speaker: dict[str, list[Turn]] = {}
+    for t in turns:
+        by_speaker.setdefault(t.speaker, []).append(t)
+    result: dict[str, np.ndarray] = {}
+    for speaker, spoken in by_speaker.items():
+        ordered = sorted(spoken, key=lambda t: -t.duration)
+        long_ones = [t for t in ordered if t.duration >= min_turn] or ordered
+        chosen, total = [], 0.0
+        for t in long_ones:
+            if total >= max_seconds:
+                break
+            chosen.append(t)
+            total += t.duration
+        pieces = [
+            audio[int(t.start * SAMPLE_RATE) : int(t.end * SAMPLE_RATE)]
+            for t in sorted(chosen, key=lambda t: t.start)
+        ]
+        clip = np.concatenate(pieces) if pieces else audio[:0]
+        if clip.size >= SAMPLE_RATE // 4:
+            result[speaker] = embed_utterance(clip)
+    return result

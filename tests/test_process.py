@@ -1,0 +1,260 @@
+"""``ppod process`` end to end: real audio in, a compliant tagged MP3 and report out."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from mutagen.id3 import ID3
+from mutagen.mp3 import MP3
+
+from conftest import DEMO, ebur128, ffmpeg, make_episode, make_show, shared, write_wav
+from ppod_audio.cli import cli
+
+SLUG = DEMO.name
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.output + (result.stderr if result.stderr_bytes else "")
+
+
+@pytest.fixture(scope="session")
+def published_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled demo episode, processed once for every test that reads its outputs."""
+    root = make_show(tmp_path_factory.mktemp("show") / "raw_audio")
+    shutil.copytree(DEMO, root / SLUG)
+    if (DEMO.parent / "voices").is_dir():
+        shutil.copytree(DEMO.parent / "voices", root / "voices")
+    out = root.parent / "output"
+    code, output = run("process", str(root / SLUG), "-o", str(out))
+    assert code == 0, output
+    return out / SLUG
+
+
+def test_demo_mp3_meets_loudness_spec(published_demo: Path) -> None:
+    mp3 = published_demo / f"{SLUG}.mp3"
+    measured = ebur128(mp3)
+    assert measured["integrated"] == pytest.approx(-16.0, abs=0.5)
+    assert measured["true_peak"] <= -1.0
+    info = MP3(mp3).info
+    assert info.sample_rate == 44100 and info.channels == 2
+    assert info.bitrate == 128000 and info.bitrate_mode != 2  # 2 = VBR in mutagen
+
+
+def test_demo_report_records_before_and_after(published_demo: Path) -> None:
+    report = json.loads((published_demo / "report.json").read_text())
+    assert report["status"] == "ok"
+    before, after = report["loudness"]["input"], report["loudness"]["output"]
+    assert before["integrated_lufs"] < -25 and after["integrated_lufs"] == pytest.approx(-16, abs=0.5)
+    for stats in (before, after):
+        assert {"loudness_range_lu", "true_peak_dbtp", "sample_peak_dbfs"} <= stats.keys()
+    # The intro (20.5 s of content warning) plus the gap, and the raw file's dead air trimmed.
+    assert 20.0 < report["intro_offset"] < 22.5
+    assert 4.0 < report["trimmed_start"] < 5.5
+    assert not list(published_demo.glob(".*tmp*")), "no temporary files left behind"
+
+
+def test_demo_tags_read_back_with_mutagen(published_demo: Path) -> None:
+    tags = ID3(published_demo / f"{SLUG}.mp3")
+    assert tags.version[:2] == (2, 3)
+    assert str(tags["TIT2"]) == "What is the SSCP? (demo excerpt)"
+    assert str(tags["TPE1"]) == "Somerset Safeguarding Children Partnership"
+    assert str(tags["TPE2"]) == "Somerset Safeguarding Children Partnership"
+    assert str(tags["TALB"]) == "The P Pod"
+    assert str(tags["TRCK"]) == "2" and str(tags["TPOS"]) == "1"
+    assert str(tags["TCON"]) == "Podcast"
+    assert str(tags["TDRC"]).startswith("2024")
+    assert "partnership" in tags.getall("COMM")[0].text[0]
+    assert "Somerset" in str(tags["TCOP"]) and "Somerset" in str(tags["TPUB"])
+    assert str(tags["TLAN"]) == "eng"
+    assert "ppod-audio" in str(tags["TSSE"])
+    cover = tags.getall("APIC")[0]
+    assert cover.type == 3 and cover.mime == "image/png" and cover.data[:4] == b"\x89PNG"
+    toc = tags.getall("CTOC")[0]
+    chapters = sorted(tags.getall("CHAP"), key=lambda c: c.start_time)
+    assert toc.child_element_ids == [c.element_id for c in chapters]
+    titles = [str(c.sub_frames["TIT2"]) for c in chapters]
+    assert titles[0] == "Content warning"
+    assert titles[1:] == [
+        "Welcome and introductions",
+        "Who makes up the partnership",
+        "Learning reviews: rapid reviews and CSPRs",
+    ]
+    assert chapters[0].start_time == 0
+    assert all(a.end_time == b.start_time for a, b in zip(chapters, chapters[1:], strict=False))
+
+
+def test_demo_tags_read_back_with_eyed3(published_demo: Path) -> None:
+    import eyed3
+
+    audio = eyed3.load(str(published_demo / f"{SLUG}.mp3"))
+    tag = audio.tag
+    assert tag.version[:2] == (2, 3)
+    assert tag.title == "What is the SSCP? (demo excerpt)"
+    assert tag.album == "The P Pod" and tag.track_num[0] == 2 and tag.disc_num[0] == 1
+    assert tag.genre.name == "Podcast"
+    assert len(tag.images) == 1 and tag.images[0].picture_type == 3
+    assert [str(c.title) for c in tag.chapters][0] == "Content warning"
+    assert len(list(tag.table_of_contents)) == 1
+
+
+def test_demo_tags_read_back_with_ffprobe(published_demo: Path) -> None:
+    ffprobe = shutil.which("ffprobe")
+    if ffprobe is None:
+        pytest.skip("Debian's ffprobe is not installed (scripts/test installs it as root)")
+    result = subprocess.run(
+        [ffprobe, "-v", "error", "-print_format", "json", "-show_format", "-show_chapters",
+         "-show_streams", str(published_demo / f"{SLUG}.mp3")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    probe = json.loads(result.stdout)
+    tags = {k.lower(): v for k, v in probe["format"]["tags"].items()}
+    assert tags["title"] == "What is the SSCP? (demo excerpt)"
+    assert tags["album"] == "The P Pod" and tags["genre"] == "Podcast"
+    assert tags["track"] == "2" and tags["disc"] == "1"
+    assert probe["chapters"][0]["tags"]["title"] == "Content warning"
+    assert len(probe["chapters"]) == 4
+    assert any(s["codec_type"] == "video" for s in probe["streams"]), "cover art stream"
+
+
+def _bad_episode(show_root: Path, name: str, audio: Path | None, manifest: str | None = None):
+    files = {"take.wav": audio} if audio else {}
+    return make_episode(show_root, name, files, manifest)
+
+
+@pytest.mark.parametrize(
+    ("case", "fragment"),
+    [
+        ("empty", "empty"),
+        ("text", "not an audio file"),
+        ("silence", "silent"),
+        ("zero", "no audio"),
+    ],
+)
+def test_bad_audio_exits_2_with_one_line(show_root: Path, tmp_path: Path, case: str, fragment: str):
+    source = tmp_path / f"{case}.wav"
+    if case == "empty":
+        source.write_bytes(b"")
+    elif case == "text":
+        source.write_text("not audio\n" * 50)
+    elif case == "silence":
+        write_wav(source, np.zeros(44100 * 2, np.float32), 44100)
+    else:
+        write_wav(source, np.zeros(0, np.float32), 44100)
+    folder = _bad_episode(show_root, f"bad-{case}", source)
+    out = tmp_path / "out"
+    code, output = run("process", str(folder), "-o", str(out), "--no-speech")
+    assert code == 2
+    error_lines = [line for line in output.splitlines() if line.startswith("Error:")]
+    assert len(error_lines) == 1 and fragment in error_lines[0] and "take.wav" in error_lines[0]
+    assert "Traceback" not in output
+    assert not (out / f"bad-{case}" / f"bad-{case}.mp3").exists()
+    report = json.loads((out / f"bad-{case}" / "report.json").read_text())
+    assert report["status"] == "failed" and fragment in report["error"]
+
+
+def test_bad_manifest_and_missing_manifest(show_root: Path, tmp_path: Path) -> None:
+    folder = _bad_episode(show_root, "bad-manifest", None, 'title = 42\ninputs = ["x.wav"]\n')
+    code, output = run("process", str(folder), "-o", str(tmp_path / "o"), "--no-speech")
+    assert code == 2 and "title must be a valid string" in output
+    empty = show_root / "no-manifest"
+    empty.mkdir()
+    code, output = run("process", str(empty), "-o", str(tmp_path / "o"))
+    assert code == 2 and "episode.toml" in output and "not found" in output
+
+
+def test_escaping_path_is_refused(show_root: Path, tmp_path: Path) -> None:
+    folder = _bad_episode(show_root, "escape", None, 'title = "x"\ninputs = ["../../secret.wav"]\n')
+    code, output = run("process", str(folder), "-o", str(tmp_path / "o"), "--no-speech")
+    assert code == 2 and "outside" in output
+
+
+def test_debug_shows_traceback(show_root: Path, tmp_path: Path) -> None:
+    folder = _bad_episode(show_root, "dbg", None, 'title = "x"\ninputs = ["missing.wav"]\n')
+    result = CliRunner().invoke(cli, ["--debug", "process", str(folder), "-o", str(tmp_path)])
+    assert result.exit_code != 0 and result.exc_info is not None
+
+
+def test_short_episode_mono_minus19_and_rerun(show_root: Path, tmp_path: Path) -> None:
+    """Several takes joined, mono output at -19 LUFS; a re-run reuses the published audio."""
+    take1 = tmp_path / "take1.flac"
+    take2 = tmp_path / "take2.m4a"
+    ffmpeg("-i", str(shared("speech/librivox-0890.wav")), "-ar", "48000", str(take1))
+    ffmpeg("-i", str(shared("speech/jfk.wav")), "-ac", "2", "-c:a", "aac", str(take2))
+    manifest = """title = "Two takes"
+season = 2
+episode = 1
+inputs = ["take1.flac", "take2.m4a"]
+[overrides]
+mp3 = { channels = "mono" }
+loudness = { target_lufs = -19.0 }
+"""
+    folder = make_episode(show_root, "two-takes", {"take1.flac": take1, "take2.m4a": take2}, manifest)
+    out = tmp_path / "out"
+    code, output = run("process", str(folder), "-o", str(out), "--no-speech", "--json")
+    assert code == 0, output
+    mp3 = out / "two-takes" / "two-takes.mp3"
+    measured = ebur128(mp3)
+    assert measured["integrated"] == pytest.approx(-19.0, abs=0.5)
+    assert measured["true_peak"] <= -1.0
+    info = MP3(mp3).info
+    assert info.channels == 1 and info.bitrate == 96000
+    first = mp3.stat().st_mtime_ns
+    report = json.loads((out / "two-takes" / "report.json").read_text())
+    assert report["duration"] == pytest.approx(report["intro_offset"] + 4.4 + 11.0, abs=2.0)
+
+    code, output = run("process", str(folder), "-o", str(out), "--no-speech", "--json")
+    assert code == 0, output
+    again = json.loads(output[output.index("{") :])
+    assert again["stages"]["master"]["cached"] is True
+    assert "decode+clean" not in again["stages"]
+    assert ebur128(mp3)["integrated"] == pytest.approx(-19.0, abs=0.5)
+    assert mp3.stat().st_mtime_ns != first  # re-tagged through a temporary copy
+
+
+def test_interrupted_run_leaves_no_partial_mp3(
+    show_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash mid-export (simulated by an interrupt) leaves no partial MP3; a re-run succeeds."""
+    from ppod_audio import pipeline
+    from ppod_audio.speech.stage import SpeechOptions
+
+    take = tmp_path / "take.wav"
+    ffmpeg("-i", str(shared("speech/jfk.wav")), str(take))
+    folder = make_episode(show_root, "crash", {"take.wav": take})
+    out = tmp_path / "out"
+    original = pipeline.export_verified
+
+    def crash(audio, destination, show):
+        destination.write_bytes(b"ID3 partial mp3 data")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "export_verified", crash)
+    options = pipeline.ProcessOptions(output_root=out, speech=SpeechOptions(enabled=False))
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.process_episode(folder, options)
+    monkeypatch.setattr(pipeline, "export_verified", original)
+    assert not (out / "crash" / "crash.mp3").exists()
+    assert not [p for p in (out / "crash").iterdir() if p.suffix == ".mp3" or "tmp" in p.name]
+    code, output = run("process", str(folder), "-o", str(out), "--no-speech")
+    assert code == 0, output
+    assert ebur128(out / "crash" / "crash.mp3")["integrated"] == pytest.approx(-16, abs=0.5)
+
+
+def test_doctor_lists_ffmpeg_and_models() -> None:
+    code, output = run("doctor")
+    assert "ffmpeg" in output and "tiny.en" in output
+    assert code == 0, output
+
+
+def test_version_and_help() -> None:
+    code, output = run("--version")
+    assert code == 0 and "0.1.0" in output
+    code, output = run("--help")
+    assert code == 0 and "process" in output

@@ -1,0 +1,72 @@
+"""Voice library storage, and naming diarized clusters from enrolled voices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ppod_audio.errors import InputError
+from ppod_audio.speech import voiceprints as vp
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "conversation"
+
+
+def _tone_voice(seed: int) -> np.ndarray:
+    """Two seconds of a harmonic buzz: not speech, but enough to embed deterministically."""
+    t = np.arange(32000) / 16000
+    f0 = 110 + 40 * seed
+    wave = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 12))
+    return (0.1 * wave / np.max(np.abs(wave))).astype(np.float32)
+
+
+def test_enroll_list_remove_roundtrip(tmp_path: Path) -> None:
+    library = tmp_path / "voices"
+    assert vp.list_voices(library) == []
+    made = vp.enroll(library, "Steve Macabee", [_tone_voice(0), _tone_voice(0)])
+    vp.enroll(library, "Jasmine Wark", [_tone_voice(2)])
+    assert made.slug == "steve-macabee" and made.clips == 2
+    assert (library / "steve-macabee.npz").exists()
+    assert not list(library.glob("*.tmp"))
+    voices = vp.list_voices(library)
+    assert [v.name for v in voices] == ["Jasmine Wark", "Steve Macabee"]
+    assert np.allclose(voices[1].embedding, made.embedding)
+    assert np.isclose(np.linalg.norm(made.embedding), 1.0, atol=1e-5)
+    vp.remove(library, "steve macabee")
+    assert [v.name for v in vp.list_voices(library)] == ["Jasmine Wark"]
+    with pytest.raises(InputError, match="no voice named"):
+        vp.remove(library, "Nobody")
+
+
+def test_name_clusters_is_a_joint_assignment() -> None:
+    """Both clusters are closest to A, yet only one may be A: the pair maximising the sum wins."""
+
+    def print_(name: str, vector: list[float]) -> vp.Voiceprint:
+        e = np.asarray(vector, dtype=np.float32)
+        e /= np.linalg.norm(e)
+        return vp.Voiceprint(name, vp.slugify(name), e, e[None], 0.0, 1.0)
+
+    prints = [print_("A", [1, 0, 0]), print_("B", [0, 1, 0]), print_("C", [0, 0, 1])]
+    clusters = {"S0": np.array([0.9, 0.1, 0.0]), "S1": np.array([0.7, 0.6, 0.0])}
+    assert vp.name_clusters(clusters, prints, None, 0.3) == {"S0": "A", "S1": "B"}
+    assert vp.name_clusters(clusters, prints, ["a", "c"], 0.3) == {"S0": "A"}
+    assert vp.name_clusters(clusters, prints, None, 0.999) == {}
+
+
+@pytest.mark.slow
+def test_katie_steve_clusters_get_the_right_names(tmp_path: Path) -> None:
+    """Dev dialogue: Katie opens ("Good morning, Steve"), so SPEAKER_00 is Katie."""
+    if not (SHARED / "katie-steve.wav").exists():
+        pytest.skip(f"shared test data not found at {SHARED}")
+    soundfile = pytest.importorskip("soundfile")
+    from ppod_audio.speech.diarize_embedded import diarize_embedded
+
+    vp.enroll(tmp_path, "Katie", [SHARED / "katie-steve.enroll-katie.wav"])
+    vp.enroll(tmp_path, "Steve", [SHARED / "katie-steve.enroll-steve.wav"])
+    audio, rate = soundfile.read(str(SHARED / "katie-steve.wav"), dtype="float32")
+    assert rate == 16000
+    turns = diarize_embedded(audio, num_speakers=2)
+    embeddings = vp.cluster_embeddings(audio, turns)
+    names = vp.name_clusters(embeddings, vp.list_voices(tmp_path), ["Katie", "Steve"])
+    assert names == {"SPEAKER_00": "Katie", "SPEAKER_01": "Steve"}
