@@ -92,7 +92,9 @@ def show_root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def two_talkers(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[tuple[float, float, str]]]:
+def two_talkers(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, list[tuple[float, float, str]]]:
     """Real speech from two different people, the second 10 dB quieter, with known turn times.
 
     Each talker's clips are first brought to the same loudness, so the 10 dB is the only

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import DEMO, RAW_AUDIO, write_wav
+
 from ppod_audio.config import apply_overrides, load_episode, load_show
 from ppod_audio.errors import InputError
 
@@ -33,12 +33,18 @@ def test_committed_show_and_demo_manifest_load() -> None:
     assert show.title == "The P Pod" and show.loudness.target_lufs == -16.0
     assert show.path(show.cover).is_file() and show.path(show.content_warning.audio).is_file()
     manifest = load_episode(DEMO)
-    assert [s.name for s in manifest.speakers] == ["Steve Macabee", "Jasmine Wark", "Rebecca Leggett"]
+    assert [s.name for s in manifest.speakers] == [
+        "Steve Macabee",
+        "Jasmine Wark",
+        "Rebecca Leggett",
+    ]
     assert manifest.input_paths()[0].is_file()
 
 
 def test_wrong_type_names_file_and_key(tmp_path: Path) -> None:
-    folder = _episode(tmp_path, """
+    folder = _episode(
+        tmp_path,
+        """
 title = "x"
 inputs = ["take.wav"]
 [[speakers]]
@@ -47,7 +53,8 @@ role = "Host"
 [[speakers]]
 name = "Jasmine"
 role = 3
-""")
+""",
+    )
     message = _error(folder)
     assert str(folder / "episode.toml") in message
     assert "speakers[1].role must be a valid string" in message
@@ -85,7 +92,8 @@ def test_no_audio_listed(tmp_path: Path) -> None:
 
 def test_overrides_are_validated_and_applied(tmp_path: Path) -> None:
     folder = _episode(
-        tmp_path, 'title = "x"\ninputs = ["take.wav"]\n[overrides]\nloudness = { target_lufs = -19.0 }\n'
+        tmp_path,
+        'title = "x"\ninputs = ["take.wav"]\n[overrides]\nloudness = { target_lufs = -19.0 }\n',
     )
     show = apply_overrides(load_show(RAW_AUDIO), load_episode(folder))
     assert show.loudness.target_lufs == -19.0

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import ffmpeg, shared, write_wav
+
 from ppod_audio.audio.decode import concatenate, decode, require_sound, to_speech_rate
 from ppod_audio.errors import InputError
 

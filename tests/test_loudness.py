@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import ebur128, shared, write_wav
+
 from ppod_audio.audio.clean import clean
 from ppod_audio.audio.decode import decode
 from ppod_audio.audio.loudness import (

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import DEMO, ebur128, ffmpeg, make_episode, make_show, shared, write_wav
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
-from conftest import DEMO, ebur128, ffmpeg, make_episode, make_show, shared, write_wav
 from ppod_audio.cli import cli
 
 SLUG = DEMO.name
@@ -51,7 +51,9 @@ def test_demo_report_records_before_and_after(published_demo: Path) -> None:
     report = json.loads((published_demo / "report.json").read_text())
     assert report["status"] == "ok"
     before, after = report["loudness"]["input"], report["loudness"]["output"]
-    assert before["integrated_lufs"] < -25 and after["integrated_lufs"] == pytest.approx(-16, abs=0.5)
+    assert before["integrated_lufs"] < -25 and after["integrated_lufs"] == pytest.approx(
+        -16, abs=0.5
+    )
     for stats in (before, after):
         assert {"loudness_range_lu", "true_peak_dbtp", "sample_peak_dbfs"} <= stats.keys()
     # The intro (20.5 s of content warning) plus the gap, and the raw file's dead air trimmed.
@@ -195,7 +197,9 @@ inputs = ["take1.flac", "take2.m4a"]
 mp3 = { channels = "mono" }
 loudness = { target_lufs = -19.0 }
 """
-    folder = make_episode(show_root, "two-takes", {"take1.flac": take1, "take2.m4a": take2}, manifest)
+    folder = make_episode(
+        show_root, "two-takes", {"take1.flac": take1, "take2.m4a": take2}, manifest
+    )
     out = tmp_path / "out"
     code, output = run("process", str(folder), "-o", str(out), "--no-speech", "--json")
     assert code == 0, output

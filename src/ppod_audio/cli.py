@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import InputError, PpodError
+from .errors import PpodError
 
 
 class _State:
@@ -83,8 +84,15 @@ def _speech(model: str | None, device: str | None, diarizer: str | None, no_spee
 
 @cli.command()
 @click.argument("episode_dir", type=click.Path(path_type=Path))
-@click.option("-o", "--output", "output_root", type=click.Path(path_type=Path),
-              default=Path("output"), show_default=True, help="Output root folder.")
+@click.option(
+    "-o",
+    "--output",
+    "output_root",
+    type=click.Path(path_type=Path),
+    default=Path("output"),
+    show_default=True,
+    help="Output root folder.",
+)
 @click.option("--force", is_flag=True, help="Redo every stage, ignoring caches.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @speech_options
@@ -137,6 +145,145 @@ def doctor() -> None:
         problems += int(check.required and not check.ok)
     if problems:
         _fail(f"{problems} required component(s) missing", 1)
+
+
+# --- stage commands on any audio file --------------------------------------------------------
+
+
+def _decode16(path: Path):
+    from .audio.decode import decode, require_sound
+
+    audio = decode(path, 16000, 1)
+    require_sound(audio, path)
+    return audio.samples[0]
+
+
+@cli.command()
+@click.argument("audio", type=click.Path(path_type=Path))
+@click.option(
+    "--model", default="tiny.en", show_default=True, help="tiny.en, base, small or a folder."
+)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here, not stdout.")
+@click.option("--format", "fmt", type=click.Choice(["json", "txt", "srt", "vtt"]), default="txt")
+@handle_errors
+def transcribe(audio: Path, model: str, device: str, output: Path | None, fmt: str) -> None:
+    """Transcribe any audio file with faster-whisper (no diarization, no cleaning)."""
+    from .fileio import write_text
+    from .speech.transcribe import TranscribeOptions
+    from .speech.transcribe import transcribe as run
+    from .transcript.standalone import render_words
+
+    result = run(_decode16(audio), TranscribeOptions(model=model, device=device))
+    text = render_words(result.words, fmt, title=audio.stem, model=result.info.model)
+    if output:
+        write_text(output, text)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("audio", type=click.Path(path_type=Path))
+@click.option("--num-speakers", type=click.IntRange(1, 20))
+@click.option("--min-speakers", type=click.IntRange(1, 20))
+@click.option("--max-speakers", type=click.IntRange(1, 20))
+@click.option("--backend", type=click.Choice(["embedded", "pyannote"]), default="embedded")
+@click.option("--pipeline", "pipeline_path", help="pyannote pipeline folder or config.yaml.")
+@click.option("--rttm", type=click.Path(path_type=Path), required=True, help="RTTM file to write.")
+@handle_errors
+def diarize(audio: Path, num_speakers: int | None, min_speakers: int | None,
+            max_speakers: int | None, backend: str, pipeline_path: str | None,
+            rttm: Path) -> None:  # fmt: skip
+    """Who spoke when in any audio file, written as RTTM."""
+    from .fileio import atomic_path
+    from .speech.turns import write_rttm
+
+    samples = _decode16(audio)
+    if backend == "pyannote":
+        from .speech.diarize_pyannote import diarize_pyannote
+
+        turns = diarize_pyannote(
+            samples,
+            pipeline=pipeline_path,
+            num_speakers=num_speakers,
+            min_speakers=min_speakers,
+            max_speakers=max_speakers,
+        )
+    else:
+        from .speech.diarize_embedded import diarize_embedded
+
+        turns = diarize_embedded(
+            samples,
+            num_speakers=num_speakers,
+            min_speakers=min_speakers or 1,
+            max_speakers=max_speakers or 8,
+        )
+    with atomic_path(rttm) as temporary:
+        write_rttm(turns, audio.stem.replace(" ", "_"), temporary)
+    speakers = sorted({turn.speaker for turn in turns})
+    click.echo(f"{len(turns)} turns, {len(speakers)} speakers -> {rttm}")
+
+
+# --- voiceprints -----------------------------------------------------------------------------
+
+
+def _library(show_dir: Path) -> Path:
+    from .config import load_show
+
+    show = load_show(show_dir)
+    return show.path(show.voices)
+
+
+@cli.group()
+def voices() -> None:
+    """Enrolled voiceprints that name speakers automatically."""
+
+
+show_option = click.option(
+    "--show", "show_dir", type=click.Path(path_type=Path), default=Path("raw_audio"),
+    show_default=True, help="Folder holding show.toml (the library is its `voices` setting).",
+)  # fmt: skip
+
+
+@voices.command("enroll")
+@click.argument("name")
+@click.argument("audio", nargs=-1, required=True, type=click.Path(path_type=Path))
+@show_option
+@handle_errors
+def voices_enroll(name: str, audio: tuple[Path, ...], show_dir: Path) -> None:
+    """Enroll NAME from one or more clean recordings of their voice."""
+    from .speech.voiceprints import enroll
+
+    voice = enroll(_library(show_dir), name, [_decode16(path) for path in audio])
+    click.echo(f"enrolled {voice.name} from {len(audio)} clip(s), {voice.seconds:.1f} s of speech")
+
+
+@voices.command("list")
+@show_option
+@handle_errors
+def voices_list(show_dir: Path) -> None:
+    """List enrolled voices."""
+    from .speech.voiceprints import list_voices
+
+    library = _library(show_dir)
+    found = list_voices(library) if library.is_dir() else []
+    if not found:
+        click.echo(f"no voices enrolled in {library}")
+    for voice in found:
+        when = time.strftime("%Y-%m-%d", time.localtime(voice.enrolled_at))
+        click.echo(f"{voice.name}\t{voice.seconds:.1f} s of speech\tenrolled {when}")
+
+
+@voices.command("remove")
+@click.argument("name")
+@show_option
+@handle_errors
+def voices_remove(name: str, show_dir: Path) -> None:
+    """Remove NAME's voiceprint."""
+    from .speech.voiceprints import remove
+
+    remove(_library(show_dir), name)
+    click.echo(f"removed {name}")
 
 
 def main() -> None:

@@ -232,7 +232,9 @@ def load_show(root: Path) -> ShowConfig:
 def load_episode(episode_dir: Path) -> EpisodeManifest:
     episode_dir = Path(episode_dir)
     if not episode_dir.is_dir():
-        raise InputError("is not an episode folder", episode_dir, "give the folder that holds episode.toml")
+        raise InputError(
+            "is not an episode folder", episode_dir, "give the folder that holds episode.toml"
+        )
     path = episode_dir / EPISODE_FILE
     data = _read_toml(path)
     try:
@@ -242,11 +244,13 @@ def load_episode(episode_dir: Path) -> EpisodeManifest:
     manifest.root = episode_dir.resolve()
     if not manifest.inputs and not manifest.track_speakers:
         raise InputError(
-            "lists no audio", path, "add inputs = [\"recording.flac\"] or a track per speaker"
+            "lists no audio", path, 'add inputs = ["recording.flac"] or a track per speaker'
         )
     if manifest.inputs and manifest.track_speakers:
         raise InputError(
-            "gives both inputs and speaker tracks", path, "use one mixed recording or one track per speaker"
+            "gives both inputs and speaker tracks",
+            path,
+            "use one mixed recording or one track per speaker",
         )
     for _, track in manifest.track_paths():
         _must_exist(track, path)

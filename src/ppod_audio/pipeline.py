@@ -15,7 +15,7 @@ import contextlib
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from .audio.loudness import (
     gain_to,
     level_speakers,
     limit_true_peak,
+    loudness_range,
     measure,
     normalize,
 )
@@ -104,6 +105,16 @@ def output_channels(show: ShowConfig) -> int:
     return 1 if show.mp3.channels == "mono" else 2
 
 
+def working_channels(show: ShowConfig) -> int | None:
+    """Mono sources stay mono until the encoder (half the DSP); None keeps the source's."""
+    return 1 if show.mp3.channels == "mono" else None
+
+
+def dual_mono_db(audio: Audio, show: ShowConfig) -> float:
+    """BS.1770 sums channel powers: mono published on both channels measures 3.01 dB louder."""
+    return 10 * np.log10(2) if audio.channels == 1 and output_channels(show) == 2 else 0.0
+
+
 def clean_key(manifest: EpisodeManifest, show: ShowConfig, hashes: list[tuple[str, str]]) -> str:
     tracks = [(s.name, s.track) for s in manifest.track_speakers]
     return make_key("clean", hashes, tracks, show.clean.model_dump(), show.mp3.sample_rate,
@@ -131,7 +142,7 @@ class CleanedEpisode:
 
 def load_and_clean(manifest: EpisodeManifest, show: ShowConfig) -> CleanedEpisode:
     rate = show.mp3.sample_rate
-    channels = output_channels(show)
+    channels = working_channels(show)
     settings = show.clean
     if manifest.track_speakers:
         return _load_tracks(manifest, show)
@@ -155,13 +166,14 @@ def load_and_clean(manifest: EpisodeManifest, show: ShowConfig) -> CleanedEpisod
 def _load_tracks(manifest: EpisodeManifest, show: ShowConfig) -> CleanedEpisode:
     """One file per microphone: kept aligned, mixed down, each remembered for diarization."""
     rate = show.mp3.sample_rate
-    channels = output_channels(show)
     decoded = []
     for speaker, path in manifest.track_paths():
         track = decoding.decode(path, rate, 1)
         decoded.append((speaker.name, track, path))
     if all(decoding.peak_dbfs(track.samples) < decoding.SILENCE_DBFS for _, track, _ in decoded):
-        raise InputError("every track is silent", manifest.root / "episode.toml", "check the tracks")
+        raise InputError(
+            "every track is silent", manifest.root / "episode.toml", "check the tracks"
+        )
     length = max(track.samples.shape[1] for _, track, _ in decoded)
     stack = np.zeros((len(decoded), length), dtype=np.float32)
     for index, (_, track, _) in enumerate(decoded):
@@ -179,7 +191,6 @@ def _load_tracks(manifest: EpisodeManifest, show: ShowConfig) -> CleanedEpisode:
         start, end = trim_bounds(cleaned.sum(axis=0), rate, settings.keep_silence_seconds)
     cleaned = cleaned[:, start:end]
     mix = cleaned.sum(axis=0, keepdims=True)
-    mix = np.repeat(mix, channels, axis=0) if channels == 2 else mix
     tracks = [
         (name, decoding.to_speech_rate(Audio(cleaned[i : i + 1], rate)))
         for i, (name, _, _) in enumerate(decoded)
@@ -191,6 +202,7 @@ def master(episode: Audio, intro: Audio | None, show: ShowConfig) -> tuple[Audio
     """Level the talkers, normalise episode and intro alike, join, and normalise the whole."""
     loudness = show.loudness
     ceiling = loudness.true_peak_dbtp - TRUE_PEAK_MARGIN_DB
+    target = loudness.target_lufs - dual_mono_db(episode, show)
     samples = episode.samples
     if loudness.level_speakers:
         options = LevellerOptions(
@@ -198,9 +210,9 @@ def master(episode: Audio, intro: Audio | None, show: ShowConfig) -> tuple[Audio
         )
         samples = level_speakers(samples, episode.rate, options)
     # Episode and intro meet at the same loudness; the limiter runs once, on the whole.
-    parts = [gain_to(samples, episode.rate, loudness.target_lufs)]
+    parts = [gain_to(samples, episode.rate, target)]
     if intro is not None:
-        parts.append(gain_to(intro.samples, intro.rate, loudness.target_lufs))
+        parts.append(gain_to(intro.samples, intro.rate, target))
     # Both parts keep their relative level but get headroom: pydub joins integer samples.
     peak = max(float(np.abs(part).max()) for part in parts)
     headroom = np.float32(min(1.0, 0.5 / peak)) if peak > 0 else np.float32(1.0)
@@ -213,16 +225,16 @@ def master(episode: Audio, intro: Audio | None, show: ShowConfig) -> tuple[Audio
         gap_seconds=warning.gap_seconds,
         crossfade_seconds=warning.crossfade_seconds,
     )
-    whole = normalize(assembled.audio.samples, episode.rate, loudness.target_lufs, ceiling)
+    whole = normalize(assembled.audio.samples, episode.rate, target, ceiling)
     return Audio(whole, episode.rate), assembled.offset
 
 
-def load_intro(show: ShowConfig) -> Audio | None:
+def load_intro(show: ShowConfig, channels: int) -> Audio | None:
     warning = show.content_warning
     if not warning.enabled:
         return None
     path = show.path(warning.audio)
-    intro = decoding.decode(path, show.mp3.sample_rate, output_channels(show))
+    intro = decoding.decode(path, show.mp3.sample_rate, channels)
     trimmed = clean(intro, highpass_hz=show.clean.highpass_hz, keep_silence_seconds=0.15)
     return trimmed.audio
 
@@ -237,18 +249,21 @@ def export_verified(audio: Audio, destination: Path, show: ShowConfig) -> tuple[
     mp3 = show.mp3
     target = show.loudness
     ceiling = target.true_peak_dbtp - TRUE_PEAK_MARGIN_DB
+    channels = output_channels(show)
     for _attempt in range(3):
-        encode_mp3(audio, destination, bitrate_kbps=mp3.bitrate_kbps, sample_rate=mp3.sample_rate)
-        decoded = decoding.decode(destination, mp3.sample_rate, audio.channels)
+        encode_mp3(audio, destination, bitrate_kbps=mp3.bitrate_kbps, sample_rate=mp3.sample_rate,
+                   channels=channels)  # fmt: skip
+        decoded = decoding.decode(destination, mp3.sample_rate, channels)
         stats = measure(decoded.samples, decoded.rate, with_range=False)
         loudness_error = target.target_lufs - stats.integrated_lufs
         peak_over = stats.true_peak_dbtp - target.true_peak_dbtp
-        if abs(loudness_error) <= 0.15 and peak_over <= 0:
+        if abs(loudness_error) <= 0.2 and peak_over <= 0:
             break
         ceiling -= max(0.0, peak_over + 0.1)
         boosted = audio.samples * np.float32(10 ** (loudness_error / 20))
         audio = Audio(limit_true_peak(boosted, audio.rate, ceiling), audio.rate)
-    return decoded, measure(decoded.samples, decoded.rate).as_dict()
+    stats = replace(stats, loudness_range_lu=loudness_range(decoded.samples, decoded.rate))
+    return decoded, stats.as_dict()
 
 
 # --- the episode --------------------------------------------------------------------------------
@@ -303,7 +318,9 @@ def _process(episode_dir: Path, output_dir: Path, options: ProcessOptions) -> di
         and previous.get("keys", {}).get("audio") == audio_k
         and mp3_path.is_file()
     )
-    speech: SpeechResult | None = None if options.force else SpeechResult.from_cache(cache, speech_k)
+    speech: SpeechResult | None = (
+        None if options.force else SpeechResult.from_cache(cache, speech_k)
+    )
     cleaned: CleanedEpisode | None = None
     if not reuse_audio or speech is None:
         with timer.stage("decode+clean"):
@@ -331,7 +348,8 @@ def _process(episode_dir: Path, output_dir: Path, options: ProcessOptions) -> di
             assert cleaned is not None
             with timer.stage("master"):
                 input_stats = measure(cleaned.audio.samples, cleaned.audio.rate).as_dict()
-                published, offset = master(cleaned.audio, load_intro(show), show)
+                intro = load_intro(show, cleaned.audio.channels)
+                published, offset = master(cleaned.audio, intro, show)
             with timer.stage("export"):
                 decoded, output_stats = export_verified(published, target_mp3, show)
             duration = decoded.duration

@@ -104,9 +104,7 @@ def write_tags(mp3: Path, tags: EpisodeTags, *, version: int = 3) -> None:
         id3.add(WOAS(url=tags.website))
     if tags.cover is not None:
         mime = mimetypes.guess_type(tags.cover.name)[0] or "image/png"
-        id3.add(
-            APIC(encoding=3, mime=mime, type=3, desc="Cover", data=tags.cover.read_bytes())
-        )
+        id3.add(APIC(encoding=3, mime=mime, type=3, desc="Cover", data=tags.cover.read_bytes()))
     if tags.lyrics:
         id3.add(USLT(encoding=3, lang=language, desc="Transcript", text=tags.lyrics))
     _add_chapters(id3, tags.chapters)

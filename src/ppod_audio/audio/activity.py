@@ -13,7 +13,9 @@ import numpy as np
 FRAME_SECONDS = 0.02
 
 
-def frame_levels_db(mono: np.ndarray, rate: int, frame_seconds: float = FRAME_SECONDS) -> np.ndarray:
+def frame_levels_db(
+    mono: np.ndarray, rate: int, frame_seconds: float = FRAME_SECONDS
+) -> np.ndarray:
     """RMS level of each frame in dBFS."""
     frame = max(1, int(rate * frame_seconds))
     count = len(mono) // frame

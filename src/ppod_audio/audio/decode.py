@@ -53,7 +53,9 @@ def ffmpeg_version() -> str:
     return result.stdout.splitlines()[0] if result.stdout else "unknown"
 
 
-_STREAM = re.compile(r"Stream #\S+.*?: Audio: (?P<codec>[^,]+), (?P<rate>\d+) Hz, (?P<layout>[^,]+)")
+_STREAM = re.compile(
+    r"Stream #\S+.*?: Audio: (?P<codec>[^,]+), (?P<rate>\d+) Hz, (?P<layout>[^,]+)"
+)
 
 
 def probe_channels(path: Path) -> int:
@@ -79,7 +81,7 @@ def probe_channels(path: Path) -> int:
 
 
 def decode(path: Path, rate: int, channels: int | None = None) -> Audio:
-    """Decode ``path`` at ``rate`` Hz; ``channels`` None keeps mono as mono and folds more to two."""
+    """Decode ``path`` at ``rate`` Hz; ``channels`` None keeps mono, folds more to two."""
     path = Path(path)
     if not path.is_file():
         raise InputError("does not exist", path, "check the file name in episode.toml")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from pydub import AudioSegment
 
 from ..errors import ProcessingError
@@ -16,8 +17,14 @@ from .assemble import to_segment
 from .decode import Audio, ffmpeg_exe
 
 
-def encode_mp3(audio: Audio, destination: Path, *, bitrate_kbps: int, sample_rate: int) -> None:
+def encode_mp3(
+    audio: Audio, destination: Path, *, bitrate_kbps: int, sample_rate: int, channels: int
+) -> None:
+    """Encode at a constant bit rate; a mono working copy is published on both channels."""
     AudioSegment.converter = ffmpeg_exe()
+    if channels > audio.channels:
+        # Duplicate here: ffmpeg's own mono-to-stereo upmix lowers each channel by 3 dB.
+        audio = Audio(np.repeat(audio.samples, channels, axis=0), audio.rate)
     segment = to_segment(audio)
     try:
         segment.export(
@@ -27,7 +34,7 @@ def encode_mp3(audio: Audio, destination: Path, *, bitrate_kbps: int, sample_rat
             bitrate=f"{bitrate_kbps}k",
             parameters=[
                 "-ar", str(sample_rate),
-                "-ac", str(audio.channels),
+                "-ac", str(channels),
                 "-id3v2_version", "0",
                 "-write_id3v1", "0",
             ],

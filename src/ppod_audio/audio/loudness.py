@@ -71,13 +71,16 @@ def true_peak_dbtp(samples: np.ndarray, rate: int) -> float:
     return _db(float(peak_envelope(samples, rate).max()))
 
 
+def loudness_range(samples: np.ndarray, rate: int) -> float:
+    """EBU Tech 3342 loudness range (LRA) in LU; NaN when the audio is too short or quiet."""
+    try:
+        return float(pyloudnorm.Meter(rate).loudness_range(samples.T.astype(np.float64)))
+    except (ValueError, IndexError):
+        return float("nan")
+
+
 def measure(samples: np.ndarray, rate: int, *, with_range: bool = True) -> LoudnessStats:
-    lra = float("nan")
-    if with_range:
-        try:
-            lra = float(pyloudnorm.Meter(rate).loudness_range(samples.T.astype(np.float64)))
-        except (ValueError, IndexError):
-            pass
+    lra = loudness_range(samples, rate) if with_range else float("nan")
     return LoudnessStats(
         integrated_lufs=integrated_lufs(samples, rate),
         loudness_range_lu=lra,

@@ -29,9 +29,7 @@ class TrackOptions:
     min_turn_seconds: float = 0.25
 
 
-def track_activity(
-    tracks: list[tuple[str, np.ndarray]], options: TrackOptions
-) -> np.ndarray:
+def track_activity(tracks: list[tuple[str, np.ndarray]], options: TrackOptions) -> np.ndarray:
     """Boolean ``(tracks, frames)``: who is talking in each frame, bleed rejected."""
     levels = [frame_levels_db(audio, RATE, options.frame_seconds) for _, audio in tracks]
     frames = min(len(level) for level in levels)
@@ -61,7 +59,5 @@ def diarize_tracks(
     for (name, _), row in zip(tracks, active, strict=True):
         edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(np.int8), [0]])))
         for start, end in zip(edges[::2], edges[1::2], strict=True):
-            turns.append(
-                Turn(start * options.frame_seconds, end * options.frame_seconds, name)
-            )
+            turns.append(Turn(start * options.frame_seconds, end * options.frame_seconds, name))
     return sorted(turns, key=lambda turn: (turn.start, turn.speaker))

@@ -133,23 +133,14 @@ def run_speech(
 
     with stage("diarize") as entry:
         started = time.perf_counter()
-        result.turns, result.track_speakers = _diarize(audio16, cleaned, manifest, show, options)
+        diarized = _diarize(audio16, cleaned, manifest, show, options)
+        result.turns, result.track_speakers, result.embeddings = diarized
         result.timings["diarize"] = entry["seconds_measured"] = time.perf_counter() - started
 
     if result.turns:
         from ..transcript.segments import assign_speakers
 
         result.words = assign_speakers(result.words, result.turns)
-        if options.diarizer != "tracks":
-            with stage("embed speakers"):
-                started = time.perf_counter()
-                from .voiceprints import cluster_embeddings
-
-                result.embeddings = {
-                    cluster: vector.tolist()
-                    for cluster, vector in cluster_embeddings(audio16, result.turns).items()
-                }
-                result.timings["embed speakers"] = time.perf_counter() - started
     return result
 
 
@@ -167,13 +158,17 @@ def _transcribe(
     return transcribe(audio16, transcribe_options).words
 
 
+Diarized = tuple[list[Turn], dict[str, str], dict[str, list[float]]]
+
+
 def _diarize(
     audio16: np.ndarray,
     cleaned: CleanedEpisode,
     manifest: EpisodeManifest,
     show: ShowConfig,
     options: SpeechOptions,
-) -> tuple[list[Turn], dict[str, str]]:
+) -> Diarized:
+    """Turns, the track name of each cluster (tracks only) and each cluster's voice embedding."""
     backend = options.diarizer
     if cleaned.tracks and backend in ("embedded", "tracks"):
         backend = "tracks"
@@ -182,28 +177,34 @@ def _diarize(
         known if options.min_speakers is None and options.max_speakers is None else None
     )
     if backend == "none":
-        return [], {}
+        return [], {}, {}
     if backend == "tracks":
         from .diarize_tracks import diarize_tracks
 
         turns = diarize_tracks(cleaned.tracks)
-        return turns, {name: name for name, _ in cleaned.tracks}
+        return turns, {name: name for name, _ in cleaned.tracks}, {}
     if backend == "pyannote":
         from .diarize_pyannote import diarize_pyannote
+        from .voiceprints import cluster_embeddings
 
-        return diarize_pyannote(
+        turns = diarize_pyannote(
             audio16,
             pipeline=show.speech.pyannote_pipeline,
             num_speakers=num_speakers,
             min_speakers=options.min_speakers,
             max_speakers=options.max_speakers,
-        ), {}
-    from .diarize_embedded import diarize_embedded
+            device=options.device or "auto",
+        )
+        # Voiceprints live in resemblyzer's space, so pyannote's clusters are embedded again.
+        vectors = cluster_embeddings(audio16, turns)
+        return turns, {}, {label: vector.tolist() for label, vector in vectors.items()}
+    from .diarize_embedded import diarize_embedded_detailed
 
-    return diarize_embedded(
+    detailed = diarize_embedded_detailed(
         audio16,
         num_speakers=num_speakers,
         min_speakers=options.min_speakers or 1,
         max_speakers=options.max_speakers or 8,
-    ), {}
-
+    )
+    centroids = {label: np.asarray(v).tolist() for label, v in detailed["centroids"].items()}
+    return detailed["turns"], {}, centroids

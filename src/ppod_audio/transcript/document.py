@@ -78,7 +78,9 @@ def name_speakers(
             )
             mapping = {cluster: by_name[name].id for cluster, name in named.items()}
         elif roster:
-            warnings.append("no enrolled voiceprints for this episode's speakers (ppod voices enroll)")
+            warnings.append(
+                "no enrolled voiceprints for this episode's speakers (ppod voices enroll)"
+            )
     unnamed = [c for c in clusters if c not in mapping]
     unused = [s for s in roster if s.id not in mapping.values()]
     if len(unnamed) == 1 and len(unused) == 1:
@@ -116,7 +118,7 @@ def chapters_for(
     trimmed_start: float,
     duration: float,
 ) -> list[Chapter]:
-    """"Content warning", then the episode, then the manifest's chapters on the published clock."""
+    """ "Content warning", then the episode, then the manifest's chapters on the published clock."""
     marks: list[tuple[float, str]] = []
     if intro_offset > 0:
         marks.append((0.0, show.content_warning.speaker))

@@ -335,7 +335,7 @@ def render_vtt(doc: EpisodeDocument) -> str:
     them). Each written line, tag and escapes included, is at most 65 characters."""
 
     def voice(speaker: str | None, first: bool) -> str:
-        return f"<v {_vtt_escape(speaker_name(doc, speaker))}>"
+        return f"<v {_vtt_escape(speaker_name(doc, speaker))}>" if speaker else ""
 
     cues = build_cues(
         doc, width=VTT_LINE_CHARS, max_lines=VTT_MAX_LINES, prefix=voice, measure=_vtt_measure
@@ -354,7 +354,7 @@ def render_srt(doc: EpisodeDocument) -> str:
     the first cue after each change of speaker (counted in the 32)."""
 
     def name(speaker: str | None, first: bool) -> str:
-        return f"{speaker_name(doc, speaker)}: " if first else ""
+        return f"{speaker_name(doc, speaker)}: " if first and speaker else ""
 
     cues = build_cues(doc, width=SRT_LINE_CHARS, max_lines=SRT_MAX_LINES, prefix=name)
     blocks = []
@@ -377,11 +377,15 @@ def _labelled_paragraphs(doc: EpisodeDocument) -> list[tuple[str, list[str]]]:
             groups[-1][1].append(segment.text)
         else:
             groups.append((segment.speaker, [segment.text]))
-    return [(speaker_label(doc, speaker), paragraphs) for speaker, paragraphs in groups]
+    # Undiarized text (``ppod transcribe``) has no speaker and gets no label line.
+    return [(speaker_label(doc, s) if s else "", paragraphs) for s, paragraphs in groups]
 
 
 def _txt_body(doc: EpisodeDocument) -> str:
-    blocks = ["\n\n".join([label, *paragraphs]) for label, paragraphs in _labelled_paragraphs(doc)]
+    blocks = [
+        "\n\n".join([label, *paragraphs] if label else paragraphs)
+        for label, paragraphs in _labelled_paragraphs(doc)
+    ]
     return "\n\n".join(blocks) + "\n" if blocks else ""
 
 
