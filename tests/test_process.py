@@ -21,7 +21,7 @@ SLUG = DEMO.name
 
 def run(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(cli, list(args))
-    return result.exit_code, result.output + (result.stderr if result.stderr_bytes else "")
+    return result.exit_code, result.output  # Click 8.2+: stdout and stderr interleaved
 
 
 @pytest.fixture(scope="session")
@@ -262,3 +262,93 @@ def test_version_and_help() -> None:
     assert code == 0 and "0.1.0" in output
     code, output = run("--help")
     assert code == 0 and "process" in output
+
+
+# --- speech in the published episode ------------------------------------------------------------
+
+
+def _reference_turns() -> list[tuple[float, float, str]]:
+    from ppod_audio.speech.turns import read_rttm
+
+    (turns,) = read_rttm(DEMO / "reference" / "reference.rttm").values()
+    return [(t.start, t.end, t.speaker.replace("_", " ")) for t in turns]
+
+
+def test_demo_paragraphs_carry_the_right_names(published_demo: Path) -> None:
+    from ppod_audio.transcript.model import load_document
+
+    document = load_document(published_demo / "episode.json")
+    report = json.loads((published_demo / "report.json").read_text())
+    shift = report["intro_offset"] - report["trimmed_start"]  # raw recording -> published clock
+    right = total = 0
+    for word in document.words():
+        middle = (word.start + word.end) / 2 - shift
+        owner = [name for start, end, name in _reference_turns() if start <= middle <= end]
+        if owner:
+            total += 1
+            right += document.speaker_name(word.speaker) == owner[0]
+    assert total > 350
+    assert right / total >= 0.97, f"{right}/{total} words under the right name"
+    names = [s.name for s in document.speakers]
+    assert names == ["Content warning", "Steve Macabee", "Jasmine Wark", "Rebecca Leggett"]
+
+
+def test_demo_transcripts_in_every_format(published_demo: Path) -> None:
+    import srt
+    import webvtt
+
+    stem = published_demo / SLUG
+    txt = stem.with_suffix(".txt").read_text()
+    warning = "Please note: due to the nature of this podcast"
+    assert "Steve Macabee - SSCP Multiagency Training Manager\n\n" in txt
+    assert txt.index(warning) < txt.index("Steve Macabee - ")
+    for wrong in ("Peapod", "PPod", " SCP ", "non existential", "factory partner", "CS. PR"):
+        assert wrong not in txt, wrong
+
+    report = json.loads((published_demo / "report.json").read_text())
+    captions = webvtt.read(str(stem.with_suffix(".vtt")))
+    assert warning[:20] in captions[0].text
+    spoken = [c for c in captions if "<v Content warning>" not in c.raw_text]
+    hours, minutes, seconds = spoken[0].start.split(":")
+    assert int(hours) * 3600 + int(minutes) * 60 + float(seconds) >= report["intro_offset"] - 0.05
+    assert all(len(line) <= 65 for c in captions for line in c.raw_text.splitlines())
+    assert {"Steve Macabee", "Jasmine Wark", "Rebecca Leggett"} <= {c.voice for c in captions}
+
+    subtitles = list(srt.parse(stem.with_suffix(".srt").read_text()))
+    assert all(len(line) <= 32 for s in subtitles for line in s.content.splitlines())
+    assert all(len(s.content.splitlines()) <= 2 for s in subtitles)
+    assert sum(s.content.startswith("Jasmine Wark:") for s in subtitles) >= 3
+
+    podcast = json.loads(Path(f"{stem}.transcript.json").read_text())
+    assert podcast["version"] == "1.0.0"
+    assert podcast["segments"][0]["body"].startswith(warning)
+    assert podcast["segments"][1]["startTime"] >= report["intro_offset"] - 0.05
+
+    html = stem.with_suffix(".html").read_text()
+    assert "<cite>Jasmine Wark:</cite>" in html and "<time>" in html
+
+
+def test_demo_mp3_carries_transcript_and_matching_chapters(published_demo: Path) -> None:
+    tags = ID3(published_demo / f"{SLUG}.mp3")
+    lyrics = tags.getall("USLT")[0].text
+    txt = (published_demo / f"{SLUG}.txt").read_text()
+    assert lyrics.strip() in txt and "Jasmine Wark - SSCP Business Manager" in lyrics
+    chapters = json.loads((published_demo / f"{SLUG}.chapters.json").read_text())["chapters"]
+    frames = sorted(tags.getall("CHAP"), key=lambda c: c.start_time)
+    assert [c["title"] for c in chapters] == [str(f.sub_frames["TIT2"]) for f in frames]
+    assert [round(c["startTime"] * 1000) for c in chapters] == [f.start_time for f in frames]
+
+
+def test_demo_talkers_levelled_within_2_lu(published_demo: Path) -> None:
+    from ppod_audio.audio.decode import decode
+    from ppod_audio.audio.loudness import integrated_lufs
+
+    report = json.loads((published_demo / "report.json").read_text())
+    shift = report["intro_offset"] - report["trimmed_start"]
+    audio = decode(published_demo / f"{SLUG}.mp3", 44100, 2)
+    levels = {}
+    for who in ("Steve Macabee", "Jasmine Wark", "Rebecca Leggett"):
+        parts = [audio.samples[:, int((s + shift) * 44100) : int((e + shift) * 44100)]
+                 for s, e, name in _reference_turns() if name == who]  # fmt: skip
+        levels[who] = integrated_lufs(np.concatenate(parts, axis=1), 44100)
+    assert max(levels.values()) - min(levels.values()) <= 2.0, levels

@@ -286,5 +286,28 @@ def voices_remove(name: str, show_dir: Path) -> None:
     click.echo(f"removed {name}")
 
 
+@cli.command()
+@click.argument("root", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "output_root", type=click.Path(path_type=Path),
+              default=Path("output"), show_default=True, help="Output root folder.")  # fmt: skip
+@click.option("--jobs", type=click.IntRange(1, 256), help="Local workers (default: cores/memory).")
+@click.option("--scheduler", help="Dask scheduler address (tcp://host:8786) instead of a pool.")
+@click.option("--only", metavar="GLOB", help="Only episode folders whose name matches GLOB.")
+@click.option("--dry-run", is_flag=True, help="List what would run and why; process nothing.")
+@click.option("--force", is_flag=True, help="Redo every stage, ignoring caches.")
+@click.option("--json", "as_json", is_flag=True, help="Print per-episode results as JSON.")
+@speech_options
+@handle_errors
+def batch(root: Path, output_root: Path, jobs: int | None, scheduler: str | None,
+          only: str | None, dry_run: bool, force: bool, as_json: bool, model: str | None,
+          device: str | None, diarizer: str | None, no_speech: bool) -> None:  # fmt: skip
+    """Process every episode folder under ROOT (resumable, cached, parallel)."""
+    from .batch import BatchOptions, run_cli
+
+    options = BatchOptions(output_root, jobs, scheduler, force,
+                           _speech(model, device, diarizer, no_speech))  # fmt: skip
+    sys.exit(run_cli(root, options, only, dry_run, as_json))
+
+
 def main() -> None:
     cli()

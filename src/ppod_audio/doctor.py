@@ -56,11 +56,13 @@ def run_checks() -> Iterator[Check]:
         from .speech.models import describe_models
 
         for model in describe_models():
+            size = f"{model.size_bytes / 1e6:.0f} MB, " if model.size_bytes else ""
+            detail = f"{size}{model.location or ''}" + (f" ({model.note})" if model.note else "")
             yield Check(
-                f"model {model['name']}",
-                bool(model["available"]),
-                model["detail"],
-                required=model["name"] == "tiny.en",
+                f"model {model.name}",
+                model.available,
+                detail if model.available else (model.note or "not installed"),
+                required=model.name == "tiny.en",
             )
     except ImportError as error:
         yield Check("speech models", False, str(error))

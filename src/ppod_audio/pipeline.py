@@ -40,7 +40,16 @@ from .cache import Cache, make_key
 from .config import EpisodeManifest, ShowConfig, apply_overrides, load_episode, load_show
 from .errors import InputError, PpodError
 from .fileio import atomic_path, file_sha256, write_text
-from .publish import publish_transcripts, read_report, report_json
+from .publish import (
+    backup_document,
+    document_sha256,
+    edited_document,
+    publish_transcripts,
+    read_report,
+    refresh_edited,
+    report_json,
+    save_recognised,
+)
 from .speech.stage import SpeechOptions, SpeechResult, run_speech, speech_key
 from .transcript.document import build_document, glossary_terms
 from .transcript.model import EpisodeDocument
@@ -127,6 +136,42 @@ def audio_key(clean: str, show: ShowConfig) -> str:
     intro_hash = file_sha256(show.path(intro.audio)) if intro.enabled else None
     return make_key("audio", clean, show.loudness.model_dump(), show.mp3.model_dump(),
                     intro.model_dump(), intro_hash, TRUE_PEAK_MARGIN_DB)  # fmt: skip
+
+
+def _files_sha256(paths: list[Path]) -> list[tuple[str, str]]:
+    return [(path.name, file_sha256(path)) for path in sorted(paths) if path.is_file()]
+
+
+def stage_keys(
+    manifest: EpisodeManifest, show: ShowConfig, speech_options: SpeechOptions
+) -> dict[str, Any]:
+    """Every stage's key, computed without processing anything.
+
+    One function for ``_process`` and for the batch planner (``ppod batch --dry-run``), so what
+    the planner says would run is what the pipeline then runs. ``text`` covers the document and
+    rendering stages (metadata, glossary, voiceprints, cover); ``glossary`` is kept apart only so
+    the planner can say *why* text stages re-run. ``terms`` is the speech prompt, not a key.
+    """
+    hashes = input_hashes(manifest)
+    clean_k = clean_key(manifest, show, hashes)
+    audio_k = audio_key(clean_k, show)
+    prompted = speech_options.enabled and show.speech.prompt != "none"
+    terms = glossary_terms(show, manifest) if prompted else []
+    speech_k = speech_key(clean_k, speech_options, manifest, terms + [show.speech.prompt])
+    glossary = _files_sha256([show.path(show.glossary)]) if show.glossary else []
+    voices = show.path(show.voices)
+    text_k = make_key("text", speech_k, audio_k, manifest.model_dump(mode="json"),
+                      show.model_dump(mode="json"), glossary,
+                      _files_sha256([show.path(show.cover)]) if show.cover else [],
+                      _files_sha256(list(voices.iterdir())) if voices.is_dir() else [])  # fmt: skip
+    return {"clean": clean_k, "audio": audio_k, "speech": speech_k,
+            "glossary": make_key("glossary", glossary), "text": text_k, "terms": terms}  # fmt: skip
+
+
+def episode_keys(episode_dir: Path, options: ProcessOptions) -> dict[str, Any]:
+    """The keys ``process_episode`` would record for this episode now (raises ``PpodError``)."""
+    manifest, show = episode_settings(episode_dir)
+    return stage_keys(manifest, show, options.speech.resolved(show))
 
 
 # --- audio ------------------------------------------------------------------------------------
@@ -302,12 +347,9 @@ def _process(episode_dir: Path, output_dir: Path, options: ProcessOptions) -> di
     speech_options = options.speech.resolved(show)
 
     with timer.stage("hash"):
-        hashes = input_hashes(manifest)
-        clean_k = clean_key(manifest, show, hashes)
-        audio_k = audio_key(clean_k, show)
-        prompted = speech_options.enabled and show.speech.prompt != "none"
-        terms = glossary_terms(show, manifest) if prompted else []
-        speech_k = speech_key(clean_k, speech_options, manifest, terms + [show.speech.prompt])
+        stage_k = stage_keys(manifest, show, speech_options)
+        clean_k, audio_k, speech_k = stage_k["clean"], stage_k["audio"], stage_k["speech"]
+        terms: list[str] = stage_k["terms"]
 
     previous = read_report(output_dir)
     mp3_path = output_dir / f"{slug}.mp3"
@@ -358,7 +400,7 @@ def _process(episode_dir: Path, output_dir: Path, options: ProcessOptions) -> di
                         "true_peak_limit_dbtp": show.loudness.true_peak_dbtp}  # fmt: skip
 
         with timer.stage("document"):
-            document = build_document(
+            machine = build_document(
                 manifest=manifest,
                 show=show,
                 speech=speech,
@@ -366,14 +408,53 @@ def _process(episode_dir: Path, output_dir: Path, options: ProcessOptions) -> di
                 trimmed_start=trimmed_start,
                 duration=duration,
             )
+            document = _keep_editors_work(
+                output_dir, previous, machine, speech_k, options.force, speech.warnings
+            )
         with timer.stage("publish"):
+            save_recognised(output_dir, machine)
             publish_transcripts(document, output_dir, show, target_mp3)
 
+    keys = {
+        "clean": clean_k,
+        "audio": audio_k,
+        "speech": speech_k,
+        "text": stage_k["text"],
+        "glossary": stage_k["glossary"],
+        "document": document_sha256(output_dir),
+    }
     report = _report(manifest, show, document, speech, timer, loudness, offset, duration,
-                     trimmed_start, {"clean": clean_k, "audio": audio_k, "speech": speech_k},
-                     time.perf_counter() - started)  # fmt: skip
+                     trimmed_start, keys, time.perf_counter() - started)  # fmt: skip
+    report["source"] = str(Path(episode_dir).resolve())
     write_text(output_dir / "report.json", report_json(report))
     return report
+
+
+def _keep_editors_work(
+    output_dir: Path,
+    previous: dict[str, Any] | None,
+    machine: EpisodeDocument,
+    speech_k: str,
+    force: bool,
+    warnings: list[str],
+) -> EpisodeDocument:
+    """Re-processing must not throw away an editor's corrections.
+
+    ``episode.json`` differing from the hash this pipeline last wrote means a person edited it.
+    If the words underneath are the same (same speech key), their edited document is kept, with
+    metadata, chapters and timing offset refreshed from this run; otherwise (a new model, new
+    audio, or ``--force``) the machine's document wins and theirs is kept in ``history/``.
+    """
+    edited = edited_document(output_dir, previous)
+    if edited is None:
+        return machine
+    same_words = previous is not None and previous.get("keys", {}).get("speech") == speech_k
+    if same_words and not force:
+        warnings.append("kept the editor's changes to episode.json (use --force to discard)")
+        return refresh_edited(edited, machine)
+    backup = backup_document(output_dir)
+    warnings.append(f"episode.json had edits; replaced, previous version kept as {backup.name}")
+    return machine
 
 
 def _report(

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
 from .config import ShowConfig
-from .fileio import write_text
+from .fileio import file_sha256, write_text
 from .tags import ChapterMark, EpisodeTags, write_tags
 from .transcript.formats import render_lyrics, write_all
-from .transcript.model import EpisodeDocument, document_json
+from .transcript.model import EpisodeDocument, document_json, load_document
 
 DOCUMENT_FILE = "episode.json"
 REPORT_FILE = "report.json"
+HISTORY_DIR = "history"
+RECOGNISED_FILE = "recognised.json"
 
 
 def report_json(report: dict[str, Any]) -> str:
@@ -75,3 +78,70 @@ def publish_transcripts(
         if source.is_file():
             shutil.copyfile(source, output_dir / document.episode.cover)
     publish_document(document, output_dir, mp3, id3_version=show.mp3.id3_version)
+
+
+# --- the editor's document and its history -----------------------------------------------------
+
+
+def document_sha256(output_dir: Path) -> str | None:
+    path = Path(output_dir) / DOCUMENT_FILE
+    return file_sha256(path) if path.is_file() else None
+
+
+def edited_document(output_dir: Path, previous: dict[str, Any] | None) -> EpisodeDocument | None:
+    """The document in ``output_dir`` if a person changed it since the pipeline wrote it."""
+    current = document_sha256(output_dir)
+    if current is None or previous is None:
+        return None
+    if previous.get("keys", {}).get("document") == current:
+        return None
+    try:
+        return load_document(Path(output_dir) / DOCUMENT_FILE)
+    except ValueError:
+        return None  # unreadable: the machine's document replaces it, the file goes to history
+
+
+def history_path(output_dir: Path) -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%S") + f"{time.time() % 1:.6f}"[2:]
+    return Path(output_dir) / HISTORY_DIR / f"episode-{stamp}.json"
+
+
+def backup_document(output_dir: Path) -> Path:
+    """Copy the current episode.json into history/ under a timestamped name."""
+    target = history_path(output_dir)
+    write_text(target, (Path(output_dir) / DOCUMENT_FILE).read_text(encoding="utf-8"))
+    return target
+
+
+def save_recognised(output_dir: Path, machine: EpisodeDocument) -> None:
+    """The machine's own transcript, kept so corrections can be learnt from the difference."""
+    write_text(Path(output_dir) / HISTORY_DIR / RECOGNISED_FILE, document_json(machine))
+
+
+def refresh_edited(edited: EpisodeDocument, machine: EpisodeDocument) -> EpisodeDocument:
+    """The editor's segments on this run's clock, with this run's metadata and chapters."""
+    delta = machine.intro_offset - edited.intro_offset
+    segments = []
+    for segment in edited.segments:
+        if segment.speaker == machine.segments[0].speaker and segment is edited.segments[0]:
+            segments.append(machine.segments[0])  # the content warning follows show.toml
+            continue
+        words = [
+            w.model_copy(update={"start": w.start + delta, "end": w.end + delta})
+            for w in segment.words
+        ]
+        segments.append(
+            segment.model_copy(
+                update={"start": segment.start + delta, "end": segment.end + delta, "words": words}
+            )
+        )
+    return edited.model_copy(
+        update={
+            "episode": machine.episode,
+            "audio": machine.audio,
+            "duration": machine.duration,
+            "intro_offset": machine.intro_offset,
+            "chapters": machine.chapters,
+            "segments": segments,
+        }
+    )

@@ -1,0 +1,137 @@
+"""Every saved version of ``episode.json``, kept so an editor can always go back.
+
+Before any save replaces ``episode.json`` the previous file is copied, byte for byte, to
+``history/episode-YYYYmmddTHHMMSSffffff.json``; ``ppod render --revert`` copies one back (after
+keeping the current file the same way, so a revert can itself be undone). Every write is atomic
+(:mod:`ppod_audio.fileio`), so a crash leaves either the old file or the new one, never half.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from ..errors import InputError
+from ..fileio import write_bytes
+from ..transcript.model import EpisodeDocument, document_json, load_document
+
+DOCUMENT_FILE = "episode.json"
+HISTORY_DIR = "history"
+RECOGNISED_FILE = "recognised.json"
+STAMP_FORMAT = "%Y%m%dT%H%M%S%f"
+_BACKUP = re.compile(r"^episode-(?P<stamp>\d{8}T\d{12})\.json$")
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One kept version: its stamp (also its name) and when it was replaced."""
+
+    stamp: str
+    path: Path
+
+    @property
+    def saved_at(self) -> datetime:
+        return datetime.strptime(self.stamp, STAMP_FORMAT)
+
+
+def history_dir(output_dir: Path) -> Path:
+    return Path(output_dir) / HISTORY_DIR
+
+
+def document_path(output_dir: Path) -> Path:
+    return Path(output_dir) / DOCUMENT_FILE
+
+
+def list_history(output_dir: Path) -> list[Revision]:
+    """Kept versions, oldest first (the stamp sorts as the time it was taken)."""
+    folder = history_dir(output_dir)
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        match = _BACKUP.match(path.name)
+        if match:
+            found.append(Revision(match["stamp"], path))
+    return sorted(found, key=lambda revision: revision.stamp)
+
+
+def _free_path(output_dir: Path) -> Path:
+    """A backup name for now; two saves within one microsecond must not overwrite each other."""
+    moment = datetime.now()
+    while True:
+        path = history_dir(output_dir) / f"episode-{moment.strftime(STAMP_FORMAT)}.json"
+        if not path.exists():
+            return path
+        moment += timedelta(microseconds=1)
+
+
+def backup(output_dir: Path) -> Path | None:
+    """Keep the current ``episode.json`` in ``history/``; ``None`` when there is none yet."""
+    current = document_path(output_dir)
+    if not current.is_file():
+        return None
+    target = _free_path(output_dir)
+    write_bytes(target, current.read_bytes())
+    return target
+
+
+def save_document(output_dir: Path, document: EpisodeDocument) -> Path | None:
+    """Write ``document`` as ``episode.json``, keeping the previous version first.
+
+    Returns the backup's path, or ``None`` when nothing changed (no backup is made then, so
+    saving twice does not fill the history with copies).
+    """
+    text = document_json(document)
+    current = document_path(output_dir)
+    if current.is_file() and current.read_text(encoding="utf-8") == text:
+        return None
+    kept = backup(output_dir)
+    write_bytes(current, text.encode("utf-8"))
+    return kept
+
+
+def find_revision(output_dir: Path, stamp: str | None = None) -> Revision:
+    """The newest kept version, or the one whose stamp (or file name) starts with ``stamp``."""
+    revisions = list_history(output_dir)
+    if not revisions:
+        raise InputError(
+            "has no saved versions to go back to", history_dir(output_dir), "save an edit first"
+        )
+    if not stamp:
+        return revisions[-1]
+    wanted = stamp.removeprefix("episode-").removesuffix(".json")
+    matches = [r for r in revisions if r.stamp.startswith(wanted)]
+    if len(matches) != 1:
+        problem = "matches no saved version" if not matches else "matches several saved versions"
+        raise InputError(
+            f"--revert {stamp} {problem}",
+            history_dir(output_dir),
+            "give a stamp from `ppod render --list-history`",
+        )
+    return matches[0]
+
+
+def revert(output_dir: Path, stamp: str | None = None) -> tuple[Revision, Path | None]:
+    """Make a kept version ``episode.json`` again; the version it replaces is kept in turn.
+
+    The kept file is validated first, so a damaged backup is refused and nothing changes.
+    Returns the revision restored and the backup of the replaced document.
+    """
+    revision = find_revision(output_dir, stamp)
+    try:
+        document = load_document(revision.path)
+    except ValueError as error:
+        first = str(error).splitlines()[0]
+        raise InputError(
+            f"is not a valid episode document ({first})", revision.path, "choose another version"
+        ) from None
+    kept = backup(output_dir)
+    write_bytes(document_path(output_dir), document_json(document).encode("utf-8"))
+    return revision, kept
+
+
+def recognised_path(output_dir: Path) -> Path:
+    """The machine's own first document, which the pipeline keeps for learning corrections."""
+    return history_dir(output_dir) / RECOGNISED_FILE

@@ -1,0 +1,133 @@
+"""The pyannote diarizer: a real pipeline run offline, and the errors a user can meet.
+
+pyannote.audio is an optional extra (it brings a ~6 GB CUDA build of torch), so the tests that run
+it skip without it; the error tests need no pyannote and run in every environment. The pipeline
+run uses a folder in the layout of ``speaker-diarization-community-1`` with random weights (see
+``pyannote_pipeline.py``): its turns are meaningless, but loading and running are the real code.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import shared
+
+from ppod_audio.errors import InputError
+from ppod_audio.speech.diarize_pyannote import diarize_pyannote
+from ppod_audio.speech.turns import Turn
+
+ONE_SECOND = np.zeros(16000, dtype=np.float32)
+
+
+@pytest.fixture(autouse=True)
+def _restore_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """diarize_pyannote sets these process-wide; monkeypatch puts them back after each test."""
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("PYANNOTE_METRICS_ENABLED", "0")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open a connection fails the test instead of reaching out."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network access attempted: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.fixture(scope="module")
+def random_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip(
+        "pyannote.audio", reason="pyannote.audio is optional: pip install 'ppod-audio[pyannote]'"
+    )
+    from pyannote_pipeline import build_random_pipeline
+
+    return build_random_pipeline(tmp_path_factory.mktemp("pyannote") / "community-1-random")
+
+
+def _speech_16k(path: Path) -> np.ndarray:
+    import soundfile
+    from scipy.signal import resample_poly
+
+    samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    mono = samples.mean(axis=1)
+    if rate != 16000:
+        divisor = np.gcd(rate, 16000)
+        mono = resample_poly(mono, 16000 // divisor, rate // divisor)
+    return mono.astype(np.float32)
+
+
+@pytest.mark.slow
+def test_random_pipeline_runs_on_real_speech(random_pipeline: Path, no_network: None) -> None:
+    from ppod_audio.speech.diarize_pyannote import _load_pipeline
+
+    audio = _speech_16k(shared("conversation/three-excerpts.wav"))
+    duration = len(audio) / 16000
+    _load_pipeline.cache_clear()
+
+    turns = diarize_pyannote(audio, pipeline=str(random_pipeline), device="cpu")
+
+    assert isinstance(turns, list)
+    # Seeded random weights still mark speech somewhere; an empty list would test nothing.
+    assert turns, "the random pipeline found no speech at all"
+    assert all(isinstance(t, Turn) for t in turns)
+    assert all(0.0 <= t.start < t.end <= duration for t in turns)
+    assert turns == sorted(turns, key=lambda t: (t.start, t.end))
+    assert os.environ["PYANNOTE_METRICS_ENABLED"] == "0"
+
+    # A config.yaml path loads the same way; the count reaches pyannote's clustering.
+    forced = diarize_pyannote(
+        audio, pipeline=str(random_pipeline / "config.yaml"), num_speakers=2, device="cpu"
+    )
+    assert all(0.0 <= t.start < t.end <= duration for t in forced)
+    assert len({t.speaker for t in forced}) <= 2
+
+    # The folder is loaded once per process, not once per episode.
+    diarize_pyannote(audio[: 16000 * 5], pipeline=str(random_pipeline), device="cpu")
+    assert _load_pipeline.cache_info().hits >= 1
+
+
+def test_hub_id_without_token_is_refused_offline(no_network: None) -> None:
+    with pytest.raises(InputError) as caught:
+        diarize_pyannote(ONE_SECOND, pipeline="pyannote/speaker-diarization-community-1")
+    message = str(caught.value)
+    assert "token" in message
+    assert "show.toml" in message and "pyannote_pipeline" in message
+    assert caught.value.exit_code == 2
+
+
+def test_missing_folder_is_named(tmp_path: Path, no_network: None) -> None:
+    missing = tmp_path / "speaker-diarization-community-1"
+    with pytest.raises(InputError) as caught:
+        diarize_pyannote(ONE_SECOND, pipeline=str(missing))
+    assert caught.value.path == missing
+    assert str(missing) in str(caught.value)
+
+
+def test_folder_without_config_is_named(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        diarize_pyannote(ONE_SECOND, pipeline=str(tmp_path))
+    assert caught.value.path == tmp_path / "config.yaml"
+
+
+def test_no_pipeline_configured_says_where_to_set_it() -> None:
+    with pytest.raises(InputError, match=r"pyannote_pipeline"):
+        diarize_pyannote(ONE_SECOND, pipeline=None)
+
+
+def test_pyannote_missing_says_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether or not pyannote is installed here, an absent one gives the install command."""
+    (tmp_path / "config.yaml").write_text("pipeline: {}\n", encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "pyannote.audio", None)  # "import pyannote.audio" fails
+    with pytest.raises(InputError, match=r"pip install 'ppod-audio\[pyannote\]'"):
+        diarize_pyannote(ONE_SECOND, pipeline=str(tmp_path))
