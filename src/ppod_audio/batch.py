@@ -318,6 +318,7 @@ def _outcome(
         "exit_code": exit_code,
         "output_dir": str(output_dir),
         "planned": plan.describe() if plan else None,
+        "why": "; ".join(plan.reasons) if plan else "",
         "stages_run": [name for name, entry in stages.items() if not entry.get("cached")],
         "stages_cached": [name for name, entry in stages.items() if entry.get("cached")],
         "seconds": round(time.perf_counter() - started, 3),
@@ -545,7 +546,7 @@ def summary_table(results: list[dict[str, Any]]) -> Any:
         table.add_column(column)
     for r in results:
         colour = "green" if r["ok"] else "red"
-        reason = r["error"] or (r["planned"] if r["status"] != "up to date" else "")
+        reason = r["error"] or r["why"]
         table.add_row(r["episode"], f"[{colour}]{r['status']}[/]", ", ".join(r["stages_run"]),
                       f"{r['seconds']:.1f}", reason or "")  # fmt: skip
     return table

@@ -70,16 +70,33 @@ def speech_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Who-spoke-when backend (default from show.toml: embedded).",
         ),
         click.option("--no-speech", is_flag=True, help="Skip transcription and diarization."),
+        click.option(
+            "--allow-download",
+            is_flag=True,
+            help="Let a model that is not installed be fetched from the Hub (off by default).",
+        ),
     ]
     for decorator in reversed(decorators):
         command = decorator(command)
     return command
 
 
-def _speech(model: str | None, device: str | None, diarizer: str | None, no_speech: bool):
+def _speech(
+    model: str | None,
+    device: str | None,
+    diarizer: str | None,
+    no_speech: bool,
+    allow_download: bool = False,
+):
     from .speech.stage import SpeechOptions
 
-    return SpeechOptions(enabled=not no_speech, model=model, device=device, diarizer=diarizer)
+    return SpeechOptions(
+        enabled=not no_speech,
+        model=model,
+        device=device,
+        diarizer=diarizer,
+        allow_download=allow_download,
+    )
 
 
 @cli.command()
@@ -99,7 +116,7 @@ def _speech(model: str | None, device: str | None, diarizer: str | None, no_spee
 @handle_errors
 def process(episode_dir: Path, output_root: Path, force: bool, as_json: bool,
             model: str | None, device: str | None, diarizer: str | None,
-            no_speech: bool) -> None:  # fmt: skip
+            no_speech: bool, allow_download: bool) -> None:  # fmt: skip
     """Process one episode folder into OUTPUT/<episode>/."""
     from .pipeline import ProcessOptions, process_episode
 
@@ -108,7 +125,7 @@ def process(episode_dir: Path, output_root: Path, force: bool, as_json: bool,
         options = ProcessOptions(
             output_root=output_root,
             force=force,
-            speech=_speech(model, device, diarizer, no_speech),
+            speech=_speech(model, device, diarizer, no_speech, allow_download),
             progress=lambda slug, stage: status.update(f"{slug}: {stage}"),
         )
         result = process_episode(episode_dir, options)
@@ -166,15 +183,19 @@ def _decode16(path: Path):
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here, not stdout.")
 @click.option("--format", "fmt", type=click.Choice(["json", "txt", "srt", "vtt"]), default="txt")
+@click.option("--allow-download", is_flag=True, help="Let a missing model be fetched (off).")
 @handle_errors
-def transcribe(audio: Path, model: str, device: str, output: Path | None, fmt: str) -> None:
+def transcribe(
+    audio: Path, model: str, device: str, output: Path | None, fmt: str, allow_download: bool
+) -> None:
     """Transcribe any audio file with faster-whisper (no diarization, no cleaning)."""
     from .fileio import write_text
     from .speech.transcribe import TranscribeOptions
     from .speech.transcribe import transcribe as run
     from .transcript.standalone import render_words
 
-    result = run(_decode16(audio), TranscribeOptions(model=model, device=device))
+    options = TranscribeOptions(model=model, device=device, allow_download=allow_download)
+    result = run(_decode16(audio), options)
     text = render_words(result.words, fmt, title=audio.stem, model=result.info.model)
     if output:
         write_text(output, text)
@@ -299,13 +320,12 @@ def voices_remove(name: str, show_dir: Path) -> None:
 @speech_options
 @handle_errors
 def batch(root: Path, output_root: Path, jobs: int | None, scheduler: str | None,
-          only: str | None, dry_run: bool, force: bool, as_json: bool, model: str | None,
-          device: str | None, diarizer: str | None, no_speech: bool) -> None:  # fmt: skip
+          only: str | None, dry_run: bool, force: bool, as_json: bool,
+          **speech: Any) -> None:  # fmt: skip
     """Process every episode folder under ROOT (resumable, cached, parallel)."""
     from .batch import BatchOptions, run_cli
 
-    options = BatchOptions(output_root, jobs, scheduler, force,
-                           _speech(model, device, diarizer, no_speech))  # fmt: skip
+    options = BatchOptions(output_root, jobs, scheduler, force, _speech(**speech))
     sys.exit(run_cli(root, options, only, dry_run, as_json))
 
 

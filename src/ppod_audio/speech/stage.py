@@ -12,6 +12,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,6 +39,7 @@ class SpeechOptions:
     num_speakers: int | None = None
     min_speakers: int | None = None
     max_speakers: int | None = None
+    allow_download: bool = False
 
     def resolved(self, show: ShowConfig) -> SpeechOptions:
         return replace(
@@ -154,6 +156,7 @@ def _transcribe(
         device=options.device or "auto",
         terms=tuple(terms),
         prompt=prompt,
+        allow_download=options.allow_download,
     )
     return transcribe(audio16, transcribe_options).words
 
@@ -189,7 +192,7 @@ def _diarize(
 
         turns = diarize_pyannote(
             audio16,
-            pipeline=show.speech.pyannote_pipeline,
+            pipeline=_pipeline_location(show),
             num_speakers=num_speakers,
             min_speakers=options.min_speakers,
             max_speakers=options.max_speakers,
@@ -208,3 +211,11 @@ def _diarize(
     )
     centroids = {label: np.asarray(v).tolist() for label, v in detailed["centroids"].items()}
     return detailed["turns"], {}, centroids
+
+
+def _pipeline_location(show: ShowConfig) -> str | None:
+    """A relative ``pyannote_pipeline`` is relative to show.toml; a Hub id passes through."""
+    configured = show.speech.pyannote_pipeline
+    if configured and not Path(configured).is_absolute() and (show.root / configured).exists():
+        return str(show.path(configured))
+    return configured

@@ -1,0 +1,180 @@
+"""``ppod glossary learn``: turn an editor's corrections into glossary entries.
+
+The pipeline keeps the machine's own document as ``history/recognised.json``. Aligning its words
+with the corrected ``episode.json`` shows what the editor changed; a change of up to three words
+into up to three words ("Peapod" -> "P Pod") that the editor made every time the recogniser
+wrote it is a mishearing worth fixing automatically. A phrase the editor also left unchanged
+somewhere is not proposed: replacing it everywhere would undo what they kept.
+Accepted entries are appended to the show glossary's ``[replace]`` table, keeping the file's
+comments and layout, so the next episode is corrected as it is processed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections import Counter
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from pathlib import Path
+
+from ..errors import InputError
+from ..fileio import write_text
+from ..transcript.clean import capitalised, key, split_word
+from ..transcript.glossary import Glossary, load_glossary, parse_glossary
+from ..transcript.model import EpisodeDocument, Word, load_document
+from ..transcript.segments import ends_sentence
+from .history import recognised_path
+from .render import load_episode_document, read_report
+
+MAX_WORDS = 3
+_TABLE = re.compile(r"^\s*\[\s*replace\s*\]\s*(#.*)?$")
+_ANY_TABLE = re.compile(r"^\s*\[")
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One glossary entry: what the recogniser wrote, what the editor made it, how often."""
+
+    wrong: str
+    right: str
+    count: int
+
+
+def _phrase(words: list[Word]) -> str:
+    """Words as a glossary phrase: the outer punctuation dropped, inner punctuation kept."""
+    if len(words) == 1:
+        return split_word(words[0].text)[1]
+    first_lead, first_core, first_trail = split_word(words[0].text)
+    last_lead, last_core, _ = split_word(words[-1].text)
+    middle = [w.text for w in words[1:-1]]
+    return " ".join([first_core + first_trail, *middle, last_lead + last_core])
+
+
+def _sentence_start(words: list[Word], index: int) -> bool:
+    return index == 0 or ends_sentence(words[index - 1].text)
+
+
+def _lowered(text: str) -> str:
+    """A sentence-initial capital removed ("Factory" -> "factory"), not an acronym's."""
+    first = text.split(" ")[0]
+    if len(first) > 1 and first[0].isupper() and first[1:] == first[1:].lower():
+        return text[:1].lower() + text[1:]
+    return text
+
+
+def propose(recognised: EpisodeDocument, current: EpisodeDocument) -> list[Proposal]:
+    """Replacements the editor made consistently, most frequent first."""
+    old, new = recognised.words(), current.words()
+    norm = [key(w.text) or w.text for w in old]
+    matcher = SequenceMatcher(None, norm, [key(w.text) or w.text for w in new], autojunk=False)
+    found: Counter[tuple[str, str]] = Counter()
+    forms: dict[tuple[str, str], tuple[str, str]] = {}
+    kept: Counter[str] = Counter()
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            for index in range(i1, i2):  # every phrase of up to 3 words the editor left alone
+                for size in range(1, min(MAX_WORDS, i2 - index) + 1):
+                    kept[" ".join(norm[index : index + size])] += 1
+            continue
+        if tag != "replace" or i2 - i1 > MAX_WORDS or j2 - j1 > MAX_WORDS:
+            continue
+        wrong, right = _phrase(old[i1:i2]), _phrase(new[j1:j2])
+        if not wrong or not right or wrong == right:
+            continue
+        ident = (" ".join(norm[i1:i2]), right.casefold())
+        found[ident] += 1
+        if _sentence_start(old, i1) and capitalised(wrong):
+            # A capital that only starts a sentence must not become part of the entry (the
+            # glossary re-capitalises at sentence starts); a form seen mid-sentence wins.
+            forms.setdefault(ident, (_lowered(wrong), _lowered(right)))
+        else:
+            forms[ident] = (wrong, right)
+    return [
+        Proposal(forms[ident][0], forms[ident][1], count)
+        for ident, count in found.most_common()
+        if kept[ident[0]] == 0
+    ]
+
+
+def load_recognised(output_dir: Path) -> EpisodeDocument:
+    path = recognised_path(output_dir)
+    if not path.is_file():
+        raise InputError(
+            "is missing, so there is nothing to compare the corrections with",
+            path,
+            "re-run `ppod process` for this episode (it keeps the recognised transcript there)",
+        )
+    return load_document(path)
+
+
+def glossary_file(output_dir: Path, show_dir: Path | None) -> Path:
+    """The show glossary: from the show the episode was made from (report.json), else
+    ``show_dir``."""
+    from ..config import load_show
+
+    source = read_report(output_dir).get("source")
+    root = Path(show_dir) if show_dir is not None else None
+    if root is None:
+        root = Path(source).parent if source else Path("raw_audio")
+    show = load_show(root)
+    if not show.glossary:
+        raise InputError(
+            "sets no glossary", root / "show.toml", 'add glossary = "glossary.toml" to it'
+        )
+    return show.path(show.glossary)
+
+
+def proposals_for(output_dir: Path, glossary: Glossary) -> list[Proposal]:
+    """Proposals not already in ``glossary``."""
+    recognised = load_recognised(output_dir)
+    current = load_episode_document(output_dir)
+    known = {wrong.casefold() for wrong, _ in glossary.replacements}
+    return [p for p in propose(recognised, current) if p.wrong.casefold() not in known]
+
+
+def _toml_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # JSON strings are TOML basic strings
+
+
+def add_replacements(path: Path, entries: list[Proposal]) -> None:
+    """Append ``entries`` to the ``[replace]`` table of ``path``, comments and order kept.
+
+    The new text is parsed and validated before it replaces the file (atomically), so a
+    glossary the pipeline cannot read is never written.
+    """
+    if not entries:
+        return
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    lines = text.splitlines()
+    new = [f"{_toml_string(e.wrong)} = {_toml_string(e.right)}" for e in entries]
+    start = next((i for i, line in enumerate(lines) if _TABLE.match(line)), None)
+    if start is None:
+        lines += (["", "[replace]"] if lines else ["[replace]"]) + new
+    else:
+        end = next(
+            (i for i in range(start + 1, len(lines)) if _ANY_TABLE.match(lines[i])), len(lines)
+        )
+        last = start  # after the table's last entry, before any blank lines and comments
+        for index in range(start + 1, end):
+            stripped = lines[index].strip()
+            if stripped and not stripped.startswith("#"):
+                last = index
+        lines[last + 1 : last + 1] = new
+    updated = "\n".join(lines) + "\n"
+    try:
+        glossary = parse_glossary(tomllib.loads(updated), path)
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(
+            f"could not add the entries ({error})", path, "fix the file and try again"
+        ) from None
+    table = dict(glossary.replacements)
+    missing = [e.wrong for e in entries if table.get(" ".join(e.wrong.split())) != e.right]
+    if missing:
+        raise InputError(f"could not add {missing[0]!r}", path, "add it under [replace] by hand")
+    write_text(path, updated)
+
+
+def current_glossary(path: Path) -> Glossary:
+    return load_glossary(path) if path.is_file() else Glossary(source=path)

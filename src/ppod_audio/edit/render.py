@@ -1,0 +1,185 @@
+"""``ppod render``: re-publish an output folder from its ``episode.json`` alone.
+
+Rendering is text work (every transcript format) plus re-tagging the MP3 with mutagen, so an
+edited transcript reaches every output in a fraction of a second. The MP3 is tagged as a
+temporary copy beside it and renamed over it: a crash while tagging leaves the previous,
+complete MP3, never a half-written one a podcast host would reject.
+
+Episode metadata follows the manifest: when ``episode.toml`` (found through report.json's
+``source``) now says something different from what the pipeline recorded when it made the
+document (``history/recognised.json``), the new title, description, numbers, date and chapters
+are taken; anything the manifest did not change stays as the editor left it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError, PpodError
+from ..fileio import atomic_path, write_bytes
+from ..publish import publish_document
+from ..transcript.formats import render_txt
+from ..transcript.model import EpisodeDocument, load_document
+from .history import HISTORY_DIR, document_path, history_dir, recognised_path, save_document
+
+REPORT_FILE = "report.json"
+_MANIFEST_FIELDS = ("title", "season", "number", "date", "description")
+
+
+@dataclass
+class RenderResult:
+    """What a render did, for the command to print."""
+
+    output_dir: Path
+    mp3: Path
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+
+def read_report(output_dir: Path) -> dict[str, Any]:
+    try:
+        return json.loads((Path(output_dir) / REPORT_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def load_episode_document(output_dir: Path) -> EpisodeDocument:
+    """``episode.json``, or a one-line error saying what to do."""
+    path = document_path(output_dir)
+    if not Path(output_dir).is_dir():
+        raise InputError("is not a folder", output_dir, "give an output/<episode> folder")
+    if not path.is_file():
+        raise InputError(
+            "does not exist", path, "give the folder `ppod process` wrote (output/<episode>)"
+        )
+    try:
+        return load_document(path)
+    except ValueError as error:
+        first = str(error).splitlines()[0]
+        raise InputError(
+            f"is not a valid episode document ({first})",
+            path,
+            "fix it or restore one with `ppod render --revert`",
+        ) from None
+
+
+def id3_version(report: dict[str, Any]) -> int:
+    """The ID3 version the pipeline wrote (report.json ``mp3_settings.id3``, e.g. "2.3")."""
+    value = str(report.get("mp3_settings", {}).get("id3", "2.3"))
+    return 4 if value.endswith("4") else 3
+
+
+def find_mp3(output_dir: Path, document: EpisodeDocument) -> Path:
+    mp3 = Path(output_dir) / document.audio
+    if not mp3.is_file():
+        raise InputError(
+            f"has no {document.audio}", output_dir, "run `ppod process` for this episode first"
+        )
+    return mp3
+
+
+def refresh_from_manifest(
+    document: EpisodeDocument, output_dir: Path, report: dict[str, Any]
+) -> tuple[EpisodeDocument, list[str]]:
+    """The document with whatever the manifest changed since the pipeline last ran.
+
+    A three-way comparison (manifest now, manifest then = ``recognised.json``, document now)
+    so a manifest edit reaches the tags while the editor's own edits are kept. Without the
+    source folder or the recognised document there is nothing to compare, and nothing changes.
+    """
+    source = report.get("source")
+    recognised_file = recognised_path(output_dir)
+    if not source or not recognised_file.is_file():
+        return document, []
+    from ..config import apply_overrides, load_episode, load_show
+    from ..transcript.document import chapters_for
+
+    try:
+        manifest = load_episode(Path(source))
+        show = apply_overrides(load_show(Path(source).parent), manifest)
+        then = load_document(recognised_file)
+    except (PpodError, ValueError) as error:
+        return document, [f"episode metadata not refreshed: {error}"]
+    now = {
+        "title": manifest.title,
+        "season": manifest.season,
+        "number": manifest.episode,
+        "date": manifest.date,
+        "description": manifest.description,
+    }
+    changes = {
+        name: value
+        for name, value in now.items()
+        if value != getattr(then.episode, name) and value != getattr(document.episode, name)
+    }
+    notes = [f"{name} from episode.toml" for name in changes]
+    update: dict[str, Any] = {}
+    if changes:
+        update["episode"] = document.episode.model_copy(update=changes)
+    if "trimmed_start" in report:
+        chapters = chapters_for(
+            manifest, show, document.intro_offset, float(report["trimmed_start"]), document.duration
+        )
+        if chapters != then.chapters and chapters != document.chapters:
+            update["chapters"] = chapters
+            notes.append("chapters from episode.toml")
+    return (document.model_copy(update=update) if update else document), notes
+
+
+def keep_text_edits(output_dir: Path, document: EpisodeDocument) -> Path | None:
+    """Keep ``<episode>.txt`` in history/ if it holds edits that rendering would overwrite.
+
+    An editor who edits the text file and then runs ``ppod render`` without ``--from-text``
+    must not lose what they typed.
+    """
+    txt = Path(output_dir) / f"{document.episode.slug}.txt"
+    if not txt.is_file():
+        return None
+    text = txt.read_bytes()
+    if text == render_txt(document).encode("utf-8"):
+        return None
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = history_dir(output_dir) / f"{txt.stem}-{stamp}-{time.time_ns() % 10**9:09d}.txt"
+    write_bytes(target, text)
+    return target
+
+
+def render_episode(
+    output_dir: Path,
+    document: EpisodeDocument | None = None,
+    *,
+    refresh: bool = True,
+    keep_text: bool = True,
+) -> RenderResult:
+    """Rebuild every transcript file and re-tag the MP3 from ``episode.json`` (or ``document``).
+
+    No audio is decoded and no model is loaded. ``document`` (already saved with its history by
+    the caller) is what an editor just saved; ``keep_text=False`` when the text file is what
+    that document was folded from, so there is nothing in it to keep.
+    """
+    started = time.perf_counter()
+    output_dir = Path(output_dir)
+    if document is None:
+        document = load_episode_document(output_dir)
+    report = read_report(output_dir)
+    notes: list[str] = []
+    if refresh:
+        document, notes = refresh_from_manifest(document, output_dir, report)
+    mp3 = find_mp3(output_dir, document)
+    kept = keep_text_edits(output_dir, document) if keep_text else None
+    if kept is not None:
+        notes.append(
+            f"{document.episode.slug}.txt had edits not in episode.json; kept as "
+            f"{HISTORY_DIR}/{kept.name} (apply them with --from-text)"
+        )
+    save_document(output_dir, document)  # a no-op unless the manifest changed something
+    with atomic_path(mp3) as temporary:
+        shutil.copyfile(mp3, temporary)
+        shutil.copymode(mp3, temporary)
+        publish_document(document, output_dir, temporary, id3_version=id3_version(report))
+    return RenderResult(output_dir, mp3, time.perf_counter() - started, notes)

@@ -1,0 +1,77 @@
+"""Saving an edited document: made consistent, the previous version kept, then re-published.
+
+Both editors (the browser and the text file) end here, so the rules that keep a document
+publishable live in one place: a segment's text is its words joined by spaces (the caption
+renderers rely on one text token per timed word), a word edited into several ("Peapod" ->
+"P Pod") becomes several words sharing its time, and a speaker no paragraph uses is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..transcript.clean import spread
+from ..transcript.model import EpisodeDocument, Segment, Word
+from .history import save_document
+from .render import RenderResult, render_episode
+
+
+@dataclass
+class SaveResult:
+    backup: Path | None
+    render: RenderResult
+    notes: list[str] = field(default_factory=list)
+
+
+def _split(word: Word) -> list[Word]:
+    texts = tuple(word.text.split())
+    if len(texts) == 1 and texts[0] == word.text:
+        return [word]
+    if len(texts) == 1:
+        return [word.model_copy(update={"text": texts[0]})]
+    return [
+        word.model_copy(update={"text": text, "start": start, "end": end})
+        for text, (start, end) in zip(texts, spread(word.start, word.end, texts), strict=True)
+    ]
+
+
+def tidy(document: EpisodeDocument) -> EpisodeDocument:
+    """The document with every segment's text matching its words, and only used speakers."""
+    segments: list[Segment] = []
+    for segment in document.segments:
+        if not segment.words:
+            if segment.text.strip():
+                segments.append(segment.model_copy(update={"text": " ".join(segment.text.split())}))
+            continue
+        words = [
+            piece.model_copy(update={"speaker": segment.speaker})
+            for word in segment.words
+            for piece in _split(word)
+        ]
+        if not words:
+            continue  # every word deleted: the paragraph goes
+        segments.append(
+            segment.model_copy(
+                update={
+                    "words": words,
+                    "text": " ".join(w.text for w in words),
+                    "start": words[0].start,
+                    "end": words[-1].end,
+                }
+            )
+        )
+    used = {segment.speaker for segment in segments}
+    return document.model_copy(
+        update={"segments": segments, "speakers": [s for s in document.speakers if s.id in used]}
+    )
+
+
+def save_and_render(
+    output_dir: Path, document: EpisodeDocument, *, keep_text: bool = True
+) -> SaveResult:
+    """Keep the previous ``episode.json``, write ``document``, re-publish every output."""
+    document = tidy(document)
+    kept = save_document(output_dir, document)
+    result = render_episode(output_dir, document, keep_text=keep_text)
+    return SaveResult(kept, result, list(result.notes))

@@ -1,0 +1,1 @@
+"""The browser editor: a local web page over an output folder (see :mod:`.server`)."""
