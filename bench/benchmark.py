@@ -275,7 +275,18 @@ def bench_batch(work: Path) -> None:
         )
     started = time.perf_counter()
     subprocess.run(
-        [PPOD, "batch", str(show), "-o", str(work / "batch-out-2"), "--jobs", "2", "--json"],
+        [
+            PPOD,
+            "batch",
+            str(show),
+            "-o",
+            str(work / "batch-out-2"),
+            "--jobs",
+            "2",
+            "--device",
+            "cpu",
+            "--json",
+        ],
         capture_output=True,
         check=True,
     )

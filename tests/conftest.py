@@ -125,3 +125,37 @@ def two_talkers(
     path = tmp_path_factory.mktemp("two_talkers") / "two-talkers.wav"
     write_wav(path, mix + noise, rate)
     return path, turns
+
+
+# --- a published episode for the editing tests (render, text folding, history, learn, editor) --
+
+
+@pytest.fixture(scope="session")
+def published_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled demo episode, processed once per session through the CLI (read-only)."""
+    from click.testing import CliRunner
+
+    from ppod_audio.cli import cli
+
+    root = make_show(tmp_path_factory.mktemp("show") / "raw_audio")
+    shutil.copytree(DEMO, root / DEMO.name)
+    if (DEMO.parent / "voices").is_dir():
+        shutil.copytree(DEMO.parent / "voices", root / "voices")
+    out = root.parent / "output"
+    result = CliRunner().invoke(cli, ["process", str(root / DEMO.name), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return out / DEMO.name
+
+
+@pytest.fixture
+def edit_episode(published_demo: Path, tmp_path: Path) -> Path:
+    """A private copy of the published demo and its show, for a test that changes files."""
+    import json
+
+    show = tmp_path / "raw_audio"
+    shutil.copytree(published_demo.parents[1] / "raw_audio", show)
+    episode = shutil.copytree(published_demo, tmp_path / "output" / DEMO.name)
+    report = json.loads((episode / "report.json").read_text(encoding="utf-8"))
+    report["source"] = str(show / DEMO.name)
+    (episode / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return episode

@@ -93,7 +93,7 @@ def test_discover_and_default_jobs(tmp_path: Path) -> None:
     assert [p.name for p in discover(root)] == ["bad-audio", "bad-manifest", *GOOD]
     assert [p.name for p in discover(root, "good-*")] == list(GOOD)
     assert default_jobs(cores=8, memory_gb=4.0) == 2  # memory-bound: a model per worker
-    assert default_jobs(cores=2, memory_gb=64.0) == 2  # core-bound
+    assert default_jobs(cores=4, memory_gb=64.0) == 2  # core-bound: a worker per two cores
     assert default_jobs(cores=4, memory_gb=0.5) == 1  # never zero
 
 
@@ -166,6 +166,13 @@ def test_batch_speech_cached_and_selective_reruns(tmp_path: Path) -> None:
         assert data["stages"]["speech"]["cached"] and "transcribe" not in data["stages"]
         assert not data["stages"]["master"]["cached"] and "export" in data["stages"]
         assert data["loudness"]["output"]["integrated_lufs"] == pytest.approx(-19.0, abs=0.5)
+
+    # Another model: transcription and everything after it (planned only; not run here).
+    dry = subprocess.run(
+        [PPOD, "batch", root, "-o", out, "--only", "good-*", "--dry-run", "--model", "base"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert dry.count("speech + document + publish (model or speech settings changed)") == 3, dry
 
 
 def test_batch_survives_sigkill_and_resumes(tmp_path: Path) -> None:

@@ -63,3 +63,26 @@ def test_leveller_brings_quiet_talker_within_2_lu(two_talkers) -> None:
     after = talker(levelled, "loud") - talker(levelled, "quiet")
     assert before == pytest.approx(10.0, abs=1.0)
     assert abs(after) <= 2.0, f"talkers still {after:.1f} LU apart"
+
+
+def test_limiter_acts_before_the_peak_and_releases_after() -> None:
+    from ppod_audio.audio.loudness import limit_true_peak
+
+    rate = 48000
+    t = np.arange(rate) / rate
+    tone = (0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    burst = slice(int(0.5 * rate), int(0.501 * rate))
+    tone[burst] *= 10  # a 1 ms transient at +20 dB
+    limited = limit_true_peak(tone[None, :], rate, -6.0)[0]
+    assert true_peak_dbtp(limited[None, :], rate) <= -6.0 + 0.05
+    gain = np.abs(limited) / np.maximum(np.abs(tone), 1e-6)
+
+    def at(seconds: float) -> float:
+        index = int(seconds * rate)
+        window = np.abs(tone[index - 50 : index + 50]) > 0.05
+        return float(np.median(gain[index - 50 : index + 50][window]))
+
+    assert at(0.4) == pytest.approx(1.0, abs=0.01)  # untouched well before
+    assert at(0.4975) < 0.9  # already down 2.5 ms before the transient (look-ahead)
+    assert at(0.55) < 0.9  # still holding 50 ms after it (release)
+    assert at(0.7) == pytest.approx(1.0, abs=0.01)  # recovered

@@ -93,15 +93,17 @@ def usable_cores() -> int:
 
 
 def default_jobs(cores: int | None = None, memory_gb: float | None = None) -> int:
-    """As many workers as there are cores, but no more than memory holds a speech model for.
+    """One worker per two cores, and no more than memory holds a speech model for.
 
-    Each worker loads its own speech model and holds a whole episode's audio, so memory, not
-    cores, is the limit on small machines: ``min(cores, (available - reserved) / per-worker)``.
+    Each worker's faster-whisper (CTranslate2) and numpy already use every core, so one worker
+    per core oversubscribes: on 2 cores ``--jobs 2`` measured slower than ``--jobs 1``
+    (bench/benchmark.py). Each worker also loads its own speech model and holds a whole
+    episode's audio: ``min(cores // 2, (available - reserved) // per-worker peak)``, at least 1.
     """
     cores = usable_cores() if cores is None else cores
     memory_gb = available_memory_gb() if memory_gb is None else memory_gb
     by_memory = int((memory_gb - RESERVED_GB) // WORKER_PEAK_GB)
-    return max(1, min(cores, by_memory))
+    return max(1, min(cores // 2, by_memory))
 
 
 # --- planning ---------------------------------------------------------------------------------

@@ -329,5 +329,88 @@ def batch(root: Path, output_root: Path, jobs: int | None, scheduler: str | None
     sys.exit(run_cli(root, options, only, dry_run, as_json))
 
 
+# --- editing a published episode (library: ppod_audio.edit, ppod_audio.editor) ----------------
+
+output_dir_argument = click.argument("output_dir", type=click.Path(path_type=Path))
+
+
+@cli.command()
+@click.argument("output_dir", type=click.Path(path_type=Path), required=False)
+@click.option("--from-text", is_flag=True, help="Fold edits of <episode>.txt in first.")
+@click.option("--revert", "revert_to", metavar="[STAMP]", is_flag=False, flag_value="latest",
+              default=None, help="Restore a saved version (the newest without STAMP).")  # fmt: skip
+@click.option("--list-history", is_flag=True, help="List the saved versions of episode.json.")
+@handle_errors
+def render(output_dir: Path | None, from_text: bool, revert_to: str | None,
+           list_history: bool) -> None:  # fmt: skip
+    """Re-publish OUTPUT_DIR (transcripts, MP3 tags) from episode.json; no audio work."""
+    from .edit.actions import history_lines, render_command
+
+    if output_dir is None and revert_to and Path(revert_to).is_dir():  # `--revert OUTPUT_DIR`
+        output_dir, revert_to = Path(revert_to), "latest"
+    if output_dir is None:
+        raise click.UsageError("Missing argument 'OUTPUT_DIR'.")
+    lines = history_lines(output_dir) if list_history else render_command(
+        output_dir, from_text=from_text, revert_to=revert_to)  # fmt: skip
+    click.echo("\n".join(lines))
+
+
+@cli.command()
+@output_dir_argument
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port on 127.0.0.1 (0: any free one).")  # fmt: skip
+@click.option("--no-browser", is_flag=True, help="Print the link without opening a browser.")
+@handle_errors
+def edit(output_dir: Path, port: int, no_browser: bool) -> None:
+    """Correct OUTPUT_DIR's transcript in a local web page; Ctrl+C stops."""
+    import threading
+    import webbrowser
+
+    from .editor.server import EditorServer
+
+    server = EditorServer(output_dir, port=port)
+    url = server.start()
+    click.echo(f"editing {output_dir} at {url}\nsaving re-publishes every output; Ctrl+C stops")
+    if not no_browser:
+        webbrowser.open(url)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        server.stop()
+
+
+@cli.group()
+def glossary() -> None:
+    """The show glossary: corrections applied to every transcript."""
+
+
+@glossary.command("learn")
+@output_dir_argument
+@click.option("--yes", is_flag=True, help="Add every proposal without asking.")
+@click.option("--show", "show_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder with show.toml [default: the episode's, else raw_audio].")  # fmt: skip
+@handle_errors
+def glossary_learn(output_dir: Path, yes: bool, show_dir: Path | None) -> None:
+    """Propose glossary entries from the corrections made to OUTPUT_DIR's transcript."""
+    from .edit.learn import add_replacements, current_glossary, glossary_file, proposals_for
+
+    path = glossary_file(output_dir, show_dir)
+    proposals = proposals_for(output_dir, current_glossary(path))
+    if not proposals:
+        click.echo("no new corrections to learn")
+        return
+    accepted = []
+    for p in proposals:
+        question = f'"{p.wrong}" -> "{p.right}" (corrected {p.count}x)'
+        if yes:
+            click.echo(question)
+        if yes or click.confirm(f"{question}: add?", default=True):
+            accepted.append(p)
+    add_replacements(path, accepted)
+    click.echo(f"added {len(accepted)} of {len(proposals)} to {path}")
+
+
 def main() -> None:
     cli()

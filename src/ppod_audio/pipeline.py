@@ -26,7 +26,7 @@ from .audio import decode as decoding
 from .audio.assemble import prepend_intro
 from .audio.clean import clean
 from .audio.decode import Audio
-from .audio.export import encode_mp3
+from .audio.export import encode_mp3, encoder_gain_db
 from .audio.loudness import (
     LevellerOptions,
     gain_to,
@@ -284,22 +284,30 @@ def load_intro(show: ShowConfig, channels: int) -> Audio | None:
     return trimmed.audio
 
 
-def export_verified(audio: Audio, destination: Path, show: ShowConfig) -> tuple[Audio, dict]:
-    """Encode, decode the MP3 again and measure what listeners will get.
+def export_verified(audio: Audio, destination: Path, show: ShowConfig) -> tuple[float, dict]:
+    """Encode, decode the MP3 again and measure what listeners will get; returns its duration.
 
-    MP3's low-pass and quantisation move both loudness (a few tenths of an LU on bright voices)
-    and true peak, so the measured error is fed back once or twice: the published file, not
-    our float copy, is what must meet the target.
+    The encoder moves loudness (ffmpeg's LAME path returns audio 0.45 dB quieter, calibrated
+    once per setting) and true peak, so the published file is measured and any error is fed
+    back: the MP3, not our float copy, is what must meet the target.
     """
     mp3 = show.mp3
     target = show.loudness
     ceiling = target.true_peak_dbtp - TRUE_PEAK_MARGIN_DB
     channels = output_channels(show)
+    dual_mono = dual_mono_db(audio, show)
+    compensation = -encoder_gain_db(mp3.bitrate_kbps, mp3.sample_rate, channels)
+    if abs(compensation) > 0.05:
+        boosted = audio.samples * np.float32(10 ** (compensation / 20))
+        audio = Audio(limit_true_peak(boosted, audio.rate, ceiling), audio.rate)
     for _attempt in range(3):
         encode_mp3(audio, destination, bitrate_kbps=mp3.bitrate_kbps, sample_rate=mp3.sample_rate,
                    channels=channels)  # fmt: skip
-        decoded = decoding.decode(destination, mp3.sample_rate, channels)
-        stats = measure(decoded.samples, decoded.rate, with_range=False)
+        published = decoding.decode(destination, mp3.sample_rate, channels)
+        # Dual mono decodes to two equal channels: measure one, add the 3.01 dB of the other.
+        probe = published.samples[:1] if dual_mono else published.samples
+        stats = measure(probe, published.rate, with_range=False)
+        stats = replace(stats, integrated_lufs=stats.integrated_lufs + dual_mono)
         loudness_error = target.target_lufs - stats.integrated_lufs
         peak_over = stats.true_peak_dbtp - target.true_peak_dbtp
         if abs(loudness_error) <= 0.2 and peak_over <= 0:
@@ -307,8 +315,8 @@ def export_verified(audio: Audio, destination: Path, show: ShowConfig) -> tuple[
         ceiling -= max(0.0, peak_over + 0.1)
         boosted = audio.samples * np.float32(10 ** (loudness_error / 20))
         audio = Audio(limit_true_peak(boosted, audio.rate, ceiling), audio.rate)
-    stats = replace(stats, loudness_range_lu=loudness_range(decoded.samples, decoded.rate))
-    return decoded, stats.as_dict()
+    stats = replace(stats, loudness_range_lu=loudness_range(probe, published.rate))
+    return published.duration, stats.as_dict()
 
 
 # --- the episode --------------------------------------------------------------------------------
@@ -393,8 +401,7 @@ def _process(episode_dir: Path, output_dir: Path, options: ProcessOptions) -> di
                 intro = load_intro(show, cleaned.audio.channels)
                 published, offset = master(cleaned.audio, intro, show)
             with timer.stage("export"):
-                decoded, output_stats = export_verified(published, target_mp3, show)
-            duration = decoded.duration
+                duration, output_stats = export_verified(published, target_mp3, show)
             loudness = {"input": input_stats, "output": output_stats,
                         "target_lufs": show.loudness.target_lufs,
                         "true_peak_limit_dbtp": show.loudness.true_peak_dbtp}  # fmt: skip

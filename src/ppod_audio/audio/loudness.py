@@ -195,23 +195,32 @@ def limit_true_peak(
     *,
     attack_seconds: float = 0.005,
     release_seconds: float = 0.08,
+    block: int = 16,
 ) -> np.ndarray:
     """Look-ahead limiter on the 4x oversampled peak; a no-op when nothing crosses the ceiling.
 
-    The needed gain is held (min filter) over attack + release and then smoothed over the attack,
-    so the gain is already down when the peak arrives and recovers without clicking.
+    The gain each peak needs is held from ``attack`` before it to ``release`` after it (a min
+    filter), then smoothed twice over the attack: so the gain is already down when the peak
+    arrives, and every gain within an attack of the peak is at most what the peak needs. The
+    envelope is computed per sample but the gain curve on 16-sample blocks (0.4 ms), which keeps
+    an hour's filtering to a fraction of a second.
     """
     ceiling = 10 ** (ceiling_dbtp / 20)
     envelope = peak_envelope(samples, rate)
     need = np.minimum(1.0, ceiling / np.maximum(envelope, 1e-9))
     if need.min() >= 1.0:
         return samples
-    attack = max(1, int(attack_seconds * rate))
-    release = max(1, int(release_seconds * rate))
-    held = minimum_filter1d(need, size=2 * attack + release, origin=-(release // 2), mode="nearest")
-    gain = uniform_filter1d(held, size=attack, mode="nearest")
-    gain = np.minimum(uniform_filter1d(gain, size=attack, mode="nearest"), held)
-    return (samples * gain.astype(np.float32)).astype(np.float32)
+    count = len(need)
+    padded = np.pad(need, (0, (-count) % block), constant_values=1.0)
+    blocks = padded.reshape(-1, block).min(axis=1)
+    attack = max(1, round(attack_seconds * rate / block))
+    release = max(1, round(release_seconds * rate / block))
+    # Window [i - attack - release, i + attack]: origin > 0 moves the filter towards the past.
+    held = minimum_filter1d(blocks, size=2 * attack + release + 1, origin=release // 2)
+    gain = uniform_filter1d(uniform_filter1d(held, attack + 1), attack + 1)
+    centres = (np.arange(len(gain)) + 0.5) * block
+    per_sample = np.interp(np.arange(count), centres, gain).astype(np.float32)
+    return (samples * per_sample).astype(np.float32)
 
 
 def normalize(

@@ -64,6 +64,27 @@ def _lowered(text: str) -> str:
     return text
 
 
+def _breaks(words: list[Word], start: int, stop: int) -> list[tuple[int, int]]:
+    """``start``-``stop`` cut after each sentence end: a glossary phrase never spans two."""
+    pieces, first = [], start
+    for index in range(start, stop - 1):
+        if ends_sentence(words[index].text):
+            pieces.append((first, index + 1))
+            first = index + 1
+    return [*pieces, (first, stop)]
+
+
+def _phrases(
+    old: list[Word], i1: int, i2: int, new: list[Word], j1: int, j2: int
+) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Neighbouring corrections the diff joined ("Peapod. Their" -> "P Pod. There"), split
+    sentence by sentence when both sides have as many sentences; else none (not a phrase)."""
+    before, after = _breaks(old, i1, i2), _breaks(new, j1, j2)
+    if len(before) == len(after):
+        return list(zip(before, after, strict=True))
+    return []
+
+
 def propose(recognised: EpisodeDocument, current: EpisodeDocument) -> list[Proposal]:
     """Replacements the editor made consistently, most frequent first."""
     old, new = recognised.words(), current.words()
@@ -78,19 +99,22 @@ def propose(recognised: EpisodeDocument, current: EpisodeDocument) -> list[Propo
                 for size in range(1, min(MAX_WORDS, i2 - index) + 1):
                     kept[" ".join(norm[index : index + size])] += 1
             continue
-        if tag != "replace" or i2 - i1 > MAX_WORDS or j2 - j1 > MAX_WORDS:
+        if tag != "replace":
             continue
-        wrong, right = _phrase(old[i1:i2]), _phrase(new[j1:j2])
-        if not wrong or not right or wrong == right:
-            continue
-        ident = (" ".join(norm[i1:i2]), right.casefold())
-        found[ident] += 1
-        if _sentence_start(old, i1) and capitalised(wrong):
-            # A capital that only starts a sentence must not become part of the entry (the
-            # glossary re-capitalises at sentence starts); a form seen mid-sentence wins.
-            forms.setdefault(ident, (_lowered(wrong), _lowered(right)))
-        else:
-            forms[ident] = (wrong, right)
+        for (a1, a2), (b1, b2) in _phrases(old, i1, i2, new, j1, j2):
+            if a2 - a1 > MAX_WORDS or b2 - b1 > MAX_WORDS:
+                continue
+            wrong, right = _phrase(old[a1:a2]), _phrase(new[b1:b2])
+            if not wrong or not right or wrong == right:
+                continue
+            ident = (" ".join(norm[a1:a2]), right.casefold())
+            found[ident] += 1
+            if _sentence_start(old, a1) and capitalised(wrong):
+                # A capital that only starts a sentence must not become part of the entry (the
+                # glossary re-capitalises at sentence starts); a form seen mid-sentence wins.
+                forms.setdefault(ident, (_lowered(wrong), _lowered(right)))
+            else:
+                forms[ident] = (wrong, right)
     return [
         Proposal(forms[ident][0], forms[ident][1], count)
         for ident, count in found.most_common()
@@ -118,6 +142,8 @@ def glossary_file(output_dir: Path, show_dir: Path | None) -> Path:
     root = Path(show_dir) if show_dir is not None else None
     if root is None:
         root = Path(source).parent if source else Path("raw_audio")
+    if not (root / "show.toml").is_file():
+        raise InputError("has no show.toml", root, "give the show folder with --show")
     show = load_show(root)
     if not show.glossary:
         raise InputError(

@@ -149,34 +149,37 @@ def keep_text_edits(output_dir: Path, document: EpisodeDocument) -> Path | None:
     return target
 
 
+def text_edit_note(output_dir: Path, baseline: EpisodeDocument) -> list[str]:
+    """Keep unapplied edits of the text file (see :func:`keep_text_edits`) and say so."""
+    kept = keep_text_edits(output_dir, baseline)
+    if kept is None:
+        return []
+    return [
+        f"{baseline.episode.slug}.txt had edits not in episode.json; kept as "
+        f"{HISTORY_DIR}/{kept.name} (apply them with --from-text)"
+    ]
+
+
 def render_episode(
-    output_dir: Path,
-    document: EpisodeDocument | None = None,
-    *,
-    refresh: bool = True,
-    keep_text: bool = True,
+    output_dir: Path, document: EpisodeDocument | None = None, *, refresh: bool = True
 ) -> RenderResult:
     """Rebuild every transcript file and re-tag the MP3 from ``episode.json`` (or ``document``).
 
-    No audio is decoded and no model is loaded. ``document`` (already saved with its history by
-    the caller) is what an editor just saved; ``keep_text=False`` when the text file is what
-    that document was folded from, so there is nothing in it to keep.
+    No audio is decoded and no model is loaded. A ``document`` given here is one the caller
+    has just saved (and whose text-file edits it has dealt with); without one, the text file is
+    checked for edits rendering would overwrite.
     """
     started = time.perf_counter()
     output_dir = Path(output_dir)
+    notes: list[str] = []
     if document is None:
         document = load_episode_document(output_dir)
+        notes += text_edit_note(output_dir, document)
     report = read_report(output_dir)
-    notes: list[str] = []
     if refresh:
-        document, notes = refresh_from_manifest(document, output_dir, report)
+        document, refreshed = refresh_from_manifest(document, output_dir, report)
+        notes += refreshed
     mp3 = find_mp3(output_dir, document)
-    kept = keep_text_edits(output_dir, document) if keep_text else None
-    if kept is not None:
-        notes.append(
-            f"{document.episode.slug}.txt had edits not in episode.json; kept as "
-            f"{HISTORY_DIR}/{kept.name} (apply them with --from-text)"
-        )
     save_document(output_dir, document)  # a no-op unless the manifest changed something
     with atomic_path(mp3) as temporary:
         shutil.copyfile(mp3, temporary)

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..transcript.clean import spread
 from ..transcript.model import EpisodeDocument, Segment, Word
 from .history import save_document
-from .render import RenderResult, render_episode
+from .render import RenderResult, load_episode_document, render_episode, text_edit_note
 
 
 @dataclass
@@ -70,8 +70,12 @@ def tidy(document: EpisodeDocument) -> EpisodeDocument:
 def save_and_render(
     output_dir: Path, document: EpisodeDocument, *, keep_text: bool = True
 ) -> SaveResult:
-    """Keep the previous ``episode.json``, write ``document``, re-publish every output."""
+    """Keep the previous ``episode.json``, write ``document``, re-publish every output.
+
+    ``keep_text=False`` when ``document`` was folded from the text file itself.
+    """
     document = tidy(document)
+    notes = text_edit_note(output_dir, load_episode_document(output_dir)) if keep_text else []
     kept = save_document(output_dir, document)
-    result = render_episode(output_dir, document, keep_text=keep_text)
-    return SaveResult(kept, result, list(result.notes))
+    result = render_episode(output_dir, document)
+    return SaveResult(kept, result, notes + result.notes)

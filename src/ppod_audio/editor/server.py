@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from ..edit.history import document_path
 from ..edit.render import find_mp3, load_episode_document
 from ..edit.save import save_and_render
-from ..errors import PpodError
+from ..errors import InputError, PpodError
 from ..fileio import file_sha256
 from ..transcript.model import EpisodeDocument
 
@@ -146,13 +146,19 @@ class EditorServer:
         self.output_dir = Path(output_dir)
         self.token = token or secrets.token_urlsafe(24)
         self.app = make_app(self.output_dir, self.token, threshold)
-        self._server = make_server(
-            "127.0.0.1",
-            port,
-            self.app,
-            server_class=_ThreadingServer,
-            handler_class=_QuietHandler,
-        )
+        try:
+            self._server = make_server(
+                "127.0.0.1",
+                port,
+                self.app,
+                server_class=_ThreadingServer,
+                handler_class=_QuietHandler,
+            )
+        except OSError as error:
+            raise InputError(
+                f"cannot listen on 127.0.0.1:{port} ({error.strerror})",
+                fix="give another --port, or 0 for any free one",
+            ) from None
         self._thread: threading.Thread | None = None
 
     @property

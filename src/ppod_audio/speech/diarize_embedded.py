@@ -92,6 +92,10 @@ class EmbeddedDiarizerOptions:
     min_turn: float = 0.3
     normalize_level: bool = True
     force_count: bool = False
+    known_min_seconds: float = 1.0
+    known_min_fraction: float = 0.02
+    known_merge_distance: float = 0.25
+    known_overcluster: int = 3
     batch_size: int = 256
 
 
@@ -261,22 +265,79 @@ def cluster_windows(
     if n == 1 or num_speakers == 1 or max_speakers <= 1:
         return np.zeros(n, dtype=int)
     tree = linkage(embeddings, method="average", metric="cosine")
-    if num_speakers is not None and options.force_count:
-        labels = fcluster(tree, t=min(num_speakers, n), criterion="maxclust")
+    if num_speakers is not None:
+        return _cluster_to_count(embeddings, weights, tree, num_speakers, options)
+    labels = fcluster(tree, t=options.threshold, criterion="distance")
+    count = len(set(labels))
+    if count < min_speakers or count > max_speakers:
+        target = int(np.clip(count, min_speakers, max_speakers))
+        labels = fcluster(tree, t=min(target, n), criterion="maxclust")
+    return _fold_small_clusters(embeddings, labels - 1, weights, options)
+
+
+def _cluster_to_count(
+    embeddings: np.ndarray,
+    weights: np.ndarray,
+    tree: np.ndarray,
+    count: int,
+    options: EmbeddedDiarizerOptions,
+) -> np.ndarray:
+    """Cluster label per window when the speaker count is known (the manifest says so).
+
+    The estimated-count path folds every cluster under ``min_cluster_fraction`` of the speech, which
+    with a known count can silently drop a real speaker who said little (a two-speaker file
+    labelled as one). Here the count is trusted instead:
+
+    1. Cut the tree into ``count`` clusters. If some of them are *tiny* (under
+       ``known_min_seconds`` / ``known_min_fraction`` of the speech) they are probably outliers (a
+       cough, a laugh) that took a slot while two real voices stayed merged, so cut deeper (up to
+       ``known_overcluster`` extra clusters) until ``count`` substantial clusters appear, keep those
+       ``count`` heaviest and give every other window to its nearest kept centroid.
+    2. Of the clusters left, fold one only if it is tiny *and* its centroid is within
+       ``known_merge_distance`` of another's (a near-duplicate of a voice already present);
+       a tiny but distinct voice is kept: the count says it is there.
+    """
+    from scipy.cluster.hierarchy import fcluster
+
+    n = len(embeddings)
+    count = min(count, n)
+    floor = max(options.known_min_seconds, options.known_min_fraction * float(weights.sum()))
+    if options.force_count:
+        start = count
     else:
-        if num_speakers is not None:
-            # A known count caps the estimate; folding decides whether every voice said enough.
-            max_speakers = num_speakers
-            min_speakers = min(max(min_speakers, 2 if num_speakers > 1 else 1), num_speakers)
-        labels = fcluster(tree, t=options.threshold, criterion="distance")
-        count = len(set(labels))
-        if count < min_speakers or count > max_speakers:
-            target = int(np.clip(count, min_speakers, max_speakers))
-            labels = fcluster(tree, t=min(target, n), criterion="maxclust")
-    labels = _fold_small_clusters(embeddings, labels - 1, weights, options)
-    if options.force_count and num_speakers is not None and len(set(labels)) < num_speakers:
-        labels = _split_to_count(embeddings, labels, weights, num_speakers, options)
-    return labels
+        cut = len(np.unique(fcluster(tree, t=options.threshold, criterion="distance")))
+        start = int(np.clip(cut, min(2, count), count))
+    labels = fcluster(tree, t=start, criterion="maxclust") - 1
+    for k in range(start + 1, min(start + options.known_overcluster, n) + 1):
+        if sum(weights[labels == c].sum() >= floor for c in np.unique(labels)) >= start:
+            break
+        deeper = fcluster(tree, t=k, criterion="maxclust") - 1
+        mass = np.bincount(deeper, weights=weights)
+        if np.sum(mass >= floor) >= start:
+            keep = np.argsort(-mass)[:start]
+            centroids = np.stack([_unit(embeddings[deeper == c].mean(0)) for c in keep])
+            labels = np.argmax(embeddings @ centroids.T, axis=1)
+            break
+    labels = np.unique(labels, return_inverse=True)[1]
+    if options.force_count:
+        return labels
+    while True:
+        clusters = np.unique(labels)
+        if len(clusters) < 2:
+            return labels
+        mass = np.array([weights[labels == c].sum() for c in clusters])
+        centroids = np.stack([_unit(embeddings[labels == c].mean(0)) for c in clusters])
+        similarity = centroids @ centroids.T
+        np.fill_diagonal(similarity, -np.inf)
+        candidates = [
+            i
+            for i in np.argsort(mass)
+            if mass[i] < floor and 1.0 - similarity[i].max() < options.known_merge_distance
+        ]
+        if not candidates:
+            return np.unique(labels, return_inverse=True)[1]
+        small = candidates[0]
+        labels[labels == clusters[small]] = clusters[int(np.argmax(similarity[small]))]
 
 
 def _min_cluster_weight(weights: np.ndarray, options: EmbeddedDiarizerOptions) -> float:
@@ -300,36 +361,6 @@ def _fold_small_clusters(
     small = ~np.isin(labels, big)
     labels[small] = np.asarray(big)[np.argmax(embeddings[small] @ centroids.T, axis=1)]
     return labels
-
-
-def _split_to_count(
-    embeddings: np.ndarray,
-    labels: np.ndarray,
-    weights: np.ndarray,
-    count: int,
-    options: EmbeddedDiarizerOptions,
-) -> np.ndarray:
-    """Known count but folding left fewer clusters: k-means-style refinement to ``count``.
-
-    Seeds extra centroids at the windows least like any existing centroid (farthest-first), then
-    runs a few weighted spherical k-means iterations.
-    """
-    centroids = [_unit(embeddings[labels == c].mean(0)) for c in np.unique(labels)]
-    while len(centroids) < count:
-        sims = embeddings @ np.stack(centroids).T
-        centroids.append(embeddings[int(np.argmin(sims.max(axis=1)))])
-    cents = np.stack(centroids)
-    for _ in range(10):
-        assign = np.argmax(embeddings @ cents.T, axis=1)
-        cents = np.stack(
-            [
-                _unit((embeddings[assign == k] * weights[assign == k, None]).sum(0))
-                if np.any(assign == k)
-                else cents[k]
-                for k in range(count)
-            ]
-        )
-    return np.argmax(embeddings @ cents.T, axis=1)
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

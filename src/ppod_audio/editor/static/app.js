@@ -1,0 +1,409 @@
+// ppod edit: the transcript under its speakers, the MP3 beside it. Plain JS, no build step.
+// The document is edited in memory; Save sends it back whole, the server keeps the previous
+// version and re-publishes. Until then every change is also kept in this browser (a draft), so
+// closing the tab or a crash of the server loses nothing typed.
+"use strict";
+
+const token = window.PPOD_TOKEN;
+const url = (path) => `${path}?token=${encodeURIComponent(token)}`;
+const $ = (id) => document.getElementById(id);
+const player = $("player");
+const main = $("transcript");
+const SKIP_SECONDS = 2;
+
+let doc = null;
+let revision = null;
+let threshold = 0.6;
+let dirty = false;
+let saving = false;
+let edited = new WeakSet();   // words the editor changed since the last save
+let timeline = [];            // {start, end, el} for every timed word, in document order
+let current = -1;             // index in timeline of the highlighted word
+let renaming = -1;            // segment whose speaker the dialog is renaming
+
+// --- loading, drafts, status ------------------------------------------------------------------
+
+const draftKey = () => `ppod-draft:${doc ? doc.episode.slug : ""}`;
+
+async function load() {
+  const response = await fetch(url("/api/document"));
+  if (!response.ok) return status(`Could not load the transcript (${response.status})`, "error");
+  const data = await response.json();
+  doc = data.document;
+  revision = data.revision;
+  threshold = data.threshold;
+  $("threshold").value = threshold;
+  $("title").textContent = `${doc.episode.show}: ${doc.episode.title}`;
+  document.title = `Edit · ${doc.episode.title}`;
+  const draft = JSON.parse(localStorage.getItem(draftKey()) || "null");
+  if (draft && draft.revision === revision) {
+    doc = draft.document;
+    changed("Restored unsaved edits kept in this browser");
+  } else {
+    if (draft) localStorage.removeItem(draftKey());
+    status("Ready");
+  }
+  render();
+}
+
+function status(text, state = "") {
+  $("status").textContent = text;
+  $("status").dataset.state = state;
+}
+
+function changed(message = "Unsaved changes") {
+  dirty = true;
+  $("save").disabled = false;
+  status(message, "dirty");
+  localStorage.setItem(draftKey(), JSON.stringify({ revision, document: doc }));
+}
+
+// --- rendering --------------------------------------------------------------------------------
+
+function speaker(id) {
+  return doc.speakers.find((s) => s.id === id) || { id, name: id || "Unknown speaker", role: null };
+}
+
+function colour(id) {
+  let hash = 0;
+  for (const ch of String(id)) hash = (hash * 31 + ch.charCodeAt(0)) % 360;
+  return `hsl(${hash}, 55%, 33%)`;
+}
+
+function clock(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, "0");
+  const ss = String(s % 60).padStart(2, "0");
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+function wordSpan(word, si, wi) {
+  const span = document.createElement("span");
+  span.className = "w";
+  span.textContent = word.text;
+  span.dataset.seg = si;
+  span.dataset.i = wi;
+  if (word.probability !== null && word.probability !== undefined) {
+    span.title = `${Math.round(word.probability * 100)}% confident · ${word.start.toFixed(2)} s`;
+    if (word.probability < threshold) span.classList.add("low");
+  }
+  if (edited.has(word)) span.classList.add("edited");
+  return span;
+}
+
+function paragraph(segment, si) {
+  const section = document.createElement("section");
+  section.className = "para";
+  section.dataset.seg = si;
+  const who = document.createElement("div");
+  who.className = "who";
+  if (si > 0 && doc.segments[si - 1].speaker === segment.speaker) who.classList.add("same");
+  const person = speaker(segment.speaker);
+  const name = document.createElement("button");
+  name.type = "button";
+  name.className = "speaker";
+  name.dataset.seg = si;
+  name.textContent = person.name;
+  name.title = "Rename this speaker";
+  name.style.setProperty("--spk", colour(segment.speaker));
+  who.append(name);
+  if (person.role) {
+    const role = document.createElement("span");
+    role.className = "role";
+    role.textContent = person.role;
+    who.append(role);
+  }
+  const time = document.createElement("time");
+  time.textContent = clock(segment.start);
+  time.dataset.start = segment.start;
+  who.append(time);
+  const text = document.createElement("p");
+  text.className = "text";
+  if (segment.words.length) {
+    segment.words.forEach((word, wi) => {
+      if (wi) text.append(" ");
+      const span = wordSpan(word, si, wi);
+      text.append(span);
+      timeline.push({ start: word.start, end: word.end, el: span });
+    });
+  } else {
+    text.classList.add("fixed");
+    text.textContent = segment.text;
+  }
+  section.append(who, text);
+  return section;
+}
+
+function render() {
+  timeline = [];
+  current = -1;
+  const fragment = document.createDocumentFragment();
+  doc.segments.forEach((segment, si) => fragment.append(paragraph(segment, si)));
+  main.replaceChildren(fragment);
+  highlight();
+}
+
+// --- playback and the word being heard ---------------------------------------------------------
+
+function playFrom(seconds) {
+  player.currentTime = Math.max(0, seconds);
+  player.play().catch(() => {});
+}
+
+function wordAt(t) {
+  let lo = 0;
+  let hi = timeline.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (timeline[mid].start <= t + 1e-3) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
+function highlight() {
+  const index = wordAt(player.currentTime);
+  if (index === current) return;
+  if (current >= 0 && timeline[current]) timeline[current].el.classList.remove("now");
+  current = index;
+  if (index < 0) return;
+  const el = timeline[index].el;
+  el.classList.add("now");
+  if ($("follow").checked && !player.paused) {
+    const box = el.getBoundingClientRect();
+    const top = document.querySelector("header").getBoundingClientRect().bottom;
+    if (box.top < top || box.bottom > window.innerHeight) el.scrollIntoView({ block: "center" });
+  }
+}
+
+function tick() {
+  highlight();
+  if (!player.paused) requestAnimationFrame(tick);
+}
+
+player.addEventListener("play", () => requestAnimationFrame(tick));
+player.addEventListener("seeked", highlight);
+player.addEventListener("timeupdate", highlight);
+
+// --- editing words ------------------------------------------------------------------------------
+
+function editWord(span) {
+  const segment = doc.segments[Number(span.dataset.seg)];
+  const word = segment.words[Number(span.dataset.i)];
+  const input = document.createElement("input");
+  input.className = "word-edit";
+  input.value = word.text;
+  input.size = Math.max(3, word.text.length + 1);
+  input.setAttribute("aria-label", "Correct this word (empty removes it)");
+  let done = false;
+  const finish = (keep, next) => {
+    if (done) return;
+    done = true;
+    const text = input.value.trim().replace(/\s+/g, " ");
+    const si = Number(span.dataset.seg);
+    if (keep && text !== word.text) {
+      if (text) {
+        word.text = text;
+        edited.add(word);
+      } else {
+        segment.words.splice(Number(span.dataset.i), 1);
+      }
+      segment.text = segment.words.map((w) => w.text).join(" ");
+      if (!segment.words.length) doc.segments.splice(si, 1);
+      changed();
+    }
+    render();
+    if (next) {
+      const following = main.querySelector(
+        `.w[data-seg="${si}"][data-i="${Number(span.dataset.i) + (text || !keep ? 1 : 0)}"]`
+      ) || main.querySelector(`.w[data-seg="${si + 1}"][data-i="0"]`);
+      if (following) editWord(following);
+    }
+  };
+  input.addEventListener("keydown", (event) => {
+    event.stopPropagation();
+    if (event.key === "Enter") finish(true, false);
+    else if (event.key === "Escape") finish(false, false);
+    else if (event.key === "Tab") {
+      event.preventDefault();
+      finish(true, !event.shiftKey);
+    }
+  });
+  input.addEventListener("blur", () => finish(true, false));
+  span.replaceWith(input);
+  input.focus();
+  input.select();
+}
+
+main.addEventListener("click", (event) => {
+  const target = event.target;
+  if (target.classList.contains("w")) {
+    const word = doc.segments[Number(target.dataset.seg)].words[Number(target.dataset.i)];
+    playFrom(word.start);
+  } else if (target.classList.contains("speaker")) {
+    openSpeakerDialog(Number(target.dataset.seg));
+  } else if (target.tagName === "TIME") {
+    playFrom(Number(target.dataset.start));
+  }
+});
+
+main.addEventListener("dblclick", (event) => {
+  if (event.target.classList.contains("w")) {
+    player.pause();
+    editWord(event.target);
+  }
+});
+
+// --- speakers -----------------------------------------------------------------------------------
+
+function openSpeakerDialog(si) {
+  renaming = si;
+  const person = speaker(doc.segments[si].speaker);
+  $("speaker-name").value = person.name;
+  $("speaker-role").value = person.role || "";
+  $("speaker-names").replaceChildren(
+    ...doc.speakers.map((s) => Object.assign(document.createElement("option"), { value: s.name }))
+  );
+  document.querySelector('input[name="scope"][value="paragraph"]').checked = true;
+  $("speaker-dialog").showModal();
+  $("speaker-name").select();
+}
+
+function newSpeakerId() {
+  const taken = new Set(doc.speakers.map((s) => s.id));
+  let n = 1;
+  while (taken.has(`E${n}`)) n += 1;
+  return `E${n}`;
+}
+
+function assign(segment, id) {
+  segment.speaker = id;
+  segment.words.forEach((w) => { w.speaker = id; });
+}
+
+function renameSpeaker(si, name, role, everywhere) {
+  const segment = doc.segments[si];
+  const old = segment.speaker;
+  const existing = doc.speakers.find((s) => s.name.toLowerCase() === name.toLowerCase());
+  if (everywhere) {
+    if (existing && existing.id !== old) {
+      doc.segments.forEach((s) => { if (s.speaker === old) assign(s, existing.id); });
+      if (role) existing.role = role;
+    } else {
+      let person = doc.speakers.find((s) => s.id === old);
+      if (!person) {
+        person = { id: old || newSpeakerId(), name, role: null };
+        doc.speakers.push(person);
+      }
+      person.name = name;
+      person.role = role || null;
+    }
+  } else if (existing) {
+    if (role) existing.role = role;
+    assign(segment, existing.id);
+  } else {
+    const id = newSpeakerId();
+    doc.speakers.push({ id, name, role: role || null });
+    assign(segment, id);
+  }
+  const used = new Set(doc.segments.map((s) => s.speaker));
+  doc.speakers = doc.speakers.filter((s) => used.has(s.id));
+  changed();
+  render();
+}
+
+// A different name is a different person: their role, not the previous speaker's.
+$("speaker-name").addEventListener("input", () => {
+  const name = $("speaker-name").value.trim().toLowerCase();
+  const known = doc.speakers.find((s) => s.name.toLowerCase() === name);
+  $("speaker-role").value = known ? known.role || "" : "";
+});
+
+$("speaker-dialog").addEventListener("close", () => {
+  const dialog = $("speaker-dialog");
+  const name = $("speaker-name").value.trim().replace(/\s+/g, " ");
+  if (dialog.returnValue === "ok" && name && renaming >= 0) {
+    const everywhere = document.querySelector('input[name="scope"]:checked').value === "everywhere";
+    renameSpeaker(renaming, name, $("speaker-role").value.trim(), everywhere);
+  }
+  renaming = -1;
+});
+
+// --- saving -------------------------------------------------------------------------------------
+
+async function save() {
+  if (saving || !dirty) return;
+  saving = true;
+  $("save").disabled = true;
+  status("Saving…");
+  try {
+    const response = await fetch(url("/api/document"), {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ revision, document: doc }),
+    });
+    const data = await response.json().catch(() => ({ error: response.statusText }));
+    if (!response.ok) {
+      $("save").disabled = false;
+      const why = response.status === 409
+        ? "episode.json changed on disk since this page loaded; your edits are kept here — reload to see the other change (your draft is restored)"
+        : data.error;
+      status(`Not saved: ${why}`, "error");
+      return;
+    }
+    doc = data.document;
+    revision = data.revision;
+    dirty = false;
+    edited = new WeakSet();
+    localStorage.removeItem(draftKey());
+    const kept = data.backup ? ` · previous version kept as ${data.backup}` : "";
+    status(`Saved and published in ${data.seconds} s${kept}`, "saved");
+    render();
+  } catch (error) {
+    $("save").disabled = false;
+    status(`Not saved: ${error.message} (is ppod edit still running?)`, "error");
+  } finally {
+    saving = false;
+  }
+}
+
+$("save").addEventListener("click", save);
+
+// --- settings and keys --------------------------------------------------------------------------
+
+$("threshold").addEventListener("change", () => {
+  const value = Number($("threshold").value);
+  if (value >= 0 && value <= 1) {
+    threshold = value;
+    render();
+  }
+});
+
+document.addEventListener("keydown", (event) => {
+  if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
+    event.preventDefault();
+    save();
+    return;
+  }
+  if ($("speaker-dialog").open || event.target.tagName === "INPUT") return;
+  const keys = {
+    Escape: () => (player.paused ? player.play().catch(() => {}) : player.pause()),
+    F1: () => { player.currentTime = Math.max(0, player.currentTime - SKIP_SECONDS); },
+    F2: () => { player.currentTime = player.currentTime + SKIP_SECONDS; },
+    F3: () => { player.playbackRate = Math.max(0.5, player.playbackRate - 0.1); },
+    F4: () => { player.playbackRate = Math.min(2, player.playbackRate + 0.1); },
+  };
+  if (keys[event.key]) {
+    event.preventDefault();
+    keys[event.key]();
+  }
+});
+
+window.addEventListener("beforeunload", (event) => {
+  if (dirty) event.preventDefault();
+});
+
+load();

@@ -1,0 +1,130 @@
+"""``ppod edit`` in a real headless Chromium: the editor's round trip, end to end.
+
+Load the page, click a word (playback starts there and the word is highlighted), correct five
+words and one speaker name, save; every output and the MP3's USLT then carry the corrections,
+and every word's timing is exactly what it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import DEMO
+from mutagen.id3 import ID3
+
+from ppod_audio.editor.server import EditorServer
+from ppod_audio.transcript.model import load_document
+
+CHROMIUM = os.environ.get("PPOD_CHROMIUM", "/usr/bin/chromium")
+SLUG = DEMO.name
+# (segment, word) -> what the editor types: five corrections in four paragraphs.
+FIXES = {
+    (1, 1): "Hello",
+    (1, 6): "Zanzibar,",
+    (2, 2): "Quokka",
+    (3, 0): "Wombat.",
+    (4, 3): "Kestrel",
+}
+NEW_NAME = "Becky Leggett"
+
+
+def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {})) as reply:
+            return reply.status, reply.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_every_request_needs_the_token_and_audio_seeks(edit_episode: Path) -> None:
+    with EditorServer(edit_episode) as server:
+        base, token = server.url.split("?")[0], server.token
+        assert base.startswith("http://127.0.0.1:")
+        assert fetch(base)[0] == 403
+        assert fetch(f"{base}api/document?token=wrong")[0] == 403
+        status, body = fetch(f"{base}api/document", {"X-Ppod-Token": token})
+        assert status == 200 and SLUG.encode() in body
+        status, body = fetch(f"{base}audio?token={token}", {"Range": "bytes=100-199"})
+        assert status == 206 and len(body) == 100  # Range support: Chromium can seek
+
+
+@pytest.mark.browser
+def test_browser_round_trip_updates_every_output(edit_episode: Path, tmp_path: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    before = load_document(edit_episode / "episode.json")
+    segment = before.segments[3]
+    assert segment.words and all(before.segments[s].words for s, _ in FIXES)
+    with EditorServer(edit_episode) as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run",
+                  "--autoplay-policy=no-user-gesture-required", "--mute-audio"],
+        )  # fmt: skip
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(server.url)
+            page.wait_for_selector(".w")
+            assert page.locator(".w").count() == len(before.words())
+            assert page.locator(".w.low").count() > 0  # low-confidence words shaded for review
+
+            # Click a word: playback starts from it and it is the highlighted word.
+            target = before.segments[2].words[5]
+            page.click('.w[data-seg="2"][data-i="5"]')
+            page.wait_for_function(
+                f"document.getElementById('player').currentTime >= {target.start - 0.01}"
+            )
+            page.wait_for_selector(".w.now")
+            page.keyboard.press("Escape")  # oTranscribe's play/pause
+            page.wait_for_function("document.getElementById('player').paused")
+
+            for (s, i), text in FIXES.items():
+                page.dblclick(f'.w[data-seg="{s}"][data-i="{i}"]')
+                page.fill(".word-edit", text)
+                page.press(".word-edit", "Enter")
+                assert page.locator(f'.w[data-seg="{s}"][data-i="{i}"]').inner_text() == text
+            page.click('.speaker[data-seg="3"]')
+            page.fill("#speaker-name", NEW_NAME)
+            page.click("#speaker-ok")
+            assert page.locator('.speaker[data-seg="3"]').inner_text() == NEW_NAME
+            page.screenshot(path=str(tmp_path / "editor.png"))
+            page.click("#save")
+            page.wait_for_function(
+                "document.getElementById('status').textContent.startsWith('Saved')"
+            )
+            if os.environ.get("PPOD_SCREENSHOT"):
+                shutil.copy(tmp_path / "editor.png", os.environ["PPOD_SCREENSHOT"])
+            assert not errors, errors
+        finally:
+            browser.close()
+
+    after = load_document(edit_episode / "episode.json")
+    vtt = (edit_episode / f"{SLUG}.vtt").read_text()
+    lyrics = ID3(edit_episode / f"{SLUG}.mp3").getall("USLT")[0].text
+    for text in FIXES.values():
+        assert text in vtt and text in lyrics
+    assert f"<v {NEW_NAME}>" in vtt and NEW_NAME in lyrics
+    renamed = after.segments[3]
+    assert after.speaker_label(renamed.speaker) == NEW_NAME  # a new person: no one else's role
+    assert after.speaker_name(after.segments[1].speaker) == before.speaker_name(
+        before.segments[1].speaker
+    )
+    # Every word keeps its timing and confidence; only the five texts changed.
+    assert len(after.segments) == len(before.segments)
+    for s, (old, new) in enumerate(zip(before.segments, after.segments, strict=True)):
+        assert len(old.words) == len(new.words)
+        for i, (a, b) in enumerate(zip(old.words, new.words, strict=True)):
+            assert (a.start, a.end, a.probability) == (b.start, b.end, b.probability)
+            assert b.text == FIXES.get((s, i), a.text)
+        assert new.text == " ".join(w.text for w in new.words) or not new.words
+    assert len(list((edit_episode / "history").glob("episode-*.json"))) == 1
