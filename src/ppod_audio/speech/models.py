@@ -30,6 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import InputError
+from ..fileio import file_sha256
 
 DEFAULT_MODEL = "tiny.en"
 
@@ -164,14 +165,6 @@ def cache_root() -> Path:
     base = os.environ.get("PPOD_CACHE_DIR")
     root = Path(base).expanduser() if base else Path.home() / ".cache" / "ppod-audio"
     return root / "models"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @lru_cache(maxsize=32)

@@ -63,21 +63,12 @@ def _unit(vector: np.ndarray) -> np.ndarray:
 
 
 def _as_16k(clip: str | Path | np.ndarray) -> np.ndarray:
-    """A 16 kHz mono float32 clip; paths are read with soundfile (the CLI decodes with ffmpeg)."""
+    """A 16 kHz mono float32 clip; paths go through the pipeline's own ffmpeg decoder."""
     if isinstance(clip, np.ndarray):
         return np.asarray(clip, dtype=np.float32).reshape(-1)
-    import soundfile as sf
-    from scipy.signal import resample_poly
+    from ..audio.decode import decode
 
-    path = Path(clip)
-    if not path.exists():
-        raise InputError("enrolment clip not found", path)
-    samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    mono = samples.mean(axis=1)
-    if rate != SAMPLE_RATE:
-        g = np.gcd(rate, SAMPLE_RATE)
-        mono = resample_poly(mono, SAMPLE_RATE // g, rate // g).astype(np.float32)
-    return mono
+    return decode(Path(clip), SAMPLE_RATE, 1).samples[0]
 
 
 def _path(library_dir: str | Path, name: str) -> Path:
