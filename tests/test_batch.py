@@ -93,7 +93,7 @@ def test_discover_and_default_jobs(tmp_path: Path) -> None:
     assert [p.name for p in discover(root)] == ["bad-audio", "bad-manifest", *GOOD]
     assert [p.name for p in discover(root, "good-*")] == list(GOOD)
     assert default_jobs(cores=8, memory_gb=4.0) == 2  # memory-bound: a model per worker
-    assert default_jobs(cores=4, memory_gb=64.0) == 2  # core-bound: a worker per two cores
+    assert default_jobs(cores=2, memory_gb=64.0) == 2  # core-bound
     assert default_jobs(cores=4, memory_gb=0.5) == 1  # never zero
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import DEMO, ebur128, ffmpeg, make_episode, make_show, shared, write_wav
+from conftest import DEMO, ebur128, ffmpeg, make_episode, shared, write_wav
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
@@ -22,19 +22,6 @@ SLUG = DEMO.name
 def run(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(cli, list(args))
     return result.exit_code, result.output  # Click 8.2+: stdout and stderr interleaved
-
-
-@pytest.fixture(scope="session")
-def published_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled demo episode, processed once for every test that reads its outputs."""
-    root = make_show(tmp_path_factory.mktemp("show") / "raw_audio")
-    shutil.copytree(DEMO, root / SLUG)
-    if (DEMO.parent / "voices").is_dir():
-        shutil.copytree(DEMO.parent / "voices", root / "voices")
-    out = root.parent / "output"
-    code, output = run("process", str(root / SLUG), "-o", str(out))
-    assert code == 0, output
-    return out / SLUG
 
 
 def test_demo_mp3_meets_loudness_spec(published_demo: Path) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import srt
 import webvtt
 from click.testing import CliRunner
-
 from conftest import DEMO, shared
+
 from ppod_audio.cli import cli
 from ppod_audio.speech.turns import read_rttm
 

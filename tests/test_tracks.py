@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from conftest import make_episode, read_mono, shared, write_wav
+
 from ppod_audio.cli import cli
 from ppod_audio.speech.diarize_tracks import diarize_tracks
 from ppod_audio.speech.turns import Turn, to_annotation

@@ -93,17 +93,18 @@ def usable_cores() -> int:
 
 
 def default_jobs(cores: int | None = None, memory_gb: float | None = None) -> int:
-    """One worker per two cores, and no more than memory holds a speech model for.
+    """One worker per core, but no more than memory holds a speech model for.
 
-    Each worker's faster-whisper (CTranslate2) and numpy already use every core, so one worker
-    per core oversubscribes: on 2 cores ``--jobs 2`` measured slower than ``--jobs 1``
-    (bench/benchmark.py). Each worker also loads its own speech model and holds a whole
-    episode's audio: ``min(cores // 2, (available - reserved) // per-worker peak)``, at least 1.
+    Each worker loads its own speech model and holds a whole episode's audio, so on small
+    machines memory is the limit: ``min(cores, (available - reserved) // per-worker peak)``, at
+    least 1. Not fewer workers than cores: about half of an episode's time is single-threaded
+    (decode, mastering, MP3 export), which a second worker overlaps with another's multithreaded
+    speech stage (bench/benchmark.py: --jobs 2 vs 1 on 2 cores; see README).
     """
     cores = usable_cores() if cores is None else cores
     memory_gb = available_memory_gb() if memory_gb is None else memory_gb
     by_memory = int((memory_gb - RESERVED_GB) // WORKER_PEAK_GB)
-    return max(1, min(cores // 2, by_memory))
+    return max(1, min(cores, by_memory))
 
 
 # --- planning ---------------------------------------------------------------------------------

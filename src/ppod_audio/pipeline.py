@@ -38,10 +38,10 @@ from .audio.loudness import (
 )
 from .cache import Cache, make_key
 from .config import EpisodeManifest, ShowConfig, apply_overrides, load_episode, load_show
+from .edit.history import backup as backup_document
 from .errors import InputError, PpodError
 from .fileio import atomic_path, file_sha256, write_text
 from .publish import (
-    backup_document,
     document_sha256,
     edited_document,
     publish_transcripts,
@@ -460,7 +460,8 @@ def _keep_editors_work(
         warnings.append("kept the editor's changes to episode.json (use --force to discard)")
         return refresh_edited(edited, machine)
     backup = backup_document(output_dir)
-    warnings.append(f"episode.json had edits; replaced, previous version kept as {backup.name}")
+    kept = f"history/{backup.name}" if backup else "history/"
+    warnings.append(f"episode.json had edits; replaced, previous version kept as {kept}")
     return machine
 
 

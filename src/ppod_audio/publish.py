@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -99,18 +98,6 @@ def edited_document(output_dir: Path, previous: dict[str, Any] | None) -> Episod
         return load_document(Path(output_dir) / DOCUMENT_FILE)
     except ValueError:
         return None  # unreadable: the machine's document replaces it, the file goes to history
-
-
-def history_path(output_dir: Path) -> Path:
-    stamp = time.strftime("%Y%m%dT%H%M%S") + f"{time.time() % 1:.6f}"[2:]
-    return Path(output_dir) / HISTORY_DIR / f"episode-{stamp}.json"
-
-
-def backup_document(output_dir: Path) -> Path:
-    """Copy the current episode.json into history/ under a timestamped name."""
-    target = history_path(output_dir)
-    write_text(target, (Path(output_dir) / DOCUMENT_FILE).read_text(encoding="utf-8"))
-    return target
 
 
 def save_recognised(output_dir: Path, machine: EpisodeDocument) -> None:

@@ -94,8 +94,7 @@ class EmbeddedDiarizerOptions:
     force_count: bool = False
     known_min_seconds: float = 1.0
     known_min_fraction: float = 0.02
-    known_merge_distance: float = 0.25
-    known_overcluster: int = 3
+    known_merge_distance: float = 0.35
     batch_size: int = 256
 
 
@@ -284,60 +283,46 @@ def _cluster_to_count(
 ) -> np.ndarray:
     """Cluster label per window when the speaker count is known (the manifest says so).
 
-    The estimated-count path folds every cluster under ``min_cluster_fraction`` of the speech, which
-    with a known count can silently drop a real speaker who said little (a two-speaker file
-    labelled as one). Here the count is trusted instead:
+    The estimated-count path folds every cluster under ``min_cluster_fraction`` of the speech.
+    With a known count that silently drops a real speaker who said little (a guest's one short
+    answer): a two-speaker file came out as one speaker. Here size alone never removes a voice:
 
-    1. Cut the tree into ``count`` clusters. If some of them are *tiny* (under
-       ``known_min_seconds`` / ``known_min_fraction`` of the speech) they are probably outliers (a
-       cough, a laugh) that took a slot while two real voices stayed merged, so cut deeper (up to
-       ``known_overcluster`` extra clusters) until ``count`` substantial clusters appear, keep those
-       ``count`` heaviest and give every other window to its nearest kept centroid.
-    2. Of the clusters left, fold one only if it is tiny *and* its centroid is within
-       ``known_merge_distance`` of another's (a near-duplicate of a voice already present);
-       a tiny but distinct voice is kept: the count says it is there.
+    1. Cut the tree at ``threshold`` and clamp the cluster count to ``[2, count]`` (``count``
+       exactly with ``force_count``). The threshold cut is kept below the known count because
+       far-field meetings embed poorly: forcing the count there splits the main voice in two
+       instead of finding the quiet one (AMI dev DER rose from 29 % to 38 % when tried).
+    2. Fold a cluster only if it is tiny (under ``known_min_seconds`` or ``known_min_fraction`` of
+       the speech) *and* its average-linkage distance to another cluster is under
+       ``known_merge_distance``: a shred of a voice that is already there. A tiny cluster that sounds like nobody else is
+       kept, because the count says such a voice exists.
     """
     from scipy.cluster.hierarchy import fcluster
 
-    n = len(embeddings)
-    count = min(count, n)
-    floor = max(options.known_min_seconds, options.known_min_fraction * float(weights.sum()))
+    count = min(count, len(embeddings))
     if options.force_count:
-        start = count
+        target = count
     else:
         cut = len(np.unique(fcluster(tree, t=options.threshold, criterion="distance")))
-        start = int(np.clip(cut, min(2, count), count))
-    labels = fcluster(tree, t=start, criterion="maxclust") - 1
-    for k in range(start + 1, min(start + options.known_overcluster, n) + 1):
-        if sum(weights[labels == c].sum() >= floor for c in np.unique(labels)) >= start:
-            break
-        deeper = fcluster(tree, t=k, criterion="maxclust") - 1
-        mass = np.bincount(deeper, weights=weights)
-        if np.sum(mass >= floor) >= start:
-            keep = np.argsort(-mass)[:start]
-            centroids = np.stack([_unit(embeddings[deeper == c].mean(0)) for c in keep])
-            labels = np.argmax(embeddings @ centroids.T, axis=1)
-            break
-    labels = np.unique(labels, return_inverse=True)[1]
-    if options.force_count:
-        return labels
-    while True:
+        target = int(np.clip(cut, min(2, count), count))
+    labels = fcluster(tree, t=target, criterion="maxclust") - 1
+    floor = max(options.known_min_seconds, options.known_min_fraction * float(weights.sum()))
+    while len(np.unique(labels)) > 1:
         clusters = np.unique(labels)
-        if len(clusters) < 2:
-            return labels
         mass = np.array([weights[labels == c].sum() for c in clusters])
-        centroids = np.stack([_unit(embeddings[labels == c].mean(0)) for c in clusters])
-        similarity = centroids @ centroids.T
+        # Mean pairwise similarity between two clusters' windows (the average-linkage distance
+        # that ``threshold`` is measured in) is the dot product of their unnormalised means.
+        means = np.stack([embeddings[labels == c].mean(0) for c in clusters])
+        similarity = means @ means.T
         np.fill_diagonal(similarity, -np.inf)
-        candidates = [
+        shreds = [
             i
             for i in np.argsort(mass)
             if mass[i] < floor and 1.0 - similarity[i].max() < options.known_merge_distance
         ]
-        if not candidates:
-            return np.unique(labels, return_inverse=True)[1]
-        small = candidates[0]
-        labels[labels == clusters[small]] = clusters[int(np.argmax(similarity[small]))]
+        if not shreds:
+            break
+        labels[labels == clusters[shreds[0]]] = clusters[int(np.argmax(similarity[shreds[0]]))]
+    return np.unique(labels, return_inverse=True)[1]
 
 
 def _min_cluster_weight(weights: np.ndarray, options: EmbeddedDiarizerOptions) -> float:

@@ -207,6 +207,7 @@ function editWord(span) {
     if (keep && text !== word.text) {
       if (text) {
         word.text = text;
+        word.probability = null; // reviewed by a person: no longer shaded (as in the text route)
         edited.add(word);
       } else {
         segment.words.splice(Number(span.dataset.i), 1);
