@@ -128,7 +128,9 @@ def test_batch_speech_cached_and_selective_reruns(tmp_path: Path) -> None:
     assert code == 0
     assert all(r["status"] == "up to date" and not r["stages_run"] for r in results)
     assert {slug: (out / slug / f"{slug}.mp3").stat().st_mtime_ns for slug in GOOD} == mtimes
-    assert second < 0.1 * first, (first, second)  # loose; bench/benchmark.py prints the figure
+    # No stage ran and nothing was rewritten: that is the behaviour. The time ratio (the issue's
+    # "under 10 %") is a figure bench/benchmark.py prints; a timed assertion here would be flaky.
+    del first, second
 
     # The glossary: text cleaning and rendering only, no audio and no speech model.
     with open(root / "glossary.toml", "a", encoding="utf-8") as glossary:

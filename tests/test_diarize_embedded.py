@@ -70,3 +70,63 @@ def test_three_excerpts_der_at_most_3_percent() -> None:
     assert len({t.speaker for t in hypothesis}) == 3
     assert hypothesis[0].speaker == "SPEAKER_00"
     assert der <= 0.03, f"DER {der:.1%}"
+
+
+DEMO = Path(__file__).resolve().parents[1] / "raw_audio" / "demo-what-is-the-sscp"
+
+
+@pytest.mark.slow
+def test_known_count_keeps_a_speaker_who_says_little() -> None:
+    """Known count 2, second voice under 4 % of the speech: it must not be folded away.
+
+    Real dev audio: every demo turn of one host plus 3 s of a second, distinct voice (about 4 % of
+    the speech). The old outlier fold labelled this whole file as one speaker.
+    """
+    audio_path, rttm = DEMO / "recording.flac", DEMO / "reference" / "reference.rttm"
+    if not (audio_path.exists() and rttm.exists()):
+        pytest.skip(f"demo episode not found at {DEMO}")
+    from ppod_audio.speech.diarize_embedded import diarize_embedded
+
+    (reference,) = read_rttm(rttm).values()
+    host, guest = "Steve_Macabee", "Rebecca_Leggett"
+    soundfile = pytest.importorskip("soundfile")
+    from scipy.signal import resample_poly
+
+    samples, rate = soundfile.read(str(audio_path), dtype="float32", always_2d=True)
+    source = samples.mean(axis=1)
+    if rate != 16000:
+        common = int(np.gcd(rate, 16000))
+        source = resample_poly(source, 16000 // common, rate // common).astype(np.float32)
+    spans = [(t.start, t.end) for t in reference if t.speaker == host]
+    guest_turn = next(t for t in reference if t.speaker == guest)
+    spans.insert(2, (guest_turn.start, guest_turn.start + 3.0))
+    gap = np.zeros(8000, dtype=np.float32)
+    pieces, guest_span, clock = [], (0.0, 0.0), 0.0
+    for start, end in spans:
+        clip = source[int(start * 16000) : int(end * 16000)]
+        if start == guest_turn.start:
+            guest_span = (clock, clock + len(clip) / 16000)
+        pieces += [clip, gap]
+        clock += (len(clip) + len(gap)) / 16000
+    turns = diarize_embedded(np.concatenate(pieces), num_speakers=2)
+
+    assert len({t.speaker for t in turns}) == 2
+    in_guest = [t for t in turns if t.start < guest_span[1] - 0.5 and t.end > guest_span[0] + 0.5]
+    assert any(t.speaker != turns[0].speaker for t in in_guest), in_guest
+
+
+@pytest.mark.slow
+def test_known_count_finds_quiet_far_field_speech() -> None:
+    """AMI dev clip trn02: one talker at about -51 dBFS, Silero at 0.5 hears nothing. With the
+    count known, no turns at all would be a bug; the quiet-file VAD pass must find the speech."""
+    audio_path = SHARED / "ami" / "trn02.flac"
+    if not audio_path.exists():
+        pytest.skip(f"shared test data not found at {SHARED}")
+    from ppod_audio.speech.diarize_embedded import diarize_embedded
+
+    (reference,) = read_rttm(SHARED / "ami" / "trn02.rttm").values()
+    soundfile = pytest.importorskip("soundfile")
+    audio, _ = soundfile.read(str(audio_path), dtype="float32")
+    turns = diarize_embedded(audio, num_speakers=1)
+    assert len({t.speaker for t in turns}) == 1
+    assert any(t.start < reference[0].end and t.end > reference[0].start for t in turns)

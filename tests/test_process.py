@@ -220,19 +220,20 @@ def test_interrupted_run_leaves_no_partial_mp3(
     ffmpeg("-i", str(shared("speech/jfk.wav")), str(take))
     folder = make_episode(show_root, "crash", {"take.wav": take})
     out = tmp_path / "out"
-    original = pipeline.export_verified
+    original = pipeline.master_to_mp3
 
-    def crash(audio, destination, show):
+    def crash(episode, intro, settings, destination):
         destination.write_bytes(b"ID3 partial mp3 data")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "export_verified", crash)
+    monkeypatch.setattr(pipeline, "master_to_mp3", crash)
     options = pipeline.ProcessOptions(output_root=out, speech=SpeechOptions(enabled=False))
     with pytest.raises(KeyboardInterrupt):
         pipeline.process_episode(folder, options)
-    monkeypatch.setattr(pipeline, "export_verified", original)
+    monkeypatch.setattr(pipeline, "master_to_mp3", original)
     assert not (out / "crash" / "crash.mp3").exists()
     assert not [p for p in (out / "crash").iterdir() if p.suffix == ".mp3" or "tmp" in p.name]
+    assert not list((out / ".cache").glob(".work-*")), "the work folder is removed"
     code, output = run("process", str(folder), "-o", str(out), "--no-speech")
     assert code == 0, output
     assert ebur128(out / "crash" / "crash.mp3")["integrated"] == pytest.approx(-16, abs=0.5)

@@ -13,33 +13,24 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import __version__
 from .audio import decode as decoding
-from .audio.assemble import prepend_intro
 from .audio.clean import clean
 from .audio.decode import Audio
-from .audio.export import encode_mp3, encoder_gain_db
-from .audio.loudness import (
-    LevellerOptions,
-    gain_to,
-    level_speakers,
-    limit_true_peak,
-    loudness_range,
-    measure,
-    normalize,
-)
+from .audio.loudness import LevellerOptions
+from .audio.master import TRUE_PEAK_MARGIN_DB, MasterSettings, master_to_mp3
+from .audio.prepare import CleanedEpisode, CleanSettings, prepare_mixed, prepare_tracks
 from .cache import Cache, make_key
 from .config import EpisodeManifest, ShowConfig, apply_overrides, load_episode, load_show
 from .edit.history import backup as backup_document
-from .errors import InputError, PpodError
+from .errors import PpodError
 from .fileio import atomic_path, file_sha256, write_text
 from .publish import (
     document_sha256,
@@ -53,9 +44,6 @@ from .publish import (
 from .speech.stage import SpeechOptions, SpeechResult, run_speech, speech_key
 from .transcript.document import build_document, glossary_terms
 from .transcript.model import EpisodeDocument
-
-# Encoding and resampling move the true peak; the limiter aims this far below the ceiling.
-TRUE_PEAK_MARGIN_DB = 0.5
 
 Progress = Callable[[str, str], None]
 
@@ -114,16 +102,6 @@ def output_channels(show: ShowConfig) -> int:
     return 1 if show.mp3.channels == "mono" else 2
 
 
-def working_channels(show: ShowConfig) -> int | None:
-    """Mono sources stay mono until the encoder (half the DSP); None keeps the source's."""
-    return 1 if show.mp3.channels == "mono" else None
-
-
-def dual_mono_db(audio: Audio, show: ShowConfig) -> float:
-    """BS.1770 sums channel powers: mono published on both channels measures 3.01 dB louder."""
-    return 10 * np.log10(2) if audio.channels == 1 and output_channels(show) == 2 else 0.0
-
-
 def clean_key(manifest: EpisodeManifest, show: ShowConfig, hashes: list[tuple[str, str]]) -> str:
     tracks = [(s.name, s.track) for s in manifest.track_speakers]
     return make_key("clean", hashes, tracks, show.clean.model_dump(), show.mp3.sample_rate,
@@ -177,146 +155,47 @@ def episode_keys(episode_dir: Path, options: ProcessOptions) -> dict[str, Any]:
 # --- audio ------------------------------------------------------------------------------------
 
 
-@dataclass
-class CleanedEpisode:
-    audio: Audio
-    trimmed_start: float
-    tracks: list[tuple[str, np.ndarray]]
-    """Per-speaker 16 kHz tracks, aligned with ``audio``, for the tracks diarizer."""
+def clean_settings(show: ShowConfig) -> CleanSettings:
+    clean = show.clean
+    return CleanSettings(clean.highpass_hz, clean.trim_silence, clean.keep_silence_seconds,
+                         clean.enabled)  # fmt: skip
 
 
-def load_and_clean(manifest: EpisodeManifest, show: ShowConfig) -> CleanedEpisode:
+def load_and_clean(manifest: EpisodeManifest, show: ShowConfig, work: Path) -> CleanedEpisode:
+    """Decode and clean the recordings into ``work`` (on disk), streamed."""
     rate = show.mp3.sample_rate
-    channels = working_channels(show)
-    settings = show.clean
     if manifest.track_speakers:
-        return _load_tracks(manifest, show)
-    parts = []
-    for path in manifest.input_paths():
-        part = decoding.decode(path, rate, channels)
-        decoding.require_sound(part, path)
-        parts.append(part)
-    joined = decoding.concatenate(parts)
-    if not settings.enabled:
-        return CleanedEpisode(joined, 0.0, [])
-    result = clean(
-        joined,
-        highpass_hz=settings.highpass_hz,
-        trim_silence=settings.trim_silence,
-        keep_silence_seconds=settings.keep_silence_seconds,
-    )
-    return CleanedEpisode(result.audio, result.trimmed_start, [])
-
-
-def _load_tracks(manifest: EpisodeManifest, show: ShowConfig) -> CleanedEpisode:
-    """One file per microphone: kept aligned, mixed down, each remembered for diarization."""
-    rate = show.mp3.sample_rate
-    decoded = []
-    for speaker, path in manifest.track_paths():
-        track = decoding.decode(path, rate, 1)
-        decoded.append((speaker.name, track, path))
-    if all(decoding.peak_dbfs(track.samples) < decoding.SILENCE_DBFS for _, track, _ in decoded):
-        raise InputError(
-            "every track is silent", manifest.root / "episode.toml", "check the tracks"
-        )
-    length = max(track.samples.shape[1] for _, track, _ in decoded)
-    stack = np.zeros((len(decoded), length), dtype=np.float32)
-    for index, (_, track, _) in enumerate(decoded):
-        stack[index, : track.samples.shape[1]] = track.samples[0]
-    settings = show.clean
-    cleaned = clean(
-        Audio(stack, rate),
-        highpass_hz=settings.highpass_hz if settings.enabled else 0.0,
-        trim_silence=False,
-    ).audio.samples
-    start, end = 0, length
-    if settings.enabled and settings.trim_silence:
-        from .audio.clean import trim_bounds
-
-        start, end = trim_bounds(cleaned.sum(axis=0), rate, settings.keep_silence_seconds)
-    cleaned = cleaned[:, start:end]
-    mix = cleaned.sum(axis=0, keepdims=True)
-    tracks = [
-        (name, decoding.to_speech_rate(Audio(cleaned[i : i + 1], rate)))
-        for i, (name, _, _) in enumerate(decoded)
-    ]
-    return CleanedEpisode(Audio(mix.astype(np.float32), rate), start / rate, tracks)
-
-
-def master(episode: Audio, intro: Audio | None, show: ShowConfig) -> tuple[Audio, float]:
-    """Level the talkers, normalise episode and intro alike, join, and normalise the whole."""
-    loudness = show.loudness
-    ceiling = loudness.true_peak_dbtp - TRUE_PEAK_MARGIN_DB
-    target = loudness.target_lufs - dual_mono_db(episode, show)
-    samples = episode.samples
-    if loudness.level_speakers:
-        options = LevellerOptions(
-            max_boost_db=loudness.max_boost_db, max_cut_db=loudness.max_cut_db
-        )
-        samples = level_speakers(samples, episode.rate, options)
-    # Episode and intro meet at the same loudness; the limiter runs once, on the whole.
-    parts = [gain_to(samples, episode.rate, target)]
-    if intro is not None:
-        parts.append(gain_to(intro.samples, intro.rate, target))
-    # Both parts keep their relative level but get headroom: pydub joins integer samples.
-    peak = max(float(np.abs(part).max()) for part in parts)
-    headroom = np.float32(min(1.0, 0.5 / peak)) if peak > 0 else np.float32(1.0)
-    samples = parts[0] * headroom
-    intro = Audio(parts[1] * headroom, intro.rate) if intro is not None else None
-    warning = show.content_warning
-    assembled = prepend_intro(
-        intro,
-        Audio(samples, episode.rate),
-        gap_seconds=warning.gap_seconds,
-        crossfade_seconds=warning.crossfade_seconds,
-    )
-    whole = normalize(assembled.audio.samples, episode.rate, target, ceiling)
-    return Audio(whole, episode.rate), assembled.offset
+        tracks = [(speaker.name, path) for speaker, path in manifest.track_paths()]
+        return prepare_tracks(tracks, work, rate, clean_settings(show),
+                              manifest.root / "episode.toml")  # fmt: skip
+    return prepare_mixed(manifest.input_paths(), work, rate, output_channels(show) == 1,
+                         clean_settings(show))  # fmt: skip
 
 
 def load_intro(show: ShowConfig, channels: int) -> Audio | None:
+    """The content-warning clip, cleaned like an episode, with its dead air trimmed short."""
     warning = show.content_warning
     if not warning.enabled:
         return None
-    path = show.path(warning.audio)
-    intro = decoding.decode(path, show.mp3.sample_rate, channels)
-    trimmed = clean(intro, highpass_hz=show.clean.highpass_hz, keep_silence_seconds=0.15)
-    return trimmed.audio
+    intro = decoding.decode(show.path(warning.audio), show.mp3.sample_rate, channels)
+    return clean(intro, highpass_hz=show.clean.highpass_hz, keep_silence_seconds=0.15).audio
 
 
-def export_verified(audio: Audio, destination: Path, show: ShowConfig) -> tuple[float, dict]:
-    """Encode, decode the MP3 again and measure what listeners will get; returns its duration.
-
-    The encoder moves loudness (ffmpeg's LAME path returns audio 0.45 dB quieter, calibrated
-    once per setting) and true peak, so the published file is measured and any error is fed
-    back: the MP3, not our float copy, is what must meet the target.
-    """
-    mp3 = show.mp3
-    target = show.loudness
-    ceiling = target.true_peak_dbtp - TRUE_PEAK_MARGIN_DB
-    channels = output_channels(show)
-    dual_mono = dual_mono_db(audio, show)
-    compensation = -encoder_gain_db(mp3.bitrate_kbps, mp3.sample_rate, channels)
-    if abs(compensation) > 0.05:
-        boosted = audio.samples * np.float32(10 ** (compensation / 20))
-        audio = Audio(limit_true_peak(boosted, audio.rate, ceiling), audio.rate)
-    for _attempt in range(3):
-        encode_mp3(audio, destination, bitrate_kbps=mp3.bitrate_kbps, sample_rate=mp3.sample_rate,
-                   channels=channels)  # fmt: skip
-        published = decoding.decode(destination, mp3.sample_rate, channels)
-        # Dual mono decodes to two equal channels: measure one, add the 3.01 dB of the other.
-        probe = published.samples[:1] if dual_mono else published.samples
-        stats = measure(probe, published.rate, with_range=False)
-        stats = replace(stats, integrated_lufs=stats.integrated_lufs + dual_mono)
-        loudness_error = target.target_lufs - stats.integrated_lufs
-        peak_over = stats.true_peak_dbtp - target.true_peak_dbtp
-        if abs(loudness_error) <= 0.2 and peak_over <= 0:
-            break
-        ceiling -= max(0.0, peak_over + 0.1)
-        boosted = audio.samples * np.float32(10 ** (loudness_error / 20))
-        audio = Audio(limit_true_peak(boosted, audio.rate, ceiling), audio.rate)
-    stats = replace(stats, loudness_range_lu=loudness_range(probe, published.rate))
-    return published.duration, stats.as_dict()
+def master_settings(show: ShowConfig) -> MasterSettings:
+    loudness = show.loudness
+    return MasterSettings(
+        target_lufs=loudness.target_lufs,
+        true_peak_dbtp=loudness.true_peak_dbtp,
+        level_speakers=loudness.level_speakers,
+        leveller=LevellerOptions(
+            max_boost_db=loudness.max_boost_db, max_cut_db=loudness.max_cut_db
+        ),  # fmt: skip
+        out_channels=output_channels(show),
+        bitrate_kbps=show.mp3.bitrate_kbps,
+        out_rate=show.mp3.sample_rate,
+        gap_seconds=show.content_warning.gap_seconds,
+        crossfade_seconds=show.content_warning.crossfade_seconds,
+    )
 
 
 # --- the episode --------------------------------------------------------------------------------
@@ -347,6 +226,14 @@ def _write_failure(output_dir: Path, report: dict[str, Any]) -> None:
 
 
 def _process(episode_dir: Path, output_dir: Path, options: ProcessOptions) -> dict[str, Any]:
+    # ``work`` owns the temporary folder of cleaned audio: removed however the run ends.
+    with contextlib.ExitStack() as work:
+        return _process_in(work, episode_dir, output_dir, options)
+
+
+def _process_in(
+    work: contextlib.ExitStack, episode_dir: Path, output_dir: Path, options: ProcessOptions
+) -> dict[str, Any]:
     started = time.perf_counter()
     manifest, show = episode_settings(episode_dir)
     slug = manifest.slug
@@ -374,7 +261,11 @@ def _process(episode_dir: Path, output_dir: Path, options: ProcessOptions) -> di
     cleaned: CleanedEpisode | None = None
     if not reuse_audio or speech is None:
         with timer.stage("decode+clean"):
-            cleaned = load_and_clean(manifest, show)
+            cache.root.mkdir(parents=True, exist_ok=True)
+            folder = work.enter_context(
+                tempfile.TemporaryDirectory(prefix=f".work-{slug}-", dir=cache.root)
+            )
+            cleaned = load_and_clean(manifest, show, Path(folder))
     trimmed_start = cleaned.trimmed_start if cleaned else previous["trimmed_start"]
 
     if speech is None:
@@ -396,15 +287,18 @@ def _process(episode_dir: Path, output_dir: Path, options: ProcessOptions) -> di
             shutil.copyfile(mp3_path, target_mp3)
         else:
             assert cleaned is not None
-            with timer.stage("master"):
-                input_stats = measure(cleaned.audio.samples, cleaned.audio.rate).as_dict()
-                intro = load_intro(show, cleaned.audio.channels)
-                published, offset = master(cleaned.audio, intro, show)
-            with timer.stage("export"):
-                duration, output_stats = export_verified(published, target_mp3, show)
-            loudness = {"input": input_stats, "output": output_stats,
+            if options.progress:
+                options.progress(slug, "master")
+            intro = load_intro(show, cleaned.audio.channels)
+            mastered = master_to_mp3(cleaned.audio, intro, master_settings(show), target_mp3)
+            for stage, seconds in mastered.seconds.items():
+                timer.stages[stage] = {"cached": False, "seconds": round(seconds, 3)}
+            offset, duration = mastered.offset, mastered.duration
+            loudness = {"input": mastered.input, "output": mastered.output,
                         "target_lufs": show.loudness.target_lufs,
-                        "true_peak_limit_dbtp": show.loudness.true_peak_dbtp}  # fmt: skip
+                        "true_peak_limit_dbtp": show.loudness.true_peak_dbtp,
+                        "gain_passes": mastered.gain_passes, "encodes": mastered.encodes,
+                        "measured_by": "ffmpeg ebur128 on the published MP3"}  # fmt: skip
 
         with timer.stage("document"):
             machine = build_document(

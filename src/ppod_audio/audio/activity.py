@@ -43,6 +43,20 @@ def speech_regions(
 ) -> list[tuple[float, float]]:
     """Phrases as (start, end) seconds: frames above the gate, short pauses bridged."""
     levels = frame_levels_db(mono, rate)
+    return regions_from_levels(
+        levels, len(mono) / rate, min_pause=min_pause, min_length=min_length, pad=pad
+    )
+
+
+def regions_from_levels(
+    levels: np.ndarray,
+    duration: float,
+    *,
+    min_pause: float = 0.3,
+    min_length: float = 0.2,
+    pad: float = 0.08,
+) -> list[tuple[float, float]]:
+    """The same, from frame levels already measured (a streamed recording keeps only these)."""
     if levels.size == 0:
         return []
     active = levels > speech_threshold_db(levels)
@@ -55,7 +69,6 @@ def speech_regions(
             regions[-1] = (regions[-1][0], end)
         else:
             regions.append((start, end))
-    duration = len(mono) / rate
     return [
         (max(0.0, start - pad), min(duration, end + pad))
         for start, end in regions

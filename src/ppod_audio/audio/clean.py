@@ -1,7 +1,9 @@
 """Cleaning before levelling: DC offset, low rumble, and dead air at either end.
 
 Rumble (traffic, handling, air conditioning) carries energy nobody hears but that BS.1770 and the
-limiter do see, so it is removed first; otherwise it steals headroom from the voices.
+limiter do see, so it is removed first; otherwise it steals headroom from the voices. The
+high-pass also removes any DC offset. These functions work on clips in memory (the content
+warning, tests); ``prepare.py`` streams whole episodes through the same filter and trim rule.
 """
 
 from __future__ import annotations
@@ -9,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import butter, sosfilt
+from scipy.signal import butter, sosfilt, sosfilt_zi
 
-from .activity import speech_regions
+from .activity import frame_levels_db, regions_from_levels
 from .decode import Audio
 
 
@@ -22,25 +24,45 @@ class CleanResult:
     trimmed_end: float
 
 
-def remove_dc(samples: np.ndarray) -> np.ndarray:
-    return samples - samples.mean(axis=1, keepdims=True)
+def cleaning_filter(rate: int, cutoff_hz: float) -> np.ndarray:
+    """4th-order Butterworth high-pass (24 dB/octave below the voice's fundamental), as SOS.
+
+    A high-pass removes DC as well; with the high-pass switched off a 5 Hz one still blocks DC.
+    """
+    return butter(4, cutoff_hz if cutoff_hz > 0 else 5.0, btype="highpass", fs=rate, output="sos")
 
 
-def highpass(samples: np.ndarray, rate: int, cutoff_hz: float) -> np.ndarray:
-    """4th-order Butterworth high-pass: 24 dB/octave below the voice's fundamental."""
-    if cutoff_hz <= 0:
-        return samples
-    sos = butter(4, cutoff_hz, btype="highpass", fs=rate, output="sos")
-    return sosfilt(sos, samples, axis=1).astype(np.float32)
+class HighPass:
+    """The cleaning high-pass with its state, so consecutive blocks filter as one recording."""
+
+    def __init__(self, rate: int, channels: int, cutoff_hz: float, enabled: bool = True):
+        self.enabled = enabled
+        self.sos = cleaning_filter(rate, cutoff_hz)
+        self.state: np.ndarray | None = None
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        if not self.enabled or block.shape[1] == 0:
+            return block
+        if self.state is None:
+            # Start from the first sample's steady state: a DC offset must not "click" in.
+            self.state = sosfilt_zi(self.sos)[:, None, :] * block[None, :, :1]
+        out, self.state = sosfilt(self.sos, block, axis=1, zi=self.state)
+        return out.astype(np.float32)
 
 
 def trim_bounds(mono: np.ndarray, rate: int, keep_seconds: float) -> tuple[int, int]:
     """Sample range from ``keep_seconds`` before the first phrase to as long after the last."""
-    regions = speech_regions(mono, rate)
+    return trim_bounds_from(frame_levels_db(mono, rate), len(mono), rate, keep_seconds)
+
+
+def trim_bounds_from(
+    levels: np.ndarray, frames: int, rate: int, keep_seconds: float
+) -> tuple[int, int]:
+    regions = regions_from_levels(levels, frames / rate)
     if not regions:
-        return 0, len(mono)
+        return 0, frames
     start = max(0, int((regions[0][0] - keep_seconds) * rate))
-    end = min(len(mono), int((regions[-1][1] + keep_seconds) * rate))
+    end = min(frames, int((regions[-1][1] + keep_seconds) * rate))
     return start, end
 
 
@@ -51,7 +73,7 @@ def clean(
     trim_silence: bool = True,
     keep_silence_seconds: float = 0.5,
 ) -> CleanResult:
-    samples = highpass(remove_dc(audio.samples.astype(np.float32)), audio.rate, highpass_hz)
+    samples = HighPass(audio.rate, audio.channels, highpass_hz)(audio.samples.astype(np.float32))
     start, end = 0, samples.shape[1]
     if trim_silence:
         mono = samples.mean(axis=0)

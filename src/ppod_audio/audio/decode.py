@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -80,35 +82,63 @@ def probe_channels(path: Path) -> int:
     return int(digits.group(1)) if digits else 2
 
 
-def decode(path: Path, rate: int, channels: int | None = None) -> Audio:
-    """Decode ``path`` at ``rate`` Hz; ``channels`` None keeps mono, folds more to two."""
+def channels_for(path: Path, channels: int | None) -> int:
+    """``channels`` None keeps mono as mono and folds anything wider to stereo."""
+    if channels is not None:
+        return channels
+    return 1 if probe_channels(path) == 1 else 2
+
+
+def decode_blocks(
+    path: Path, rate: int, channels: int | None = None, block_frames: int = 1 << 19
+) -> Iterator[np.ndarray]:
+    """Decode ``path`` at ``rate`` Hz as ``(channels, n)`` float32 blocks, streaming.
+
+    Memory stays at one block whatever the recording's length. A damaged file raises
+    :class:`InputError` after the blocks decoded so far, so callers write to temporary storage.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError("does not exist", path, "check the file name in episode.toml")
     if path.stat().st_size == 0:
         raise InputError("is empty (0 bytes)", path, "record or export the file again")
-    source_channels = probe_channels(path)
-    if channels is None:
-        channels = 1 if source_channels == 1 else 2
+    channels = channels_for(path, channels)
     command = [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-xerror",
         "-i", str(path), "-map", "0:a:0", "-vn",
         "-ac", str(channels), "-ar", str(rate), "-f", "f32le", "-",
     ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, check=False)
-    if result.returncode != 0:
-        reason = result.stderr.decode(errors="replace").strip().splitlines()
-        detail = reason[-1] if reason else "ffmpeg failed"
-        raise InputError(
-            f"is damaged or truncated and cannot be decoded ({detail})",
-            path,
-            "export or copy the recording again",
-        )
-    samples = np.frombuffer(result.stdout, dtype="<f4")
-    if samples.size < channels * rate // 100:  # under 10 ms
+    frame_bytes = 4 * channels
+    total = 0
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
+        assert process.stdout is not None
+        try:
+            while chunk := process.stdout.read(block_frames * frame_bytes):
+                usable = len(chunk) - len(chunk) % frame_bytes
+                if usable:
+                    total += usable // frame_bytes
+                    yield np.frombuffer(chunk[:usable], dtype="<f4").reshape(-1, channels).T
+        finally:
+            process.stdout.close()
+            returncode = process.wait()
+        if returncode != 0:
+            errors.seek(0)
+            reason = errors.read().decode(errors="replace").strip().splitlines()
+            detail = reason[-1] if reason else "ffmpeg failed"
+            raise InputError(
+                f"is damaged or truncated and cannot be decoded ({detail})",
+                path,
+                "export or copy the recording again",
+            )
+    if total < rate // 100:  # under 10 ms
         raise InputError("contains no audio (zero length)", path, "check the recording")
-    samples = samples[: samples.size - samples.size % channels]
-    return Audio(samples.reshape(-1, channels).T.copy(), rate)
+
+
+def decode(path: Path, rate: int, channels: int | None = None) -> Audio:
+    """Decode ``path`` into memory at ``rate`` Hz; ``channels`` None keeps mono, folds to two."""
+    blocks = list(decode_blocks(path, rate, channels))
+    return Audio(np.concatenate(blocks, axis=1).astype(np.float32, copy=True), rate)
 
 
 def peak_dbfs(samples: np.ndarray) -> float:

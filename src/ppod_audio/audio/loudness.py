@@ -17,6 +17,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import firwin, lfilter
 
+from .meter import HOP_SECONDS, HopEnergy, hop_samples
+
 OVERSAMPLE = 4
 
 
@@ -110,7 +112,7 @@ class LevellerOptions:
     noise between a quiet guest's phrases is never boosted more than the guest.
     """
 
-    hop_seconds: float = 0.05
+    hop_seconds: float = HOP_SECONDS
     frame_seconds: float = 0.4
     window_seconds: float = 3.0
     smooth_seconds: float = 0.3
@@ -121,15 +123,19 @@ class LevellerOptions:
 
 
 def leveller_gain_db(samples: np.ndarray, rate: int, options: LevellerOptions) -> np.ndarray:
-    """Gain in dB for each hop, to be interpolated to samples."""
-    weighted = k_weighted(samples, rate)
-    power = (weighted * weighted).sum(axis=0)
-    hop = max(1, int(options.hop_seconds * rate))
+    """Gain in dB for each 50 ms hop of an in-memory programme."""
+    meter = HopEnergy(rate, samples.shape[0])
+    meter.add(samples)
+    return leveller_gain_from(meter.energies(), hop_samples(rate), options)
+
+
+def leveller_gain_from(energies: np.ndarray, hop: int, options: LevellerOptions) -> np.ndarray:
+    """Gain in dB for each hop, from the K-weighted hop energies (streamed or not)."""
     frame_hops = max(1, int(round(options.frame_seconds / options.hop_seconds)))
-    hops = len(power) // hop
+    hops = len(energies)
     if hops < frame_hops + 2:
         return np.zeros(max(hops, 1))
-    hop_power = power[: hops * hop].reshape(hops, hop).mean(axis=1)
+    hop_power = energies.sum(axis=1) / hop
     frame_power = uniform_filter1d(hop_power, frame_hops, mode="nearest")
     level = -0.691 + 10 * np.log10(frame_power + 1e-12)
 
@@ -174,15 +180,18 @@ def _fill_gaps_with_smaller_neighbour(gain: np.ndarray) -> np.ndarray:
     return np.where(known, gain, np.fmin(left, right))
 
 
+def gain_at(gain_db: np.ndarray, rate: int, start: int, stop: int) -> np.ndarray:
+    """Linear gain for samples ``start:stop`` from a per-hop dB curve (hop centres interpolated)."""
+    hop = hop_samples(rate)
+    centres = (np.arange(len(gain_db)) + 0.5) * hop
+    return (10 ** (np.interp(np.arange(start, stop), centres, gain_db) / 20)).astype(np.float32)
+
+
 def level_speakers(
     samples: np.ndarray, rate: int, options: LevellerOptions | None = None
 ) -> np.ndarray:
-    options = options or LevellerOptions()
-    gain_db = leveller_gain_db(samples, rate, options)
-    hop = options.hop_seconds * rate
-    centres = (np.arange(len(gain_db)) + 0.5) * hop
-    gain = 10 ** (np.interp(np.arange(samples.shape[1]), centres, gain_db) / 20)
-    return (samples * gain.astype(np.float32)).astype(np.float32)
+    gain_db = leveller_gain_db(samples, rate, options or LevellerOptions())
+    return (samples * gain_at(gain_db, rate, 0, samples.shape[1])).astype(np.float32)
 
 
 # --- normalisation and limiting -------------------------------------------------------------

@@ -23,7 +23,7 @@ from ..transcript.model import Word
 from .turns import Turn
 
 if TYPE_CHECKING:
-    from ..pipeline import CleanedEpisode
+    from ..audio.prepare import CleanedEpisode
 
 StageTimer = Callable[[str], contextlib.AbstractContextManager[dict[str, Any]]]
 
@@ -119,13 +119,11 @@ def run_speech(
     terms: list[str],
     stage: StageTimer,
 ) -> SpeechResult:
-    from ..audio.decode import to_speech_rate
-
     result = SpeechResult(model=options.model, diarizer=options.diarizer)
     if not options.enabled:
         result.model = result.diarizer = None
         return result
-    audio16 = to_speech_rate(cleaned.audio)
+    audio16 = cleaned.speech16
     result.audio_seconds = len(audio16) / 16000
 
     with stage("transcribe") as entry:

@@ -1,0 +1,153 @@
+"""Load and clean an episode's recordings in one streamed pass, whatever their length.
+
+Each input is decoded block by block, high-passed (filter state carried across blocks and
+files, so joined takes are filtered as one recording) and appended to a float32 file on disk.
+The frame levels that decide the trim are measured on the way, and a 16 kHz mono copy for the
+speech models is decoded alongside by ffmpeg's own resampler. Nothing full-rate and
+full-length is ever held in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from .activity import FRAME_SECONDS
+from .clean import HighPass, trim_bounds_from
+from .decode import SILENCE_DBFS, SPEECH_RATE, decode_blocks, probe_channels
+from .disk import DiskAudio, DiskAudioWriter
+
+FADE_SECONDS = 0.01
+
+
+@dataclass
+class CleanedEpisode:
+    """The cleaned, trimmed programme on disk, its 16 kHz copy, and per-speaker 16 kHz tracks."""
+
+    audio: DiskAudio
+    speech16: np.ndarray
+    trimmed_start: float
+    tracks: list[tuple[str, np.ndarray]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CleanSettings:
+    highpass_hz: float = 80.0
+    trim_silence: bool = True
+    keep_silence_seconds: float = 0.5
+    enabled: bool = True
+
+
+class _Levels:
+    """20 ms frame levels of the mono mix, for trimming, across blocks."""
+
+    def __init__(self, rate: int):
+        self.frame = int(rate * FRAME_SECONDS)
+        self.rest = np.zeros(0, np.float32)
+        self.parts: list[np.ndarray] = []
+
+    def add(self, mono: np.ndarray) -> None:
+        data = np.concatenate([self.rest, mono])
+        count = len(data) // self.frame
+        frames = data[: count * self.frame].reshape(count, self.frame).astype(np.float64)
+        self.parts.append(10 * np.log10(np.mean(frames * frames, axis=1) + 1e-12))
+        self.rest = data[count * self.frame :]
+
+    def levels(self) -> np.ndarray:
+        return np.concatenate(self.parts) if self.parts else np.zeros(0)
+
+
+def _speech_copy(paths: list[Path], settings: CleanSettings) -> np.ndarray:
+    clean16 = HighPass(SPEECH_RATE, 1, settings.highpass_hz, settings.enabled)
+    blocks = [clean16(block) for path in paths for block in decode_blocks(path, SPEECH_RATE, 1)]
+    return np.concatenate(blocks, axis=1)[0] if blocks else np.zeros(0, np.float32)
+
+
+def _require_sound(peak: float, path: Path) -> None:
+    if peak <= 0 or 20 * np.log10(peak) < SILENCE_DBFS:
+        raise InputError(
+            f"is silent (peak below {SILENCE_DBFS:.0f} dBFS)",
+            path,
+            "check the microphone was recording and the right file is listed",
+        )
+
+
+def _trim(audio: DiskAudio, levels: np.ndarray, settings: CleanSettings) -> tuple[DiskAudio, int]:
+    if not (settings.enabled and settings.trim_silence):
+        return audio, 0
+    start, stop = trim_bounds_from(levels, audio.frames, audio.rate, settings.keep_silence_seconds)
+    trimmed = audio.view(start, stop)
+    fade = min(int(FADE_SECONDS * audio.rate), trimmed.frames // 2)
+    if fade:
+        ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
+        trimmed.write(0, trimmed.read(0, fade) * ramp)
+        tail = trimmed.frames - fade
+        trimmed.write(tail, trimmed.read(tail, trimmed.frames) * ramp[::-1])
+    return trimmed, start
+
+
+def prepare_mixed(
+    paths: list[Path], work: Path, rate: int, mono_output: bool, settings: CleanSettings
+) -> CleanedEpisode:
+    """One mixed recording, or several takes joined in order."""
+    channels = 1 if mono_output or all(probe_channels(p) == 1 for p in paths) else 2
+    writer = DiskAudioWriter(work / "cleaned.f32", channels, rate)
+    highpass = HighPass(rate, channels, settings.highpass_hz, settings.enabled)
+    levels = _Levels(rate)
+    for path in paths:
+        peak = 0.0
+        for block in decode_blocks(path, rate, channels):
+            peak = max(peak, float(np.abs(block).max(initial=0.0)))
+            cleaned = highpass(block)
+            writer.append(cleaned)
+            levels.add(cleaned.mean(axis=0))
+        _require_sound(peak, path)
+    audio, start = _trim(writer.close(), levels.levels(), settings)
+    speech = _speech_copy(paths, settings)
+    first = int(start * SPEECH_RATE / rate)
+    speech = speech[first : first + int(round(audio.frames * SPEECH_RATE / rate))]
+    return CleanedEpisode(audio, np.ascontiguousarray(speech), start / rate)
+
+
+def prepare_tracks(
+    tracks: list[tuple[str, Path]], work: Path, rate: int, settings: CleanSettings, manifest: Path
+) -> CleanedEpisode:
+    """One file per microphone: each cleaned, mixed down aligned, each kept for diarization."""
+    stored: list[tuple[str, DiskAudio, float]] = []
+    for index, (name, path) in enumerate(tracks):
+        writer = DiskAudioWriter(work / f"track{index}.f32", 1, rate)
+        highpass = HighPass(rate, 1, settings.highpass_hz, settings.enabled)
+        peak = 0.0
+        for block in decode_blocks(path, rate, 1):
+            peak = max(peak, float(np.abs(block).max(initial=0.0)))
+            writer.append(highpass(block))
+        stored.append((name, writer.close(), peak))
+    if all(peak <= 0 or 20 * np.log10(peak) < SILENCE_DBFS for _, _, peak in stored):
+        raise InputError("every track is silent", manifest, "check the tracks")
+    length = max(track.frames for _, track, _ in stored)
+    mix = DiskAudioWriter(work / "cleaned.f32", 1, rate)
+    levels = _Levels(rate)
+    for start, stop in _block_ranges(length, rate):
+        block = np.zeros((1, stop - start), np.float32)
+        for _, track, _ in stored:
+            part = track.read(start, stop)
+            block[:, : part.shape[1]] += part
+        mix.append(block)
+        levels.add(block[0])
+    audio, first = _trim(mix.close(), levels.levels(), settings)
+    begin16 = int(first * SPEECH_RATE / rate)
+    count16 = int(round(audio.frames * SPEECH_RATE / rate))
+    speech16 = []
+    for (name, _, _), (_, path) in zip(stored, tracks, strict=True):
+        track16 = _speech_copy([path], settings)[begin16 : begin16 + count16]
+        speech16.append((name, np.pad(track16, (0, max(0, count16 - len(track16))))))
+    mix16 = np.sum([track for _, track in speech16], axis=0).astype(np.float32)
+    return CleanedEpisode(audio, mix16, first / rate, speech16)
+
+
+def _block_ranges(frames: int, rate: int, seconds: float = 10.0) -> list[tuple[int, int]]:
+    size = int(seconds * rate)
+    return [(start, min(frames, start + size)) for start in range(0, frames, size)]
