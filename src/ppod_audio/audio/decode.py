@@ -16,7 +16,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from ..errors import InputError
 
@@ -141,35 +140,15 @@ def decode(path: Path, rate: int, channels: int | None = None) -> Audio:
     return Audio(np.concatenate(blocks, axis=1).astype(np.float32, copy=True), rate)
 
 
-def peak_dbfs(samples: np.ndarray) -> float:
-    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
-    return 20 * np.log10(peak) if peak > 0 else -np.inf
-
-
 def require_sound(audio: Audio, path: Path) -> None:
-    if peak_dbfs(audio.samples) < SILENCE_DBFS:
+    require_peak(float(np.max(np.abs(audio.samples), initial=0.0)), path)
+
+
+def require_peak(peak: float, path: Path) -> None:
+    """A recording whose loudest sample is under -70 dBFS is a dead microphone, not an episode."""
+    if peak <= 0 or 20 * np.log10(peak) < SILENCE_DBFS:
         raise InputError(
             f"is silent (peak below {SILENCE_DBFS:.0f} dBFS)",
             path,
             "check the microphone was recording and the right file is listed",
         )
-
-
-def to_speech_rate(audio: Audio) -> np.ndarray:
-    """The 16 kHz mono float32 copy that speech recognition and diarization read."""
-    mono = audio.mono().astype(np.float32)
-    if audio.rate == SPEECH_RATE:
-        return mono
-    divisor = np.gcd(SPEECH_RATE, audio.rate)
-    return resample_poly(mono, SPEECH_RATE // divisor, audio.rate // divisor).astype(np.float32)
-
-
-def concatenate(parts: list[Audio]) -> Audio:
-    """Join takes in order; a mono take joins stereo ones as centred stereo."""
-    channels = max(part.channels for part in parts)
-    rate = parts[0].rate
-    blocks = [
-        np.repeat(part.samples, channels, axis=0) if part.channels < channels else part.samples
-        for part in parts
-    ]
-    return Audio(np.concatenate(blocks, axis=1), rate)

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import InputError
 from .activity import FRAME_SECONDS
 from .clean import HighPass, trim_bounds_from
-from .decode import SILENCE_DBFS, SPEECH_RATE, decode_blocks, probe_channels
+from .decode import SILENCE_DBFS, SPEECH_RATE, decode_blocks, probe_channels, require_peak
 from .disk import DiskAudio, DiskAudioWriter
 
 FADE_SECONDS = 0.01
@@ -66,15 +66,6 @@ def _speech_copy(paths: list[Path], settings: CleanSettings) -> np.ndarray:
     return np.concatenate(blocks, axis=1)[0] if blocks else np.zeros(0, np.float32)
 
 
-def _require_sound(peak: float, path: Path) -> None:
-    if peak <= 0 or 20 * np.log10(peak) < SILENCE_DBFS:
-        raise InputError(
-            f"is silent (peak below {SILENCE_DBFS:.0f} dBFS)",
-            path,
-            "check the microphone was recording and the right file is listed",
-        )
-
-
 def _trim(audio: DiskAudio, levels: np.ndarray, settings: CleanSettings) -> tuple[DiskAudio, int]:
     if not (settings.enabled and settings.trim_silence):
         return audio, 0
@@ -104,7 +95,7 @@ def prepare_mixed(
             cleaned = highpass(block)
             writer.append(cleaned)
             levels.add(cleaned.mean(axis=0))
-        _require_sound(peak, path)
+        require_peak(peak, path)
     audio, start = _trim(writer.close(), levels.levels(), settings)
     speech = _speech_copy(paths, settings)
     first = int(start * SPEECH_RATE / rate)
