@@ -162,9 +162,8 @@ def bench_bare(devices: list[str]) -> None:
 
     manifest = load_episode(DEMO)
     show = load_show(DEMO.parent)
-    from ppod_audio.audio.decode import to_speech_rate
-
-    audio16 = to_speech_rate(load_and_clean(manifest, show).audio)
+    with tempfile.TemporaryDirectory() as work:
+        audio16 = load_and_clean(manifest, show, Path(work)).speech16
     seconds = len(audio16) / 16000
     print(
         "\n## Transcription: pipeline vs bare faster-whisper "

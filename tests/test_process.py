@@ -181,7 +181,7 @@ season = 2
 episode = 1
 inputs = ["take1.flac", "take2.m4a"]
 [overrides]
-mp3 = { channels = "mono" }
+mp3 = { channels = "mono", id3_version = 4 }
 loudness = { target_lufs = -19.0 }
 """
     folder = make_episode(
@@ -196,6 +196,7 @@ loudness = { target_lufs = -19.0 }
     assert measured["true_peak"] <= -1.0
     info = MP3(mp3).info
     assert info.channels == 1 and info.bitrate == 96000
+    assert ID3(mp3).version[:2] == (2, 4)  # v2.4 selectable, v2.3 the default
     first = mp3.stat().st_mtime_ns
     report = json.loads((out / "two-takes" / "report.json").read_text())
     assert report["duration"] == pytest.approx(report["intro_offset"] + 4.4 + 11.0, abs=2.0)

@@ -60,10 +60,22 @@ class _Levels:
         return np.concatenate(self.parts) if self.parts else np.zeros(0)
 
 
-def _speech_copy(paths: list[Path], settings: CleanSettings) -> np.ndarray:
+def _speech_copy(paths: list[Path], settings: CleanSettings, work: Path) -> np.ndarray:
+    """The 16 kHz mono copy, high-passed like the full-rate audio, decoded by ffmpeg's resampler.
+
+    Blocks go through a file so that the one array in memory is the final one (an hour is
+    230 MB; a list of blocks joined at the end would need twice that).
+    """
     clean16 = HighPass(SPEECH_RATE, 1, settings.highpass_hz, settings.enabled)
-    blocks = [clean16(block) for path in paths for block in decode_blocks(path, SPEECH_RATE, 1)]
-    return np.concatenate(blocks, axis=1)[0] if blocks else np.zeros(0, np.float32)
+    writer = DiskAudioWriter(work / f"speech16-{len(list(work.glob('speech16-*')))}.f32", 1,
+                             SPEECH_RATE)  # fmt: skip
+    for path in paths:
+        for block in decode_blocks(path, SPEECH_RATE, 1):
+            writer.append(clean16(block))
+    stored = writer.close()
+    samples = np.fromfile(stored.path, dtype="<f4")
+    stored.path.unlink()
+    return samples
 
 
 def _trim(audio: DiskAudio, levels: np.ndarray, settings: CleanSettings) -> tuple[DiskAudio, int]:
@@ -97,10 +109,10 @@ def prepare_mixed(
             levels.add(cleaned.mean(axis=0))
         require_peak(peak, path)
     audio, start = _trim(writer.close(), levels.levels(), settings)
-    speech = _speech_copy(paths, settings)
+    speech = _speech_copy(paths, settings, work)
     first = int(start * SPEECH_RATE / rate)
     speech = speech[first : first + int(round(audio.frames * SPEECH_RATE / rate))]
-    return CleanedEpisode(audio, np.ascontiguousarray(speech), start / rate)
+    return CleanedEpisode(audio, speech, start / rate)
 
 
 def prepare_tracks(
@@ -133,7 +145,7 @@ def prepare_tracks(
     count16 = int(round(audio.frames * SPEECH_RATE / rate))
     speech16 = []
     for (name, _, _), (_, path) in zip(stored, tracks, strict=True):
-        track16 = _speech_copy([path], settings)[begin16 : begin16 + count16]
+        track16 = _speech_copy([path], settings, work)[begin16 : begin16 + count16]
         speech16.append((name, np.pad(track16, (0, max(0, count16 - len(track16))))))
     mix16 = np.sum([track for _, track in speech16], axis=0).astype(np.float32)
     return CleanedEpisode(audio, mix16, first / rate, speech16)

@@ -133,13 +133,31 @@ def load_encoder() -> VoiceEncoder:
     return VoiceEncoder("cpu", verbose=False)
 
 
-def _mel(audio: np.ndarray) -> np.ndarray:
-    """Resemblyzer's mel spectrogram, ``(frames, 40)`` at 10 ms per frame."""
+def _mel(audio: np.ndarray, piece_seconds: float = 300.0) -> np.ndarray:
+    """Resemblyzer's mel spectrogram, ``(frames, 40)`` at 10 ms per frame.
+
+    librosa computes the STFT of its whole input at once (about 1 GB for an hour), so long audio
+    is done in 5-minute pieces with three hops of context either side: each frame then sees
+    exactly the samples it would in one pass, and the result is identical.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from resemblyzer.audio import wav_to_mel_spectrogram
 
-    return wav_to_mel_spectrogram(audio.astype(np.float32))
+    audio = audio.astype(np.float32)
+    hop, margin = 160, 480  # 10 ms at 16 kHz; the 25 ms window reaches 200 samples each side
+    step = int(piece_seconds * 16000) // hop * hop
+    if len(audio) <= step + 2 * margin:
+        return wav_to_mel_spectrogram(audio)
+    total = 1 + len(audio) // hop
+    parts = []
+    for start in range(0, len(audio), step):
+        lo, hi = max(0, start - margin), min(len(audio), start + step + margin)
+        mel = wav_to_mel_spectrogram(audio[lo:hi])
+        first = (start - lo) // hop
+        count = min(step // hop, total - start // hop)
+        parts.append(mel[first : first + count])
+    return np.concatenate(parts)
 
 
 def _embed_mels(mels: list[np.ndarray], batch_size: int = 256) -> np.ndarray:
@@ -178,24 +196,29 @@ def embed_utterance(audio16k: np.ndarray) -> np.ndarray:
     audio = np.asarray(audio16k, dtype=np.float32).reshape(-1)
     if audio.size < SAMPLE_RATE // 4:
         raise ValueError("cannot embed a clip shorter than 0.25 s")
-    audio = normalize_level(audio, loud_frames(audio))
-    regions = speech_regions(audio, options)
+    gain = level_gain(loud_power(audio))
+    regions = speech_regions(audio, options, gain)
     spans, weights = window_spans(regions, options)
     if not spans:  # no speech found: embed the clip as it is rather than fail
         duration = len(audio) / SAMPLE_RATE
         regions = [(0.0, duration)]
         spans, weights = window_spans(regions, options)
-    audio = normalize_level(audio, _cut(audio, regions))
+    gain = level_gain(speech_power(audio, regions))
     with _torch_threads(options.torch_threads):
-        embeddings = _window_embeddings(audio, spans, options.batch_size)
+        embeddings = _window_embeddings(audio, spans, options.batch_size, gain)
     return _unit((embeddings * weights[:, None]).sum(0)).astype(np.float32)
 
 
 def _window_embeddings(
-    audio: np.ndarray, spans: list[tuple[float, float]], batch_size: int
+    audio: np.ndarray, spans: list[tuple[float, float]], batch_size: int, gain: float = 1.0
 ) -> np.ndarray:
-    """GE2E embedding of each ``(start, end)`` span of ``audio``, ``(len(spans), 256)``."""
+    """GE2E embedding of each ``(start, end)`` span of ``audio`` times ``gain``.
+
+    The mel spectrogram is of power, so the gain is applied to it squared: the same numbers as
+    scaling the audio, without a second full-length copy of it.
+    """
     mel = _mel(audio)
+    mel *= np.float32(gain * gain)
     mels = [
         mel[int(round(s / MEL_STEP)) : max(int(round(e / MEL_STEP)), int(round(s / MEL_STEP)) + 1)]
         for s, e in spans
@@ -203,14 +226,21 @@ def _window_embeddings(
     return _embed_mels(mels, batch_size)
 
 
-def _cut(audio: np.ndarray, regions: list[tuple[float, float]]) -> np.ndarray:
-    """The samples inside ``regions``, concatenated."""
-    parts = [audio[int(s * SAMPLE_RATE) : int(e * SAMPLE_RATE)] for s, e in regions]
-    return np.concatenate(parts) if parts else audio[:0]
+def _mean_square(parts: list[np.ndarray]) -> float:
+    """Mean square over several slices, without joining them (an hour is 230 MB a copy)."""
+    count = sum(len(part) for part in parts)
+    if count == 0:
+        return 0.0
+    return sum(float(np.dot(part.astype(np.float64), part)) for part in parts) / count
 
 
-def loud_frames(audio: np.ndarray, frame: float = 0.03) -> np.ndarray:
-    """The loudest 30 % of 30 ms frames: a VAD-free stand-in for "the speech".
+def speech_power(audio: np.ndarray, regions: list[tuple[float, float]]) -> float:
+    """Mean square of the samples inside ``regions``."""
+    return _mean_square([audio[int(s * SAMPLE_RATE) : int(e * SAMPLE_RATE)] for s, e in regions])
+
+
+def loud_power(audio: np.ndarray, frame: float = 0.03) -> float:
+    """Mean square of the loudest 30 % of 30 ms frames: a VAD-free stand-in for "the speech".
 
     Silero's speech probability depends on level, and far-field meetings sit 30-50 dB below full
     scale, so the audio is brought to a speech level before the VAD runs.
@@ -218,24 +248,22 @@ def loud_frames(audio: np.ndarray, frame: float = 0.03) -> np.ndarray:
     size = int(frame * SAMPLE_RATE)
     count = len(audio) // size
     if count < 4:
-        return audio
+        return _mean_square([audio])
     frames = audio[: count * size].reshape(count, size)
-    power = np.mean(np.square(frames, dtype=np.float64), axis=1)
-    return frames[power >= np.quantile(power, 0.7)].reshape(-1)
+    power = np.einsum("ij,ij->i", frames, frames) / size
+    return float(power[power >= np.quantile(power, 0.7)].mean())
 
 
-def normalize_level(audio: np.ndarray, speech: np.ndarray) -> np.ndarray:
-    """``audio`` scaled so that ``speech`` (the talking parts) sits at -30 dBFS RMS."""
-    rms = float(np.sqrt(np.mean(np.square(speech, dtype=np.float64)))) if speech.size else 0.0
-    if rms < 1e-6:
-        return audio
-    return (audio * (10 ** (TARGET_DBFS / 20) / rms)).astype(np.float32)
+def level_gain(power: float) -> float:
+    """The factor that brings speech of mean square ``power`` to -30 dBFS RMS."""
+    rms = float(np.sqrt(power))
+    return 10 ** (TARGET_DBFS / 20) / rms if rms >= 1e-6 else 1.0
 
 
 def speech_regions(
-    audio: np.ndarray, options: EmbeddedDiarizerOptions
+    audio: np.ndarray, options: EmbeddedDiarizerOptions, gain: float = 1.0
 ) -> list[tuple[float, float]]:
-    """Silero VAD speech regions as ``(start, end)`` seconds."""
+    """Silero VAD speech regions as ``(start, end)`` seconds, of ``audio`` times ``gain``."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     vad = VadOptions(
@@ -244,12 +272,25 @@ def speech_regions(
         speech_pad_ms=int(options.vad_pad * 1000),
         min_speech_duration_ms=100,
     )
-    stamps = get_speech_timestamps(audio, vad, sampling_rate=SAMPLE_RATE)
-    return [(s["start"] / SAMPLE_RATE, s["end"] / SAMPLE_RATE) for s in stamps]
+    # faster-whisper's VAD frames the whole input at once (700 MB for an hour): long audio goes
+    # through in 10-minute pieces, and a region that a piece boundary cut in two is rejoined.
+    piece = VAD_PIECE_SECONDS * SAMPLE_RATE
+    regions: list[tuple[float, float]] = []
+    for first in range(0, len(audio), piece):
+        chunk = audio[first : first + piece] * np.float32(gain)
+        stamps = get_speech_timestamps(chunk, vad, sampling_rate=SAMPLE_RATE)
+        for stamp in stamps:
+            start = (first + stamp["start"]) / SAMPLE_RATE
+            end = (first + stamp["end"]) / SAMPLE_RATE
+            if regions and start - regions[-1][1] < options.vad_min_silence:
+                regions[-1] = (regions[-1][0], end)
+            else:
+                regions.append((start, end))
+    return regions
 
 
 def _find_speech(
-    audio: np.ndarray, options: EmbeddedDiarizerOptions, *, count_known: bool
+    audio: np.ndarray, options: EmbeddedDiarizerOptions, *, count_known: bool, gain: float = 1.0
 ) -> list[tuple[float, float]]:
     """Speech regions, with two fallbacks for far-field and very quiet recordings.
 
@@ -259,13 +300,13 @@ def _find_speech(
        returning no turns for a file whose manifest lists speakers is a bug, not an answer.
     """
     duration = len(audio) / SAMPLE_RATE
-    regions = speech_regions(audio, options)
+    regions = speech_regions(audio, options, gain)
     found = sum(e - s for s, e in regions)
     if duration > 0 and found < options.quiet_speech_fraction * duration:
         quiet = replace(
             options, vad_threshold=min(options.quiet_vad_threshold, options.vad_threshold)
         )
-        retry = speech_regions(audio, quiet)
+        retry = speech_regions(audio, quiet, gain)
         if sum(e - s for s, e in retry) > found:
             regions = retry
     if not regions and count_known:
@@ -344,6 +385,10 @@ def window_spans(
     return spans, np.asarray(weights, dtype=np.float64)
 
 
+MAX_CLUSTERED_WINDOWS = 2500
+VAD_PIECE_SECONDS = 600
+
+
 def cluster_windows(
     embeddings: np.ndarray,
     weights: np.ndarray,
@@ -353,12 +398,31 @@ def cluster_windows(
     max_speakers: int,
     options: EmbeddedDiarizerOptions,
 ) -> np.ndarray:
-    """Cluster label per window: AHC + outlier folding, count known or estimated."""
+    """Cluster label per window: AHC + outlier folding, count known or estimated.
+
+    Average linkage keeps every pairwise distance (1.3 GB for the 18,000 windows of an hour),
+    so beyond ``MAX_CLUSTERED_WINDOWS`` an evenly spaced subset is clustered and every window
+    then takes the label of the nearest cluster centre; re-segmentation refines it anyway.
+    """
     from scipy.cluster.hierarchy import fcluster, linkage
 
     n = len(embeddings)
     if n == 1 or num_speakers == 1 or max_speakers <= 1:
         return np.zeros(n, dtype=int)
+    if n > MAX_CLUSTERED_WINDOWS:
+        stride = int(np.ceil(n / MAX_CLUSTERED_WINDOWS))
+        subset = cluster_windows(
+            embeddings[::stride],
+            weights[::stride] * stride,
+            num_speakers=num_speakers,
+            min_speakers=min_speakers,
+            max_speakers=max_speakers,
+            options=options,
+        )
+        centres = np.stack(
+            [_unit(embeddings[::stride][subset == c].mean(0)) for c in np.unique(subset)]
+        )
+        return np.argmax(embeddings @ centres.T, axis=1)
     tree = linkage(embeddings, method="average", metric="cosine")
     if num_speakers is not None:
         return _cluster_to_count(embeddings, weights, tree, num_speakers, options)
@@ -589,17 +653,17 @@ def diarize_embedded_detailed(
     audio = np.asarray(audio, dtype=np.float32).reshape(-1)
     duration = len(audio) / SAMPLE_RATE
     empty: dict[str, Any] = {"turns": [], "centroids": {}, "regions": []}
-    if options.normalize_level:
-        audio = normalize_level(audio, loud_frames(audio))
-    regions = _find_speech(audio, options, count_known=num_speakers is not None)
+    # Levels are applied as gains (never to a copy of the audio: an hour is 230 MB a copy).
+    gain = level_gain(loud_power(audio)) if options.normalize_level else 1.0
+    regions = _find_speech(audio, options, count_known=num_speakers is not None, gain=gain)
     spans, weights = window_spans(regions, options)
     if not spans:
         return empty
 
     if options.normalize_level:
-        audio = normalize_level(audio, _cut(audio, regions))
+        gain = level_gain(speech_power(audio, regions))
     with _torch_threads(options.torch_threads):
-        embeddings = _window_embeddings(audio, spans, options.batch_size)
+        embeddings = _window_embeddings(audio, spans, options.batch_size, gain)
 
     labels = cluster_windows(
         embeddings,

@@ -85,6 +85,9 @@ class TranscribeOptions:
     terms: tuple[str, ...] = ()
     prompt: str = "none"  # "none" | "hotwords" | "initial_prompt"
     cpu_threads: int = 0  # 0: all cores
+    # faster-whisper computes the log-mel features of its whole input at once (2.5 GB for an
+    # hour); longer audio is cut at its quietest moment near every 5 minutes instead.
+    piece_seconds: float = 300.0
     allow_download: bool = False
 
 
@@ -213,6 +216,24 @@ def load_model(path: str, device: str, compute_type: str, cpu_threads: int, down
 # ---------------------------------------------------------------------------------- words
 
 
+def pieces(audio: np.ndarray, seconds: float) -> list[tuple[int, int]]:
+    """Sample ranges of at most about ``seconds``, cut at the quietest 100 ms near each boundary
+    (searched 20 s either side), so no word is cut in two."""
+    size = int(seconds * SAMPLE_RATE)
+    if len(audio) <= size + SAMPLE_RATE * 30:
+        return [(0, len(audio))]
+    frame = SAMPLE_RATE // 10
+    search = 20 * SAMPLE_RATE
+    cuts = [0]
+    while len(audio) - cuts[-1] > size + SAMPLE_RATE * 30:
+        lo = cuts[-1] + size - search
+        window = audio[lo : lo + 2 * search]
+        frames = window[: len(window) // frame * frame].reshape(-1, frame)
+        quietest = int(np.argmin(np.mean(frames * frames, axis=1)))
+        cuts.append(lo + quietest * frame + frame // 2)
+    return list(zip(cuts, cuts[1:] + [len(audio)], strict=True))
+
+
 def words_from_segments(segments, duration: float) -> list[Word]:
     """faster-whisper's words as :class:`Word`: text stripped, times clamped into the audio.
 
@@ -282,16 +303,23 @@ def transcribe(audio: np.ndarray, options: TranscribeOptions | None = None) -> T
         batched = device == "cuda" and duration > BATCH_THRESHOLD_S
     if batched and not options.vad_filter and duration > 30:
         batched = False  # the batched pipeline needs VAD to cut audio over 30 s into chunks
-    if batched:
-        from faster_whisper import BatchedInferencePipeline
+    words: list[Word] = []
+    for first, last in pieces(audio, options.piece_seconds):
+        piece = audio[first:last]
+        if batched:
+            from faster_whisper import BatchedInferencePipeline
 
-        pipeline = BatchedInferencePipeline(model=model)
-        segments, info = pipeline.transcribe(
-            audio, batch_size=options.batch_size, without_timestamps=False, **arguments
-        )
-    else:
-        segments, info = model.transcribe(audio, **arguments)
-    words = words_from_segments(segments, duration)  # segments is lazy: decoding happens here
+            pipeline = BatchedInferencePipeline(model=model)
+            segments, info = pipeline.transcribe(
+                piece, batch_size=options.batch_size, without_timestamps=False, **arguments
+            )
+        else:
+            segments, info = model.transcribe(piece, **arguments)
+        # segments is lazy: decoding happens here
+        found = words_from_segments(segments, len(piece) / SAMPLE_RATE)
+        shift = first / SAMPLE_RATE
+        words += [w.model_copy(update={"start": w.start + shift, "end": w.end + shift})
+                  for w in found]  # fmt: skip
     finished = time.perf_counter()
 
     return Transcription(
