@@ -159,3 +159,20 @@ def edit_episode(published_demo: Path, tmp_path: Path) -> Path:
     report["source"] = str(show / DEMO.name)
     (episode / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     return episode
+
+
+def recurring_word(episode: Path) -> str:
+    """A word the recogniser wrote at least twice in the demo: what an editor keeps fixing."""
+    from collections import Counter
+
+    from ppod_audio.transcript.model import load_document
+
+    doc = load_document(episode / "episode.json")
+    texts = [w.text for w in doc.words()]
+    exact = Counter(texts)
+    folded = Counter(t.strip(".,?!").lower() for t in texts)
+    return next(
+        word
+        for word, n in exact.most_common()
+        if n >= 2 and len(word) >= 7 and word.isalpha() and folded[word.lower()] == n
+    )

@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 
 from click.testing import CliRunner
+from conftest import recurring_word
 
 from ppod_audio.cli import cli
 from ppod_audio.edit.history import recognised_path, save_document
@@ -89,26 +90,27 @@ def correct(episode: Path, wrong: str, right: str) -> int:
 
 
 def test_learn_yes_adds_entries_that_fix_the_next_episode(edit_episode: Path) -> None:
-    seen = correct(edit_episode, "Safelarding", "Safeguarding")
+    wrong = recurring_word(edit_episode)
+    right = wrong[::-1]  # stands for the editor's spelling (a change of case is not a fix)
+    seen = correct(edit_episode, wrong, right)
     assert seen >= 2
     result = CliRunner().invoke(cli, ["glossary", "learn", "--yes", str(edit_episode)])
     assert result.exit_code == 0, result.output
-    assert f'"Safelarding" -> "Safeguarding" (corrected {seen}x)' in result.output
+    assert f'"{wrong}" -> "{right}" (corrected {seen}x)' in result.output
     glossary_path = edit_episode.parents[1] / "raw_audio" / "glossary.toml"
     glossary = load_glossary(glossary_path)
-    assert ("Safelarding", "Safeguarding") in glossary.replacements
+    assert (wrong, right) in glossary.replacements
     assert "# Wrong -> right" in glossary_path.read_text()  # the file's comments survive
-    heard = [
-        Word(text=t, start=i, end=i + 0.5) for i, t in enumerate(["the", "Safelarding", "team"])
-    ]
+    heard = [Word(text=t, start=i, end=i + 0.5) for i, t in enumerate(["the", wrong, "team"])]
     fixed = clean_words(heard, CleanOptions(glossary=glossary))
-    assert [w.text for w in fixed] == ["the", "Safeguarding", "team"]
+    assert [w.text for w in fixed] == ["the", right, "team"]
     again = CliRunner().invoke(cli, ["glossary", "learn", "--yes", str(edit_episode)])
     assert "no new corrections" in again.output  # already in the glossary
 
 
 def test_learn_asks_for_each_proposal(edit_episode: Path) -> None:
-    correct(edit_episode, "Safelarding", "Safeguarding")
+    wrong = recurring_word(edit_episode)
+    correct(edit_episode, wrong, wrong[::-1])
     glossary_path = edit_episode.parents[1] / "raw_audio" / "glossary.toml"
     before = glossary_path.read_text()
     result = CliRunner().invoke(cli, ["glossary", "learn", str(edit_episode)], input="n\n" * 20)

@@ -1,8 +1,8 @@
 """Building the episode document from the speech result: names, clean text, one time shift.
 
-This is the one place where recognition times (on the cleaned recording) become published times
-(content warning included): every word, segment and chapter is shifted by ``intro_offset`` here
-and nowhere else.
+This is the one place where recognition times (on the raw recording's clock) become published
+times (content warning included): every word, segment and chapter is shifted by
+``intro_offset - trimmed_start`` here and nowhere else.
 """
 
 from __future__ import annotations
@@ -158,7 +158,13 @@ def build_document(
         for word in speech.words
     ]
     words = clean_words(words, CleanOptions(glossary=load_show_glossary(show, manifest)))
-    segments = build_segments(shift_words(words, intro_offset))
+    # Speech times are on the raw recording's clock: minus the trimmed head, plus the intro.
+    words = [
+        word
+        for word in shift_words(words, intro_offset - trimmed_start)
+        if word.end > intro_offset and word.start < duration
+    ]
+    segments = build_segments(words)
     if show.content_warning.enabled and intro_offset > 0:
         warning = Segment(
             speaker=WARNING_SPEAKER_ID,
