@@ -167,7 +167,7 @@ def bench_bare(devices: list[str]) -> None:
     seconds = len(audio16) / 16000
     print(
         "\n## Transcription: pipeline vs bare faster-whisper "
-        f"(demo, {seconds:.0f} s of cleaned 16 kHz audio, tiny.en, best of 2)"
+        f"(demo, {seconds:.0f} s of the 16 kHz audio the pipeline recognises, tiny.en, best of 2)"
     )
     resolved = resolve_model("tiny.en")
     for device in devices:
