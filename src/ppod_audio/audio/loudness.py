@@ -15,7 +15,7 @@ import numpy as np
 import pyloudnorm
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
-from scipy.signal import firwin, lfilter
+from scipy.signal import firwin
 
 from .meter import HOP_SECONDS, HopEnergy, hop_samples
 
@@ -89,15 +89,6 @@ def measure(samples: np.ndarray, rate: int, *, with_range: bool = True) -> Loudn
         true_peak_dbtp=true_peak_dbtp(samples, rate),
         sample_peak_dbfs=_db(float(np.abs(samples).max()) if samples.size else 0.0),
     )
-
-
-def k_weighted(samples: np.ndarray, rate: int) -> np.ndarray:
-    """The BS.1770 K-weighting pre-filter (pyloudnorm's coefficients), per channel."""
-    meter = pyloudnorm.Meter(rate)
-    out = samples.astype(np.float64)
-    for stage in meter._filters.values():  # noqa: SLF001 - the filter bank is not public API
-        out = lfilter(stage.b, stage.a, out, axis=1)
-    return out
 
 
 # --- levelling between talkers ------------------------------------------------------------
@@ -256,11 +247,3 @@ def normalize(
         out = (out * np.float32(10 ** (gain_db / 20))).astype(np.float32)
         out = limit_true_peak(out, rate, ceiling_dbtp)
     return out
-
-
-def gain_to(samples: np.ndarray, rate: int, target_lufs: float) -> np.ndarray:
-    """Plain gain to a loudness, no limiting: for parts that are normalised again once joined."""
-    current = integrated_lufs(samples, rate)
-    if not np.isfinite(current):
-        return samples
-    return (samples * np.float32(10 ** ((target_lufs - current) / 20))).astype(np.float32)

@@ -87,9 +87,3 @@ def loudness_range_from(energies: np.ndarray, hop: int) -> float:
     levels = _level(loud)
     levels = levels[levels > relative]
     return float(np.percentile(levels, 95) - np.percentile(levels, 10))
-
-
-def hop_levels(energies: np.ndarray, hop: int) -> np.ndarray:
-    """Momentary-style level of each hop (all channels), for the speech leveller."""
-    with np.errstate(divide="ignore"):
-        return -0.691 + 10 * np.log10(energies.sum(axis=1) / hop + 1e-12)
