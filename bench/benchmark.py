@@ -147,18 +147,11 @@ def bench_rtf(show: Path, work: Path, long_minutes: float, devices: list[str]) -
 
 def bench_bare(devices: list[str]) -> None:
     """Our ``transcribe`` against ``WhisperModel.transcribe``, same model/audio/settings."""
-    from faster_whisper import WhisperModel
+    from bare_whisper import bare_model, bare_text
 
     from ppod_audio.config import load_episode, load_show
     from ppod_audio.pipeline import load_and_clean
-    from ppod_audio.speech.models import resolve_model
-    from ppod_audio.speech.transcribe import (
-        TranscribeOptions,
-        VadSettings,
-        pick_compute_type,
-        pick_threads,
-        transcribe,
-    )
+    from ppod_audio.speech.transcribe import TranscribeOptions, transcribe
 
     manifest = load_episode(DEMO)
     show = load_show(DEMO.parent)
@@ -169,17 +162,9 @@ def bench_bare(devices: list[str]) -> None:
         "\n## Transcription: pipeline vs bare faster-whisper "
         f"(demo, {seconds:.0f} s of the 16 kHz audio the pipeline recognises, tiny.en, best of 2)"
     )
-    resolved = resolve_model("tiny.en")
     for device in devices:
         options = TranscribeOptions(model="tiny.en", device=device)
-        compute = pick_compute_type("auto", device)
-        model = WhisperModel(
-            resolved.path,
-            device=device,
-            compute_type=compute,
-            cpu_threads=pick_threads(0),
-            local_files_only=True,
-        )
+        model = bare_model(options)
         transcribe(audio16[: 16000 * 5], options)  # load our cached model copy outside the clock
         ours, bare = [], []
         for _ in range(2):
@@ -187,19 +172,11 @@ def bench_bare(devices: list[str]) -> None:
             words_ours = transcribe(audio16, options).words
             ours.append(time.perf_counter() - started)
             started = time.perf_counter()
-            segments, _ = model.transcribe(
-                audio16,
-                language="en",
-                beam_size=5,
-                word_timestamps=True,
-                vad_filter=True,
-                vad_parameters=VadSettings().as_dict(),
-            )
-            words_bare = [w for s in segments for w in (s.words or [])]
+            _, bare_words = bare_text(model, audio16, options)
             bare.append(time.perf_counter() - started)
         print(
             f"{device}: pipeline {min(ours):.2f} s ({len(words_ours)} words), bare "
-            f"{min(bare):.2f} s ({len(words_bare)} words), ratio {min(ours) / min(bare):.3f} "
+            f"{min(bare):.2f} s ({bare_words} words), ratio {min(ours) / min(bare):.3f} "
             "(target <= 1.10)",
             flush=True,
         )

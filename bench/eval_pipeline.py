@@ -66,19 +66,16 @@ def recognised_text(out: Path, report: dict) -> str:
     return " ".join(word["text"] for word in cached["words"])
 
 
-def bare_text(path: Path) -> str:
-    """faster-whisper as a user would call it, with the pipeline's settings."""
-    from faster_whisper import WhisperModel
+def bare_transcript(path: Path) -> str:
+    """faster-whisper as a user would call it, on the original file, with our settings."""
+    from bare_whisper import bare_model, bare_text
 
     from ppod_audio.audio.decode import decode
-    from ppod_audio.speech.models import resolve_model
-    from ppod_audio.speech.transcribe import TranscribeOptions, decode_arguments
+    from ppod_audio.speech.transcribe import TranscribeOptions
 
     options = TranscribeOptions()
-    model = WhisperModel(resolve_model("tiny.en").path, device="cpu", compute_type="int8")
-    audio = decode(path, 16000, 1).samples[0]
-    segments, _ = model.transcribe(audio, **decode_arguments(options, "en"))
-    return " ".join(segment.text for segment in segments)
+    text, _ = bare_text(bare_model(options), decode(path, 16000, 1).samples[0], options)
+    return text
 
 
 def wer_table(split: str, work: Path) -> None:
@@ -99,7 +96,7 @@ def wer_table(split: str, work: Path) -> None:
         report, document = process(folder, out)
         ref = normalise(reference(path))
         hyps = {
-            "bare": normalise(bare_text(path)),
+            "bare": normalise(bare_transcript(path)),
             "raw": normalise(recognised_text(out, report)),
             "clean": normalise(" ".join(s["text"] for s in document["segments"][1:])),
         }

@@ -32,6 +32,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "bench"))
 
 SPLITS = {
     "dev": [
@@ -100,39 +101,34 @@ def wer(references: list[str], hypotheses: list[str]) -> float:
 
 
 def run_file(path: Path, split: str, args, bare_model, options, clean_options) -> Row:
+    from bare_whisper import bare_arguments, bare_text
     from faster_whisper import BatchedInferencePipeline
 
-    from ppod_audio.audio.decode import decode, to_speech_rate
-    from ppod_audio.speech.models import resolve_model
-    from ppod_audio.speech.transcribe import (
-        BATCH_THRESHOLD_S,
-        decode_arguments,
-        pick_language,
-        transcribe,
-    )
+    from ppod_audio.audio.decode import decode
+    from ppod_audio.speech.transcribe import transcribe
     from ppod_audio.transcript.clean import clean_words
 
-    audio = to_speech_rate(decode(path, 16000))
+    audio = decode(path, 16000, 1).samples[0]
     duration = audio.shape[0] / 16000
     hypotheses: dict[str, str] = {}
     seconds: dict[str, float] = {}
 
     began = time.perf_counter()
-    arguments = decode_arguments(options, pick_language(options, resolve_model(options.model)))
-    if duration > BATCH_THRESHOLD_S:  # what faster-whisper's README does for long audio
-        pipeline = BatchedInferencePipeline(model=bare_model)
-        segments, _ = pipeline.transcribe(
-            audio, batch_size=options.batch_size, without_timestamps=False, **arguments
-        )
-    else:
-        segments, _ = bare_model.transcribe(audio, **arguments)
-    hypotheses["a_bare"] = " ".join(segment.text.strip() for segment in segments)
-    seconds["a_bare"] = time.perf_counter() - began
-
-    began = time.perf_counter()
     result = transcribe(audio, options)
     hypotheses["b_ours"] = result.text
     seconds["b_ours"] = time.perf_counter() - began
+
+    began = time.perf_counter()
+    if result.info.batched:  # the path faster-whisper's README gives for long audio on a GPU
+        pipeline = BatchedInferencePipeline(model=bare_model)
+        segments, _ = pipeline.transcribe(
+            audio, batch_size=options.batch_size, without_timestamps=False,
+            **bare_arguments(options),
+        )  # fmt: skip
+        hypotheses["a_bare"] = " ".join(segment.text.strip() for segment in segments)
+    else:
+        hypotheses["a_bare"] = bare_text(bare_model, audio, options)[0]
+    seconds["a_bare"] = time.perf_counter() - began
 
     began = time.perf_counter()
     hypotheses["c_clean"] = " ".join(w.text for w in clean_words(result.words, clean_options))
@@ -183,15 +179,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"shared data not found at {root} (set PPOD_SHARED_DATA): skipping", file=sys.stderr)
         return 0
 
-    from faster_whisper import WhisperModel
+    from bare_whisper import bare_model as make_bare_model
 
     from ppod_audio.speech.models import resolve_model
-    from ppod_audio.speech.transcribe import (
-        TranscribeOptions,
-        pick_compute_type,
-        pick_device,
-        pick_threads,
-    )
+    from ppod_audio.speech.transcribe import TranscribeOptions, pick_compute_type, pick_device
     from ppod_audio.transcript.clean import CleanOptions
     from ppod_audio.transcript.glossary import Glossary, load_glossary
 
@@ -205,13 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     resolved = resolve_model(args.model)
     device = pick_device(args.device)
     compute_type = pick_compute_type("auto", device)
-    bare_model = WhisperModel(
-        resolved.path,
-        device=device,
-        compute_type=compute_type,
-        cpu_threads=pick_threads(0),
-        local_files_only=True,
-    )
+    bare_model = make_bare_model(options)
     print(
         f"model {resolved.name} ({resolved.source}, verified={resolved.verified}) on {device} "
         f"{compute_type}, prompt={options.prompt}, glossary {len(glossary.terms)} terms"

@@ -97,6 +97,12 @@ def test_discover_and_default_jobs(tmp_path: Path) -> None:
     assert default_jobs(cores=4, memory_gb=0.5) == 1  # never zero
 
 
+def dry_run(root: Path, out: Path) -> str:
+    """What ``ppod batch --dry-run`` prints for the good episodes."""
+    command = [PPOD, "batch", root, "-o", out, "--only", "good-*", "--dry-run"]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
 @pytest.mark.slow
 def test_batch_speech_cached_and_selective_reruns(tmp_path: Path) -> None:
     root = catalogue(tmp_path)
@@ -135,12 +141,7 @@ def test_batch_speech_cached_and_selective_reruns(tmp_path: Path) -> None:
     # The glossary: text cleaning and rendering only, no audio and no speech model.
     with open(root / "glossary.toml", "a", encoding="utf-8") as glossary:
         glossary.write('"country" = "nation"\n')
-    dry = subprocess.run(
-        [PPOD, "batch", root, "-o", out, "--only", "good-*", "--dry-run"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    dry = dry_run(root, out)
     assert dry.count("document + publish (glossary changed)") == 3, dry
     code, results, _ = batch(root, "-o", out, "--only", "good-*")
     assert code == 0
@@ -154,12 +155,7 @@ def test_batch_speech_cached_and_selective_reruns(tmp_path: Path) -> None:
     # The loudness target: master and export again; the speech model's words come from the cache.
     show = root / "show.toml"
     show.write_text(show.read_text().replace("target_lufs = -16.0", "target_lufs = -19.0"))
-    dry = subprocess.run(
-        [PPOD, "batch", root, "-o", out, "--only", "good-*", "--dry-run"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    dry = dry_run(root, out)
     assert dry.count("loudness, MP3 or content-warning settings changed") == 3, dry
     code, results, _ = batch(root, "-o", out, "--only", "good-*")
     assert code == 0

@@ -12,15 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from .config import ShowConfig
+from .edit.history import document_path, recognised_path
 from .fileio import file_sha256, write_text
 from .tags import ChapterMark, EpisodeTags, write_tags
 from .transcript.formats import render_lyrics, write_all
-from .transcript.model import EpisodeDocument, document_json, load_document
+from .transcript.model import (
+    WARNING_SPEAKER_ID,
+    EpisodeDocument,
+    document_json,
+    load_document,
+)
 
-DOCUMENT_FILE = "episode.json"
 REPORT_FILE = "report.json"
-HISTORY_DIR = "history"
-RECOGNISED_FILE = "recognised.json"
 
 
 def report_json(report: dict[str, Any]) -> str:
@@ -64,7 +67,7 @@ def publish_document(
     document: EpisodeDocument, output_dir: Path, mp3: Path, *, id3_version: int = 3
 ) -> None:
     """Render every transcript format and re-tag ``mp3`` from ``document``."""
-    write_text(output_dir / DOCUMENT_FILE, document_json(document))
+    write_text(document_path(output_dir), document_json(document))
     write_all(document, output_dir, document.episode.slug)
     write_tags(mp3, episode_tags(document, output_dir), version=id3_version)
 
@@ -83,7 +86,7 @@ def publish_transcripts(
 
 
 def document_sha256(output_dir: Path) -> str | None:
-    path = Path(output_dir) / DOCUMENT_FILE
+    path = document_path(output_dir)
     return file_sha256(path) if path.is_file() else None
 
 
@@ -95,23 +98,25 @@ def edited_document(output_dir: Path, previous: dict[str, Any] | None) -> Episod
     if previous.get("keys", {}).get("document") == current:
         return None
     try:
-        return load_document(Path(output_dir) / DOCUMENT_FILE)
+        return load_document(document_path(output_dir))
     except ValueError:
         return None  # unreadable: the machine's document replaces it, the file goes to history
 
 
 def save_recognised(output_dir: Path, machine: EpisodeDocument) -> None:
     """The machine's own transcript, kept so corrections can be learnt from the difference."""
-    write_text(Path(output_dir) / HISTORY_DIR / RECOGNISED_FILE, document_json(machine))
+    write_text(recognised_path(output_dir), document_json(machine))
 
 
 def refresh_edited(edited: EpisodeDocument, machine: EpisodeDocument) -> EpisodeDocument:
-    """The editor's segments on this run's clock, with this run's metadata and chapters."""
+    """The editor's segments on this run's clock, with this run's metadata and chapters.
+
+    The content warning is not the editor's: it always comes from this run (show.toml's text).
+    """
     delta = machine.intro_offset - edited.intro_offset
-    segments = []
+    segments = [s for s in machine.segments[:1] if s.speaker == WARNING_SPEAKER_ID]
     for segment in edited.segments:
-        if segment.speaker == machine.segments[0].speaker and segment is edited.segments[0]:
-            segments.append(machine.segments[0])  # the content warning follows show.toml
+        if segment.speaker == WARNING_SPEAKER_ID:
             continue
         words = [
             w.model_copy(update={"start": w.start + delta, "end": w.end + delta})

@@ -38,9 +38,6 @@ class Audio:
     def duration(self) -> float:
         return self.samples.shape[1] / self.rate
 
-    def mono(self) -> np.ndarray:
-        return self.samples.mean(axis=0) if self.channels > 1 else self.samples[0]
-
 
 @lru_cache(maxsize=1)
 def ffmpeg_exe() -> str:

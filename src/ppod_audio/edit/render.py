@@ -13,7 +13,6 @@ are taken; anything the manifest did not change stays as the editor left it.
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -23,11 +22,11 @@ from typing import Any
 from ..errors import InputError, PpodError
 from ..fileio import atomic_path, write_bytes
 from ..publish import publish_document
+from ..publish import read_report as publish_report
 from ..transcript.formats import render_txt
 from ..transcript.model import EpisodeDocument, load_document
 from .history import HISTORY_DIR, document_path, history_dir, recognised_path, save_document
 
-REPORT_FILE = "report.json"
 _MANIFEST_FIELDS = ("title", "season", "number", "date", "description")
 
 
@@ -42,10 +41,8 @@ class RenderResult:
 
 
 def read_report(output_dir: Path) -> dict[str, Any]:
-    try:
-        return json.loads((Path(output_dir) / REPORT_FILE).read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
+    """report.json, or an empty dict when the pipeline has not written one."""
+    return publish_report(output_dir) or {}
 
 
 def load_episode_document(output_dir: Path) -> EpisodeDocument:

@@ -272,7 +272,7 @@ def check_audio(audio: np.ndarray) -> np.ndarray:
         raise InputError(
             f"speech recognition needs mono audio, got shape {audio.shape}",
             None,
-            "downmix first (ppod_audio.audio.decode.to_speech_rate)",
+            "decode it as 16 kHz mono first (ppod_audio.audio.decode.decode(path, 16000, 1))",
         )
     return audio.astype(np.float32, copy=False)
 

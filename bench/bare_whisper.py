@@ -1,0 +1,53 @@
+"""The baseline every speed and accuracy comparison is made against: faster-whisper called
+directly, as a user would, with the pipeline's model file and settings.
+
+One place builds it so the three bench scripts cannot drift apart (a different beam size or VAD
+setting in one of them would make its ratio meaningless).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from ppod_audio.speech.models import resolve_model  # noqa: E402
+from ppod_audio.speech.transcribe import (  # noqa: E402
+    TranscribeOptions,
+    decode_arguments,
+    pick_compute_type,
+    pick_device,
+    pick_language,
+    pick_threads,
+)
+
+
+def bare_model(options: TranscribeOptions) -> Any:
+    """``WhisperModel`` on the same files, device, precision and threads as the pipeline."""
+    from faster_whisper import WhisperModel
+
+    device = pick_device(options.device)
+    return WhisperModel(
+        resolve_model(options.model).path,
+        device=device,
+        compute_type=pick_compute_type(options.compute_type, device),
+        cpu_threads=pick_threads(options.cpu_threads),
+        local_files_only=True,
+    )
+
+
+def bare_arguments(options: TranscribeOptions) -> dict[str, Any]:
+    """The keyword arguments the pipeline passes to ``transcribe`` for these options."""
+    return decode_arguments(options, pick_language(options, resolve_model(options.model)))
+
+
+def bare_text(model: Any, audio: np.ndarray, options: TranscribeOptions) -> tuple[str, int]:
+    """Transcript text and word count of one call of ``model.transcribe`` on ``audio``."""
+    segments, _ = model.transcribe(audio, **bare_arguments(options))
+    segments = list(segments)  # decoding happens here
+    words = sum(len(segment.words or ()) for segment in segments)
+    return " ".join(segment.text for segment in segments), words
