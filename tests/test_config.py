@@ -107,6 +107,19 @@ def test_overrides_are_validated_and_applied(tmp_path: Path) -> None:
         apply_overrides(load_show(RAW_AUDIO), load_episode(bad))
 
 
+def test_batched_decoding_is_opt_in_per_episode_or_run(tmp_path: Path) -> None:
+    from ppod_audio.speech.stage import SpeechOptions
+
+    show = load_show(RAW_AUDIO)
+    assert SpeechOptions().resolved(show).batched is False  # it drops words: off by default
+    folder = _episode(
+        tmp_path, 'title = "x"\ninputs = ["take.wav"]\n[overrides]\nspeech = { batched = true }\n'
+    )
+    episode_show = apply_overrides(show, load_episode(folder))
+    assert SpeechOptions().resolved(episode_show).batched is True
+    assert SpeechOptions(batched=False).resolved(episode_show).batched is False
+
+
 def test_show_file_errors_name_show_toml(tmp_path: Path) -> None:
     (tmp_path / "show.toml").write_text('[loudness]\ntarget_lufs = "loud"\n')
     with pytest.raises(InputError, match=r"show.toml: loudness.target_lufs"):

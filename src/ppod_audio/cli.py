@@ -184,17 +184,23 @@ def _decode16(path: Path):
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here, not stdout.")
 @click.option("--format", "fmt", type=click.Choice(["json", "txt", "srt", "vtt"]), default="txt")
 @click.option("--allow-download", is_flag=True, help="Let a missing model be fetched (off).")
+@click.option(
+    "--batched", is_flag=True, help="Decode VAD chunks in parallel: faster, but drops words."
+)
 @handle_errors
 def transcribe(
-    audio: Path, model: str, device: str, output: Path | None, fmt: str, allow_download: bool
-) -> None:
+    audio: Path, model: str, device: str, output: Path | None, fmt: str, allow_download: bool,
+    batched: bool,
+) -> None:  # fmt: skip
     """Transcribe any audio file with faster-whisper (no diarization, no cleaning)."""
     from .fileio import write_text
     from .speech.transcribe import TranscribeOptions
     from .speech.transcribe import transcribe as run
     from .transcript.standalone import render_words
 
-    options = TranscribeOptions(model=model, device=device, allow_download=allow_download)
+    options = TranscribeOptions(
+        model=model, device=device, allow_download=allow_download, batched=batched
+    )
     result = run(_decode16(audio), options)
     text = render_words(result.words, fmt, title=audio.stem, model=result.info.model)
     if output:

@@ -39,6 +39,7 @@ class SpeechOptions:
     min_speakers: int | None = None
     max_speakers: int | None = None
     allow_download: bool = False
+    batched: bool | None = None
 
     def resolved(self, show: ShowConfig) -> SpeechOptions:
         return replace(
@@ -46,6 +47,7 @@ class SpeechOptions:
             model=self.model or show.speech.model,
             device=self.device or show.speech.device,
             diarizer=self.diarizer or show.speech.diarizer,
+            batched=show.speech.batched if self.batched is None else self.batched,
         )
 
 
@@ -152,6 +154,7 @@ def _transcribe(
         terms=tuple(terms),
         prompt=prompt,
         allow_download=options.allow_download,
+        batched=bool(options.batched),
     )
     return transcribe(audio16, transcribe_options).words
 

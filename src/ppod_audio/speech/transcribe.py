@@ -27,12 +27,14 @@ from .models import DEFAULT_MODEL, ResolvedModel, resolve_model
 
 SAMPLE_RATE = 16000
 
-# Audio longer than this goes through BatchedInferencePipeline: VAD cuts it into <=30 s chunks
-# decoded in parallel. Measured with tiny.en on CPU (2 cores): 120 s of conversation 3.1x faster
-# (3.8 s vs 11.8 s), its text 8-9 % different from the sequential path's. It can drop speech:
-# 97 s of read sentences joined by 1 s gaps lost about a third of the words (sequential WER 3 %,
-# batched 35 %), so pass batched=False when accuracy matters more than time. without_timestamps
-# is off: timestamp tokens measured slightly better in both tests. Shorter audio gains nothing.
+# With ``batched=True``, audio longer than this goes through BatchedInferencePipeline: VAD cuts it
+# into <=30 s chunks decoded in parallel. It is off by default on every device because it loses
+# words. CPU (2 cores, tiny.en): 120 s of conversation 3.1x faster, but 97 s of read sentences
+# joined by 1 s gaps lost a third of the words (WER 35 % vs 3 %). CUDA (H100, float16, tiny.en,
+# ``bench/cuda_check.py``): on 27.5 minutes of the demo only 1.2x faster (RTF 0.0097 vs 0.0117)
+# for 5 % fewer words and WER 25.2 % vs 21.5 %; sequential is already 85x real time there.
+# without_timestamps is off: timestamp tokens measured slightly better. Shorter audio gains
+# nothing.
 BATCH_THRESHOLD_S = 60.0
 
 PROMPT_MODES = ("none", "hotwords", "initial_prompt")
@@ -79,7 +81,7 @@ class TranscribeOptions:
     language: str | None = None  # None: "en" for English-only models, else detected
     vad_filter: bool = True
     vad: VadSettings = field(default_factory=VadSettings)
-    batched: bool | None = None  # None: batched on CUDA for audio over BATCH_THRESHOLD_S
+    batched: bool = False  # BatchedInferencePipeline for audio over BATCH_THRESHOLD_S
     batch_size: int = 8
     word_timestamps: bool = True
     terms: tuple[str, ...] = ()
@@ -296,11 +298,7 @@ def transcribe(audio: np.ndarray, options: TranscribeOptions | None = None) -> T
 
     language = pick_language(options, resolved)
     arguments = decode_arguments(options, language)
-    batched = options.batched
-    if batched is None:
-        # Auto: batched only on CUDA. On CPU it measured 3x faster but dropped a third of the
-        # words on read sentences with pauses (WER 35 % vs 3 %); sequential is RTF ~0.05 there.
-        batched = device == "cuda" and duration > BATCH_THRESHOLD_S
+    batched = options.batched and duration > BATCH_THRESHOLD_S
     if batched and not options.vad_filter and duration > 30:
         batched = False  # the batched pipeline needs VAD to cut audio over 30 s into chunks
     words: list[Word] = []
