@@ -4,6 +4,11 @@ Run ``python bench/eval_diarization.py [--split dev|eval|all]``. Dev files are f
 files are printed for the record only (never choose a parameter from them). DER is pyannote.metrics
 ``DiarizationErrorRate(collar=0.25, skip_overlap=False)`` with the ``.uem`` where one exists.
 
+Dev: the demo episode, three-excerpts, the AMI trn clips, and conversations spliced here from real
+single-voice recordings (three voices from ``speech/``; two voices from the katie-steve enrolment
+clips and from the two channels of the stereo file), each clip trimmed of room tone so that its
+reference turn is the voice. Eval: the AMI dev/tst clips, pyannote-sample and broadcast-4spk.
+
 Each file is diarized twice: with the speaker count estimated (what the CLI does when the
 manifest does not say) and with the true count given. RTF is diarization time over audio time,
 measured with the encoder already loaded.
@@ -79,8 +84,31 @@ def read_uem(path: Path) -> tuple[float, float] | None:
     return float(fields[2]), float(fields[3])
 
 
+def trim_silence(clip: np.ndarray, below_peak_db: float = 35.0) -> np.ndarray:
+    """The clip from its first to its last 20 ms frame within ``below_peak_db`` of its loudest,
+    so that a spliced reference turn starts and ends with the voice, not with room tone."""
+    size = RATE // 50
+    frames = clip[: len(clip) // size * size].reshape(-1, size)
+    level = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
+    loud = np.flatnonzero(level > level.max() - below_peak_db)
+    return clip[loud[0] * size : (loud[-1] + 1) * size] if loud.size else clip
+
+
+def _splice(name: str, group: str, pieces: list[tuple[str, np.ndarray]], gap: float = 0.4) -> Case:
+    """One recording of ``pieces`` (speaker, clip) with ``gap`` seconds between them, and its
+    reference: each clip, trimmed of room tone, is one turn."""
+    silence = np.zeros(int(gap * RATE), dtype=np.float32)
+    chunks, turns, t = [], [], 0.0
+    for speaker, clip in pieces:
+        clip = trim_silence(clip)
+        chunks += [clip, silence]
+        turns.append(Turn(t, t + len(clip) / RATE, speaker))
+        t += (len(clip) + len(silence)) / RATE
+    return Case(name, group, "dev", np.concatenate(chunks), turns)
+
+
 def spliced_conversation(speech_dir: Path) -> Case:
-    """A dev conversation spliced from real single-speaker clips (three voices, 0.4 s gaps)."""
+    """A dev conversation spliced from real single-speaker clips (three voices)."""
     jfk = load_audio(speech_dir / "jfk.wav")
     pieces = [
         ("jfk", jfk[: int(5.5 * RATE)]),
@@ -89,14 +117,39 @@ def spliced_conversation(speech_dir: Path) -> Case:
         ("jfk", jfk[int(5.5 * RATE) :]),
         ("librivox", load_audio(speech_dir / "librivox-0890.wav")),
     ]
-    gap = np.zeros(int(0.4 * RATE), dtype=np.float32)
-    chunks, turns, t = [], [], 0.0
-    for speaker, clip in pieces:
-        chunks += [clip, gap]
-        turns.append(Turn(t, t + len(clip) / RATE, speaker))
-        t += (len(clip) + len(gap)) / RATE
-    # The clip edges contain a little silence; the collar absorbs it.
-    return Case("spliced-3spk", "spliced", "dev", np.concatenate(chunks), turns)
+    return _splice("spliced-3spk", "spliced", pieces)
+
+
+def two_speaker_splices(data: Path) -> list[Case]:
+    """Dev conversations of two real voices: the katie-steve enrolment recordings cut into
+    turns (one with a dominant host, one even), and the two talkers of the stereo file one after
+    the other. They are where an estimated count went wrong on clean audio (four and three
+    speakers found before small clusters were merged)."""
+    import soundfile as sf
+
+    conv = data / "conversation"
+    katie = load_audio(conv / "katie-steve.enroll-katie.wav")
+    steve = load_audio(conv / "katie-steve.enroll-steve.wav")
+
+    def cut(audio: np.ndarray, start: float, end: float) -> np.ndarray:
+        return audio[int(start * RATE) : int(end * RATE)]
+
+    host = [("steve", cut(steve, 0, 6)), ("katie", cut(katie, 0, 2.5)),
+            ("steve", cut(steve, 6, 13)), ("katie", cut(katie, 2.5, 4.5)),
+            ("steve", cut(steve, 13, 19.8))]  # fmt: skip
+    even = [("katie", cut(katie, 0, 5)), ("steve", cut(steve, 0, 4)),
+            ("katie", cut(katie, 5, 11)), ("steve", cut(steve, 4, 9)),
+            ("katie", cut(katie, 11, 18.3)), ("steve", cut(steve, 9, 15))]  # fmt: skip
+    stereo, _ = sf.read(str(data / "speech" / "stereo-two-talkers.wav"), dtype="float32")
+    return [
+        _splice("katie-steve-host", "spliced 2-speaker", host),
+        _splice("katie-steve-even", "spliced 2-speaker", even),
+        _splice(
+            "stereo-l-then-r",
+            "spliced 2-speaker",
+            [("left", stereo[:, 0]), ("right", stereo[:, 1])],
+        ),
+    ]
 
 
 def load_cases(split: str) -> list[Case]:
@@ -128,6 +181,7 @@ def load_cases(split: str) -> list[Case]:
             )
         )
         cases.append(spliced_conversation(data / "speech"))
+        cases += two_speaker_splices(data)
         for i in range(1, 10):
             stem = conv / "ami" / f"trn{i:02d}"
             cases.append(
@@ -211,7 +265,7 @@ def main() -> int:
     cases = load_cases(args.split)
 
     groups: dict[tuple[str, str], dict[str, list]] = {}
-    header = f"{'file':<16}{'group':<16}{'spk':>4}{'est':>5}{'DER est%':>10}{'DER k%':>9}{'RTF':>8}"
+    header = f"{'file':<18}{'group':<19}{'spk':>4}{'est':>5}{'DER est%':>10}{'DER k%':>9}{'RTF':>8}"
     last_split = None
     audio_seconds = compute_seconds = 0.0
     for case in cases:
@@ -237,16 +291,16 @@ def main() -> int:
         entry["known"].append(known_components)
         entry["counts"].append(f"{true_count}->{est_count}")
         print(
-            f"{case.name:<16}{case.group:<16}{true_count:>4}{est_count:>5}"
+            f"{case.name:<18}{case.group:<19}{true_count:>4}{est_count:>5}"
             f"{der([est_components]):>10.1f}{der([known_components]):>9.1f}"
             f"{elapsed / duration:>8.3f}"
         )
 
     print("\n=== TOTALS (duration-weighted DER) ===")
-    print(f"{'split':<6}{'group':<16}{'files':>6}{'DER est%':>10}{'DER k%':>9}  counts true->est")
+    print(f"{'split':<6}{'group':<19}{'files':>6}{'DER est%':>10}{'DER k%':>9}  counts true->est")
     for (split, group), entry in groups.items():
         print(
-            f"{split:<6}{group:<16}{len(entry['est']):>6}{der(entry['est']):>10.1f}"
+            f"{split:<6}{group:<19}{len(entry['est']):>6}{der(entry['est']):>10.1f}"
             f"{der(entry['known']):>9.1f}  {' '.join(entry['counts'])}"
         )
     if audio_seconds:
