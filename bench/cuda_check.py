@@ -14,7 +14,13 @@ and prints words, WER against the reference text, model load time and real-time 
 audio is also tiled ``--repeat`` times (default 8: about 28 minutes of demo) to time the GPU path
 on an episode-length input, where batching matters.
 
-WER uses the normalisation of ``bench/eval_wer.py``; the pipeline must match the bare call.
+WER uses the normalisation of ``bench/eval_wer.py``; the pipeline must match the bare call. The
+first CUDA row includes CUDA's start-up (context, cuBLAS handles), so its RTF is high; the tiled
+rows are the steady state.
+
+ctranslate2 4.8's PyPI wheel loads ``libcublas.so.12``. On a machine with only CUDA 13's cuBLAS,
+symbolic links named ``libcublas.so.12`` and ``libcublasLt.so.12`` to the CUDA 13 libraries, in a
+folder on ``LD_LIBRARY_PATH``, worked (H100, driver 580, November 2026).
 """
 
 from __future__ import annotations
