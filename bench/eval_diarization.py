@@ -193,10 +193,8 @@ def load_cases(split: str) -> list[Case]:
                 only_uri(conv / "three-excerpts.rttm"),
             )
         )
-        cases.append(spliced_conversation(data / "speech"))
-        spliced = [cases[-1], *two_speaker_splices(data)]
-        cases += spliced[1:]
-        cases += [telephone(case) for case in spliced]
+        spliced = [spliced_conversation(data / "speech"), *two_speaker_splices(data)]
+        cases += spliced + [telephone(case) for case in spliced]
         for i in range(1, 10):
             stem = conv / "ami" / f"trn{i:02d}"
             cases.append(

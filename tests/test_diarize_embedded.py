@@ -228,3 +228,18 @@ def test_known_count_two_never_comes_out_as_one() -> None:
     options = EmbeddedDiarizerOptions(change_penalty=1.5)
     turns = diarize_embedded(audio, num_speakers=2, options=options)
     assert len({t.speaker for t in turns}) == 2
+
+
+def test_largest_clusters_label_every_window_of_a_long_recording() -> None:
+    """Beyond MAX_CLUSTERED_WINDOWS the fallback clusters a subset (average linkage over all
+    18,000 windows of an hour would hold 1.3 GB of distances) and labels every window."""
+    from ppod_audio.speech.diarize_embedded import MAX_CLUSTERED_WINDOWS, largest_clusters
+
+    rng = np.random.default_rng(3)
+    a, b = np.eye(8)[0], np.eye(8)[1]
+    half = MAX_CLUSTERED_WINDOWS
+    vectors = _voices(rng, [a, b], [half, half], 0.05)
+    labels = largest_clusters(vectors, np.full(len(vectors), 0.2), 2, floor=1.0)
+    assert labels is not None and len(labels) == 2 * half
+    assert len(set(labels[:half])) == 1 and len(set(labels[half:])) == 1
+    assert labels[0] != labels[half]

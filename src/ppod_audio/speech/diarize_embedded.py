@@ -33,7 +33,7 @@ functions: importing this module is free, which keeps the CLI and the tests fast
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -389,7 +389,6 @@ def window_spans(
     return spans, np.asarray(weights, dtype=np.float64)
 
 
-MAX_CLUSTERED_WINDOWS = 2500
 VAD_PIECE_SECONDS = 600
 
 
@@ -402,45 +401,54 @@ def cluster_windows(
     max_speakers: int,
     options: EmbeddedDiarizerOptions,
 ) -> np.ndarray:
-    """Cluster label per window: AHC cut at ``threshold``, small clusters merged, count clamped.
-
-    Average linkage keeps every pairwise distance (1.3 GB for the 18,000 windows of an hour),
-    so beyond ``MAX_CLUSTERED_WINDOWS`` an evenly spaced subset is clustered and every window
-    then takes the label of the nearest cluster centre; re-segmentation refines it anyway.
-    """
+    """Cluster label per window: AHC cut at ``threshold``, small clusters merged, count clamped."""
     from scipy.cluster.hierarchy import fcluster, linkage
 
-    n = len(embeddings)
-    if n == 1 or num_speakers == 1 or max_speakers <= 1:
-        return np.zeros(n, dtype=int)
-    if n > MAX_CLUSTERED_WINDOWS:
-        stride = int(np.ceil(n / MAX_CLUSTERED_WINDOWS))
-        subset = cluster_windows(
-            embeddings[::stride],
-            weights[::stride] * stride,
-            num_speakers=num_speakers,
-            min_speakers=min_speakers,
-            max_speakers=max_speakers,
-            options=options,
-        )
-        centres = np.stack(
-            [_unit(embeddings[::stride][subset == c].mean(0)) for c in np.unique(subset)]
-        )
-        return np.argmax(embeddings @ centres.T, axis=1)
-    tree = linkage(embeddings, method="average", metric="cosine")
-    labels = fcluster(tree, t=options.threshold, criterion="distance") - 1
-    if num_speakers is not None:
-        # The count is known: at least two clusters (a second voice exists), at most the count.
-        low, high = min(2, num_speakers), min(num_speakers, n)
-        fraction = options.known_min_fraction
-    else:
-        low, high = min(min_speakers, n), max_speakers
-        fraction = options.min_cluster_fraction
-    if len(np.unique(labels)) < low:
-        labels = fcluster(tree, t=low, criterion="maxclust") - 1
-    floor = _min_cluster_weight(weights, options, fraction)
-    labels = merge_small_clusters(embeddings, weights, labels, floor, keep=low)
-    return merge_to_count(embeddings, weights, labels, high)
+    if len(embeddings) == 1 or num_speakers == 1 or max_speakers <= 1:
+        return np.zeros(len(embeddings), dtype=int)
+
+    def cluster(vectors: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+        n = len(vectors)
+        tree = linkage(vectors, method="average", metric="cosine")
+        labels = fcluster(tree, t=options.threshold, criterion="distance") - 1
+        if num_speakers is not None:
+            # The count is known: at least two clusters (a second voice exists), at most it.
+            low, high = min(2, num_speakers, n), min(num_speakers, n)
+            fraction = options.known_min_fraction
+        else:
+            low, high = min(min_speakers, n), max_speakers
+            fraction = options.min_cluster_fraction
+        if len(np.unique(labels)) < low:
+            labels = fcluster(tree, t=low, criterion="maxclust") - 1
+        floor = _min_cluster_weight(seconds, options, fraction)
+        labels = merge_small_clusters(vectors, seconds, labels, floor, keep=low)
+        return merge_to_count(vectors, seconds, labels, high)
+
+    return _on_subset(cluster, embeddings, weights)
+
+
+MAX_CLUSTERED_WINDOWS = 2500
+
+
+def _on_subset(
+    cluster: Callable[[np.ndarray, np.ndarray], np.ndarray | None],
+    embeddings: np.ndarray,
+    weights: np.ndarray,
+) -> np.ndarray | None:
+    """``cluster(embeddings, weights)``, on at most ``MAX_CLUSTERED_WINDOWS`` windows.
+
+    Average linkage keeps every pairwise distance (1.3 GB for the 18,000 windows of an hour), so
+    beyond that an evenly spaced subset is clustered (each window standing for ``stride`` of
+    them) and every window then takes the label of the nearest cluster centre; re-segmentation
+    refines it anyway.
+    """
+    if len(embeddings) <= MAX_CLUSTERED_WINDOWS:
+        return cluster(embeddings, weights)
+    stride = int(np.ceil(len(embeddings) / MAX_CLUSTERED_WINDOWS))
+    subset = cluster(embeddings[::stride], weights[::stride] * stride)
+    if subset is None:
+        return None
+    return np.argmax(embeddings @ cluster_centres(embeddings[::stride], subset).T, axis=1)
 
 
 def _min_cluster_weight(
@@ -454,7 +462,19 @@ def _min_cluster_weight(
 
 
 def _cluster_means(embeddings: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Mean embedding of each cluster, in the order of ``np.unique(labels)``."""
     return np.stack([embeddings[labels == c].mean(0) for c in np.unique(labels)])
+
+
+def cluster_centres(embeddings: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """L2-normalised mean embedding of each cluster, in the order of ``np.unique(labels)``."""
+    means = _cluster_means(embeddings, labels)
+    return means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-9)
+
+
+def _masses(weights: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Seconds of speech per cluster, for labels numbered ``0..k-1``."""
+    return np.bincount(labels, weights=weights)
 
 
 def merge_small_clusters(
@@ -471,19 +491,17 @@ def merge_small_clusters(
     threshold cut uses.
     """
     labels = np.unique(labels, return_inverse=True)[1]
-    while True:
-        clusters = np.unique(labels)
-        if len(clusters) <= keep:
-            break
-        mass = np.array([weights[labels == c].sum() for c in clusters])
+    while labels.max() + 1 > keep:
+        mass = _masses(weights, labels)
         smallest = int(np.argmin(mass))
         if mass[smallest] >= floor:
             break
         means = _cluster_means(embeddings, labels)
         similarity = means @ means[smallest]
         similarity[smallest] = -np.inf
-        labels[labels == clusters[smallest]] = clusters[int(np.argmax(similarity))]
-    return np.unique(labels, return_inverse=True)[1]
+        labels[labels == smallest] = int(np.argmax(similarity))
+        labels = np.unique(labels, return_inverse=True)[1]
+    return labels
 
 
 def merge_to_count(
@@ -498,15 +516,14 @@ def merge_to_count(
     :func:`merge_small_clusters`).
     """
     labels = np.unique(labels, return_inverse=True)[1]
-    while len(np.unique(labels)) > count:
-        clusters = np.unique(labels)
-        mass = np.array([weights[labels == c].sum() for c in clusters])
+    while labels.max() + 1 > count:
+        mass = _masses(weights, labels)
         means = _cluster_means(embeddings, labels)
         squared = np.sum((means[:, None, :] - means[None, :, :]) ** 2, axis=2)
         cost = mass[:, None] * mass[None, :] / (mass[:, None] + mass[None, :]) * squared
         np.fill_diagonal(cost, np.inf)
         a, b = np.unravel_index(int(np.argmin(cost)), cost.shape)
-        labels[labels == clusters[b]] = clusters[a]
+        labels[labels == b] = a
         labels = np.unique(labels, return_inverse=True)[1]
     return labels
 
@@ -519,27 +536,27 @@ def largest_clusters(
 
     The fallback when the count is known but re-segmentation left fewer speakers: then the only
     other cluster was an outlier (a cough, a chair) and the second voice is inside the big
-    cluster. ``None`` if no cut has that many clusters of that size.
+    cluster. ``None`` if none of the 50 shallowest cuts has that many clusters of that size.
     """
     from scipy.cluster.hierarchy import fcluster, linkage
 
-    n = len(embeddings)
-    if n < count:
+    def cluster(vectors: np.ndarray, seconds: np.ndarray) -> np.ndarray | None:
+        if len(vectors) < count:
+            return None
+        tree = linkage(vectors, method="average", metric="cosine")
+        for cut in range(count, min(len(vectors), count + 50) + 1):
+            labels = fcluster(tree, t=cut, criterion="maxclust") - 1
+            mass = _masses(seconds, labels)
+            big = np.argsort(-mass)[:count]
+            if mass[big[-1]] < floor:
+                continue
+            small = ~np.isin(labels, big)
+            nearest = np.argmax(vectors[small] @ cluster_centres(vectors, labels)[big].T, axis=1)
+            labels[small] = big[nearest]
+            return np.unique(labels, return_inverse=True)[1]
         return None
-    tree = linkage(embeddings, method="average", metric="cosine")
-    for cut in range(count, min(n, count + 50) + 1):
-        labels = fcluster(tree, t=cut, criterion="maxclust") - 1
-        clusters = np.unique(labels)
-        mass = np.array([weights[labels == c].sum() for c in clusters])
-        big = clusters[mass >= floor]
-        if len(big) < count:
-            continue
-        big = big[np.argsort(-mass[mass >= floor])][:count]
-        centres = np.stack([_unit(embeddings[labels == c].mean(0)) for c in big])
-        small = ~np.isin(labels, big)
-        labels[small] = big[np.argmax(embeddings[small] @ centres.T, axis=1)]
-        return np.unique(labels, return_inverse=True)[1]
-    return None
+
+    return _on_subset(cluster, embeddings, weights)
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
@@ -730,9 +747,10 @@ def _resegment(
     options: EmbeddedDiarizerOptions,
 ) -> list[Turn]:
     """Turns from the Viterbi path over frames scored against each cluster's centroid."""
-    centroids = np.stack([_unit(embeddings[labels == c].mean(0)) for c in np.unique(labels)])
     n_frames = int(np.ceil(duration / options.frame))
-    scores, _ = frame_scores(spans, embeddings, centroids, n_frames, options.frame)
+    scores, _ = frame_scores(
+        spans, embeddings, cluster_centres(embeddings, labels), n_frames, options.frame
+    )
     is_speech = np.zeros(n_frames, dtype=bool)
     for start, end in regions:
         is_speech[int(round(start / options.frame)) : int(round(end / options.frame))] = True
