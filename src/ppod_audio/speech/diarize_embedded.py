@@ -329,12 +329,11 @@ def energy_regions(
     A last resort for when Silero hears no speech at all: crude, but level-independent, and the
     clustering downstream still decides who the sounds belong to.
     """
-    size = int(frame * SAMPLE_RATE)
-    count = len(audio) // size
-    if count < 4:
+    from ..audio.activity import frame_levels_db
+
+    level = frame_levels_db(audio, SAMPLE_RATE, frame)
+    if len(level) < 4:
         return []
-    power = np.mean(np.square(audio[: count * size].reshape(count, size), dtype=np.float64), axis=1)
-    level = 10 * np.log10(power + 1e-12)
     active = level > np.quantile(level, 0.1) + margin_db
     regions: list[tuple[float, float]] = []
     for index in np.flatnonzero(active):
