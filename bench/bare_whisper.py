@@ -1,7 +1,7 @@
 """The baseline every speed and accuracy comparison is made against: faster-whisper called
 directly, as a user would, with the pipeline's model file and settings.
 
-One place builds it so the three bench scripts cannot drift apart (a different beam size or VAD
+One place builds it so the bench scripts cannot drift apart (a different beam size or VAD
 setting in one of them would make its ratio meaningless).
 """
 
@@ -45,9 +45,23 @@ def bare_arguments(options: TranscribeOptions) -> dict[str, Any]:
     return decode_arguments(options, pick_language(options, resolve_model(options.model)))
 
 
-def bare_text(model: Any, audio: np.ndarray, options: TranscribeOptions) -> tuple[str, int]:
-    """Transcript text and word count of one call of ``model.transcribe`` on ``audio``."""
-    segments, _ = model.transcribe(audio, **bare_arguments(options))
+def bare_text(
+    model: Any, audio: np.ndarray, options: TranscribeOptions, batched: bool = False
+) -> tuple[str, int]:
+    """Transcript text and word count of one faster-whisper call on ``audio``.
+
+    ``batched`` goes through ``BatchedInferencePipeline``, the path faster-whisper's README gives
+    for long audio on a GPU, so the pipeline's batched runs have a bare baseline too.
+    """
+    if batched:
+        from faster_whisper import BatchedInferencePipeline
+
+        segments, _ = BatchedInferencePipeline(model=model).transcribe(
+            audio, batch_size=options.batch_size, without_timestamps=False,
+            **bare_arguments(options),
+        )  # fmt: skip
+    else:
+        segments, _ = model.transcribe(audio, **bare_arguments(options))
     segments = list(segments)  # decoding happens here
     words = sum(len(segment.words or ()) for segment in segments)
-    return " ".join(segment.text for segment in segments), words
+    return " ".join(segment.text.strip() for segment in segments), words

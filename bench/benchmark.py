@@ -33,10 +33,14 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "bench"))
+
+from eval_pipeline import make_show  # noqa: E402
+from eval_wer import data_root  # noqa: E402
 
 PPOD = str(Path(sys.executable).with_name("ppod"))
 DEMO = REPO / "raw_audio" / "demo-what-is-the-sscp"
-SHARED = REPO.parent / "shared" / "data"
+SHARED = data_root()
 STAGES = (
     "hash",
     "decode+clean",
@@ -59,16 +63,6 @@ def ffmpeg(*args: str) -> None:
     subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", *args], check=True
     )
-
-
-def make_show(work: Path) -> Path:
-    show = work / "raw_audio"
-    show.mkdir(parents=True)
-    for name in ("show.toml", "glossary.toml"):
-        shutil.copy(REPO / "raw_audio" / name, show / name)
-    for name in ("assets", "voices"):
-        shutil.copytree(REPO / "raw_audio" / name, show / name)
-    return show
 
 
 def looped_episode(show: Path, name: str, minutes: float) -> Path:
@@ -140,7 +134,7 @@ def bench_rtf(show: Path, work: Path, long_minutes: float, devices: list[str]) -
                 episode = show / DEMO.name
                 if not episode.exists():
                     shutil.copytree(DEMO, episode)
-            report, _ = process(episode, work / f"rtf-{device}")
+            report, _ = process(episode, work / f"rtf-{device}", device)
             for row in rtf_rows(f"{label} / {device}", report):
                 print(row, flush=True)
 
@@ -201,7 +195,7 @@ def bench_memory(show: Path, work: Path, short: float, long: float) -> None:
 
 def bench_batch(work: Path) -> None:
     """Four short real-speech episodes; each --jobs setting gets its own output (own cache)."""
-    show = make_show(work / "batch")
+    show = make_show(work / "batch" / "raw_audio")
     sources = [
         [SHARED / "speech/jfk.wav"],
         [SHARED / "conversation/three-excerpts.wav"],
@@ -209,7 +203,7 @@ def bench_batch(work: Path) -> None:
         [SHARED / "conversation/katie-steve.wav"],
     ]
     if not all(path.exists() for paths in sources for path in paths):
-        print("\n## Batch throughput: skipped, ../shared/data is absent")
+        print(f"\n## Batch throughput: skipped, {SHARED} is absent (set PPOD_SHARED_DATA)")
         return
     for index, paths in enumerate(sources, 1):
         folder = show / f"episode-{index}"
@@ -292,7 +286,7 @@ def main() -> None:
     )
     work = args.work or Path(tempfile.mkdtemp(prefix="ppod-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    show = make_show(work / "episodes")
+    show = make_show(work / "episodes" / "raw_audio")
     long_minutes, memory = (5.0, (2.0, 12.0)) if args.quick else (30.0, (10.0, 60.0))
     try:
         if "bare" not in skip:

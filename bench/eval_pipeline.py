@@ -25,17 +25,30 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from eval_wer import OUT_OF_TOTALS, SPLITS, data_root, normalise, reference  # noqa: E402
+from eval_wer import (  # noqa: E402
+    OUT_OF_TOTALS,
+    SPLITS,
+    data_root,
+    demo_reference,
+    normalise,
+    reference,
+)
+
+if TYPE_CHECKING:
+    from ppod_audio.speech.stage import SpeechResult
+    from ppod_audio.speech.transcribe import TranscribeOptions
 
 DEMO = REPO / "raw_audio" / "demo-what-is-the-sscp"
 
 
 def make_show(root: Path) -> Path:
+    """The project's own show (glossary, assets, voices): every bench measures the same one."""
     root.mkdir(parents=True)
     for name in ("show.toml", "glossary.toml"):
         shutil.copy(REPO / "raw_audio" / name, root / name)
@@ -58,29 +71,39 @@ def spoken_words(document: dict) -> list[dict]:
     return [w for segment in document["segments"][1:] for w in segment["words"]]
 
 
-def recognised_text(out: Path, report: dict) -> str:
-    """The speech stage's words before text cleaning, from the pipeline's own cache."""
-    cached = json.loads(
-        (out / ".cache" / "speech" / f"{report['keys']['speech']}.json").read_text()
-    )
-    return " ".join(word["text"] for word in cached["words"])
+def speech_result(out: Path, report: dict) -> SpeechResult:
+    """The speech stage's words and turns before text cleaning, from the pipeline's own cache."""
+    from ppod_audio.cache import Cache
+    from ppod_audio.speech.stage import SpeechResult
+
+    result = SpeechResult.from_cache(Cache(out / ".cache"), report["keys"]["speech"])
+    if result is None:
+        raise SystemExit(f"no cached speech result under {out / '.cache'}")
+    return result
 
 
-def bare_transcript(path: Path) -> str:
+def recognised_text(speech: SpeechResult) -> str:
+    return " ".join(word.text for word in speech.words)
+
+
+def bare_transcript(path: Path, model: Any, options: TranscribeOptions) -> str:
     """faster-whisper as a user would call it, on the original file, with our settings."""
-    from bare_whisper import bare_model, bare_text
+    from bare_whisper import bare_text
 
     from ppod_audio.audio.decode import decode
-    from ppod_audio.speech.transcribe import TranscribeOptions
 
-    options = TranscribeOptions()
-    text, _ = bare_text(bare_model(options), decode(path, 16000, 1).samples[0], options)
+    text, _ = bare_text(model, decode(path, 16000, 1).samples[0], options)
     return text
 
 
 def wer_table(split: str, work: Path) -> None:
     import jiwer
+    from bare_whisper import bare_model
 
+    from ppod_audio.speech.transcribe import TranscribeOptions
+
+    options = TranscribeOptions()
+    model = bare_model(options)
     show = make_show(work / "wer-show")
     out = work / "wer-out"
     print(f"\n=== WER through the whole pipeline ({split}) ===")
@@ -96,8 +119,8 @@ def wer_table(split: str, work: Path) -> None:
         report, document = process(folder, out)
         ref = normalise(reference(path))
         hyps = {
-            "bare": normalise(bare_transcript(path)),
-            "raw": normalise(recognised_text(out, report)),
+            "bare": normalise(bare_transcript(path, model, options)),
+            "raw": normalise(recognised_text(speech_result(out, report))),
             "clean": normalise(" ".join(s["text"] for s in document["segments"][1:])),
         }
         scores = {k: jiwer.wer(ref, v) for k, v in hyps.items()}
@@ -120,23 +143,19 @@ def demo_table(work: Path) -> None:
     import jiwer
     from pyannote.metrics.diarization import DiarizationErrorRate
 
-    from ppod_audio.speech.turns import Turn, read_rttm, to_annotation
+    from ppod_audio.speech.turns import read_rttm, to_annotation
 
     show = make_show(work / "demo-show")
     shutil.copytree(DEMO, show / DEMO.name)
     started = time.perf_counter()
     report, document = process(show / DEMO.name, work / "demo-out")
     wall = time.perf_counter() - started
-    reference_text = (DEMO / "reference" / "reference.txt").read_text()
-    paragraphs = [p for p in reference_text.split("\n\n") if p and " - SSCP" not in p]
-    ref = normalise(" ".join(paragraphs))
+    ref = normalise(demo_reference(DEMO / "reference" / "reference.txt"))
     hyp = normalise(" ".join(s["text"] for s in document["segments"][1:]))
-    raw = recognised_text(work / "demo-out", report)
+    speech = speech_result(work / "demo-out", report)
+    raw = recognised_text(speech)
     (truth,) = read_rttm(DEMO / "reference" / "reference.rttm").values()
-    cached = json.loads(
-        (work / "demo-out" / ".cache" / "speech" / f"{report['keys']['speech']}.json").read_text()
-    )
-    turns = [Turn(**turn) for turn in cached["turns"]]  # the diarizer's, on the raw clock
+    turns = speech.turns  # the diarizer's, on the raw clock
     names = {s["id"]: s["name"].replace(" ", "_") for s in document["speakers"]}
     shift = report["intro_offset"] - report["trimmed_start"]
     right = total = 0

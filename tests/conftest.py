@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -55,6 +56,11 @@ def read_mono(path: Path, rate: int = 16000) -> np.ndarray:
     from ppod_audio.audio.decode import decode
 
     return decode(path, rate, 1).samples[0]
+
+
+def normalise(text: str) -> str:
+    """Lower case, no punctuation but apostrophes, single spaces: WER on words, not style."""
+    return " ".join(re.sub(r"[^\w\s']", " ", text.lower().replace("-", " ")).split())
 
 
 def make_show(root: Path) -> Path:

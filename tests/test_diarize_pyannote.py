@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared
+from conftest import read_mono, shared
 
 from ppod_audio.errors import InputError
 from ppod_audio.speech.diarize_pyannote import diarize_pyannote
@@ -26,10 +26,13 @@ ONE_SECOND = np.zeros(16000, dtype=np.float32)
 
 @pytest.fixture(autouse=True)
 def _restore_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """diarize_pyannote sets these process-wide; monkeypatch puts them back after each test."""
+    """diarize_pyannote sets these process-wide; monkeypatch puts them back after each test.
+
+    They start unset, so a test that finds them set knows diarize_pyannote set them.
+    """
     monkeypatch.delenv("HF_TOKEN", raising=False)
-    monkeypatch.setenv("PYANNOTE_METRICS_ENABLED", "0")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("PYANNOTE_METRICS_ENABLED", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
 
 
 @pytest.fixture
@@ -53,23 +56,11 @@ def random_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_random_pipeline(tmp_path_factory.mktemp("pyannote") / "community-1-random")
 
 
-def _speech_16k(path: Path) -> np.ndarray:
-    import soundfile
-    from scipy.signal import resample_poly
-
-    samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    mono = samples.mean(axis=1)
-    if rate != 16000:
-        divisor = np.gcd(rate, 16000)
-        mono = resample_poly(mono, 16000 // divisor, rate // divisor)
-    return mono.astype(np.float32)
-
-
 @pytest.mark.slow
 def test_random_pipeline_runs_on_real_speech(random_pipeline: Path, no_network: None) -> None:
     from ppod_audio.speech.diarize_pyannote import _load_pipeline
 
-    audio = _speech_16k(shared("conversation/three-excerpts.wav"))
+    audio = read_mono(shared("conversation/three-excerpts.wav"))
     duration = len(audio) / 16000
     _load_pipeline.cache_clear()
 
@@ -82,6 +73,7 @@ def test_random_pipeline_runs_on_real_speech(random_pipeline: Path, no_network: 
     assert all(0.0 <= t.start < t.end <= duration for t in turns)
     assert turns == sorted(turns, key=lambda t: (t.start, t.end))
     assert os.environ["PYANNOTE_METRICS_ENABLED"] == "0"
+    assert os.environ["HF_HUB_OFFLINE"] == "1"  # no token: the Hub must not be tried
 
     # The folder is loaded once per process (not per episode); the count reaches clustering.
     short = audio[: 16000 * 8]
@@ -133,3 +125,14 @@ def test_pyannote_missing_says_how_to_install(
     monkeypatch.setitem(sys.modules, "pyannote.audio", None)  # "import pyannote.audio" fails
     with pytest.raises(InputError, match=r"pip install 'ppod-audio\[pyannote\]'"):
         diarize_pyannote(ONE_SECOND, pipeline=str(tmp_path))
+
+
+def test_environment_is_private_and_offline_without_a_token() -> None:
+    """Telemetry is always off; the Hub stays reachable only when a token was given for it."""
+    from ppod_audio.speech.diarize_pyannote import _configure_environment
+
+    _configure_environment("hf_token")
+    assert os.environ["PYANNOTE_METRICS_ENABLED"] == "0"
+    assert "HF_HUB_OFFLINE" not in os.environ
+    _configure_environment(None)
+    assert os.environ["HF_HUB_OFFLINE"] == "1"

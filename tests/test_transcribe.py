@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import re
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import normalise, shared
 
 from ppod_audio.speech.transcribe import (
+    BATCH_THRESHOLD_S,
     TranscribeOptions,
     pick_compute_type,
     prompt_arguments,
     transcribe,
 )
-
-DATA = Path(os.environ.get("PPOD_SHARED_DATA", Path(__file__).parents[2] / "shared" / "data"))
-JFK = DATA / "speech" / "jfk.wav"
-
-
-def normalise(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s']", " ", text.lower().replace("-", " ")).split())
 
 
 def test_compute_type_follows_device():
@@ -38,17 +29,17 @@ def test_prompt_arguments():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not JFK.is_file(), reason=f"shared data not found at {DATA}")
 def test_jfk_words():
     import jiwer
     import soundfile
 
-    audio, rate = soundfile.read(JFK, dtype="float32")
+    jfk = shared("speech/jfk.wav")
+    audio, rate = soundfile.read(jfk, dtype="float32")
     assert rate == 16000
     result = transcribe(audio, TranscribeOptions(cpu_threads=2))
     duration = audio.shape[0] / rate
 
-    reference = normalise(JFK.with_suffix(".txt").read_text())
+    reference = normalise(jfk.with_suffix(".txt").read_text())
     assert jiwer.wer(reference, normalise(result.text)) < 0.15
 
     words = result.words
@@ -67,14 +58,15 @@ def test_jfk_words():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not JFK.is_file(), reason=f"shared data not found at {DATA}")
 def test_batched_path_keeps_word_timestamps():
     import soundfile
 
-    audio, _ = soundfile.read(JFK, dtype="float32")
+    audio, _ = soundfile.read(shared("speech/jfk.wav"), dtype="float32")
     long = np.concatenate([audio, np.zeros(16000, np.float32)] * 6)  # 72 s
+    assert len(long) / 16000 > BATCH_THRESHOLD_S  # long enough that batching could apply
     # Batched decoding is off unless asked for, on every device.
-    assert not transcribe(audio, TranscribeOptions(cpu_threads=2)).info.batched
+    assert TranscribeOptions().batched is False
+    assert not transcribe(long, TranscribeOptions(cpu_threads=2)).info.batched
     result = transcribe(long, TranscribeOptions(cpu_threads=2, batched=True))
     assert result.info.batched
     assert len(result.words) > 60

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import shared
 
 from ppod_audio.errors import InputError
 from ppod_audio.speech import voiceprints as vp
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "conversation"
 
 
 def _tone_voice(seed: int) -> np.ndarray:
@@ -28,7 +27,7 @@ def test_enroll_list_remove_roundtrip(tmp_path: Path) -> None:
     vp.enroll(library, "Jasmine Wark", [_tone_voice(2)])
     assert made.slug == "steve-macabee" and made.clips == 2
     assert (library / "steve-macabee.npz").exists()
-    assert not list(library.glob("*.tmp"))
+    assert not list(library.glob(".*"))  # no temporary file left beside the voiceprints
     voices = vp.list_voices(library)
     assert [v.name for v in voices] == ["Jasmine Wark", "Steve Macabee"]
     assert np.allclose(voices[1].embedding, made.embedding)
@@ -37,6 +36,13 @@ def test_enroll_list_remove_roundtrip(tmp_path: Path) -> None:
     assert [v.name for v in vp.list_voices(library)] == ["Jasmine Wark"]
     with pytest.raises(InputError, match="no voice named"):
         vp.remove(library, "Nobody")
+
+
+def test_list_voices_skips_unfinished_writes(tmp_path: Path) -> None:
+    """A half-written temporary (named as atomic_path names it) is not a broken voiceprint."""
+    vp.enroll(tmp_path, "Jasmine Wark", [_tone_voice(2)])
+    (tmp_path / ".steve-macabee.abc123.tmp.npz").write_bytes(b"half a voiceprint")
+    assert [v.name for v in vp.list_voices(tmp_path)] == ["Jasmine Wark"]
 
 
 def test_name_clusters_is_a_joint_assignment() -> None:
@@ -57,14 +63,13 @@ def test_name_clusters_is_a_joint_assignment() -> None:
 @pytest.mark.slow
 def test_katie_steve_clusters_get_the_right_names(tmp_path: Path) -> None:
     """Dev dialogue: Katie opens ("Good morning, Steve"), so SPEAKER_00 is Katie."""
-    if not (SHARED / "katie-steve.wav").exists():
-        pytest.skip(f"shared test data not found at {SHARED}")
+    dialogue = shared("conversation/katie-steve.wav")
     soundfile = pytest.importorskip("soundfile")
     from ppod_audio.speech.diarize_embedded import diarize_embedded
 
-    vp.enroll(tmp_path, "Katie", [SHARED / "katie-steve.enroll-katie.wav"])
-    vp.enroll(tmp_path, "Steve", [SHARED / "katie-steve.enroll-steve.wav"])
-    audio, rate = soundfile.read(str(SHARED / "katie-steve.wav"), dtype="float32")
+    vp.enroll(tmp_path, "Katie", [shared("conversation/katie-steve.enroll-katie.wav")])
+    vp.enroll(tmp_path, "Steve", [shared("conversation/katie-steve.enroll-steve.wav")])
+    audio, rate = soundfile.read(str(dialogue), dtype="float32")
     assert rate == 16000
     turns = diarize_embedded(audio, num_speakers=2)
     embeddings = vp.cluster_embeddings(audio, turns)

@@ -11,9 +11,7 @@ Naming is a joint assignment, not a per-cluster nearest neighbour: two clusters 
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..fileio import atomic_path
+from .diarize_embedded import _unit, embed_utterance
 from .turns import Turn
 
 SAMPLE_RATE = 16000
@@ -58,10 +58,6 @@ def slugify(name: str) -> str:
     return slug
 
 
-def _unit(vector: np.ndarray) -> np.ndarray:
-    return vector / max(float(np.linalg.norm(vector)), 1e-9)
-
-
 def _as_16k(clip: str | Path | np.ndarray) -> np.ndarray:
     """A 16 kHz mono float32 clip; paths go through the pipeline's own ffmpeg decoder."""
     if isinstance(clip, np.ndarray):
@@ -77,23 +73,16 @@ def _path(library_dir: str | Path, name: str) -> Path:
 
 def _save(path: Path, print_: Voiceprint) -> None:
     """Write atomically: a crash mid-write must never leave a half voiceprint behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(
-                stream,
-                version=np.int64(FORMAT_VERSION),
-                name=np.str_(print_.name),
-                embedding=print_.embedding.astype(np.float32),
-                clip_embeddings=print_.clip_embeddings.astype(np.float32),
-                enrolled_at=np.float64(print_.enrolled_at),
-                seconds=np.float64(print_.seconds),
-            )
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
+        np.savez(
+            stream,
+            version=np.int64(FORMAT_VERSION),
+            name=np.str_(print_.name),
+            embedding=print_.embedding.astype(np.float32),
+            clip_embeddings=print_.clip_embeddings.astype(np.float32),
+            enrolled_at=np.float64(print_.enrolled_at),
+            seconds=np.float64(print_.seconds),
+        )
 
 
 def load_voiceprint(path: str | Path) -> Voiceprint:
@@ -125,8 +114,6 @@ def enroll(
     Arrays must be 16 kHz mono float32. Several short clips from different days make a sturdier
     print than one long clip, which is why per-clip embeddings are kept as well as the mean.
     """
-    from .diarize_embedded import embed_utterance
-
     if not audio_paths_or_arrays:
         raise InputError(f"no enrolment audio given for {name!r}")
     path = _path(library_dir, name)
@@ -150,11 +137,16 @@ def enroll(
 
 
 def list_voices(library_dir: str | Path) -> list[Voiceprint]:
-    """Every voiceprint in the library, sorted by name (an absent folder is an empty library)."""
+    """Every voiceprint in the library, sorted by name (an absent folder is an empty library).
+
+    Names starting with "." are skipped: they are another process's unfinished writes
+    (``atomic_path`` temporaries), not voiceprints.
+    """
     folder = Path(library_dir)
     if not folder.is_dir():
         return []
-    prints = [load_voiceprint(path) for path in folder.glob("*.npz")]
+    paths = [path for path in folder.glob("*.npz") if not path.name.startswith(".")]
+    prints = [load_voiceprint(path) for path in paths]
     return sorted(prints, key=lambda p: p.name.lower())
 
 
@@ -235,8 +227,6 @@ def cluster_embeddings(
     least certain part of a diarization), and at most ``max_seconds`` of the longest turns
     are used, which bounds the cost on a long episode without losing accuracy.
     """
-    from .diarize_embedded import embed_utterance
-
     audio = np.asarray(audio16k, dtype=np.float32).reshape(-1)
     by_speaker: dict[str, list[Turn]] = {}
     for t in turns:
