@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import ffmpeg, shared, write_wav
 
-from ppod_audio.audio.decode import decode, require_sound
+from ppod_audio.audio.decode import decode, is_silent, require_sound
 from ppod_audio.errors import InputError
 
 
@@ -89,3 +89,16 @@ def test_silence_only(tmp_path: Path) -> None:
 
 def test_missing_file(tmp_path: Path) -> None:
     _expect_input_error(tmp_path / "nope.flac", "does not exist")
+
+
+def test_decode_returns_writable_float32(speech_wav: Path) -> None:
+    audio = decode(speech_wav, 44100, 1)
+    assert audio.samples.dtype == np.float32
+    assert audio.samples.flags.writeable and audio.samples.flags.c_contiguous
+    audio.samples[0, 0] = 0.0  # its own array, not a read-only view of ffmpeg's output
+
+
+def test_silence_threshold_is_minus_70_dbfs() -> None:
+    assert is_silent(0.0)
+    assert is_silent(10 ** (-70.1 / 20))
+    assert not is_silent(10 ** (-69.9 / 20))

@@ -86,3 +86,11 @@ def test_limiter_acts_before_the_peak_and_releases_after() -> None:
     assert at(0.4975) < 0.9  # already down 2.5 ms before the transient (look-ahead)
     assert at(0.55) < 0.9  # still holding 50 ms after it (release)
     assert at(0.7) == pytest.approx(1.0, abs=0.01)  # recovered
+
+
+def test_silence_is_reported_as_none_not_infinity() -> None:
+    import json
+
+    figures = measure(np.zeros((1, 48000), np.float32), 48000).as_dict()
+    assert figures["true_peak_dbtp"] is None and figures["sample_peak_dbfs"] is None
+    json.dumps(figures, allow_nan=False)  # report.json must stay valid JSON

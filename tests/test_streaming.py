@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,14 +10,21 @@ import pyloudnorm
 import pytest
 from conftest import ebur128, ffmpeg, shared, write_wav
 
-from ppod_audio.audio.clean import clean
-from ppod_audio.audio.decode import decode
+from ppod_audio.audio import master
+from ppod_audio.audio.clean import HighPass, clean
+from ppod_audio.audio.decode import Audio, decode
 from ppod_audio.audio.disk import DiskAudioWriter
-from ppod_audio.audio.encode import measure_file
-from ppod_audio.audio.loudness import limit_true_peak
-from ppod_audio.audio.master import _Chain
+from ppod_audio.audio.encode import encode_mp3, measure_file
+from ppod_audio.audio.loudness import (
+    LevellerOptions,
+    gain_at,
+    leveller_gain_from,
+    limit_true_peak,
+)
+from ppod_audio.audio.master import MasterSettings, _Chain, analyse
 from ppod_audio.audio.meter import HopEnergy, hop_samples, integrated_from, loudness_range_from
-from ppod_audio.audio.prepare import CleanSettings, prepare_mixed
+from ppod_audio.audio.prepare import CleanSettings, prepare_mixed, prepare_tracks
+from ppod_audio.errors import InputError
 
 
 @pytest.mark.parametrize("clip", ["conversation/three-excerpts.wav", "speech/librivox-0870.wav"])
@@ -46,25 +54,107 @@ def test_block_processing_equals_whole_programme(tmp_path: Path) -> None:
     assert np.max(np.abs(streamed - whole)) < 1e-5, "blocks carry enough context"
 
 
+@pytest.mark.parametrize("levelled", [False, True])
+def test_encoded_stream_after_a_crossfade_equals_whole_programme(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, levelled: bool
+) -> None:
+    # The crossfade (1.3 s) is not a multiple of the limiter's 16-sample grid, and the clip
+    # spans two 10 s blocks, so a block cut at the crossfade would be limited off the grid.
+    rate = 44100
+    samples = decode(shared("conversation/three-excerpts.wav"), rate, 1).samples * 8.0
+    writer = DiskAudioWriter(tmp_path / "x.f32", 1, rate)
+    writer.append(samples)
+    audio = writer.close()
+    level_db = None
+    gain = np.ones(samples.shape[1], np.float32)
+    if levelled:
+        energies, _ = analyse(audio)
+        level_db = leveller_gain_from(energies, hop_samples(rate), LevellerOptions())
+        gain = gain_at(level_db, rate, 0, samples.shape[1])
+        assert np.ptp(level_db) > 1.0, "the leveller should act on this clip"
+    chain = _Chain(audio, level_db, 0.0, -1.5)
+    written: list[np.ndarray] = []
+
+    class Recorder:
+        def __init__(self, destination: Path, **options: int) -> None:
+            pass
+
+        def __enter__(self) -> Recorder:
+            return self
+
+        def __exit__(self, *error: object) -> None:
+            pass
+
+        def write(self, block: np.ndarray) -> None:
+            written.append(block)
+
+    monkeypatch.setattr(master, "Mp3Encoder", Recorder)
+    settings = MasterSettings(-16.0, -1.0, levelled, LevellerOptions(), 1, 128, rate, 0.0, 1.3)
+    intro = Audio(np.full((1, 3 * rate), 0.01, np.float32), rate)
+    offset = master._encode(chain, intro, settings, tmp_path / "x.mp3")
+    assert offset == pytest.approx(3.0 - 1.3, abs=0.001)
+
+    fade = int(1.3 * rate)
+    assert fade % 16 != 0 and samples.shape[1] > audio.rate * 10
+    episode = np.concatenate(written[1:], axis=1)
+    assert np.array_equal(episode, np.concatenate(list(chain.blocks()), axis=1)[:, fade:])
+    whole = limit_true_peak(samples * np.float32(1.0) * gain, rate, -1.5)
+    assert episode.shape == whole[:, fade:].shape
+    assert np.max(np.abs(episode - whole[:, fade:])) < 1e-5, "the limiter's grid is kept"
+
+
 def test_streamed_cleaning_matches_in_memory(tmp_path: Path) -> None:
     rate = 44100
     first, second = tmp_path / "a.flac", tmp_path / "b.wav"
-    ffmpeg("-i", str(shared("speech/librivox-0890.wav")), "-ar", "48000", str(first))
-    ffmpeg("-i", str(shared("speech/jfk.wav")), str(second))
+    # Room tone (-60 dBFS noise) at both ends of both takes, so the joined programme is trimmed.
+    noise = np.random.default_rng(0)
+    for source, target in (("speech/librivox-0890.wav", first), ("speech/jfk.wav", second)):
+        speech = decode(shared(source), 48000, 1).samples[0]
+        tone = [0.001 * noise.standard_normal(int(1.5 * 48000)) for _ in range(2)]
+        padded = write_wav(tmp_path / f"{target.stem}-padded.wav",
+                           np.concatenate([tone[0], speech, tone[1]]), 48000)  # fmt: skip
+        ffmpeg("-i", str(padded), "-ar", "48000" if target is first else "44100", str(target))
     cleaned = prepare_mixed([first, second], tmp_path / "work", rate, True, CleanSettings())
     joined = np.concatenate([decode(first, rate, 1).samples, decode(second, rate, 1).samples], 1)
-    expected = clean(_audio(joined, rate))
+    expected = clean(Audio(joined.astype(np.float32), rate))
+    assert expected.trimmed_start > 0.5 and expected.trimmed_end > 0.5, "room tone was trimmed"
+    assert cleaned.trimmed_start > 0
     assert cleaned.trimmed_start == pytest.approx(expected.trimmed_start, abs=0.001)
     streamed = cleaned.audio.load()
     assert streamed.shape == expected.audio.samples.shape
     assert np.max(np.abs(streamed - expected.audio.samples)) < 1e-3
-    assert len(cleaned.speech16) == pytest.approx(streamed.shape[1] * 16000 / rate, abs=2)
+    # The 16 kHz copy is of the recording as it came: untrimmed.
+    assert len(cleaned.speech16) == pytest.approx(joined.shape[1] * 16000 / rate, abs=2)
 
 
-def _audio(samples: np.ndarray, rate: int):
-    from ppod_audio.audio.decode import Audio
+def test_streamed_tracks_mix_matches_in_memory(tmp_path: Path) -> None:
+    rate = 44100
+    # Tracks of different lengths, the longer spanning two blocks: the shorter is padded.
+    paths = [shared("conversation/three-excerpts.wav"), shared("speech/jfk.wav")]
+    settings = CleanSettings(trim_silence=False)
+    cleaned = prepare_tracks(
+        [("a", paths[0]), ("b", paths[1])], tmp_path / "work", rate, settings, tmp_path / "m"
+    )
+    decoded = [HighPass(rate, 1, 80.0)(decode(path, rate, 1).samples) for path in paths]
+    length = max(track.shape[1] for track in decoded)
+    expected = sum(np.pad(track, ((0, 0), (0, length - track.shape[1]))) for track in decoded)
+    streamed = cleaned.audio.load()
+    assert streamed.shape == (1, length)
+    assert np.max(np.abs(streamed - expected)) < 1e-5
+    count16 = round(length * 16000 / rate)
+    assert [name for name, _ in cleaned.tracks] == ["a", "b"]
+    assert all(track.shape == (count16,) for _, track in cleaned.tracks)
+    assert cleaned.speech16.dtype == np.float32
+    assert np.array_equal(cleaned.speech16, cleaned.tracks[0][1] + cleaned.tracks[1][1])
+    jfk16 = decode(paths[1], 16000, 1).samples[0]
+    assert np.array_equal(cleaned.tracks[1][1][: len(jfk16)], jfk16)
+    assert not cleaned.tracks[1][1][len(jfk16) :].any()
 
-    return Audio(samples.astype(np.float32), rate)
+
+def test_all_silent_tracks_are_refused(tmp_path: Path) -> None:
+    silent = write_wav(tmp_path / "a.wav", np.full(44100, 1e-4, np.float32), 44100)
+    with pytest.raises(InputError, match="every track is silent"):
+        prepare_tracks([("a", silent)], tmp_path / "work", 44100, CleanSettings(), tmp_path / "m")
 
 
 def test_published_file_is_measured_like_ebur128(tmp_path: Path) -> None:
@@ -73,3 +163,25 @@ def test_published_file_is_measured_like_ebur128(tmp_path: Path) -> None:
     theirs = ebur128(path)
     assert ours.integrated_lufs == pytest.approx(theirs["integrated"], abs=0.05)
     assert ours.true_peak_dbtp == pytest.approx(theirs["true_peak"], abs=0.05)
+
+
+def test_published_mp3_loudness_matches_pyloudnorm(tmp_path: Path) -> None:
+    rate = 44100
+    samples = decode(shared("conversation/three-excerpts.wav"), rate, 1).samples * 0.5
+    path = tmp_path / "x.mp3"
+    encode_mp3(samples, path, rate=rate, bitrate_kbps=128, channels=2)
+    ours = measure_file(path)
+    decoded = decode(path, rate, 2).samples
+    reference = pyloudnorm.Meter(rate).integrated_loudness(decoded.T.astype(np.float64))
+    assert ours.integrated_lufs == pytest.approx(reference, abs=0.5)
+    assert np.isfinite(ours.loudness_range_lu) and ours.loudness_range_lu > 0
+    assert np.isfinite(ours.sample_peak_dbfs)
+    assert ours.sample_peak_dbfs == pytest.approx(20 * np.log10(np.abs(decoded).max()), abs=0.1)
+    assert ours.true_peak_dbtp >= ours.sample_peak_dbfs
+
+
+def test_silent_file_reports_as_valid_json(tmp_path: Path) -> None:
+    path = write_wav(tmp_path / "silence.wav", np.zeros(3 * 44100, np.float32), 44100)
+    figures = measure_file(path).as_dict()
+    assert figures["true_peak_dbtp"] is None and figures["sample_peak_dbfs"] is None
+    json.dumps(figures, allow_nan=False)  # -inf would be written as invalid "-Infinity"

@@ -1,9 +1,10 @@
 """Where the talking is: an energy gate that adapts to the room's noise floor.
 
-Trimming and the speaker leveller need phrase boundaries on full-rate audio before any model has
-run, and they need them in milliseconds, so this is a plain frame-energy gate rather than a neural
-VAD (the speech stages use Silero). The threshold sits a fixed distance above the measured noise
-floor, which is what makes it work on a quiet far-field recording and a hot studio one alike.
+Trimming needs phrase boundaries on full-rate audio before any model has run, and needs them in
+milliseconds, so this is a plain frame-energy gate rather than a neural VAD (the speech stages use
+Silero; the leveller gates its own 50 ms hops in loudness.py). The threshold sits a fixed
+distance above the measured noise floor, which is what makes it work on a quiet far-field
+recording and a hot studio one alike.
 """
 
 from __future__ import annotations
@@ -33,21 +34,6 @@ def speech_threshold_db(levels: np.ndarray, margin_db: float = 12.0) -> float:
     return max(floor + margin_db, loud - 35.0) if loud - floor > margin_db else loud + 1.0
 
 
-def speech_regions(
-    mono: np.ndarray,
-    rate: int,
-    *,
-    min_pause: float = 0.3,
-    min_length: float = 0.2,
-    pad: float = 0.08,
-) -> list[tuple[float, float]]:
-    """Phrases as (start, end) seconds: frames above the gate, short pauses bridged."""
-    levels = frame_levels_db(mono, rate)
-    return regions_from_levels(
-        levels, len(mono) / rate, min_pause=min_pause, min_length=min_length, pad=pad
-    )
-
-
 def regions_from_levels(
     levels: np.ndarray,
     duration: float,
@@ -56,7 +42,10 @@ def regions_from_levels(
     min_length: float = 0.2,
     pad: float = 0.08,
 ) -> list[tuple[float, float]]:
-    """The same, from frame levels already measured (a streamed recording keeps only these)."""
+    """Phrases as (start, end) seconds: frames above the gate, short pauses bridged.
+
+    Works from frame levels already measured because a streamed recording keeps only these.
+    """
     if levels.size == 0:
         return []
     active = levels > speech_threshold_db(levels)

@@ -16,6 +16,9 @@ from scipy.signal import butter, sosfilt, sosfilt_zi
 from .activity import frame_levels_db, regions_from_levels
 from .decode import Audio
 
+# Trimmed edges are faded over 10 ms so a cut into room tone does not click.
+FADE_SECONDS = 0.01
+
 
 @dataclass(frozen=True)
 class CleanResult:
@@ -66,6 +69,12 @@ def trim_bounds_from(
     return start, end
 
 
+def edge_ramp(rate: int, frames: int) -> np.ndarray:
+    """The fade-in for a trimmed edge (reversed for the fade-out); empty for a tiny clip."""
+    fade = min(int(FADE_SECONDS * rate), frames // 2)
+    return np.linspace(0.0, 1.0, fade, dtype=np.float32)
+
+
 def clean(
     audio: Audio,
     *,
@@ -78,12 +87,11 @@ def clean(
     if trim_silence:
         mono = samples.mean(axis=0)
         start, end = trim_bounds(mono, audio.rate, keep_silence_seconds)
-        fade = min(int(0.01 * audio.rate), (end - start) // 2)
         samples = samples[:, start:end].copy()
-        if fade:
-            ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
-            samples[:, :fade] *= ramp
-            samples[:, -fade:] *= ramp[::-1]
+        ramp = edge_ramp(audio.rate, end - start)
+        if ramp.size:
+            samples[:, : ramp.size] *= ramp
+            samples[:, -ramp.size :] *= ramp[::-1]
     return CleanResult(
         Audio(samples.astype(np.float32), audio.rate),
         trimmed_start=start / audio.rate,

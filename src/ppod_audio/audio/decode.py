@@ -1,8 +1,9 @@
 """Decoding any audio file into float32 numpy with the ffmpeg that imageio-ffmpeg ships.
 
 Using one static ffmpeg (not a system package) means WAV, FLAC, MP3, M4A/AAC and OGG/Opus decode
-the same way on every machine. Audio is decoded once, at the working rate, into an
-``(channels, samples)`` array; the 16 kHz mono copy for speech models is derived from it.
+the same way on every machine. Episodes are decoded in blocks (``decode_blocks``) so their length
+never sets the memory needed; the 16 kHz mono copy the speech models read is a second decode of
+the original file by ffmpeg's own resampler, not derived from the working-rate audio.
 """
 
 from __future__ import annotations
@@ -134,16 +135,20 @@ def decode_blocks(
 def decode(path: Path, rate: int, channels: int | None = None) -> Audio:
     """Decode ``path`` into memory at ``rate`` Hz; ``channels`` None keeps mono, folds to two."""
     blocks = list(decode_blocks(path, rate, channels))
-    return Audio(np.concatenate(blocks, axis=1).astype(np.float32, copy=True), rate)
+    return Audio(np.concatenate(blocks, axis=1, dtype=np.float32), rate)
 
 
 def require_sound(audio: Audio, path: Path) -> None:
     require_peak(float(np.max(np.abs(audio.samples), initial=0.0)), path)
 
 
-def require_peak(peak: float, path: Path) -> None:
+def is_silent(peak: float) -> bool:
     """A recording whose loudest sample is under -70 dBFS is a dead microphone, not an episode."""
-    if peak <= 0 or 20 * np.log10(peak) < SILENCE_DBFS:
+    return peak <= 0 or 20 * np.log10(peak) < SILENCE_DBFS
+
+
+def require_peak(peak: float, path: Path) -> None:
+    if is_silent(peak):
         raise InputError(
             f"is silent (peak below {SILENCE_DBFS:.0f} dBFS)",
             path,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import tempfile
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +21,7 @@ import numpy as np
 
 from ..errors import ProcessingError
 from .decode import decode, ffmpeg_exe
+from .loudness import LoudnessStats
 
 
 class Mp3Encoder:
@@ -32,12 +32,10 @@ class Mp3Encoder:
         destination: Path,
         *,
         rate: int,
-        channels: int,
         out_channels: int,
         bitrate_kbps: int,
         out_rate: int,
     ):
-        del channels  # blocks say how many they have; ffmpeg is given the output's count
         self.destination = Path(destination)
         self.out_channels = out_channels
         self.command = [
@@ -46,7 +44,6 @@ class Mp3Encoder:
             "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-ar", str(out_rate),
             "-id3v2_version", "0", "-write_id3v1", "0", "-f", "mp3", str(self.destination),
         ]  # fmt: skip
-        self.frames = 0
 
     def __enter__(self) -> Mp3Encoder:
         self._errors = tempfile.TemporaryFile()
@@ -62,7 +59,6 @@ class Mp3Encoder:
         # If ffmpeg stopped, its error is reported when the encoder is closed.
         with contextlib.suppress(BrokenPipeError):
             self.process.stdin.write(data)
-        self.frames += block.shape[1]
 
     def __exit__(
         self,
@@ -85,8 +81,8 @@ def encode_mp3(
     samples: np.ndarray, destination: Path, *, rate: int, bitrate_kbps: int, channels: int
 ) -> None:
     """Encode an in-memory clip (the calibration tone, short tests)."""
-    with Mp3Encoder(destination, rate=rate, channels=samples.shape[0], out_channels=channels,
-                    bitrate_kbps=bitrate_kbps, out_rate=rate) as encoder:  # fmt: skip
+    with Mp3Encoder(destination, rate=rate, out_channels=channels, bitrate_kbps=bitrate_kbps,
+                    out_rate=rate) as encoder:  # fmt: skip
         encoder.write(samples)
 
 
@@ -109,18 +105,7 @@ def encoder_gain_db(bitrate_kbps: int, sample_rate: int, channels: int) -> float
     return float(20 * np.log10(ratio))
 
 
-@dataclass(frozen=True)
-class PublishedLoudness:
-    integrated_lufs: float
-    loudness_range_lu: float
-    true_peak_dbtp: float
-    sample_peak_dbfs: float
-
-    def as_dict(self) -> dict[str, float]:
-        return {k: round(v, 2) for k, v in self.__dict__.items()}
-
-
-def measure_file(path: Path) -> PublishedLoudness:
+def measure_file(path: Path) -> LoudnessStats:
     """BS.1770 loudness, LRA, true and sample peak of a file, by ffmpeg's ebur128 filter.
 
     An independent implementation from the one that levelled the audio, and streaming: the
@@ -139,7 +124,7 @@ def measure_file(path: Path) -> PublishedLoudness:
         text = summary.split(section, 1)[1].split(label, 1)[1].split(unit, 1)[0].strip()
         return float("-inf") if text == "-inf" else float(text)
 
-    return PublishedLoudness(
+    return LoudnessStats(
         integrated_lufs=value("Integrated loudness:", "I:", "LUFS"),
         loudness_range_lu=value("Loudness range:", "LRA:", "LU"),
         true_peak_dbtp=value("True peak:", "Peak:", "dBFS"),

@@ -8,6 +8,7 @@ library offers a look-ahead true-peak limiter or a speech leveller that works on
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -24,16 +25,19 @@ OVERSAMPLE = 4
 
 @dataclass(frozen=True)
 class LoudnessStats:
+    """The loudness figures the report records, for the input, a clip or the published file."""
+
     integrated_lufs: float
     loudness_range_lu: float
     true_peak_dbtp: float
     sample_peak_dbfs: float
 
     def as_dict(self) -> dict[str, float | None]:
+        """Silence's -inf and a NaN range become None: report.json has no valid -Infinity."""
         return {k: (round(v, 2) if np.isfinite(v) else None) for k, v in asdict(self).items()}
 
 
-def _db(value: float) -> float:
+def peak_db(value: float) -> float:
     return float(20 * np.log10(value)) if value > 0 else -np.inf
 
 
@@ -70,7 +74,7 @@ def peak_envelope(samples: np.ndarray, rate: int) -> np.ndarray:
 def true_peak_dbtp(samples: np.ndarray, rate: int) -> float:
     if samples.size == 0:
         return -np.inf
-    return _db(float(peak_envelope(samples, rate).max()))
+    return peak_db(float(peak_envelope(samples, rate).max()))
 
 
 def loudness_range(samples: np.ndarray, rate: int) -> float:
@@ -87,7 +91,7 @@ def measure(samples: np.ndarray, rate: int, *, with_range: bool = True) -> Loudn
         integrated_lufs=integrated_lufs(samples, rate),
         loudness_range_lu=lra,
         true_peak_dbtp=true_peak_dbtp(samples, rate),
-        sample_peak_dbfs=_db(float(np.abs(samples).max()) if samples.size else 0.0),
+        sample_peak_dbfs=peak_db(float(np.abs(samples).max()) if samples.size else 0.0),
     )
 
 
@@ -144,12 +148,9 @@ def leveller_gain_from(energies: np.ndarray, hop: int, options: LevellerOptions)
     masked = np.where(speech, level, np.nan)
     padded = np.pad(masked, half, constant_values=np.nan)
     windows = sliding_window_view(padded, 2 * half + 1)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            local = np.nanmedian(windows, axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows (no speech) are expected
+        local = np.nanmedian(windows, axis=1)
     reference = float(np.median(level[speech]))
     gain = np.clip(reference - local, -options.max_cut_db, options.max_boost_db)
     gain = _fill_gaps_with_smaller_neighbour(np.where(speech, gain, np.nan))

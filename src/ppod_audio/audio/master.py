@@ -23,11 +23,13 @@ from .disk import DiskAudio
 from .encode import Mp3Encoder, encoder_gain_db, measure_file
 from .loudness import (
     LevellerOptions,
+    LoudnessStats,
     gain_at,
     integrated_lufs,
     leveller_gain_from,
     limit_true_peak,
     normalize,
+    peak_db,
     peak_envelope,
 )
 from .meter import HopEnergy, hop_samples, integrated_from, loudness_range_from
@@ -64,18 +66,6 @@ class Mastered:
     """Time spent levelling and finding the gain ("master") and encoding and checking ("export")."""
 
 
-def _stats(integrated: float, lra: float, peak: float, sample_peak: float) -> dict:
-    def db(value: float) -> float | None:
-        return round(value, 2) if np.isfinite(value) else None
-
-    return {
-        "integrated_lufs": db(integrated),
-        "loudness_range_lu": db(lra),
-        "true_peak_dbtp": db(20 * np.log10(peak) if peak > 0 else -np.inf),
-        "sample_peak_dbfs": db(20 * np.log10(sample_peak) if sample_peak > 0 else -np.inf),
-    }
-
-
 class _Chain:
     """Leveller gain x programme gain, then the limiter, on one block with its context."""
 
@@ -94,9 +84,16 @@ class _Chain:
         limited = limit_true_peak(data, self.audio.rate, self.ceiling)
         return limited[:, start - lo : stop - lo]
 
-    def blocks(self) -> Iterator[np.ndarray]:
+    def blocks(self, skip: int = 0) -> Iterator[np.ndarray]:
+        """The programme from frame ``skip`` on.
+
+        Blocks are always cut on the aligned grid and trimmed afterwards: the limiter's gain
+        works on 16-sample steps counted from each block's context, so a block starting at
+        ``skip`` would be limited differently from what the gain loop measured.
+        """
         for start, stop in self.audio.blocks():
-            yield self.block(start, stop)
+            if stop > skip:
+                yield self.block(start, stop)[:, max(0, skip - start) :]
 
 
 def analyse(audio: DiskAudio) -> tuple[np.ndarray, dict]:
@@ -112,9 +109,9 @@ def analyse(audio: DiskAudio) -> tuple[np.ndarray, dict]:
         sample_peak = max(sample_peak, float(np.abs(block).max(initial=0.0)))
     energies = energy.energies()
     hop = hop_samples(audio.rate)
-    stats = _stats(integrated_from(energies, hop), loudness_range_from(energies, hop), peak,
-                   sample_peak)  # fmt: skip
-    return energies, stats
+    stats = LoudnessStats(integrated_from(energies, hop), loudness_range_from(energies, hop),
+                          peak_db(peak), peak_db(sample_peak))  # fmt: skip
+    return energies, stats.as_dict()
 
 
 def _loudness_of(chain: _Chain) -> float:
@@ -142,7 +139,8 @@ def master_to_mp3(
     levelled = energies
     if settings.level_speakers:
         level_db = leveller_gain_from(energies, hop, settings.leveller)
-        levelled = energies * (10 ** (_per_hop(level_db, len(energies)) / 10))[:, None]
+        # One gain per hop; with no complete hop the single zero broadcasts over none.
+        levelled = energies * (10 ** (level_db / 10))[:, None]
     gain_db = target - integrated_from(levelled, hop)
     if not np.isfinite(gain_db):
         gain_db = 0.0  # nothing above the absolute gate: leave the level alone
@@ -181,20 +179,16 @@ def master_to_mp3(
     )
 
 
-def _per_hop(level_db: np.ndarray, hops: int) -> np.ndarray:
-    return np.pad(level_db, (0, max(0, hops - len(level_db))), mode="edge")[:hops]
-
-
 def _encode(
     chain: _Chain, head: Audio | None, settings: MasterSettings, destination: Path
 ) -> float:
     """Stream the intro, the gap and the processed episode into the encoder."""
     rate = chain.audio.rate
-    blocks = chain.blocks()
-    with Mp3Encoder(destination, rate=rate, channels=chain.audio.channels,
-                    out_channels=settings.out_channels, bitrate_kbps=settings.bitrate_kbps,
+    with Mp3Encoder(destination, rate=rate, out_channels=settings.out_channels,
+                    bitrate_kbps=settings.bitrate_kbps,
                     out_rate=settings.out_rate) as encoder:  # fmt: skip
         offset = 0.0
+        fade = 0
         if head is not None:
             # pydub joins the warning to the episode's opening (gap or crossfade); the rest of
             # the episode follows as it streams.
@@ -209,14 +203,6 @@ def _encode(
             )
             encoder.write(joined.audio.samples)
             offset = joined.offset
-            if fade:
-                blocks = (chain.block(start, stop) for start, stop in _after(chain.audio, fade))
-        for block in blocks:
+        for block in chain.blocks(skip=fade):
             encoder.write(block)
     return offset
-
-
-def _after(audio: DiskAudio, first: int) -> Iterator[tuple[int, int]]:
-    for start, stop in audio.blocks():
-        if stop > first:
-            yield max(start, first), stop

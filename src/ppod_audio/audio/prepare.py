@@ -15,12 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .activity import FRAME_SECONDS
-from .clean import HighPass, trim_bounds_from
-from .decode import SILENCE_DBFS, SPEECH_RATE, decode_blocks, probe_channels, require_peak
+from .activity import FRAME_SECONDS, frame_levels_db
+from .clean import HighPass, edge_ramp, trim_bounds_from
+from .decode import SPEECH_RATE, decode_blocks, is_silent, probe_channels, require_peak
 from .disk import DiskAudio, DiskAudioWriter
-
-FADE_SECONDS = 0.01
 
 
 @dataclass
@@ -51,16 +49,16 @@ class _Levels:
     """20 ms frame levels of the mono mix, for trimming, across blocks."""
 
     def __init__(self, rate: int):
-        self.frame = int(rate * FRAME_SECONDS)
+        self.rate = rate
+        self.frame = max(1, int(rate * FRAME_SECONDS))
         self.rest = np.zeros(0, np.float32)
         self.parts: list[np.ndarray] = []
 
     def add(self, mono: np.ndarray) -> None:
         data = np.concatenate([self.rest, mono])
-        count = len(data) // self.frame
-        frames = data[: count * self.frame].reshape(count, self.frame).astype(np.float64)
-        self.parts.append(10 * np.log10(np.mean(frames * frames, axis=1) + 1e-12))
-        self.rest = data[count * self.frame :]
+        levels = frame_levels_db(data, self.rate)
+        self.parts.append(levels)
+        self.rest = data[len(levels) * self.frame :]
 
     def levels(self) -> np.ndarray:
         return np.concatenate(self.parts) if self.parts else np.zeros(0)
@@ -88,11 +86,10 @@ def _trim(audio: DiskAudio, levels: np.ndarray, settings: CleanSettings) -> tupl
         return audio, 0
     start, stop = trim_bounds_from(levels, audio.frames, audio.rate, settings.keep_silence_seconds)
     trimmed = audio.view(start, stop)
-    fade = min(int(FADE_SECONDS * audio.rate), trimmed.frames // 2)
-    if fade:
-        ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
-        trimmed.write(0, trimmed.read(0, fade) * ramp)
-        tail = trimmed.frames - fade
+    ramp = edge_ramp(audio.rate, trimmed.frames)
+    if ramp.size:
+        trimmed.write(0, trimmed.read(0, ramp.size) * ramp)
+        tail = trimmed.frames - ramp.size
         trimmed.write(tail, trimmed.read(tail, trimmed.frames) * ramp[::-1])
     return trimmed, start
 
@@ -130,12 +127,13 @@ def prepare_tracks(
             peak = max(peak, float(np.abs(block).max(initial=0.0)))
             writer.append(highpass(block))
         stored.append((name, writer.close(), peak))
-    if all(peak <= 0 or 20 * np.log10(peak) < SILENCE_DBFS for _, _, peak in stored):
+    if all(is_silent(peak) for _, _, peak in stored):
         raise InputError("every track is silent", manifest, "check the tracks")
-    length = max(track.frames for _, track, _ in stored)
+    longest = max((track for _, track, _ in stored), key=lambda track: track.frames)
+    length = longest.frames
     mix = DiskAudioWriter(work / "cleaned.f32", 1, rate)
     levels = _Levels(rate)
-    for start, stop in _block_ranges(length, rate):
+    for start, stop in longest.blocks():
         block = np.zeros((1, stop - start), np.float32)
         for _, track, _ in stored:
             part = track.read(start, stop)
@@ -145,13 +143,11 @@ def prepare_tracks(
     audio, first = _trim(mix.close(), levels.levels(), settings)
     count16 = int(round(length * SPEECH_RATE / rate))
     speech16 = []
+    mix16 = np.zeros(count16, np.float32)
     for (name, _, _), (_, path) in zip(stored, tracks, strict=True):
         track16 = _speech_copy([path], work)[:count16]
-        speech16.append((name, np.pad(track16, (0, max(0, count16 - len(track16))))))
-    mix16 = np.sum([track for _, track in speech16], axis=0).astype(np.float32)
+        if len(track16) < count16:
+            track16 = np.pad(track16, (0, count16 - len(track16)))
+        speech16.append((name, track16))
+        mix16 += track16
     return CleanedEpisode(audio, mix16, first / rate, speech16)
-
-
-def _block_ranges(frames: int, rate: int, seconds: float = 10.0) -> list[tuple[int, int]]:
-    size = int(seconds * rate)
-    return [(start, min(frames, start + size)) for start in range(0, frames, size)]
