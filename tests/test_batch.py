@@ -22,7 +22,7 @@ import pytest
 from conftest import make_episode, make_show, shared
 from mutagen.mp3 import MP3
 
-from ppod_audio.batch import default_jobs, discover
+from ppod_audio.batch import default_jobs, discover, plan_episode
 
 PPOD = Path(sys.executable).with_name("ppod")
 GOOD = ("good-1", "good-2", "good-3")
@@ -83,7 +83,8 @@ def assert_published(out: Path, slug: str) -> None:
 
 
 def temporaries(out: Path) -> list[Path]:
-    return list(out.rglob(".*.tmp*"))
+    """Temporary files, and work folders of full-rate audio, that a run left behind."""
+    return list(out.rglob(".*.tmp*")) + list((out / ".cache").glob(".work-*"))
 
 
 def test_discover_and_default_jobs(tmp_path: Path) -> None:
@@ -171,6 +172,35 @@ def test_batch_speech_cached_and_selective_reruns(tmp_path: Path) -> None:
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     assert dry.count("speech + document + publish (model or speech settings changed)") == 3, dry
+
+
+def test_plan_says_what_changed_once(tmp_path: Path) -> None:
+    """New inputs redo speech and audio under one reason; a cleaning change redoes audio only."""
+    from ppod_audio.pipeline import ProcessOptions, process_episode
+    from ppod_audio.speech.stage import SpeechOptions
+
+    root = make_show(tmp_path / "raw_audio")
+    folder = make_episode(root, "ep", {"recording.wav": shared("speech/jfk.wav")})
+    out = tmp_path / "output"
+    speech = SpeechOptions(enabled=False)
+    assert process_episode(folder, ProcessOptions(output_root=out, speech=speech)).ok
+    assert plan_episode(folder, out, speech).up_to_date
+
+    show = root / "show.toml"
+    original = show.read_text()
+    show.write_text(original.replace("highpass_hz = 80.0", "highpass_hz = 120.0"))
+    plan = plan_episode(folder, out, speech)
+    assert plan.stages == ["decode+clean", "master", "export", "document", "publish"], plan
+    assert plan.reasons == ["cleaning, loudness, MP3 or content-warning settings changed"]
+    result = process_episode(folder, ProcessOptions(output_root=out, speech=speech))
+    assert result.report["stages"]["speech"]["cached"], "the speech stage is not redone"
+    assert not result.report["stages"]["decode+clean"]["cached"]
+    show.write_text(original)
+
+    (folder / "recording.wav").write_bytes(shared("speech/librivox-0890.wav").read_bytes())
+    plan = plan_episode(folder, out, speech)
+    assert plan.stages == ["decode+clean", "speech", "master", "export", "document", "publish"]
+    assert plan.reasons == ["inputs changed"], plan.reasons
 
 
 def test_batch_survives_sigkill_and_resumes(tmp_path: Path) -> None:

@@ -46,6 +46,7 @@ def test_demo_report_records_before_and_after(published_demo: Path) -> None:
     # The intro (20.5 s of content warning) plus the gap, and the raw file's dead air trimmed.
     assert 20.0 < report["intro_offset"] < 22.5
     assert 4.0 < report["trimmed_start"] < 5.5
+    assert report["speech"]["diarizer"] == report["speech"]["diarizer_used"] == "embedded"
     assert not list(published_demo.glob(".*tmp*")), "no temporary files left behind"
 
 
@@ -165,9 +166,55 @@ def test_escaping_path_is_refused(show_root: Path, tmp_path: Path) -> None:
 
 
 def test_debug_shows_traceback(show_root: Path, tmp_path: Path) -> None:
+    import traceback
+
+    from ppod_audio.errors import InputError
+
     folder = _bad_episode(show_root, "dbg", None, 'title = "x"\ninputs = ["missing.wav"]\n')
     result = CliRunner().invoke(cli, ["--debug", "process", str(folder), "-o", str(tmp_path)])
     assert result.exit_code != 0 and result.exc_info is not None
+    # The error itself escapes (not the SystemExit every failure ends in), with its origin.
+    assert isinstance(result.exception, InputError) and "missing.wav" in str(result.exception)
+    shown = "".join(traceback.format_exception(*result.exc_info))
+    assert "Traceback" in shown and "pipeline.py" in shown
+
+
+def test_speech_key_follows_what_speech_hears(show_root: Path, tmp_path: Path) -> None:
+    """Speech hears the recordings as they came: cleaning and MP3 settings must not re-run it."""
+    from ppod_audio.pipeline import episode_settings, stage_keys
+    from ppod_audio.speech.stage import SpeechOptions
+
+    tone = 0.1 * np.sin(np.arange(44100) * 2 * np.pi * 440 / 44100).astype(np.float32)
+    folder = make_episode(
+        show_root, "keys", {"take.wav": write_wav(tmp_path / "t.wav", tone, 44100)}
+    )
+    manifest, show = episode_settings(folder)
+
+    def keys(show, **chosen) -> dict:
+        return stage_keys(manifest, show, SpeechOptions(**chosen).resolved(show))
+
+    def changed(show, section: str, **values):
+        return show.model_copy(update={section: getattr(show, section).model_copy(update=values)})
+
+    base = keys(show)
+    for other in (
+        changed(show, "clean", highpass_hz=120.0),
+        changed(show, "clean", keep_silence_seconds=1.5),
+        changed(show, "mp3", sample_rate=48000, channels="mono"),
+    ):
+        assert keys(other)["clean"] != base["clean"]  # the audio is redone...
+        assert keys(other)["speech"] == base["speech"]  # ...the speech models are not
+    assert keys(show, allow_download=True)["speech"] == base["speech"]
+    assert keys(show, model="base")["speech"] != base["speech"]
+
+    pyannote = changed(show, "speech", diarizer="pyannote", pyannote_pipeline="pipelines/a")
+    other_pipeline = changed(pyannote, "speech", pyannote_pipeline="pipelines/b")
+    assert keys(pyannote)["speech"] != keys(other_pipeline)["speech"]
+    unused = changed(show, "speech", pyannote_pipeline="pipelines/b")  # the embedded diarizer
+    assert keys(unused)["speech"] == base["speech"]
+
+    (folder / "take.wav").write_bytes(write_wav(tmp_path / "u.wav", tone / 2, 44100).read_bytes())
+    assert keys(show)["speech"] != base["speech"]
 
 
 def test_short_episode_mono_minus19_and_rerun(show_root: Path, tmp_path: Path) -> None:
@@ -235,8 +282,16 @@ def test_interrupted_run_leaves_no_partial_mp3(
     assert not (out / "crash" / "crash.mp3").exists()
     assert not [p for p in (out / "crash").iterdir() if p.suffix == ".mp3" or "tmp" in p.name]
     assert not list((out / ".cache").glob(".work-*")), "the work folder is removed"
+    # What a SIGKILL would have left (no cleanup runs then), and another episode's live folder.
+    stale = out / ".cache" / ".work-crash-k1ll3d_x"
+    other = out / ".cache" / ".work-crash-2-abcd1234"
+    for folder_left in (stale, other):
+        folder_left.mkdir()
+        (folder_left / "cleaned.f32").write_bytes(b"\0" * 4096)
     code, output = run("process", str(folder), "-o", str(out), "--no-speech")
     assert code == 0, output
+    assert not stale.exists(), "a killed run's work folder is removed under the episode's lock"
+    assert other.is_dir(), "another episode's work folder is not touched"
     assert ebur128(out / "crash" / "crash.mp3")["integrated"] == pytest.approx(-16, abs=0.5)
 
 

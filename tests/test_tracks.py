@@ -76,6 +76,7 @@ track = "tracks/guest.wav"
     document = json.loads((out / "tracks-ep" / "episode.json").read_text())
     report = json.loads((out / "tracks-ep" / "report.json").read_text())
     assert report["speech"]["diarizer"] == "embedded"  # the default, switched to tracks
+    assert report["speech"]["diarizer_used"] == "tracks"  # and the report says so
     names = {s["id"]: s["name"] for s in document["speakers"]}
     shift = report["intro_offset"] - report["trimmed_start"]
     right = total = 0
@@ -98,6 +99,22 @@ def test_silent_tracks_are_refused(show_root: Path, tmp_path: Path) -> None:
     folder = make_episode(show_root, "silent-tracks", {"a.wav": silent}, manifest)
     result = CliRunner().invoke(cli, ["process", str(folder), "-o", str(tmp_path / "o")])
     assert result.exit_code == 2 and "silent" in result.output
+
+
+def test_tracks_diarizer_needs_tracks(show_root: Path, tmp_path: Path) -> None:
+    """Asked for on one mixed recording, the tracks diarizer is refused, not silently empty."""
+    host, guest, _ = _studio_tracks()
+    mixed = write_wav(tmp_path / "mixed.wav", host + guest, RATE)
+    folder = make_episode(show_root, "one-mix", {"mixed.wav": mixed})
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli, ["process", str(folder), "-o", str(out), "--diarizer", "tracks"]
+    )
+    assert result.exit_code == 2, result.output
+    (error,) = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert "one-mix" in error and "episode.toml" in error
+    assert "track =" in error and "--diarizer embedded" in error
+    assert json.loads((out / "one-mix" / "report.json").read_text())["status"] == "failed"
 
 
 @pytest.mark.parametrize("bleed_db", [-12.0, -24.0])

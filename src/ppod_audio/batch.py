@@ -6,10 +6,11 @@ Three ideas, each small:
   (:func:`ppod_audio.pipeline.episode_keys`) with those in ``report.json`` and the speech cache,
   so ``--dry-run`` says exactly what ``process_episode`` would redo and why, and an up-to-date
   episode is skipped without touching a file (its MP3 keeps its mtime).
-* **One lock per episode.** ``output/<episode>/.lock`` held with ``flock`` while an episode is
-  planned and processed. The kernel drops it when the holder dies, SIGKILL included, so a killed
-  batch never leaves a stale lock; a second batch on the same output waits for the episode,
-  then finds it up to date. Temporary files a killed run left are removed under the lock.
+* **One lock per episode.** ``output/<episode>/.lock`` (:func:`ppod_audio.pipeline.episode_lock`)
+  held with ``flock`` while an episode is planned and processed. The kernel drops it when the
+  holder dies, SIGKILL included, so a killed batch never leaves a stale lock; a second batch on
+  the same output waits for the episode, then finds it up to date. Temporary files and work
+  folders a killed run left are removed under the lock.
 * **Same work function everywhere.** ``process_one`` takes and returns plain data, so a local
   process pool and a Dask cluster run the very same code; only progress transport differs.
 """
@@ -17,10 +18,8 @@ Three ideas, each small:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import fnmatch
 import os
-import queue as queue_module
 import threading
 import time
 import uuid
@@ -30,10 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config import EPISODE_FILE
 from .speech.stage import SpeechOptions
-
-LOCK_FILE = ".lock"
-EPISODE_FILE = "episode.toml"
 
 # Peak RSS of one worker processing the 3.6-minute demo with tiny.en (speech on): 1.41 GB,
 # measured with getrusage (README "Batch processing"); rounded up for longer episodes. Larger
@@ -44,7 +41,7 @@ RESERVED_GB = 1.0
 # Temporary files in the shared stage cache older than this belong to a dead writer.
 STALE_CACHE_TEMP_SECONDS = 600
 
-# Event sink: (slug, stage, worker). Stages "done"/"failed" are sent by the batch itself.
+# Progress sink: (slug, stage, worker), from the workers to the live view.
 Events = Callable[[str, str, str], None]
 
 
@@ -161,27 +158,32 @@ def plan_episode(episode_dir: Path, output_root: Path, speech: SpeechOptions, fo
         plan.stages, plan.reasons = everything, ["previous run failed"]
         return plan
     old: dict[str, Any] = previous.get("keys", {})
-    speech_cached = (options.cache().root / "speech" / f"{keys['speech']}.json").is_file()
     audio_ok = old.get("audio") == keys["audio"] and (output_dir / previous["mp3"]).is_file()
-    inputs_changed = old.get("clean") != keys["clean"]
-    if not speech_cached:
-        plan.stages += ["decode+clean", "speech"]
-        if inputs_changed:
-            plan.reasons.append("inputs or cleaning settings changed")
-        elif old.get("speech") != keys["speech"]:
-            plan.reasons.append("model or speech settings changed")
-        else:
-            plan.reasons.append("speech result missing from the cache")
+    inputs_changed = old.get("inputs") != keys["inputs"]
+
+    def add(stages: list[str], reason: str) -> None:
+        plan.stages += [stage for stage in stages if stage not in plan.stages]
+        if reason not in plan.reasons:
+            plan.reasons.append(reason)
+
+    if not options.cache().has("speech", keys["speech"]):
+        why = _why(
+            inputs_changed,
+            old.get("speech"),
+            keys["speech"],
+            "model or speech settings changed",
+            "speech result missing from the cache",
+        )
+        add(["decode+clean", "speech"], why)
     if not audio_ok:
-        if "decode+clean" not in plan.stages:
-            plan.stages.append("decode+clean")
-        plan.stages += ["master", "export"]
-        if inputs_changed:
-            plan.reasons.append("inputs changed")
-        elif old.get("audio") != keys["audio"]:
-            plan.reasons.append("loudness, MP3 or content-warning settings changed")
-        else:
-            plan.reasons.append("published MP3 missing")
+        why = _why(
+            inputs_changed,
+            old.get("audio"),
+            keys["audio"],
+            "cleaning, loudness, MP3 or content-warning settings changed",
+            "published MP3 missing",
+        )
+        add(["decode+clean", "master", "export"], why)
     text_changed = old.get("text") != keys["text"]
     edited = old.get("document") != document_sha256(output_dir)
     if plan.stages or text_changed or edited:
@@ -195,41 +197,14 @@ def plan_episode(episode_dir: Path, output_root: Path, speech: SpeechOptions, fo
     return plan
 
 
+def _why(inputs_changed: bool, old: str | None, new: str, settings: str, missing: str) -> str:
+    """Why a stage re-runs: its inputs, else its settings (its key moved), else a lost result."""
+    if inputs_changed:
+        return "inputs changed"
+    return settings if old != new else missing
+
+
 # --- the work, in a worker ----------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def episode_lock(output_dir: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-    """Hold ``output_dir/.lock`` exclusively; if another run has it, call ``on_wait`` and wait.
-
-    ``flock`` locks belong to the open file: the kernel releases them when the process dies, so a
-    SIGKILLed batch leaves nothing to clean up. The lock file itself stays (deleting it would let
-    two runs lock two different files of the same name).
-    """
-    output_dir.mkdir(parents=True, exist_ok=True)
-    with open(output_dir / LOCK_FILE, "a+") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if on_wait:
-                on_wait()
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def remove_stale_temporaries(folder: Path, older_than: float = 0.0) -> list[Path]:
-    """Delete ``.name.XXXX.tmp.ext`` files (``fileio.atomic_path``) a killed run left behind."""
-    removed = []
-    now = time.time()
-    for path in Path(folder).rglob(".*.tmp*"):
-        with contextlib.suppress(OSError):
-            if path.is_file() and now - path.stat().st_mtime >= older_than:
-                path.unlink()
-                removed.append(path)
-    return removed
 
 
 _worker_events: Any = None  # a multiprocessing queue, set by the pool initializer
@@ -265,7 +240,7 @@ def process_one(
     queue_name: str | None = None,
 ) -> dict[str, Any]:
     """Lock, re-plan, process one episode; plain data out. Runs in a pool worker or on Dask."""
-    from .pipeline import ProcessOptions, process_episode
+    from .pipeline import ProcessOptions, episode_lock, process_locked, remove_leftovers
 
     worker = f"pid {os.getpid()}"
     events: Events | None = None
@@ -284,18 +259,18 @@ def process_one(
 
     started = time.perf_counter()
     say("waiting")
+    options = ProcessOptions(
+        output_root=Path(output_root),
+        force=force,
+        speech=speech,
+        progress=lambda _slug, stage: say(stage),
+    )
     with episode_lock(output_dir, on_wait=lambda: say("locked by another run; waiting")):
-        remove_stale_temporaries(output_dir)
+        remove_leftovers(output_dir, options.cache().root, slug)
         plan = plan_episode(Path(episode_dir), Path(output_root), speech, force)
         if plan.up_to_date:
             return _outcome(slug, output_dir, "up to date", True, started, plan=plan)
-        options = ProcessOptions(
-            output_root=Path(output_root),
-            force=force,
-            speech=speech,
-            progress=lambda _slug, stage: say(stage),
-        )
-        result = process_episode(Path(episode_dir), options)
+        result = process_locked(Path(episode_dir), options)
     status = "processed" if result.ok else "failed"
     return _outcome(slug, output_dir, status, result.ok, started, result.report, result.error,
                     result.exit_code, plan)  # fmt: skip
@@ -344,40 +319,53 @@ class BatchOptions:
 Done = Callable[[dict[str, Any]], None]
 
 
+@contextlib.contextmanager
+def _forwarding(progress: Any, events: Events, poll_seconds: float) -> Iterator[None]:
+    """While the block runs, a thread hands the workers' progress messages on to ``events``.
+
+    ``progress`` is a multiprocessing or a Dask queue: both answer ``get(timeout=...)``. A broken
+    message or sink must not stop the forwarding, nor the batch.
+    """
+    stop = threading.Event()
+
+    def drain() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(Exception):
+                events(*progress.get(timeout=poll_seconds))
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        reader.join(timeout=2)
+
+
 def _run_local(episodes: list[Path], options: BatchOptions, events: Events, done: Done) -> None:
     """A process pool ('spawn': no forked copies of threads or of a loaded model)."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     progress = context.Queue()
-    stop = threading.Event()
-
-    def drain() -> None:
-        while not stop.is_set():
-            with contextlib.suppress(queue_module.Empty, EOFError, OSError):
-                events(*progress.get(timeout=0.2))
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
     jobs = min(options.jobs or default_jobs(), len(episodes))
-    try:
-        with ProcessPoolExecutor(
+    with (
+        _forwarding(progress, events, poll_seconds=0.2),
+        ProcessPoolExecutor(
             jobs, mp_context=context, initializer=_init_local_worker, initargs=(progress,)
-        ) as pool:
-            pending = {
-                pool.submit(
-                    process_one, str(path), str(options.output_root), options.force, options.speech
-                ): path  # fmt: skip
-                for path in episodes
-            }
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    path = pending.pop(future)
-                    done(_collect(future, path, options))
-    finally:
-        stop.set()
-        reader.join(timeout=1)
+        ) as pool,
+    ):
+        pending = {
+            pool.submit(
+                process_one, str(path), str(options.output_root), options.force, options.speech
+            ): path  # fmt: skip
+            for path in episodes
+        }
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                path = pending.pop(future)
+                done(_collect(future, path, options))
 
 
 def _run_dask(episodes: list[Path], options: BatchOptions, events: Events, done: Done) -> None:
@@ -387,15 +375,6 @@ def _run_dask(episodes: list[Path], options: BatchOptions, events: Events, done:
     queue_name = f"ppod-progress-{uuid.uuid4().hex}"
     with Client(options.scheduler) as client:
         progress = Queue(queue_name, client=client)
-        stop = threading.Event()
-
-        def drain() -> None:
-            while not stop.is_set():
-                with contextlib.suppress(Exception):
-                    events(*progress.get(timeout=0.5))
-
-        reader = threading.Thread(target=drain, daemon=True)
-        reader.start()
         futures = {
             client.submit(process_one, str(path.resolve()),
                           str(Path(options.output_root).resolve()), options.force, options.speech,
@@ -403,12 +382,9 @@ def _run_dask(episodes: list[Path], options: BatchOptions, events: Events, done:
             path
             for path in episodes
         }  # fmt: skip
-        try:
+        with _forwarding(progress, events, poll_seconds=0.5):
             for future in as_completed(futures):
                 done(_collect(future, futures[future], options))
-        finally:
-            stop.set()
-            reader.join(timeout=2)
 
 
 def _collect(future: Any, path: Path, options: BatchOptions) -> dict[str, Any]:
@@ -434,7 +410,6 @@ class BatchState:
     started: float = field(default_factory=time.perf_counter)
     results: list[dict[str, Any]] = field(default_factory=list)
     running: dict[str, tuple[str, str]] = field(default_factory=dict)  # slug -> (stage, worker)
-    processed_seconds: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -455,19 +430,15 @@ class BatchState:
 
 
 def run_batch(
-    root: Path,
-    options: BatchOptions,
-    only: str | None = None,
-    events: Events | None = None,
-    on_result: Done | None = None,
-    state: BatchState | None = None,
+    episodes: list[Path], options: BatchOptions, state: BatchState | None = None
 ) -> list[dict[str, Any]]:
-    """Process every episode under ``root``; one result dict per episode, in discovery order.
+    """Process these episode folders (``discover``'s); one result dict per episode, in order.
 
     Up-to-date episodes are answered here, without starting a worker; the rest go to the pool or
     the cluster, where each is re-planned under its lock (another run may have finished it).
     """
-    episodes = discover(root, only)
+    from .pipeline import remove_stale_temporaries
+
     state = state or BatchState(total=len(episodes))
     cache = Path(options.output_root) / ".cache"
     if cache.is_dir():
@@ -477,16 +448,11 @@ def run_batch(
         with state.lock:
             state.running.pop(result["episode"], None)
             state.results.append(result)
-        if on_result:
-            on_result(result)
 
     def on_event(slug: str, stage: str, worker: str) -> None:
         with state.lock:
-            if any(r["episode"] == slug for r in state.results):
-                return
-            state.running[slug] = (stage, worker)
-        if events:
-            events(slug, stage, worker)
+            if not any(r["episode"] == slug for r in state.results):
+                state.running[slug] = (stage, worker)
 
     todo = []
     for path in episodes:
@@ -582,7 +548,8 @@ def run_cli(
             for plan in plans:
                 print(f"{plan.slug}: {plan.describe()}")
         return 0
-    state = BatchState(total=len(discover(root, only)))
+    episodes = discover(root, only)
+    state = BatchState(total=len(episodes))
     if state.total == 0:
         console.print(f"no episode folders (with {EPISODE_FILE}) under {root}")
         return 0
@@ -596,7 +563,7 @@ def run_cli(
         thread = threading.Thread(target=refresh, daemon=True)
         thread.start()
         try:
-            results = run_batch(root, options, only, state=state)
+            results = run_batch(episodes, options, state=state)
         finally:
             ticker.set()
             thread.join(timeout=1)

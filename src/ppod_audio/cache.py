@@ -38,5 +38,13 @@ class Cache:
         except (FileNotFoundError, json.JSONDecodeError):
             return None
 
+    def has(self, stage: str, key: str) -> bool:
+        """Whether ``get`` would return a usable value: an empty or corrupt file is missing.
+
+        One answer for the pipeline (which reuses the value) and the batch planner (which only
+        says whether it would).
+        """
+        return bool(self.get(stage, key))
+
     def put(self, stage: str, key: str, value: Any) -> None:
         write_text(self._path(stage, key), json.dumps(value, separators=(",", ":")))

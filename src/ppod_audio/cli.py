@@ -132,6 +132,8 @@ def process(episode_dir: Path, output_root: Path, force: bool, as_json: bool,
     if as_json:
         click.echo(json.dumps(result.report, indent=2))
     if not result.ok:
+        if _State.debug and result.exception is not None:
+            raise result.exception  # returned, not raised, by process_episode: show its traceback
         _fail(result.error or "failed", result.exit_code)
     if not as_json:
         _print_summary(result.report, result.output_dir)

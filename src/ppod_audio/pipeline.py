@@ -1,9 +1,12 @@
 """One episode, start to finish: load -> clean -> level -> speech -> intro -> export -> publish.
 
 Each stage is a function of its inputs and settings. Speech results (the slow part) are cached
-under keys built from the cleaned audio's inputs and the model settings, so a change of glossary
-or loudness target never runs the speech model again, and an unchanged episode does no audio
-work at all (its audio key matches the MP3 already published).
+under keys built from the recordings and the model settings, so a change of glossary, cleaning or
+loudness target never runs the speech model again, and an unchanged episode does no audio work at
+all (its audio key matches the MP3 already published).
+
+One run at a time per episode: ``process_episode`` holds ``<output>/<episode>/.lock`` (``flock``,
+released by the kernel however the holder dies), and under it removes what a killed run left.
 
 Everything is written to temporary names and renamed into place at the end, MP3 last-but-one and
 ``report.json`` last, so a crash leaves the previous outputs or none, never a mixture.
@@ -12,6 +15,8 @@ Everything is written to temporary names and renamed into place at the end, MP3 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import glob
 import shutil
 import tempfile
 import time
@@ -28,7 +33,14 @@ from .audio.loudness import LevellerOptions
 from .audio.master import TRUE_PEAK_MARGIN_DB, MasterSettings, master_to_mp3
 from .audio.prepare import CleanedEpisode, CleanSettings, prepare_mixed, prepare_tracks
 from .cache import Cache, make_key
-from .config import EpisodeManifest, ShowConfig, apply_overrides, load_episode, load_show
+from .config import (
+    EPISODE_FILE,
+    EpisodeManifest,
+    ShowConfig,
+    apply_overrides,
+    load_episode,
+    load_show,
+)
 from .edit.history import backup as backup_document
 from .errors import PpodError
 from .fileio import atomic_path, file_sha256, write_text
@@ -46,6 +58,8 @@ from .transcript.document import build_document, glossary_terms
 from .transcript.model import EpisodeDocument
 
 Progress = Callable[[str, str], None]
+
+LOCK_FILE = ".lock"
 
 
 @dataclass
@@ -68,6 +82,8 @@ class EpisodeResult:
     report: dict[str, Any]
     error: str | None = None
     exit_code: int = 0
+    # Kept for ``ppod --debug process``, which re-raises it to show where it came from.
+    exception: PpodError | None = None
 
 
 @dataclass
@@ -135,15 +151,17 @@ def stage_keys(
     audio_k = audio_key(clean_k, show)
     prompted = speech_options.enabled and show.speech.prompt != "none"
     terms = glossary_terms(show, manifest) if prompted else []
-    speech_k = speech_key(clean_k, speech_options, manifest, terms + [show.speech.prompt])
+    speech_k = speech_key(hashes, speech_options, manifest, show, terms)
     glossary = _files_sha256([show.path(show.glossary)]) if show.glossary else []
     voices = show.path(show.voices)
     text_k = make_key("text", speech_k, audio_k, manifest.model_dump(mode="json"),
                       show.model_dump(mode="json"), glossary,
                       _files_sha256([show.path(show.cover)]) if show.cover else [],
                       _files_sha256(list(voices.iterdir())) if voices.is_dir() else [])  # fmt: skip
-    return {"clean": clean_k, "audio": audio_k, "speech": speech_k,
-            "glossary": make_key("glossary", glossary), "text": text_k, "terms": terms}  # fmt: skip
+    tracks = [(s.name, s.track) for s in manifest.track_speakers]
+    return {"inputs": make_key("inputs", hashes, tracks), "clean": clean_k, "audio": audio_k,
+            "speech": speech_k, "glossary": make_key("glossary", glossary), "text": text_k,
+            "terms": terms}  # fmt: skip
 
 
 def episode_keys(episode_dir: Path, options: ProcessOptions) -> dict[str, Any]:
@@ -167,7 +185,7 @@ def load_and_clean(manifest: EpisodeManifest, show: ShowConfig, work: Path) -> C
     if manifest.track_speakers:
         tracks = [(speaker.name, path) for speaker, path in manifest.track_paths()]
         return prepare_tracks(tracks, work, rate, clean_settings(show),
-                              manifest.root / "episode.toml")  # fmt: skip
+                              manifest.root / EPISODE_FILE)  # fmt: skip
     return prepare_mixed(manifest.input_paths(), work, rate, output_channels(show) == 1,
                          clean_settings(show))  # fmt: skip
 
@@ -202,8 +220,22 @@ def master_settings(show: ShowConfig) -> MasterSettings:
 
 
 def process_episode(episode_dir: Path, options: ProcessOptions | None = None) -> EpisodeResult:
-    """Process one episode folder; never raises for an expected failure (see ``EpisodeResult``)."""
+    """Process one episode folder under its lock; never raises for an expected failure."""
     options = options or ProcessOptions()
+    slug = Path(episode_dir).resolve().name
+    output_dir = Path(options.output_root) / slug
+    progress = options.progress
+    waiting = (lambda: progress(slug, "locked by another run; waiting")) if progress else None
+    with episode_lock(output_dir, on_wait=waiting):
+        remove_leftovers(output_dir, options.cache().root, slug)
+        return process_locked(episode_dir, options)
+
+
+def process_locked(episode_dir: Path, options: ProcessOptions) -> EpisodeResult:
+    """``process_episode`` for a caller that already holds the lock (the batch re-plans under it).
+
+    Never raises for an expected failure: the error is returned and recorded in ``report.json``.
+    """
     episode_dir = Path(episode_dir)
     slug = episode_dir.resolve().name
     output_dir = Path(options.output_root) / slug
@@ -213,7 +245,54 @@ def process_episode(episode_dir: Path, options: ProcessOptions | None = None) ->
     except PpodError as error:
         report = {"episode": slug, "status": "failed", "error": str(error), "version": __version__}
         _write_failure(output_dir, report)
-        return EpisodeResult(slug, output_dir, False, report, str(error), error.exit_code)
+        return EpisodeResult(slug, output_dir, False, report, str(error), error.exit_code, error)
+
+
+@contextlib.contextmanager
+def episode_lock(output_dir: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold ``output_dir/.lock`` exclusively; if another run has it, call ``on_wait`` and wait.
+
+    ``flock`` locks belong to the open file: the kernel releases them when the process dies, so a
+    SIGKILLed run leaves nothing to clean up. The lock file itself stays (deleting it would let
+    two runs lock two different files of the same name). Not re-entrant: a second ``open`` in the
+    same process waits for the first, hence ``process_locked``.
+    """
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with open(output_dir / LOCK_FILE, "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait:
+                on_wait()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def remove_stale_temporaries(folder: Path, older_than: float = 0.0) -> list[Path]:
+    """Delete ``.name.XXXX.tmp.ext`` files (``fileio.atomic_path``) a killed run left behind."""
+    removed = []
+    now = time.time()
+    for path in Path(folder).rglob(".*.tmp*"):
+        with contextlib.suppress(OSError):
+            if path.is_file() and now - path.stat().st_mtime >= older_than:
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+def remove_leftovers(output_dir: Path, cache_root: Path, slug: str) -> None:
+    """What a killed run of this episode left; only safe under its lock, which every run holds.
+
+    Its work folder holds the whole episode as full-rate float32 and would stay forever. The
+    pattern is ``_process_in``'s prefix plus ``TemporaryDirectory``'s 8 random characters, so it
+    never matches another episode's (``ep-2``'s folders are longer than ``ep``'s).
+    """
+    remove_stale_temporaries(output_dir)
+    for folder in Path(cache_root).glob(f".work-{glob.escape(slug)}-????????"):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _write_failure(output_dir: Path, report: dict[str, Any]) -> None:
@@ -309,14 +388,14 @@ def _process_in(
                 trimmed_start=trimmed_start,
                 duration=duration,
             )
-            document = _keep_editors_work(
-                output_dir, previous, machine, speech_k, options.force, speech.warnings
-            )
+            document = _keep_editors_work(output_dir, previous, machine, speech_k, trimmed_start,
+                                          options.force, speech.warnings)  # fmt: skip
         with timer.stage("publish"):
             save_recognised(output_dir, machine)
             publish_transcripts(document, output_dir, show, target_mp3)
 
     keys = {
+        "inputs": stage_k["inputs"],
         "clean": clean_k,
         "audio": audio_k,
         "speech": speech_k,
@@ -336,20 +415,28 @@ def _keep_editors_work(
     previous: dict[str, Any] | None,
     machine: EpisodeDocument,
     speech_k: str,
+    trimmed_start: float,
     force: bool,
     warnings: list[str],
 ) -> EpisodeDocument:
     """Re-processing must not throw away an editor's corrections.
 
     ``episode.json`` differing from the hash this pipeline last wrote means a person edited it.
-    If the words underneath are the same (same speech key), their edited document is kept, with
-    metadata, chapters and timing offset refreshed from this run; otherwise (a new model, new
-    audio, or ``--force``) the machine's document wins and theirs is kept in ``history/``.
+    If the words underneath are the same (same speech key) on the same clock (same trim), their
+    edited document is kept, with metadata, chapters and intro offset refreshed from this run;
+    otherwise (a new model, new audio, a new trim, or ``--force``) the machine's document wins and
+    theirs is kept in ``history/``. The trim is checked apart because the speech key leaves out
+    the cleaning settings (speech hears the untrimmed recording), and ``refresh_edited`` moves
+    words only by the intro's change.
     """
     edited = edited_document(output_dir, previous)
     if edited is None:
         return machine
-    same_words = previous is not None and previous.get("keys", {}).get("speech") == speech_k
+    same_words = (
+        previous is not None
+        and previous.get("keys", {}).get("speech") == speech_k
+        and previous.get("trimmed_start") == round(trimmed_start, 3)
+    )
     if same_words and not force:
         warnings.append("kept the editor's changes to episode.json (use --force to discard)")
         return refresh_edited(edited, machine)

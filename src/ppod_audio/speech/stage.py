@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..cache import Cache, make_key
-from ..config import EpisodeManifest, ShowConfig
+from ..config import EPISODE_FILE, EpisodeManifest, ShowConfig
+from ..errors import InputError
 from ..transcript.model import Word
 from .turns import Turn
 
@@ -61,6 +62,8 @@ class SpeechResult:
     track_speakers: dict[str, str] = field(default_factory=dict)
     model: str | None = None
     diarizer: str | None = None
+    # What really diarized: "embedded" (the setting) runs as "tracks" on a per-speaker episode.
+    diarizer_used: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     audio_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
@@ -95,6 +98,7 @@ class SpeechResult:
         return {
             "model": self.model,
             "diarizer": self.diarizer,
+            "diarizer_used": self.diarizer_used,
             "words": len(self.words),
             "speaker_clusters": sorted({turn.speaker for turn in self.turns}),
             "seconds": self.timings,
@@ -103,13 +107,25 @@ class SpeechResult:
 
 
 def speech_key(
-    clean_key: str, options: SpeechOptions, manifest: EpisodeManifest, terms: list[str]
+    hashes: list[tuple[str, str]],
+    options: SpeechOptions,
+    manifest: EpisodeManifest,
+    show: ShowConfig,
+    terms: list[str],
 ) -> str:
-    """The speaker list counts (it sets the cluster count); glossary replacements do not, and
-    glossary terms only when they are handed to the model as a prompt."""
-    return make_key(
-        "speech", clean_key, asdict(options), terms, [(s.name, s.track) for s in manifest.speakers]
-    )
+    """What the speech models' result depends on.
+
+    The models hear the recordings as they came (``CleanedEpisode.speech16``: untrimmed,
+    unfiltered, 16 kHz), so the inputs' hashes stand in for the audio and cleaning or MP3 settings
+    never re-run them; the trim is applied later, in the document stage. The speaker list counts
+    (it sets the cluster count and names the tracks); glossary terms only when they are handed to
+    the model as a prompt; the pyannote pipeline only when it diarizes. ``allow_download`` says
+    where a model may come from, not what it hears.
+    """
+    pipeline = show.speech.pyannote_pipeline if options.diarizer == "pyannote" else None
+    return make_key("speech", hashes, asdict(replace(options, allow_download=False)), terms,
+                    show.speech.prompt, pipeline,
+                    [(s.name, s.track) for s in manifest.speakers])  # fmt: skip
 
 
 def run_speech(
@@ -124,6 +140,15 @@ def run_speech(
     if not options.enabled:
         result.model = result.diarizer = None
         return result
+    if options.diarizer == "tracks" and not cleaned.tracks:
+        # Checked before the model runs: diarizing no tracks would give no speakers at all.
+        raise InputError(
+            f"the tracks diarizer needs one file per speaker, and episode {manifest.slug} has "
+            "a mixed recording",
+            manifest.root / EPISODE_FILE,
+            'give each [[speakers]] entry its own track = "file" in episode.toml, or use '
+            "--diarizer embedded",
+        )
     audio16 = cleaned.speech16
     result.audio_seconds = len(audio16) / 16000
 
@@ -133,7 +158,7 @@ def run_speech(
 
     with stage("diarize") as entry:
         diarized = _diarize(audio16, cleaned, manifest, show, options)
-        result.turns, result.track_speakers, result.embeddings = diarized
+        result.diarizer_used, result.turns, result.track_speakers, result.embeddings = diarized
     result.timings["diarize"] = entry["seconds"]
 
     if result.turns:
@@ -159,7 +184,7 @@ def _transcribe(
     return transcribe(audio16, transcribe_options).words
 
 
-Diarized = tuple[list[Turn], dict[str, str], dict[str, list[float]]]
+Diarized = tuple[str, list[Turn], dict[str, str], dict[str, list[float]]]
 
 
 def _diarize(
@@ -169,7 +194,7 @@ def _diarize(
     show: ShowConfig,
     options: SpeechOptions,
 ) -> Diarized:
-    """Turns, the track name of each cluster (tracks only) and each cluster's voice embedding."""
+    """The backend used, turns, each cluster's track name (tracks only) and voice embedding."""
     backend = options.diarizer
     if cleaned.tracks and backend in ("embedded", "tracks"):
         backend = "tracks"
@@ -178,12 +203,12 @@ def _diarize(
         known if options.min_speakers is None and options.max_speakers is None else None
     )
     if backend == "none":
-        return [], {}, {}
+        return backend, [], {}, {}
     if backend == "tracks":
         from .diarize_tracks import diarize_tracks
 
         turns = diarize_tracks(cleaned.tracks)
-        return turns, {name: name for name, _ in cleaned.tracks}, {}
+        return backend, turns, {name: name for name, _ in cleaned.tracks}, {}
     if backend == "pyannote":
         from .diarize_pyannote import diarize_pyannote
         from .voiceprints import cluster_embeddings
@@ -198,7 +223,7 @@ def _diarize(
         )
         # Voiceprints live in resemblyzer's space, so pyannote's clusters are embedded again.
         vectors = cluster_embeddings(audio16, turns)
-        return turns, {}, {label: vector.tolist() for label, vector in vectors.items()}
+        return backend, turns, {}, {label: vector.tolist() for label, vector in vectors.items()}
     from .diarize_embedded import diarize_embedded_detailed
 
     detailed = diarize_embedded_detailed(
@@ -208,7 +233,7 @@ def _diarize(
         max_speakers=options.max_speakers or 8,
     )
     centroids = {label: np.asarray(v).tolist() for label, v in detailed["centroids"].items()}
-    return detailed["turns"], {}, centroids
+    return "embedded", detailed["turns"], {}, centroids
 
 
 def _pipeline_location(show: ShowConfig) -> str | None:
