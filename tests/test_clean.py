@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import pytest
+from conftest import normalise
 
 from ppod_audio.errors import InputError
 from ppod_audio.transcript.clean import (
@@ -15,6 +15,7 @@ from ppod_audio.transcript.clean import (
     british_spelling,
     clean_words,
     collapse_repeats,
+    key,
     rejoin_sentences,
     remove_fillers,
     spread,
@@ -41,9 +42,20 @@ def text(items: list[Word]) -> str:
 
 
 def kept_timings_unchanged(before: list[Word], after: list[Word]) -> bool:
-    """Every output word whose text is an input word's keeps that word's start and end."""
-    spans = {(w.start, w.end) for w in before}
-    return all((w.start, w.end) in spans for w in after if any(w.text == b.text for b in before))
+    """Every output word that is an input word (same text, or same word re-cased or
+    re-punctuated) still has the span of an input word with that key: a kept word moved onto
+    another word's time fails, which a check against every input span would let through."""
+    spans: dict[str, set[tuple[float, float]]] = {}
+    for word in before:
+        spans.setdefault(key(word.text), set()).add((word.start, word.end))
+    return all((w.start, w.end) in spans[key(w.text)] for w in after if key(w.text) in spans)
+
+
+def test_kept_timings_check_catches_a_word_moved_onto_another():
+    before = words("one two three")
+    moved = [before[0], before[1].model_copy(update={"start": 2.0, "end": 2.8}), before[2]]
+    assert kept_timings_unchanged(before, before)
+    assert not kept_timings_unchanged(before, moved)
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +83,15 @@ def test_repeats_collapsed_case_and_punctuation_insensitive():
     assert text(after) == "The partnership is is that that works. It. It was very very good"
     assert kept_timings_unchanged(before, after)
     assert after[0].start == 1.0  # the second "the" is the one kept
+
+
+def test_an_ellipsis_ends_a_sentence_for_every_rule():
+    """One rule for sentence ends (segments.ends_sentence): "It…" closes a sentence, so "It…
+    it was" is not a stutter, and the capital after it is a sentence start, not a name."""
+    before = words("It\u2026 it was")
+    assert text(collapse_repeats(before, frozenset())) == "It\u2026 it was"
+    spelled = british_spelling(words("the color\u2026 Color was"))
+    assert text(spelled) == "the colour\u2026 Colour was"
 
 
 def test_repeats_not_collapsed_across_speakers():
@@ -119,6 +140,7 @@ def test_glossary_is_whole_word_and_case_aware(glossary):
 def test_spread_is_ordered_and_covers_span():
     spans = spread(1.0, 2.0, ("P", "Pod"))
     assert spans[0][0] == 1.0 and spans[-1][1] == 2.0 and spans[0][1] == spans[1][0]
+    assert spread(1.0, 2.0, ()) == []  # nothing to share: callers need no guard
 
 
 def test_with_terms_adds_names(glossary):
@@ -188,10 +210,6 @@ def test_clean_is_pure(glossary):
 
 
 # ---------------------------------------------------------------------------- WER
-
-
-def normalise(value: str) -> str:
-    return " ".join(re.sub(r"[^\w\s']", " ", value.lower().replace("-", " ")).split())
 
 
 @pytest.mark.skipif(not SEED.is_file(), reason="seed transcript not found")

@@ -7,6 +7,8 @@ and every word's timing is exactly what it was.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import urllib.error
@@ -39,6 +41,39 @@ def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
             return reply.status, reply.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
+
+
+def put(url: str, body: dict[str, object]) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="PUT")
+    try:
+        with urllib.request.urlopen(request) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_revisions_are_hashes_of_the_bytes_served_and_saved(edit_episode: Path) -> None:
+    path = edit_episode / "episode.json"
+    with EditorServer(edit_episode) as server:
+        api = server.url.replace("/?token=", "/api/document?token=")
+        status, body = fetch(api)
+        loaded = json.loads(body)
+        assert status == 200
+        assert loaded["revision"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        document = loaded["document"]
+        document["segments"][1]["words"][0]["text"] = "Zanzibar"
+        stale = put(api, {"revision": "0" * 64, "document": document})
+        assert stale[0] == 409
+        status, saved = put(api, {"revision": loaded["revision"], "document": document})
+        assert status == 200, saved
+        assert saved["revision"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert saved["document"] == load_document(path).model_dump(mode="json")
+        assert saved["backup"] and saved["document"]["segments"][1]["words"][0]["text"] == (
+            "Zanzibar"
+        )
+        # The page now holds the saved revision: its next save is not refused.
+        again = put(api, {"revision": saved["revision"], "document": saved["document"]})
+        assert again[0] == 200 and again[1]["backup"] is None
 
 
 def test_every_request_needs_the_token_and_audio_seeks(edit_episode: Path) -> None:

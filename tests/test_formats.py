@@ -26,6 +26,7 @@ from ppod_audio.transcript.formats import (
     render_transcript_json,
     render_txt,
     render_vtt,
+    txt_header_lines,
     write_all,
 )
 from ppod_audio.transcript.model import (
@@ -350,6 +351,7 @@ def test_txt_follows_the_house_style(doc: EpisodeDocument) -> None:
     assert text.endswith("\n") and not text.endswith("\n\n") and "\n\n\n" not in text
     blocks = text[:-1].split("\n\n")
     assert blocks[:4] == ["The P Pod", "What is the SSCP?", "Season 1 Episode 2", "Transcript"]
+    assert blocks[:4] == txt_header_lines(doc)  # what folding the text back skips
     expected: list[str] = []
     previous = object()
     for segment in doc.segments:

@@ -124,3 +124,12 @@ def test_learn_without_the_recognised_transcript_says_why(edit_episode: Path) ->
     result = CliRunner().invoke(cli, ["glossary", "learn", "--yes", str(edit_episode)])
     assert result.exit_code == 2
     assert "recognised.json: is missing" in result.output and "ppod process" in result.output
+
+
+def test_learn_with_a_damaged_recognised_transcript_is_one_line(edit_episode: Path) -> None:
+    recognised_path(edit_episode).write_text('{"episode": 3}', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["glossary", "learn", "--yes", str(edit_episode)])
+    assert result.exit_code == 2, result.output
+    assert "recognised.json: is not a valid episode document (" in result.output
+    assert "ppod process" in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import subprocess
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import DEMO
 from mutagen.id3 import ID3
 
+from ppod_audio import fileio
 from ppod_audio.cli import cli
 from ppod_audio.edit.history import save_document
 from ppod_audio.edit.render import render_episode
+from ppod_audio.edit.save import save_and_render
 from ppod_audio.transcript.model import load_document
 
 SLUG = DEMO.name
@@ -57,11 +63,48 @@ def test_render_republishes_every_format_and_the_mp3_tags(edit_episode: Path) ->
     assert not list(edit_episode.glob(".*tmp*")), "the MP3 is tagged as a copy, then renamed"
 
 
-def test_render_is_fast_and_needs_no_audio_decoding(edit_episode: Path) -> None:
+def test_render_is_fast_and_needs_no_audio_decoding(
+    edit_episode: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_subprocess(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"render started a process (ffmpeg?): {args[:1]}")
+
+    # Every ffmpeg call (decoding, encoding, measuring) goes through subprocess.Popen.
+    monkeypatch.setattr(subprocess, "Popen", no_subprocess)
     render_episode(edit_episode)  # warm imports
     started = time.perf_counter()
     render_episode(edit_episode)
     assert time.perf_counter() - started < 1.0
+
+
+def test_a_save_writes_episode_json_once_with_one_backup(
+    edit_episode: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even when a changed manifest refreshes the saved document, one save is one write of
+    episode.json and one history entry."""
+    manifest = edit_episode.parents[1] / "raw_audio" / SLUG / "episode.toml"
+    text = manifest.read_text()
+    manifest.write_text(re.sub(r'(?m)^title = ".*"$', 'title = "A new title"', text))
+    doc = load_document(edit_episode / "episode.json")
+    doc.segments[1].words[0].text = "Zanzibar"
+    written: list[str] = []
+    atomic_path = fileio.atomic_path
+
+    def counting(destination: Path) -> AbstractContextManager[Path]:
+        written.append(Path(destination).name)
+        return atomic_path(destination)
+
+    monkeypatch.setattr(fileio, "atomic_path", counting)
+    saved = save_and_render(edit_episode, doc)
+    assert written.count("episode.json") == 1
+    assert len(list((edit_episode / "history").glob("episode-*.json"))) == 1
+    assert "title from episode.toml" in saved.notes
+    data = (edit_episode / "episode.json").read_bytes()
+    assert saved.revision == hashlib.sha256(data).hexdigest()
+    assert saved.document == load_document(edit_episode / "episode.json")
+    assert saved.document.episode.title == "A new title"
+    assert saved.document.segments[1].words[0].text == "Zanzibar"
+    assert str(ID3(edit_episode / f"{SLUG}.mp3")["TIT2"]) == "A new title"
 
 
 def test_a_changed_manifest_reaches_the_tags(edit_episode: Path) -> None:

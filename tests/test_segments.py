@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 
+import numpy as np
 import pytest
 
+from ppod_audio.config import EpisodeManifest, ShowConfig, SpeakerEntry
+from ppod_audio.speech.stage import SpeechResult
 from ppod_audio.speech.turns import Turn
+from ppod_audio.speech.voiceprints import list_voices
+from ppod_audio.transcript import clean, formats
+from ppod_audio.transcript.document import name_speakers
 from ppod_audio.transcript.model import Word
 from ppod_audio.transcript.segments import (
     assign_speakers,
     build_segments,
     ends_sentence,
     speaker_runs,
+    starts_sentence,
 )
+
+VOICES = Path(__file__).parents[1] / "raw_audio" / "voices"
 
 
 def w(text: str, start: float, end: float, speaker: str | None = None) -> Word:
@@ -196,6 +206,12 @@ def test_sentence_end_detection() -> None:
     assert ends_sentence("done.") and ends_sentence("really?") and ends_sentence('"no."')
     assert ends_sentence("wait\u2026") and ends_sentence("(yes!)")
     assert not ends_sentence("partnership,") and not ends_sentence("SSCP")
+    # An ellipsis ends a sentence, also inside a quote, and any closing bracket may follow.
+    assert ends_sentence('x\u2026"') and ends_sentence("done.}") and ends_sentence("no.'")
+    # One rule everywhere: cleaning and captions use this very function.
+    assert clean.ends_sentence is ends_sentence and formats.ends_sentence is ends_sentence
+    words = [w("Wait\u2026", 0, 1), w("So", 1, 2), w("then", 2, 3)]
+    assert [starts_sentence(words, i) for i in range(3)] == [True, True, False]
 
 
 def test_word_timings_and_objects_are_unchanged() -> None:
@@ -221,3 +237,38 @@ def test_speaker_runs_groups_consecutive_labels(labels: list[str]) -> None:
     assert [word for run in runs for word in run] == words
     assert all(len({word.speaker for word in run}) == 1 for run in runs)
     assert all(a[-1].speaker != b[0].speaker for a, b in zip(runs, runs[1:], strict=False))
+
+
+# --- naming speakers from enrolled voices ---------------------------------------------------
+
+
+def _enrolled_as(library: Path, slug: str, name: str) -> None:
+    """The show's enrolled voice, as if enrolled under ``name`` (its stored display name)."""
+    with np.load(VOICES / f"{slug}.npz") as data:
+        fields = {field: data[field] for field in data.files}
+    fields["name"] = np.str_(name)
+    np.savez(library / f"{slug}.npz", **fields)
+
+
+@pytest.mark.skipif(not VOICES.is_dir(), reason="the show's voices are not in this checkout")
+def test_voices_enrolled_in_another_case_still_name_the_roster(tmp_path: Path) -> None:
+    library = tmp_path / "voices"
+    library.mkdir()
+    _enrolled_as(library, "steve-macabee", "steve macabee")
+    _enrolled_as(library, "jasmine-wark", "JASMINE WARK")
+    prints = {voice.slug: voice.embedding for voice in list_voices(library)}
+    speech = SpeechResult(
+        turns=[Turn(0.0, 10.0, "SPEAKER_00"), Turn(10.0, 14.0, "SPEAKER_01")],
+        embeddings={
+            "SPEAKER_00": prints["jasmine-wark"].tolist(),
+            "SPEAKER_01": prints["steve-macabee"].tolist(),
+        },
+    )
+    roster = ["Steve Macabee", "Jasmine Wark", "Rebecca Leggett"]
+    manifest = EpisodeManifest(title="T", speakers=[SpeakerEntry(name=n) for n in roster])
+    speakers, mapping, warnings = name_speakers(speech, manifest, ShowConfig(root=tmp_path))
+    named = {
+        cluster: next(s.name for s in speakers if s.id == id_) for cluster, id_ in mapping.items()
+    }
+    assert named == {"SPEAKER_00": "Jasmine Wark", "SPEAKER_01": "Steve Macabee"}
+    assert warnings == []

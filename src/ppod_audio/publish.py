@@ -13,7 +13,7 @@ from typing import Any
 
 from .config import ShowConfig
 from .edit.history import document_path, recognised_path
-from .fileio import file_sha256, write_text
+from .fileio import file_sha256, write_bytes
 from .tags import ChapterMark, EpisodeTags, write_tags
 from .transcript.formats import render_lyrics, write_all
 from .transcript.model import (
@@ -66,8 +66,11 @@ def episode_tags(document: EpisodeDocument, folder: Path) -> EpisodeTags:
 def publish_document(
     document: EpisodeDocument, output_dir: Path, mp3: Path, *, id3_version: int = 3
 ) -> None:
-    """Render every transcript format and re-tag ``mp3`` from ``document``."""
-    write_text(document_path(output_dir), document_json(document))
+    """Render every transcript format and re-tag ``mp3`` from ``document``.
+
+    ``episode.json`` is the caller's to write: an editor's save has written it already (once,
+    with its history kept), the pipeline writes it in :func:`publish_transcripts`.
+    """
     write_all(document, output_dir, document.episode.slug)
     write_tags(mp3, episode_tags(document, output_dir), version=id3_version)
 
@@ -79,6 +82,7 @@ def publish_transcripts(
         source = show.path(show.cover)
         if source.is_file():
             shutil.copyfile(source, output_dir / document.episode.cover)
+    write_bytes(document_path(output_dir), document_json(document).encode("utf-8"))
     publish_document(document, output_dir, mp3, id3_version=show.mp3.id3_version)
 
 
@@ -105,7 +109,7 @@ def edited_document(output_dir: Path, previous: dict[str, Any] | None) -> Episod
 
 def save_recognised(output_dir: Path, machine: EpisodeDocument) -> None:
     """The machine's own transcript, kept so corrections can be learnt from the difference."""
-    write_text(recognised_path(output_dir), document_json(machine))
+    write_bytes(recognised_path(output_dir), document_json(machine).encode("utf-8"))
 
 
 def refresh_edited(edited: EpisodeDocument, machine: EpisodeDocument) -> EpisodeDocument:

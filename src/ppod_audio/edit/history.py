@@ -15,12 +15,14 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..fileio import write_bytes
-from ..transcript.model import EpisodeDocument, document_json, load_document
+from ..transcript.model import EpisodeDocument, document_json
 
 DOCUMENT_FILE = "episode.json"
 HISTORY_DIR = "history"
 RECOGNISED_FILE = "recognised.json"
 STAMP_FORMAT = "%Y%m%dT%H%M%S%f"
+# What to do about a missing or damaged recognised.json: only the pipeline writes it.
+RECOGNISED_FIX = "re-run `ppod process` for this episode (it keeps the recognised transcript there)"
 _BACKUP = re.compile(r"^episode-(?P<stamp>\d{8}T\d{12})\.json$")
 
 
@@ -83,13 +85,44 @@ def save_document(output_dir: Path, document: EpisodeDocument) -> Path | None:
     Returns the backup's path, or ``None`` when nothing changed (no backup is made then, so
     saving twice does not fill the history with copies).
     """
-    text = document_json(document)
+    return save_bytes(output_dir, document_json(document).encode("utf-8"))
+
+
+def save_bytes(output_dir: Path, data: bytes) -> Path | None:
+    """:func:`save_document` for a caller that also needs the exact bytes written (to hash)."""
     current = document_path(output_dir)
-    if current.is_file() and current.read_text(encoding="utf-8") == text:
+    if current.is_file() and current.read_bytes() == data:
         return None
     kept = backup(output_dir)
-    write_bytes(current, text.encode("utf-8"))
+    write_bytes(current, data)
     return kept
+
+
+def read_document_bytes(
+    path: Path, *, invalid_fix: str, missing: tuple[str, str] | None = None
+) -> tuple[EpisodeDocument, bytes]:
+    """A document and the bytes it was parsed from, read once: a hash of a second read could
+    describe a file another process wrote in between.
+
+    Problems are one-line errors (:class:`InputError`): ``missing`` is the (message, fix) for
+    an absent file, ``invalid_fix`` what to do about one that does not parse.
+    """
+    path = Path(path)
+    if missing is not None and not path.is_file():
+        raise InputError(missing[0], path, missing[1])
+    data = path.read_bytes()
+    try:
+        return EpisodeDocument.model_validate_json(data), data
+    except ValueError as error:
+        first = str(error).splitlines()[0]
+        raise InputError(f"is not a valid episode document ({first})", path, invalid_fix) from None
+
+
+def read_document(
+    path: Path, *, invalid_fix: str, missing: tuple[str, str] | None = None
+) -> EpisodeDocument:
+    """:func:`read_document_bytes` without the bytes."""
+    return read_document_bytes(path, invalid_fix=invalid_fix, missing=missing)[0]
 
 
 def find_revision(output_dir: Path, stamp: str | None = None) -> Revision:
@@ -120,13 +153,7 @@ def revert(output_dir: Path, stamp: str | None = None) -> tuple[Revision, Path |
     Returns the revision restored and the backup of the replaced document.
     """
     revision = find_revision(output_dir, stamp)
-    try:
-        document = load_document(revision.path)
-    except ValueError as error:
-        first = str(error).splitlines()[0]
-        raise InputError(
-            f"is not a valid episode document ({first})", revision.path, "choose another version"
-        ) from None
+    document = read_document(revision.path, invalid_fix="choose another version")
     kept = backup(output_dir)
     write_bytes(document_path(output_dir), document_json(document).encode("utf-8"))
     return revision, kept

@@ -21,11 +21,11 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..fileio import write_text
-from ..transcript.clean import capitalised, key, split_word
+from ..transcript.clean import capitalised, match_key, split_word
 from ..transcript.glossary import Glossary, load_glossary, parse_glossary
-from ..transcript.model import EpisodeDocument, Word, load_document
-from ..transcript.segments import ends_sentence
-from .history import recognised_path
+from ..transcript.model import EpisodeDocument, Word
+from ..transcript.segments import ends_sentence, starts_sentence
+from .history import RECOGNISED_FIX, read_document, recognised_path
 from .render import load_episode_document, read_report
 
 MAX_WORDS = 3
@@ -50,10 +50,6 @@ def _phrase(words: list[Word]) -> str:
     last_lead, last_core, _ = split_word(words[-1].text)
     middle = [w.text for w in words[1:-1]]
     return " ".join([first_core + first_trail, *middle, last_lead + last_core])
-
-
-def _sentence_start(words: list[Word], index: int) -> bool:
-    return index == 0 or ends_sentence(words[index - 1].text)
 
 
 def _lowered(text: str) -> str:
@@ -88,8 +84,8 @@ def _phrases(
 def propose(recognised: EpisodeDocument, current: EpisodeDocument) -> list[Proposal]:
     """Replacements the editor made consistently, most frequent first."""
     old, new = recognised.words(), current.words()
-    norm = [key(w.text) or w.text for w in old]
-    matcher = SequenceMatcher(None, norm, [key(w.text) or w.text for w in new], autojunk=False)
+    norm = [match_key(w.text) for w in old]
+    matcher = SequenceMatcher(None, norm, [match_key(w.text) for w in new], autojunk=False)
     found: Counter[tuple[str, str]] = Counter()
     forms: dict[tuple[str, str], tuple[str, str]] = {}
     kept: Counter[str] = Counter()
@@ -109,7 +105,7 @@ def propose(recognised: EpisodeDocument, current: EpisodeDocument) -> list[Propo
                 continue
             ident = (" ".join(norm[a1:a2]), right.casefold())
             found[ident] += 1
-            if _sentence_start(old, a1) and capitalised(wrong):
+            if starts_sentence(old, a1) and capitalised(wrong):
                 # A capital that only starts a sentence must not become part of the entry (the
                 # glossary re-capitalises at sentence starts); a form seen mid-sentence wins.
                 forms.setdefault(ident, (_lowered(wrong), _lowered(right)))
@@ -123,14 +119,11 @@ def propose(recognised: EpisodeDocument, current: EpisodeDocument) -> list[Propo
 
 
 def load_recognised(output_dir: Path) -> EpisodeDocument:
-    path = recognised_path(output_dir)
-    if not path.is_file():
-        raise InputError(
-            "is missing, so there is nothing to compare the corrections with",
-            path,
-            "re-run `ppod process` for this episode (it keeps the recognised transcript there)",
-        )
-    return load_document(path)
+    return read_document(
+        recognised_path(output_dir),
+        missing=("is missing, so there is nothing to compare the corrections with", RECOGNISED_FIX),
+        invalid_fix=RECOGNISED_FIX,
+    )
 
 
 def glossary_file(output_dir: Path, show_dir: Path | None) -> Path:

@@ -24,9 +24,20 @@ from ..fileio import atomic_path, write_bytes
 from ..publish import publish_document
 from ..publish import read_report as publish_report
 from ..transcript.formats import render_txt
-from ..transcript.model import EpisodeDocument, load_document
-from .history import HISTORY_DIR, document_path, history_dir, recognised_path, save_document
+from ..transcript.model import EpisodeDocument
+from .history import (
+    HISTORY_DIR,
+    RECOGNISED_FIX,
+    document_path,
+    history_dir,
+    read_document,
+    read_document_bytes,
+    recognised_path,
+    save_document,
+)
 
+# What a changed manifest may change in an edited document; the rest of the episode's metadata
+# is the show's (or the editor's), not the episode.toml's.
 _MANIFEST_FIELDS = ("title", "season", "number", "date", "description")
 
 
@@ -45,24 +56,19 @@ def read_report(output_dir: Path) -> dict[str, Any]:
     return publish_report(output_dir) or {}
 
 
-def load_episode_document(output_dir: Path) -> EpisodeDocument:
-    """``episode.json``, or a one-line error saying what to do."""
-    path = document_path(output_dir)
+def load_episode_bytes(output_dir: Path) -> tuple[EpisodeDocument, bytes]:
+    """``episode.json`` and the bytes it was parsed from, or a one-line error saying what to do."""
     if not Path(output_dir).is_dir():
         raise InputError("is not a folder", output_dir, "give an output/<episode> folder")
-    if not path.is_file():
-        raise InputError(
-            "does not exist", path, "give the folder `ppod process` wrote (output/<episode>)"
-        )
-    try:
-        return load_document(path)
-    except ValueError as error:
-        first = str(error).splitlines()[0]
-        raise InputError(
-            f"is not a valid episode document ({first})",
-            path,
-            "fix it or restore one with `ppod render --revert`",
-        ) from None
+    return read_document_bytes(
+        document_path(output_dir),
+        missing=("does not exist", "give the folder `ppod process` wrote (output/<episode>)"),
+        invalid_fix="fix it or restore one with `ppod render --revert`",
+    )
+
+
+def load_episode_document(output_dir: Path) -> EpisodeDocument:
+    return load_episode_bytes(output_dir)[0]
 
 
 def id3_version(report: dict[str, Any]) -> int:
@@ -94,25 +100,20 @@ def refresh_from_manifest(
     if not source or not recognised_file.is_file():
         return document, []
     from ..config import apply_overrides, load_episode, load_show
-    from ..transcript.document import chapters_for
+    from ..transcript.document import chapters_for, episode_info
 
     try:
         manifest = load_episode(Path(source))
         show = apply_overrides(load_show(Path(source).parent), manifest)
-        then = load_document(recognised_file)
+        then = read_document(recognised_file, invalid_fix=RECOGNISED_FIX)
     except (PpodError, ValueError) as error:
         return document, [f"episode metadata not refreshed: {error}"]
-    now = {
-        "title": manifest.title,
-        "season": manifest.season,
-        "number": manifest.episode,
-        "date": manifest.date,
-        "description": manifest.description,
-    }
+    now = episode_info(manifest, show)
     changes = {
-        name: value
-        for name, value in now.items()
-        if value != getattr(then.episode, name) and value != getattr(document.episode, name)
+        name: getattr(now, name)
+        for name in _MANIFEST_FIELDS
+        if getattr(now, name) != getattr(then.episode, name)
+        and getattr(now, name) != getattr(document.episode, name)
     }
     notes = [f"{name} from episode.toml" for name in changes]
     update: dict[str, Any] = {}
@@ -164,7 +165,9 @@ def render_episode(
 
     No audio is decoded and no model is loaded. A ``document`` given here is one the caller
     has just saved (and whose text-file edits it has dealt with); without one, the text file is
-    checked for edits rendering would overwrite.
+    checked for edits rendering would overwrite. ``episode.json`` is written only when the
+    manifest changed something (``refresh=False``: the caller has refreshed and saved already),
+    so one render makes at most one history entry.
     """
     started = time.perf_counter()
     output_dir = Path(output_dir)
@@ -173,11 +176,14 @@ def render_episode(
         document = load_episode_document(output_dir)
         notes += text_edit_note(output_dir, document)
     report = read_report(output_dir)
+    refreshed = document
     if refresh:
-        document, refreshed = refresh_from_manifest(document, output_dir, report)
-        notes += refreshed
-    mp3 = find_mp3(output_dir, document)
-    save_document(output_dir, document)  # a no-op unless the manifest changed something
+        refreshed, changes = refresh_from_manifest(document, output_dir, report)
+        notes += changes
+    mp3 = find_mp3(output_dir, refreshed)
+    if refreshed is not document:
+        save_document(output_dir, refreshed)
+        document = refreshed
     with atomic_path(mp3) as temporary:
         shutil.copyfile(mp3, temporary)
         shutil.copymode(mp3, temporary)

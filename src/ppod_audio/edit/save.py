@@ -8,19 +8,32 @@ renderers rely on one text token per timed word), a word edited into several ("P
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..transcript.clean import spread
-from ..transcript.model import EpisodeDocument, Segment, Word
-from .history import save_document
-from .render import RenderResult, load_episode_document, render_episode, text_edit_note
+from ..transcript.model import EpisodeDocument, Segment, Word, document_json
+from .history import save_bytes
+from .render import (
+    RenderResult,
+    load_episode_document,
+    read_report,
+    refresh_from_manifest,
+    render_episode,
+    text_edit_note,
+)
 
 
 @dataclass
 class SaveResult:
+    """What a save did; ``document`` is what ``episode.json`` now holds and ``revision`` the
+    sha256 of its bytes, so a caller need not read back what was just written."""
+
     backup: Path | None
     render: RenderResult
+    document: EpisodeDocument
+    revision: str
     notes: list[str] = field(default_factory=list)
 
 
@@ -76,6 +89,10 @@ def save_and_render(
     """
     document = tidy(document)
     notes = text_edit_note(output_dir, load_episode_document(output_dir)) if keep_text else []
-    kept = save_document(output_dir, document)
-    result = render_episode(output_dir, document)
-    return SaveResult(kept, result, notes + result.notes)
+    # Refreshed before saving, so a changed manifest does not make a second save (and backup).
+    document, refreshed = refresh_from_manifest(document, output_dir, read_report(output_dir))
+    data = document_json(document).encode("utf-8")
+    kept = save_bytes(output_dir, data)
+    result = render_episode(output_dir, document, refresh=False)
+    revision = hashlib.sha256(data).hexdigest()
+    return SaveResult(kept, result, document, revision, notes + refreshed + result.notes)

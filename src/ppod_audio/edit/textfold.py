@@ -24,8 +24,8 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 from ..errors import InputError
-from ..transcript.clean import key, spread
-from ..transcript.formats import render_txt, speaker_label
+from ..transcript.clean import match_key, spread
+from ..transcript.formats import speaker_label, txt_header_lines
 from ..transcript.model import (
     WARNING_SPEAKER_ID,
     EpisodeDocument,
@@ -35,8 +35,6 @@ from ..transcript.model import (
     segment_from_words,
 )
 
-# The last header line of the house style; everything above it is rendered from metadata.
-HEADER_END = "Transcript"
 # A speaker line an editor typed: short, no sentence punctuation, "Name - Role" or a few
 # capitalised words ("Jane Smith", "Speaker 3").
 _LABEL_MAX_CHARS = 90
@@ -70,10 +68,6 @@ class _Token:
     probability: float | None = None
     segment: int = -1  # the old segment it came from
     synthetic: bool = False  # from a segment without words (the content warning)
-
-
-def _norm(text: str) -> str:
-    return key(text) or text.lower()
 
 
 def _blocks(lines: list[str]) -> list[tuple[int, list[str]]]:
@@ -162,12 +156,11 @@ def parse_text(
     lines = text.splitlines()
     blocks = _blocks(lines)
     notes: list[str] = []
-    header = [" ".join(block.split()) for block in render_txt(document).split("\n\n")]
-    header = header[: header.index(HEADER_END) + 1] if HEADER_END in header else []
+    header = [" ".join(line.split()) for line in txt_header_lines(document)]
     limit = len(header) + 2
     texts = [" ".join(block) for _, block in blocks[:limit]]
-    if HEADER_END in texts:
-        end = texts.index(HEADER_END) + 1
+    if header[-1] in texts:
+        end = texts.index(header[-1]) + 1
         if texts[:end] != header:
             notes.append("header lines are made from episode.toml; edit it there to change them")
         blocks = blocks[end:]
@@ -225,7 +218,7 @@ def _old_tokens(document: EpisodeDocument) -> list[_Token]:
         else:
             texts = tuple(segment.text.split())
             for text, (start, end) in zip(
-                texts, spread(segment.start, segment.end, texts) if texts else [], strict=True
+                texts, spread(segment.start, segment.end, texts), strict=True
             ):
                 tokens.append(_Token(text, start, end, None, index, synthetic=True))
     return tokens
@@ -252,7 +245,7 @@ def _gap(old: list[_Token], at: int) -> tuple[float, float]:
 def align(old: list[_Token], new_texts: list[str]) -> list[_Token]:
     """Timed tokens for ``new_texts``: kept words keep their times, changed ones interpolate."""
     matcher = SequenceMatcher(
-        None, [_norm(t.text) for t in old], [_norm(t) for t in new_texts], autojunk=False
+        None, [match_key(t.text) for t in old], [match_key(t) for t in new_texts], autojunk=False
     )
     result: list[_Token] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():

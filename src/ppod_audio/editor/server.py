@@ -12,6 +12,7 @@ A save is refused with 409 when ``episode.json`` changed on disk since the page 
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import secrets
@@ -25,10 +26,9 @@ import bottle
 from pydantic import ValidationError
 
 from ..edit.history import document_path
-from ..edit.render import find_mp3, load_episode_document
+from ..edit.render import find_mp3, load_episode_bytes, load_episode_document
 from ..edit.save import save_and_render
 from ..errors import InputError, PpodError
-from ..fileio import file_sha256
 from ..transcript.model import EpisodeDocument
 
 STATIC = Path(__file__).parent / "static"
@@ -49,13 +49,15 @@ class _QuietHandler(WSGIRequestHandler):
         return
 
 
-def _revision(output_dir: Path) -> str:
-    return file_sha256(document_path(output_dir))
+def _revision(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def make_app(output_dir: Path, token: str, threshold: float = REVIEW_THRESHOLD) -> bottle.Bottle:
     """The editor's WSGI app for ``output_dir``; every route checks ``token``."""
     output_dir = Path(output_dir)
+    # Saving never renames the MP3, so it is found once, not on every Range request.
+    mp3 = find_mp3(output_dir, load_episode_document(output_dir))
     app = bottle.Bottle()
     lock = threading.Lock()  # one save at a time
 
@@ -81,15 +83,16 @@ def make_app(output_dir: Path, token: str, threshold: float = REVIEW_THRESHOLD) 
 
     @app.get("/audio")
     def audio() -> Any:
-        mp3 = find_mp3(output_dir, load_episode_document(output_dir))
         return bottle.static_file(mp3.name, root=str(mp3.parent), mimetype="audio/mpeg")
 
     @app.get("/api/document")
     def get_document() -> dict[str, Any]:
-        document = load_episode_document(output_dir)
+        # One read: a hash of a second read could be of a file written in between, and the
+        # page would then hold an old document under the new revision (no 409 on its save).
+        document, data = load_episode_bytes(output_dir)
         return {
             "document": document.model_dump(mode="json"),
-            "revision": _revision(output_dir),
+            "revision": _revision(data),
             "threshold": threshold,
         }
 
@@ -106,15 +109,15 @@ def make_app(output_dir: Path, token: str, threshold: float = REVIEW_THRESHOLD) 
         except ValidationError as error:
             bottle.abort(400, f"not a valid episode document: {error.errors()[0]['msg']}")
         with lock:
-            if body.get("revision") != _revision(output_dir):
+            if body.get("revision") != _revision(document_path(output_dir).read_bytes()):
                 bottle.abort(409, "episode.json changed since this page loaded it")
             try:
                 result = save_and_render(output_dir, document)
             except PpodError as error:
                 bottle.abort(400, str(error))
             return {
-                "revision": _revision(output_dir),
-                "document": load_episode_document(output_dir).model_dump(mode="json"),
+                "revision": result.revision,
+                "document": result.document.model_dump(mode="json"),
                 "backup": result.backup.name if result.backup else None,
                 "seconds": round(result.render.seconds, 3),
                 "notes": result.notes,
@@ -142,9 +145,9 @@ class EditorServer:
         token: str | None = None,
         threshold: float = REVIEW_THRESHOLD,
     ):
-        load_episode_document(output_dir)  # fail now, in the terminal, not in the browser
         self.output_dir = Path(output_dir)
         self.token = token or secrets.token_urlsafe(24)
+        # Reads the document and finds the MP3: fails now, in the terminal, not in the browser.
         self.app = make_app(self.output_dir, self.token, threshold)
         try:
             self._server = make_server(

@@ -20,6 +20,7 @@ from functools import lru_cache
 
 from .glossary import Glossary
 from .model import Word
+from .segments import ends_sentence, starts_sentence
 
 DEFAULT_FILLERS = ("um", "umm", "uh", "uhh", "uhm", "er", "erm", "mm", "mmm")
 
@@ -39,6 +40,8 @@ NON_TERMINAL = frozenset(
     }
 )  # fmt: skip
 
+# A filler carrying one of these hands it to the word before ("agencies um. So"); an ellipsis
+# after a filler is hesitation, so it is dropped with the filler rather than moved.
 SENTENCE_END = (".", "?", "!")
 
 _PARTS = re.compile(r"^(?P<lead>[^\w']*)(?P<core>.*?)(?P<trail>[^\w']*)$", re.DOTALL)
@@ -75,8 +78,10 @@ def key(text: str) -> str:
     return core(text).lower()
 
 
-def ends_sentence(text: str) -> bool:
-    return split_word(text)[2].rstrip("\"')]”’").endswith(SENTENCE_END)
+def match_key(text: str) -> str:
+    """What two words are compared by when aligning two versions of a transcript: a token of
+    punctuation alone ("-") still has to match itself."""
+    return key(text) or text.lower()
 
 
 def capitalised(text: str) -> bool:
@@ -96,10 +101,6 @@ def decapitalise(text: str) -> str:
 
 def _with_text(word: Word, text: str) -> Word:
     return word if text == word.text else word.model_copy(update={"text": text})
-
-
-def _starts_sentence(words: list[Word], index: int) -> bool:
-    return index == 0 or ends_sentence(words[index - 1].text)
 
 
 # ------------------------------------------------------------------------------------ fillers
@@ -128,7 +129,7 @@ def remove_fillers(words: list[Word], fillers: tuple[str, ...]) -> list[Word]:
             previous = kept[-1]
             p_lead, p_core, p_trail = split_word(previous.text)
             kept[-1] = _with_text(previous, p_lead + p_core + p_trail.rstrip(",;:-") + trail[-1])
-        if text[:1].isupper() and _starts_sentence(words, index):
+        if text[:1].isupper() and starts_sentence(words, index):
             capital_next = True
         lead_next = lead_next or lead
     return kept
@@ -240,7 +241,12 @@ def _matches(rule: Rule, words: list[Word], start: int) -> bool:
 
 
 def spread(start: float, end: float, texts: tuple[str, ...]) -> list[tuple[float, float]]:
-    """Share ``[start, end]`` among ``texts`` in proportion to their length (a spoken proxy)."""
+    """Share ``[start, end]`` among ``texts`` in proportion to their length (a spoken proxy).
+
+    Rounded to the millisecond as stored in ``episode.json``; no texts share nothing.
+    """
+    if not texts:
+        return []
     weights = [len(text) + 1 for text in texts]
     total = sum(weights)
     spans: list[tuple[float, float]] = []
@@ -284,7 +290,7 @@ def apply_glossary(words: list[Word], glossary: Glossary) -> list[Word]:
         for rule in rules:
             if _matches(rule, words, index):
                 matched = words[index : index + len(rule.pattern)]
-                result += _replacement(rule, matched, _starts_sentence(words, index))
+                result += _replacement(rule, matched, starts_sentence(words, index))
                 index += len(rule.pattern)
                 break
         else:
@@ -375,7 +381,7 @@ def british_spelling(words: list[Word], proper: frozenset[str] = frozenset()) ->
     result: list[Word] = []
     for index, word in enumerate(words):
         lead, text, trail = split_word(word.text)
-        is_name = capitalised(word.text) and not _starts_sentence(words, index)
+        is_name = capitalised(word.text) and not starts_sentence(words, index)
         if is_name or text in proper or not text.isalpha() or text[1:] != text[1:].lower():
             result.append(word)
             continue

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..config import EpisodeManifest, ShowConfig
+from ..speech.turns import speaker_durations
 from .model import (
     WARNING_SPEAKER_ID,
     Chapter,
@@ -59,24 +60,32 @@ def name_speakers(
     """
     roster = speaker_roster(manifest)
     by_name = {speaker.name: speaker for speaker in roster}
-    clusters = _clusters_by_talk_time(speech)
+    clusters = list(speaker_durations(speech.turns))  # most talk first
     warnings: list[str] = []
     mapping: dict[str, str] = {}
     if speech.track_speakers:
-        mapping = {c: by_name[speech.track_speakers[c]].id for c in clusters if c in by_name}
+        named = {c: speech.track_speakers.get(c) for c in clusters}
+        mapping = {c: by_name[name].id for c, name in named.items() if name in by_name}
     elif speech.embeddings:
-        from ..speech.voiceprints import list_voices, name_clusters
+        from ..speech.voiceprints import list_voices, name_clusters, slugify
 
-        library = show.path(show.voices)
-        voices = [v for v in list_voices(library) if v.name in by_name] if library.is_dir() else []
-        if voices:
+        # A voice is the roster's person whatever case it was enrolled in ("steve macabee"):
+        # matched by slug, as name_clusters matches its candidates.
+        by_slug = {slugify(speaker.name): speaker for speaker in roster}
+        voices = list_voices(show.path(show.voices))
+        people: dict[str, Speaker] = {}
+        for voice in voices:
+            person = by_slug.get(voice.slug) or by_slug.get(slugify(voice.name))
+            if person is not None:
+                people[voice.name] = person
+        if people:
             named = name_clusters(
                 {c: np.asarray(v) for c, v in speech.embeddings.items()},
                 voices,
                 candidates=list(by_name),
                 threshold=show.speech.naming_threshold,
             )
-            mapping = {cluster: by_name[name].id for cluster, name in named.items()}
+            mapping = {cluster: people[name].id for cluster, name in named.items()}
         elif roster:
             warnings.append(
                 "no enrolled voiceprints for this episode's speakers (ppod voices enroll)"
@@ -97,11 +106,25 @@ def name_speakers(
     return [s for s in speakers if s.id in used], mapping, warnings
 
 
-def _clusters_by_talk_time(speech: SpeechResult) -> list[str]:
-    talk: dict[str, float] = {}
-    for turn in speech.turns:
-        talk[turn.speaker] = talk.get(turn.speaker, 0.0) + turn.end - turn.start
-    return sorted(talk, key=lambda cluster: -talk[cluster])
+def episode_info(manifest: EpisodeManifest, show: ShowConfig) -> EpisodeInfo:
+    """The document's metadata as the manifest and show.toml say it now; ``ppod render``
+    compares it with what an episode was made with, so both must map the fields alike."""
+    return EpisodeInfo(
+        slug=manifest.slug,
+        title=manifest.title,
+        show=show.title,
+        season=manifest.season,
+        number=manifest.episode,
+        date=manifest.date,
+        description=manifest.description,
+        language=show.language,
+        author=show.author,
+        publisher=show.publisher,
+        copyright=show.copyright,
+        website=show.website,
+        genre=show.genre,
+        cover=Path(show.path(show.cover)).name if show.cover else None,
+    )
 
 
 def shift_words(words: list[Word], offset: float) -> list[Word]:
@@ -174,24 +197,8 @@ def build_document(
         )
         segments.insert(0, warning)
         speakers.insert(0, Speaker(id=WARNING_SPEAKER_ID, name=show.content_warning.speaker))
-    cover = Path(show.path(show.cover)).name if show.cover else None
     return EpisodeDocument(
-        episode=EpisodeInfo(
-            slug=manifest.slug,
-            title=manifest.title,
-            show=show.title,
-            season=manifest.season,
-            number=manifest.episode,
-            date=manifest.date,
-            description=manifest.description,
-            language=show.language,
-            author=show.author,
-            publisher=show.publisher,
-            copyright=show.copyright,
-            website=show.website,
-            genre=show.genre,
-            cover=cover,
-        ),
+        episode=episode_info(manifest, show),
         audio=f"{manifest.slug}.mp3",
         duration=round(duration, 3),
         intro_offset=round(intro_offset, 3),

@@ -28,6 +28,11 @@ def ends_sentence(text: str) -> bool:
     return text.rstrip(_CLOSERS).endswith(_SENTENCE_ENDS)
 
 
+def starts_sentence(words: Sequence[Word], index: int) -> bool:
+    """Whether ``words[index]`` opens a sentence, where a capital says nothing about a name."""
+    return index == 0 or ends_sentence(words[index - 1].text)
+
+
 def _overlap(word: Word, turn: Turn) -> float:
     return min(word.end, turn.end) - max(word.start, turn.start)
 

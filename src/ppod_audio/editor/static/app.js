@@ -122,9 +122,7 @@ function paragraph(segment, si) {
   if (segment.words.length) {
     segment.words.forEach((word, wi) => {
       if (wi) text.append(" ");
-      const span = wordSpan(word, si, wi);
-      text.append(span);
-      timeline.push({ start: word.start, end: word.end, el: span });
+      text.append(wordSpan(word, si, wi));
     });
   } else {
     text.classList.add("fixed");
@@ -134,13 +132,28 @@ function paragraph(segment, si) {
   return section;
 }
 
-function render() {
-  timeline = [];
+// The timeline is read back from the page, so re-rendering one paragraph keeps it right.
+function indexWords() {
+  if (current >= 0 && timeline[current]) timeline[current].el.classList.remove("now");
+  timeline = Array.from(main.querySelectorAll(".w"), (el) => {
+    const word = doc.segments[Number(el.dataset.seg)].words[Number(el.dataset.i)];
+    return { start: word.start, end: word.end, el };
+  });
   current = -1;
+  highlight();
+}
+
+function render() {
   const fragment = document.createDocumentFragment();
   doc.segments.forEach((segment, si) => fragment.append(paragraph(segment, si)));
   main.replaceChildren(fragment);
-  highlight();
+  indexWords();
+}
+
+// A word edit changes one paragraph: rebuilding all of them took ~60 ms on a long episode.
+function renderParagraph(si) {
+  main.querySelector(`section.para[data-seg="${si}"]`).replaceWith(paragraph(doc.segments[si], si));
+  indexWords();
 }
 
 // --- playback and the word being heard ---------------------------------------------------------
@@ -204,6 +217,7 @@ function editWord(span) {
     done = true;
     const text = input.value.trim().replace(/\s+/g, " ");
     const si = Number(span.dataset.seg);
+    let removed = false;
     if (keep && text !== word.text) {
       if (text) {
         word.text = text;
@@ -213,10 +227,12 @@ function editWord(span) {
         segment.words.splice(Number(span.dataset.i), 1);
       }
       segment.text = segment.words.map((w) => w.text).join(" ");
-      if (!segment.words.length) doc.segments.splice(si, 1);
+      removed = !segment.words.length;
+      if (removed) doc.segments.splice(si, 1);
       changed();
     }
-    render();
+    if (removed) render(); // every later paragraph's index (and label) changes
+    else renderParagraph(si);
     if (next) {
       const following = main.querySelector(
         `.w[data-seg="${si}"][data-i="${Number(span.dataset.i) + (text || !keep ? 1 : 0)}"]`
