@@ -19,6 +19,21 @@ WER uses the normalisation of ``bench/eval_wer.py``; the pipeline must match the
 first CUDA row includes CUDA's start-up (context, cuBLAS handles), so its RTF is high; the tiled
 rows are the steady state.
 
+On an H100 (driver 580, ctranslate2 4.8.5, tiny.en, the 206.6 s demo), 26 November 2026:
+
+  run                device     type batched  words    WER  load s     RTF
+  cpu auto              cpu     int8   False    490  0.161    0.28  0.0408
+  cuda auto            cuda  float16   False    453  0.206    0.27  0.0864
+  cuda batched         cuda  float16    True    453  0.233    0.00  0.0109
+  cuda bare            cuda            False    458  0.206          0.0116
+  cuda bare batched    cuda             True    459  0.233          0.0132
+  tiled x8 (27.5 min): cuda auto 3862 words WER 0.215 RTF 0.0133;
+                       cuda batched 3662 words WER 0.252 RTF 0.0112
+
+(the "cpu" row ran on that machine's 16 cores. Pipeline and bare word counts differ because
+the pipeline joins a word piece that has no leading space to the word before it, "cold" +
+"-hearted", and drops empty words; the texts, and so the WER, are the same.)
+
 ctranslate2 4.8's PyPI wheel loads ``libcublas.so.12``. On a machine with only CUDA 13's cuBLAS,
 symbolic links named ``libcublas.so.12`` and ``libcublasLt.so.12`` to the CUDA 13 libraries, in a
 folder on ``LD_LIBRARY_PATH``, worked (H100, driver 580, November 2026).

@@ -153,6 +153,20 @@ def two_speaker_splices(data: Path) -> list[Case]:
     ]
 
 
+def one_voice_cases(speech_dir: Path) -> list[Case]:
+    """Monologues: the five LibriVox readings of one reader spliced, and JFK's speech. A
+    diarizer must find one speaker in them; splitting a voice into several is the error that
+    a lower threshold or a smaller minimum cluster makes first."""
+    readings = [
+        ("reader", load_audio(speech_dir / f"librivox-{n}.wav"))
+        for n in ("0870", "0880", "0890", "0920", "0930")
+    ]
+    return [
+        _splice("librivox-reader", "one voice", readings),
+        _splice("jfk", "one voice", [("jfk", load_audio(speech_dir / "jfk.wav"))]),
+    ]
+
+
 def telephone(case: Case) -> Case:
     """The same conversation through a telephone channel (8 kHz, 300-3400 Hz): voices lose the
     spectral detail the encoder tells them apart by, so estimated counts come out low."""
@@ -195,6 +209,7 @@ def load_cases(split: str) -> list[Case]:
         )
         spliced = [spliced_conversation(data / "speech"), *two_speaker_splices(data)]
         cases += spliced + [telephone(case) for case in spliced]
+        cases += one_voice_cases(data / "speech")
         for i in range(1, 10):
             stem = conv / "ami" / f"trn{i:02d}"
             cases.append(

@@ -337,6 +337,31 @@ def test_demo_paragraphs_carry_the_right_names(published_demo: Path) -> None:
     assert names == ["Content warning", "Steve Macabee", "Jasmine Wark", "Rebecca Leggett"]
 
 
+def test_fewer_voices_than_listed_is_a_warning(
+    show_root: Path, tmp_path: Path, published_demo: Path
+) -> None:
+    """One voice with three people listed: the console and report.json say the diarizer told
+    fewer voices apart, so an editor checks the names; the demo (three of three) stays quiet."""
+    take = tmp_path / "jfk.flac"
+    ffmpeg("-i", str(shared("speech/jfk.wav")), "-ar", "44100", str(take))
+    people = "".join(f'[[speakers]]\nname = "{name}"\n' for name in ("Ann", "Bo", "Cy"))
+    manifest = f'title = "One voice"\nseason = 1\nepisode = 9\ninputs = ["jfk.flac"]\n{people}'
+    folder = make_episode(show_root, "one-voice", {"jfk.flac": take}, manifest)
+    out = tmp_path / "out"
+    code, output = run("process", str(folder), "-o", str(out))
+    assert code == 0, output
+    report = json.loads((out / "one-voice" / "report.json").read_text())
+    found = len(report["speech"]["speaker_clusters"])
+    assert 1 <= found < 3
+    expected = f"the embedded diarizer told {found} voice"
+    assert [w for w in report["warnings"] if w.startswith(expected) and "lists 3" in w]
+    assert f"warning: {expected}" in output
+
+    demo = json.loads((published_demo / "report.json").read_text())
+    assert len(demo["speech"]["speaker_clusters"]) == 3
+    assert not [w for w in demo["warnings"] if "diarizer told" in w]
+
+
 def test_demo_transcripts_in_every_format(published_demo: Path) -> None:
     import srt
     import webvtt

@@ -200,17 +200,29 @@ def embed_utterance(audio16k: np.ndarray) -> np.ndarray:
     audio = np.asarray(audio16k, dtype=np.float32).reshape(-1)
     if audio.size < SAMPLE_RATE // 4:
         raise ValueError("cannot embed a clip shorter than 0.25 s")
-    gain = level_gain(loud_power(audio))
-    regions = speech_regions(audio, options, gain)
+    regions = speech_regions(audio, options, level_gain(loud_power(audio)))
+    if not window_spans(regions, options)[0]:  # no speech found: embed the clip as it is
+        regions = [(0.0, len(audio) / SAMPLE_RATE)]
+    _, weights, embeddings = embed_regions(audio, regions, options)
+    return unit((embeddings * weights[:, None]).sum(0)).astype(np.float32)
+
+
+def embed_regions(
+    audio: np.ndarray, regions: list[tuple[float, float]], options: EmbeddedDiarizerOptions
+) -> tuple[list[tuple[float, float]], np.ndarray, np.ndarray]:
+    """The windows of ``regions`` (see :func:`window_spans`), their weights and their GE2E
+    embeddings, with the speech in ``regions`` brought to the encoder's level first.
+
+    The one front end of the diarizer, the voiceprints and ``bench/voice_separation.py``, so
+    that what each of them compares was embedded the same way.
+    """
     spans, weights = window_spans(regions, options)
-    if not spans:  # no speech found: embed the clip as it is rather than fail
-        duration = len(audio) / SAMPLE_RATE
-        regions = [(0.0, duration)]
-        spans, weights = window_spans(regions, options)
-    gain = level_gain(speech_power(audio, regions))
+    if not spans:
+        return spans, weights, np.zeros((0, 256), dtype=np.float32)
+    gain = level_gain(speech_power(audio, regions)) if options.normalize_level else 1.0
     with _torch_threads(options.torch_threads):
         embeddings = _window_embeddings(audio, spans, options.batch_size, gain)
-    return _unit((embeddings * weights[:, None]).sum(0)).astype(np.float32)
+    return spans, weights, embeddings
 
 
 def _window_embeddings(
@@ -558,7 +570,8 @@ def largest_clusters(
     return _on_subset(cluster, embeddings, weights)
 
 
-def _unit(vector: np.ndarray) -> np.ndarray:
+def unit(vector: np.ndarray) -> np.ndarray:
+    """``vector`` scaled to length 1 (a zero vector stays near zero)."""
     return vector / max(float(np.linalg.norm(vector)), 1e-9)
 
 
@@ -706,14 +719,9 @@ def diarize_embedded_detailed(
     # Levels are applied as gains (never to a copy of the audio: an hour is 230 MB a copy).
     gain = level_gain(loud_power(audio)) if options.normalize_level else 1.0
     regions = _find_speech(audio, options, count_known=num_speakers is not None, gain=gain)
-    spans, weights = window_spans(regions, options)
+    spans, weights, embeddings = embed_regions(audio, regions, options)
     if not spans:
         return empty
-
-    if options.normalize_level:
-        gain = level_gain(speech_power(audio, regions))
-    with _torch_threads(options.torch_threads):
-        embeddings = _window_embeddings(audio, spans, options.batch_size, gain)
 
     labels = cluster_windows(
         embeddings,
@@ -782,4 +790,4 @@ def _label_centroids(
         inside = (centres >= t.start) & (centres < t.end)
         if inside.any():
             sums[t.speaker] = sums.get(t.speaker, 0) + embeddings[inside].sum(0)
-    return {label: _unit(total) for label, total in sums.items()}
+    return {label: unit(total) for label, total in sums.items()}

@@ -160,12 +160,33 @@ def run_speech(
         diarized = _diarize(audio16, cleaned, manifest, show, options)
         result.diarizer_used, result.turns, result.track_speakers, result.embeddings = diarized
     result.timings["diarize"] = entry["seconds"]
+    result.warnings += speaker_count_warnings(
+        result.turns, len(manifest.speakers), result.diarizer_used
+    )
 
     if result.turns:
         from ..transcript.segments import assign_speakers
 
         result.words = assign_speakers(result.words, result.turns)
     return result
+
+
+def speaker_count_warnings(turns: list[Turn], listed: int, backend: str | None) -> list[str]:
+    """A warning when diarization told fewer voices apart than episode.toml lists.
+
+    The listed count is passed to the diarizer, but a speaker who says little, or whose voice
+    the embedded encoder cannot tell from another's (two similar voices on a telephone line,
+    far-field meeting audio), still comes back merged into someone else; their paragraphs then
+    carry another person's name, which an editor should know before publishing.
+    """
+    found = len({turn.speaker for turn in turns})
+    if not turns or not listed or found >= listed:
+        return []
+    return [
+        f"the {backend} diarizer told {found} voice{'s' if found != 1 else ''} apart but "
+        f"episode.toml lists {listed} speakers: check who is named in the transcript "
+        "(voiceprints name the voices found; one track per speaker makes attribution exact)"
+    ]
 
 
 def _transcribe(

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..fileio import atomic_path
-from .diarize_embedded import _unit, embed_utterance
+from .diarize_embedded import embed_utterance, unit
 from .turns import Turn
 
 SAMPLE_RATE = 16000
@@ -127,7 +127,7 @@ def enroll(
     voiceprint = Voiceprint(
         name=name.strip(),
         slug=path.stem,
-        embedding=_unit(embeddings.mean(axis=0)).astype(np.float32),
+        embedding=unit(embeddings.mean(axis=0)).astype(np.float32),
         clip_embeddings=embeddings.astype(np.float32),
         enrolled_at=time.time(),
         seconds=sum(clip.size for clip in clips) / SAMPLE_RATE,
@@ -198,9 +198,9 @@ def similarity_matrix(
 ) -> np.ndarray:
     """Cosine similarity, clusters (rows, in dict order) x voiceprints (columns)."""
     clusters = np.stack(
-        [_unit(np.asarray(e, dtype=np.float64)) for e in cluster_embeddings.values()]
+        [unit(np.asarray(e, dtype=np.float64)) for e in cluster_embeddings.values()]
     )
-    prints = np.stack([_unit(p.embedding.astype(np.float64)) for p in voiceprints])
+    prints = np.stack([unit(p.embedding.astype(np.float64)) for p in voiceprints])
     return clusters @ prints.T
 
 
