@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 SAMPLE_RATE = 16000
 MEL_STEP = 0.01  # resemblyzer's mel hop: 10 ms
 TARGET_DBFS = -30.0  # the level resemblyzer normalises its training audio to
+VAD_PIECE_SECONDS = 600  # Silero runs on pieces this long (see speech_regions)
 
 
 @dataclass
@@ -201,9 +202,9 @@ def embed_utterance(audio16k: np.ndarray) -> np.ndarray:
     if audio.size < SAMPLE_RATE // 4:
         raise ValueError("cannot embed a clip shorter than 0.25 s")
     regions = speech_regions(audio, options, level_gain(loud_power(audio)))
-    if not window_spans(regions, options)[0]:  # no speech found: embed the clip as it is
-        regions = [(0.0, len(audio) / SAMPLE_RATE)]
-    _, weights, embeddings = embed_regions(audio, regions, options)
+    spans, weights, embeddings = embed_regions(audio, regions, options)
+    if not spans:  # no speech found: embed the clip as it is rather than fail
+        _, weights, embeddings = embed_regions(audio, [(0.0, len(audio) / SAMPLE_RATE)], options)
     return unit((embeddings * weights[:, None]).sum(0)).astype(np.float32)
 
 
@@ -298,11 +299,19 @@ def speech_regions(
         for stamp in stamps:
             start = (first + stamp["start"]) / SAMPLE_RATE
             end = (first + stamp["end"]) / SAMPLE_RATE
-            if regions and start - regions[-1][1] < options.vad_min_silence:
-                regions[-1] = (regions[-1][0], end)
-            else:
-                regions.append((start, end))
+            _add_region(regions, start, end, options.vad_min_silence)
     return regions
+
+
+def _add_region(
+    regions: list[tuple[float, float]], start: float, end: float, min_silence: float
+) -> None:
+    """Append ``(start, end)``, or extend the last region if the pause before it is shorter than
+    ``min_silence``: windows may not cross region edges, so a breath must not make one."""
+    if regions and start - regions[-1][1] < min_silence:
+        regions[-1] = (regions[-1][0], end)
+    else:
+        regions.append((start, end))
 
 
 def _find_speech(
@@ -349,14 +358,8 @@ def energy_regions(
     active = level > np.quantile(level, 0.1) + margin_db
     regions: list[tuple[float, float]] = []
     for index in np.flatnonzero(active):
-        start, end = (
-            max(0.0, index * frame - options.vad_pad),
-            (index + 1) * frame + options.vad_pad,
-        )
-        if regions and start - regions[-1][1] < options.vad_min_silence:
-            regions[-1] = (regions[-1][0], end)
-        else:
-            regions.append((start, end))
+        start = max(0.0, index * frame - options.vad_pad)
+        _add_region(regions, start, (index + 1) * frame + options.vad_pad, options.vad_min_silence)
     duration = len(audio) / SAMPLE_RATE
     return [(s, min(e, duration)) for s, e in regions if min(e, duration) - s >= options.min_window]
 
@@ -398,9 +401,6 @@ def window_spans(
         spans.extend((float(s), float(s) + options.window) for s in starts)
         weights.extend([length / count] * count)
     return spans, np.asarray(weights, dtype=np.float64)
-
-
-VAD_PIECE_SECONDS = 600
 
 
 def cluster_windows(

@@ -301,13 +301,14 @@ def transcribe(audio: np.ndarray, options: TranscribeOptions | None = None) -> T
     batched = options.batched and duration > BATCH_THRESHOLD_S
     if batched and not options.vad_filter and duration > 30:
         batched = False  # the batched pipeline needs VAD to cut audio over 30 s into chunks
+    if batched:
+        from faster_whisper import BatchedInferencePipeline
+
+        pipeline = BatchedInferencePipeline(model=model)
     words: list[Word] = []
     for first, last in pieces(audio, options.piece_seconds):
         piece = audio[first:last]
         if batched:
-            from faster_whisper import BatchedInferencePipeline
-
-            pipeline = BatchedInferencePipeline(model=model)
             segments, info = pipeline.transcribe(
                 piece, batch_size=options.batch_size, without_timestamps=False, **arguments
             )
