@@ -135,7 +135,7 @@ def test_streamed_tracks_mix_matches_in_memory(tmp_path: Path) -> None:
     cleaned = prepare_tracks(
         [("a", paths[0]), ("b", paths[1])], tmp_path / "work", rate, settings, tmp_path / "m"
     )
-    decoded = [HighPass(rate, 1, 80.0)(decode(path, rate, 1).samples) for path in paths]
+    decoded = [HighPass(rate, 80.0)(decode(path, rate, 1).samples) for path in paths]
     length = max(track.shape[1] for track in decoded)
     expected = sum(np.pad(track, ((0, 0), (0, length - track.shape[1]))) for track in decoded)
     streamed = cleaned.audio.load()

@@ -38,7 +38,7 @@ def cleaning_filter(rate: int, cutoff_hz: float) -> np.ndarray:
 class HighPass:
     """The cleaning high-pass with its state, so consecutive blocks filter as one recording."""
 
-    def __init__(self, rate: int, channels: int, cutoff_hz: float, enabled: bool = True):
+    def __init__(self, rate: int, cutoff_hz: float, enabled: bool = True):
         self.enabled = enabled
         self.sos = cleaning_filter(rate, cutoff_hz)
         self.state: np.ndarray | None = None
@@ -82,7 +82,7 @@ def clean(
     trim_silence: bool = True,
     keep_silence_seconds: float = 0.5,
 ) -> CleanResult:
-    samples = HighPass(audio.rate, audio.channels, highpass_hz)(audio.samples.astype(np.float32))
+    samples = HighPass(audio.rate, highpass_hz)(audio.samples.astype(np.float32))
     start, end = 0, samples.shape[1]
     if trim_silence:
         mono = samples.mean(axis=0)

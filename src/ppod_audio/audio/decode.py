@@ -144,7 +144,7 @@ def require_sound(audio: Audio, path: Path) -> None:
 
 def is_silent(peak: float) -> bool:
     """A recording whose loudest sample is under -70 dBFS is a dead microphone, not an episode."""
-    return peak <= 0 or 20 * np.log10(peak) < SILENCE_DBFS
+    return peak < 10 ** (SILENCE_DBFS / 20)
 
 
 def require_peak(peak: float, path: Path) -> None:

@@ -55,7 +55,7 @@ class DiskAudio:
     def view(self, start: int, stop: int) -> DiskAudio:
         return DiskAudio(self.path, self.channels, self.rate, self.start + start, self.start + stop)
 
-    def blocks(self, seconds: float = BLOCK_SECONDS, align: int = 16) -> Iterator[tuple[int, int]]:
+    def blocks(self, seconds: float = BLOCK_SECONDS, align: int = 1) -> Iterator[tuple[int, int]]:
         """``(start, stop)`` frame ranges covering the audio; starts are multiples of ``align``."""
         size = max(align, int(seconds * self.rate) // align * align)
         for start in range(0, self.frames, size):

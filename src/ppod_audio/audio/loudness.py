@@ -1,7 +1,9 @@
 """Loudness: BS.1770 measurement, levelling between talkers, normalisation and a true-peak limiter.
 
-Measurement is pyloudnorm (a maintained ITU-R BS.1770-4 implementation, checked against ffmpeg's
-``ebur128`` in the tests). True peak is measured the way BS.1770 annex 2 asks: 4x oversampled.
+Loudness is measured by ``meter.py`` (pyloudnorm's K-weighting, accumulated per 50 ms hop so
+that an episode never has to sit in memory; held to pyloudnorm and ffmpeg's ``ebur128`` in the
+tests), the same meter for the episode and its content warning. True peak is measured the way
+BS.1770 annex 2 asks: 4x oversampled.
 The limiter and the leveller are small numpy/scipy functions because no maintained Python
 library offers a look-ahead true-peak limiter or a speech leveller that works on arrays.
 """
@@ -13,14 +15,16 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import numpy as np
-import pyloudnorm
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import firwin
 
-from .meter import HOP_SECONDS, HopEnergy, hop_samples
+from .meter import HOP_SECONDS, HopEnergy, hop_samples, integrated_from, power_to_lufs
 
 OVERSAMPLE = 4
+# The limiter's gain moves in steps of this many samples. Blocks processed apart match the whole
+# programme only when they start on this grid (``master._Chain`` and ``DiskAudio.blocks``).
+LIMITER_STEP = 16
 
 
 @dataclass(frozen=True)
@@ -42,10 +46,10 @@ def peak_db(value: float) -> float:
 
 
 def integrated_lufs(samples: np.ndarray, rate: int) -> float:
-    """BS.1770-4 integrated loudness of ``(channels, samples)`` audio."""
-    if samples.shape[1] < int(0.4 * rate):
-        return -np.inf
-    return float(pyloudnorm.Meter(rate).integrated_loudness(samples.T.astype(np.float64)))
+    """BS.1770-4 integrated loudness of ``(channels, samples)`` in memory; -inf under 0.4 s."""
+    meter = HopEnergy(rate, samples.shape[0])
+    meter.add(samples)
+    return integrated_from(meter.energies(), hop_samples(rate))
 
 
 @lru_cache(maxsize=1)
@@ -77,24 +81,6 @@ def true_peak_dbtp(samples: np.ndarray, rate: int) -> float:
     return peak_db(float(peak_envelope(samples, rate).max()))
 
 
-def loudness_range(samples: np.ndarray, rate: int) -> float:
-    """EBU Tech 3342 loudness range (LRA) in LU; NaN when the audio is too short or quiet."""
-    try:
-        return float(pyloudnorm.Meter(rate).loudness_range(samples.T.astype(np.float64)))
-    except (ValueError, IndexError):
-        return float("nan")
-
-
-def measure(samples: np.ndarray, rate: int, *, with_range: bool = True) -> LoudnessStats:
-    lra = loudness_range(samples, rate) if with_range else float("nan")
-    return LoudnessStats(
-        integrated_lufs=integrated_lufs(samples, rate),
-        loudness_range_lu=lra,
-        true_peak_dbtp=true_peak_dbtp(samples, rate),
-        sample_peak_dbfs=peak_db(float(np.abs(samples).max()) if samples.size else 0.0),
-    )
-
-
 # --- levelling between talkers ------------------------------------------------------------
 
 
@@ -107,7 +93,6 @@ class LevellerOptions:
     noise between a quiet guest's phrases is never boosted more than the guest.
     """
 
-    hop_seconds: float = HOP_SECONDS
     frame_seconds: float = 0.4
     window_seconds: float = 3.0
     smooth_seconds: float = 0.3
@@ -117,25 +102,18 @@ class LevellerOptions:
     max_cut_db: float = 10.0
 
 
-def leveller_gain_db(samples: np.ndarray, rate: int, options: LevellerOptions) -> np.ndarray:
-    """Gain in dB for each 50 ms hop of an in-memory programme."""
-    meter = HopEnergy(rate, samples.shape[0])
-    meter.add(samples)
-    return leveller_gain_from(meter.energies(), hop_samples(rate), options)
-
-
 def leveller_gain_from(energies: np.ndarray, hop: int, options: LevellerOptions) -> np.ndarray:
     """Gain in dB for each hop, from the K-weighted hop energies (streamed or not)."""
-    frame_hops = max(1, int(round(options.frame_seconds / options.hop_seconds)))
+    frame_hops = max(1, int(round(options.frame_seconds / HOP_SECONDS)))
     hops = len(energies)
     if hops < frame_hops + 2:
         return np.zeros(max(hops, 1))
     hop_power = energies.sum(axis=1) / hop
     frame_power = uniform_filter1d(hop_power, frame_hops, mode="nearest")
-    level = -0.691 + 10 * np.log10(frame_power + 1e-12)
+    level = power_to_lufs(frame_power + 1e-12)
 
     # Gate on short hops, where pauses show the room's true floor even in quick dialogue.
-    hop_level = -0.691 + 10 * np.log10(hop_power + 1e-12)
+    hop_level = power_to_lufs(hop_power + 1e-12)
     loudest = np.percentile(level, 95)
     floor = np.percentile(hop_level, 5)
     gate = max(loudest - options.gate_below_loudest_db, floor + options.gate_above_floor_db)
@@ -144,7 +122,7 @@ def leveller_gain_from(energies: np.ndarray, hop: int, options: LevellerOptions)
     if speech.sum() < 4:
         return np.zeros(hops)
 
-    half = max(1, int(round(options.window_seconds / options.hop_seconds / 2)))
+    half = max(1, int(round(options.window_seconds / HOP_SECONDS / 2)))
     masked = np.where(speech, level, np.nan)
     padded = np.pad(masked, half, constant_values=np.nan)
     windows = sliding_window_view(padded, 2 * half + 1)
@@ -154,7 +132,7 @@ def leveller_gain_from(energies: np.ndarray, hop: int, options: LevellerOptions)
     reference = float(np.median(level[speech]))
     gain = np.clip(reference - local, -options.max_cut_db, options.max_boost_db)
     gain = _fill_gaps_with_smaller_neighbour(np.where(speech, gain, np.nan))
-    smooth = max(1, int(round(options.smooth_seconds / options.hop_seconds)))
+    smooth = max(1, int(round(options.smooth_seconds / HOP_SECONDS)))
     # Erode first (min filter) so a boost never starts before the quiet phrase does.
     gain = minimum_filter1d(gain, smooth, mode="nearest")
     return uniform_filter1d(gain, smooth, mode="nearest")
@@ -179,13 +157,6 @@ def gain_at(gain_db: np.ndarray, rate: int, start: int, stop: int) -> np.ndarray
     return (10 ** (np.interp(np.arange(start, stop), centres, gain_db) / 20)).astype(np.float32)
 
 
-def level_speakers(
-    samples: np.ndarray, rate: int, options: LevellerOptions | None = None
-) -> np.ndarray:
-    gain_db = leveller_gain_db(samples, rate, options or LevellerOptions())
-    return (samples * gain_at(gain_db, rate, 0, samples.shape[1])).astype(np.float32)
-
-
 # --- normalisation and limiting -------------------------------------------------------------
 
 
@@ -196,7 +167,7 @@ def limit_true_peak(
     *,
     attack_seconds: float = 0.005,
     release_seconds: float = 0.08,
-    block: int = 16,
+    block: int = LIMITER_STEP,
 ) -> np.ndarray:
     """Look-ahead limiter on the 4x oversampled peak; a no-op when nothing crosses the ceiling.
 

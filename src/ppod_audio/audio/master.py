@@ -22,6 +22,7 @@ from .decode import Audio
 from .disk import DiskAudio
 from .encode import Mp3Encoder, encoder_gain_db, measure_file
 from .loudness import (
+    LIMITER_STEP,
     LevellerOptions,
     LoudnessStats,
     gain_at,
@@ -35,7 +36,7 @@ from .loudness import (
 from .meter import HopEnergy, hop_samples, integrated_from, loudness_range_from
 
 # The limiter looks 5 ms ahead and releases over 80 ms; blocks carry this much context.
-CONTEXT = 16 * 1024
+CONTEXT = LIMITER_STEP * 1024  # on the limiter's grid, like the blocks
 # Encoding and resampling move the true peak; the limiter aims this far below the ceiling.
 TRUE_PEAK_MARGIN_DB = 0.5
 DUAL_MONO_DB = 10 * np.log10(2)
@@ -91,7 +92,7 @@ class _Chain:
         works on 16-sample steps counted from each block's context, so a block starting at
         ``skip`` would be limited differently from what the gain loop measured.
         """
-        for start, stop in self.audio.blocks():
+        for start, stop in self.audio.blocks(align=LIMITER_STEP):
             if stop > skip:
                 yield self.block(start, stop)[:, max(0, skip - start) :]
 

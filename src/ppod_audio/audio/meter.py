@@ -61,7 +61,8 @@ def _windows(energies: np.ndarray, hops: int, step: int) -> np.ndarray:
     return (cumulative[starts + hops] - cumulative[starts]).sum(axis=1)
 
 
-def _level(power: np.ndarray) -> np.ndarray:
+def power_to_lufs(power: np.ndarray) -> np.ndarray:
+    """Mean square of K-weighted samples as loudness (BS.1770: -0.691 + 10 log10); 0 is -inf."""
     with np.errstate(divide="ignore"):
         return -0.691 + 10 * np.log10(power)
 
@@ -69,21 +70,21 @@ def _level(power: np.ndarray) -> np.ndarray:
 def integrated_from(energies: np.ndarray, hop: int) -> float:
     """Gated integrated loudness (BS.1770-4: absolute gate -70 LUFS, relative gate -10 LU)."""
     power = _windows(energies, _GATING_HOPS, _STEP_HOPS) / (_GATING_HOPS * hop)
-    loud = power[_level(power) > ABSOLUTE_GATE]
+    loud = power[power_to_lufs(power) > ABSOLUTE_GATE]
     if loud.size == 0:
         return -np.inf
-    relative = _level(np.array([loud.mean()]))[0] - 10.0
-    gated = loud[_level(loud) > relative]
-    return float(_level(np.array([gated.mean()]))[0])
+    relative = power_to_lufs(np.array([loud.mean()]))[0] - 10.0
+    gated = loud[power_to_lufs(loud) > relative]
+    return float(power_to_lufs(np.array([gated.mean()]))[0])
 
 
 def loudness_range_from(energies: np.ndarray, hop: int) -> float:
     """EBU Tech 3342 LRA: spread (10th to 95th percentile) of gated 3 s short-term loudness."""
     power = _windows(energies, _SHORT_TERM_HOPS, _STEP_HOPS) / (_SHORT_TERM_HOPS * hop)
-    loud = power[_level(power) > ABSOLUTE_GATE]
+    loud = power[power_to_lufs(power) > ABSOLUTE_GATE]
     if loud.size == 0:
         return float("nan")
-    relative = _level(np.array([loud.mean()]))[0] - 20.0
-    levels = _level(loud)
+    relative = power_to_lufs(np.array([loud.mean()]))[0] - 20.0
+    levels = power_to_lufs(loud)
     levels = levels[levels > relative]
     return float(np.percentile(levels, 95) - np.percentile(levels, 10))

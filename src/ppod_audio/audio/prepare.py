@@ -70,8 +70,7 @@ def _speech_copy(paths: list[Path], work: Path) -> np.ndarray:
     Blocks go through a file so that the one array in memory is the final one (an hour is
     230 MB; a list of blocks joined at the end would need twice that).
     """
-    writer = DiskAudioWriter(work / f"speech16-{len(list(work.glob('speech16-*')))}.f32", 1,
-                             SPEECH_RATE)  # fmt: skip
+    writer = DiskAudioWriter(work / "speech16.f32", 1, SPEECH_RATE)
     for path in paths:
         for block in decode_blocks(path, SPEECH_RATE, 1):
             writer.append(block)
@@ -100,7 +99,7 @@ def prepare_mixed(
     """One mixed recording, or several takes joined in order."""
     channels = 1 if mono_output or all(probe_channels(p) == 1 for p in paths) else 2
     writer = DiskAudioWriter(work / "cleaned.f32", channels, rate)
-    highpass = HighPass(rate, channels, settings.highpass_hz, settings.enabled)
+    highpass = HighPass(rate, settings.highpass_hz, settings.enabled)
     levels = _Levels(rate)
     for path in paths:
         peak = 0.0
@@ -121,7 +120,7 @@ def prepare_tracks(
     stored: list[tuple[str, DiskAudio, float]] = []
     for index, (name, path) in enumerate(tracks):
         writer = DiskAudioWriter(work / f"track{index}.f32", 1, rate)
-        highpass = HighPass(rate, 1, settings.highpass_hz, settings.enabled)
+        highpass = HighPass(rate, settings.highpass_hz, settings.enabled)
         peak = 0.0
         for block in decode_blocks(path, rate, 1):
             peak = max(peak, float(np.abs(block).max(initial=0.0)))
