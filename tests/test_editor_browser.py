@@ -13,7 +13,10 @@ import os
 import shutil
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import DEMO
@@ -88,16 +91,14 @@ def test_every_request_needs_the_token_and_audio_seeks(edit_episode: Path) -> No
         assert status == 206 and len(body) == 100  # Range support: Chromium can seek
 
 
-@pytest.mark.browser
-def test_browser_round_trip_updates_every_output(edit_episode: Path, tmp_path: Path) -> None:
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's headless Chromium through Playwright, or skip saying why."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
-    before = load_document(edit_episode / "episode.json")
-    segment = before.segments[3]
-    assert segment.words and all(before.segments[s].words for s, _ in FIXES)
-    with EditorServer(edit_episode) as server, sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -105,44 +106,59 @@ def test_browser_round_trip_updates_every_output(edit_episode: Path, tmp_path: P
                   "--autoplay-policy=no-user-gesture-required", "--mute-audio"],
         )  # fmt: skip
         try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(server.url)
-            page.wait_for_selector(".w")
-            assert page.locator(".w").count() == len(before.words())
-            assert page.locator(".w.low").count() > 0  # low-confidence words shaded for review
-
-            # Click a word: playback starts from it and it is the highlighted word.
-            target = before.segments[2].words[5]
-            page.click('.w[data-seg="2"][data-i="5"]')
-            page.wait_for_function(
-                f"document.getElementById('player').currentTime >= {target.start - 0.01}"
-            )
-            page.wait_for_selector(".w.now")
-            page.keyboard.press("Escape")  # oTranscribe's play/pause
-            page.wait_for_function("document.getElementById('player').paused")
-
-            for (s, i), text in FIXES.items():
-                page.dblclick(f'.w[data-seg="{s}"][data-i="{i}"]')
-                page.fill(".word-edit", text)
-                page.press(".word-edit", "Enter")
-                expect(page.locator(f'.w[data-seg="{s}"][data-i="{i}"]')).to_have_text(text)
-            page.click('.speaker[data-seg="3"]')
-            page.fill("#speaker-name", NEW_NAME)
-            page.click("#speaker-ok")
-            # The dialog closes asynchronously: wait for the page to show the new name.
-            expect(page.locator('.speaker[data-seg="3"]')).to_have_text(NEW_NAME)
-            page.screenshot(path=str(tmp_path / "editor.png"))
-            page.click("#save")
-            page.wait_for_function(
-                "document.getElementById('status').textContent.startsWith('Saved')"
-            )
-            if os.environ.get("PPOD_SCREENSHOT"):
-                shutil.copy(tmp_path / "editor.png", os.environ["PPOD_SCREENSHOT"])
-            assert not errors, errors
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_browser_round_trip_updates_every_output(edit_episode: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    before = load_document(edit_episode / "episode.json")
+    segment = before.segments[3]
+    assert segment.words and all(before.segments[s].words for s, _ in FIXES)
+    with EditorServer(edit_episode) as server, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server.url)
+        page.wait_for_selector(".w")
+        assert page.locator(".w").count() == len(before.words())
+        assert page.locator(".w.low").count() > 0  # low-confidence words shaded for review
+
+        # Click a word: playback starts from it and it is the highlighted word.
+        target = before.segments[2].words[5]
+        page.click('.w[data-seg="2"][data-i="5"]')
+        page.wait_for_function(
+            f"document.getElementById('player').currentTime >= {target.start - 0.01}"
+        )
+        page.wait_for_selector(".w.now")
+        page.keyboard.press("Escape")  # oTranscribe's play/pause
+        page.wait_for_function("document.getElementById('player').paused")
+
+        page.click('.speaker[data-seg="3"]')
+        page.fill("#speaker-name", NEW_NAME)
+        page.click("#speaker-ok")
+        # The dialog closes asynchronously: wait for the page to show the new name.
+        expect(page.locator('.speaker[data-seg="3"]')).to_have_text(NEW_NAME)
+        *first, last = FIXES.items()
+        for (s, i), text in first:
+            page.dblclick(f'.w[data-seg="{s}"][data-i="{i}"]')
+            page.fill(".word-edit", text)
+            page.press(".word-edit", "Enter")
+            expect(page.locator(f'.w[data-seg="{s}"][data-i="{i}"]')).to_have_text(text)
+        page.screenshot(path=str(tmp_path / "editor.png"))
+        # The last correction is saved straight from its input with Ctrl+S (the page's
+        # save, not the browser's "Save page"): it must be in what is saved.
+        (s, i), text = last
+        page.dblclick(f'.w[data-seg="{s}"][data-i="{i}"]')
+        page.fill(".word-edit", text)
+        page.press(".word-edit", "Control+s")
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('Saved')")
+        if os.environ.get("PPOD_SCREENSHOT"):
+            shutil.copy(tmp_path / "editor.png", os.environ["PPOD_SCREENSHOT"])
+        assert not errors, errors
 
     after = load_document(edit_episode / "episode.json")
     vtt = (edit_episode / f"{SLUG}.vtt").read_text()
@@ -166,3 +182,72 @@ def test_browser_round_trip_updates_every_output(edit_episode: Path, tmp_path: P
             assert b.probability == (None if (s, i) in FIXES else a.probability)
         assert new.text == " ".join(w.text for w in new.words) or not new.words
     assert len(list((edit_episode / "history").glob("episode-*.json"))) == 1
+
+
+@pytest.mark.browser
+def test_browser_keeps_edits_made_during_a_save_or_before_a_conflict(edit_episode: Path) -> None:
+    """An edit made while a save is under way stays unsaved instead of being replaced by the
+    server's copy; that draft, overtaken by someone else's save, is offered back after a reload
+    (the other version kept in history/); and renaming a paragraph nobody was attributed to
+    "everywhere" names every such paragraph."""
+    from playwright.sync_api import expect
+
+    path = edit_episode / "episode.json"
+    with EditorServer(edit_episode) as server, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("dialog", lambda dialog: dialog.accept())  # "restore the draft?" -> yes
+        page.goto(server.url)
+        page.wait_for_selector(".w")
+
+        state = page.evaluate(
+            """async () => {
+                doc.segments[1].words[0].text = "Before"; changed();
+                const saving = save();
+                doc.segments[2].words[0].text = "During"; changed();  // while the PUT is out
+                await saving;
+                return {dirty, status: document.getElementById("status").textContent,
+                        during: doc.segments[2].words[0].text};
+            }"""
+        )
+        assert state["dirty"] and "newer edits not saved yet" in state["status"], state
+        assert state["during"] == "During"
+        saved = load_document(path)
+        assert saved.segments[1].words[0].text == "Before"
+        assert saved.segments[2].words[0].text != "During"
+
+        api = server.url.replace("/?token=", "/api/document?token=")
+        loaded = json.loads(fetch(api)[1])
+        other = loaded["document"]
+        other["segments"][3]["words"][0]["text"] = "Elsewhere"
+        assert put(api, {"revision": loaded["revision"], "document": other})[0] == 200
+        page.reload()
+        page.wait_for_selector(".w")
+        expect(page.locator('.w[data-seg="2"][data-i="0"]')).to_have_text("During")
+        page.click("#save")
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('Saved')")
+        final = load_document(path)
+        assert (final.segments[1].words[0].text, final.segments[2].words[0].text) == (
+            "Before",
+            "During",
+        )
+        kept = [p.read_text() for p in (edit_episode / "history").glob("episode-*.json")]
+        assert any('"Elsewhere"' in text for text in kept)
+
+        page.evaluate(
+            """() => {
+                for (const s of [1, 2]) {
+                    doc.segments[s].speaker = null;
+                    doc.segments[s].words.forEach((w) => { w.speaker = null; });
+                }
+                render();
+            }"""
+        )
+        page.click('.speaker[data-seg="1"]')
+        page.fill("#speaker-name", "Guest")
+        page.check('input[name="scope"][value="everywhere"]')
+        page.click("#speaker-ok")
+        expect(page.locator('.speaker[data-seg="1"]')).to_have_text("Guest")
+        expect(page.locator('.speaker[data-seg="2"]')).to_have_text("Guest")
+        assert not errors, errors

@@ -20,6 +20,7 @@ let edited = new WeakSet();   // words the editor changed since the last save
 let timeline = [];            // {start, end, el} for every timed word, in document order
 let current = -1;             // index in timeline of the highlighted word
 let renaming = -1;            // segment whose speaker the dialog is renaming
+let changes = 0;              // edits so far: a save only adopts the server's copy if none came
 
 // --- loading, drafts, status ------------------------------------------------------------------
 
@@ -36,7 +37,12 @@ async function load() {
   $("title").textContent = `${doc.episode.show}: ${doc.episode.title}`;
   document.title = `Edit · ${doc.episode.title}`;
   const draft = JSON.parse(localStorage.getItem(draftKey()) || "null");
-  if (draft && draft.revision === revision) {
+  // A draft made on an older episode.json (someone saved in between) is offered, not dropped:
+  // saving it replaces that newer version, which history/ keeps.
+  const restore = draft && (draft.revision === revision || window.confirm(
+    "This browser kept unsaved edits made before episode.json last changed on disk. "
+    + "Restore them? (Saving them replaces the newer version; history/ keeps it.)"));
+  if (restore) {
     doc = draft.document;
     changed("Restored unsaved edits kept in this browser");
   } else {
@@ -52,6 +58,7 @@ function status(text, state = "") {
 }
 
 function changed(message = "Unsaved changes") {
+  changes += 1;
   dirty = true;
   $("save").disabled = false;
   status(message, "dirty");
@@ -242,7 +249,11 @@ function editWord(span) {
   };
   input.addEventListener("keydown", (event) => {
     event.stopPropagation();
-    if (event.key === "Enter") finish(true, false);
+    if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
+      event.preventDefault(); // the browser's own "Save page" otherwise
+      finish(true, false);
+      save();
+    } else if (event.key === "Enter") finish(true, false);
     else if (event.key === "Escape") finish(false, false);
     else if (event.key === "Tab") {
       event.preventDefault();
@@ -314,6 +325,8 @@ function renameSpeaker(si, name, role, everywhere) {
       if (!person) {
         person = { id: old || newSpeakerId(), name, role: null };
         doc.speakers.push(person);
+        // Paragraphs nobody was attributed to (no diarizer) all become this person.
+        doc.segments.forEach((s) => { if (s.speaker === old) assign(s, person.id); });
       }
       person.name = name;
       person.role = role || null;
@@ -354,6 +367,7 @@ $("speaker-dialog").addEventListener("close", () => {
 async function save() {
   if (saving || !dirty) return;
   saving = true;
+  const before = changes;
   $("save").disabled = true;
   status("Saving…");
   try {
@@ -366,17 +380,23 @@ async function save() {
     if (!response.ok) {
       $("save").disabled = false;
       const why = response.status === 409
-        ? "episode.json changed on disk since this page loaded; your edits are kept here — reload to see the other change (your draft is restored)"
+        ? "episode.json changed on disk since this page loaded; your edits are kept in this browser — reload, and restore them when asked"
         : data.error;
       status(`Not saved: ${why}`, "error");
       return;
     }
-    doc = data.document;
     revision = data.revision;
+    const kept = data.backup ? ` · previous version kept as ${data.backup}` : "";
+    if (changes !== before) {
+      // Edited while the save was under way: those edits are not in what was saved, so keep
+      // this page's document (now on the saved revision) and stay unsaved.
+      changed(`Saved in ${data.seconds} s${kept}; newer edits not saved yet`);
+      return;
+    }
+    doc = data.document;
     dirty = false;
     edited = new WeakSet();
     localStorage.removeItem(draftKey());
-    const kept = data.backup ? ` · previous version kept as ${data.backup}` : "";
     status(`Saved and published in ${data.seconds} s${kept}`, "saved");
     render();
   } catch (error) {
