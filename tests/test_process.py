@@ -421,3 +421,43 @@ def test_demo_talkers_levelled_within_2_lu(published_demo: Path) -> None:
                  for s, e, name in _reference_turns() if name == who]  # fmt: skip
         levels[who] = integrated_lufs(np.concatenate(parts, axis=1), 44100)
     assert max(levels.values()) - min(levels.values()) <= 2.0, levels
+
+
+def test_reprocessing_keeps_or_backs_up_an_edited_document(show_root: Path, tmp_path: Path):
+    """A re-run keeps an editor's episode.json (the content warning's speaker following
+    show.toml), and an edited episode.json that no longer parses is replaced only after its
+    bytes are kept in history/, with a warning saying so."""
+    take = tmp_path / "jfk.flac"
+    ffmpeg("-i", str(shared("speech/jfk.wav")), "-ar", "44100", str(take))
+    folder = make_episode(show_root, "edited", {"jfk.flac": take})
+    out = tmp_path / "out"
+    episode = out / "edited"
+
+    def process() -> dict:
+        code, output = run("process", str(folder), "-o", str(out), "--no-speech", "--json")
+        assert code == 0, output
+        return json.loads(output[output.index("{") :])
+
+    process()
+    document = json.loads((episode / "episode.json").read_text())
+    assert [s["id"] for s in document["speakers"]] == ["warning"]
+    document["episode"]["description"] = "Edited by hand."
+    (episode / "episode.json").write_text(json.dumps(document), encoding="utf-8")
+    show = show_root / "show.toml"
+    show.write_text(
+        show.read_text().replace("[content_warning]\n", "[content_warning]\nenabled = false\n")
+    )
+    report = process()
+    assert (
+        "kept the editor's changes to episode.json (use --force to discard)" in report["warnings"]
+    )
+    kept = json.loads((episode / "episode.json").read_text())
+    assert kept["segments"] == [] and kept["speakers"] == []  # no warning, no warning speaker
+
+    broken = b'{"version": 1, "segments": ['
+    (episode / "episode.json").write_bytes(broken)
+    report = process()
+    (warning,) = [w for w in report["warnings"] if "no longer parses" in w]
+    backup = episode / warning.split(" kept as ")[1]
+    assert backup.read_bytes() == broken
+    assert json.loads((episode / "episode.json").read_text())["episode"]["slug"] == "edited"

@@ -125,6 +125,12 @@ def test_streamed_cleaning_matches_in_memory(tmp_path: Path) -> None:
     assert np.max(np.abs(streamed - expected.audio.samples)) < 1e-3
     # The 16 kHz copy is of the recording as it came: untrimmed.
     assert len(cleaned.speech16) == pytest.approx(joined.shape[1] * 16000 / rate, abs=2)
+    # With the speech result cached there is no 16 kHz copy to decode; the programme is the same.
+    audio_only = prepare_mixed(
+        [first, second], tmp_path / "work2", rate, True, CleanSettings(), speech=False
+    )
+    assert audio_only.speech16.size == 0
+    assert np.array_equal(audio_only.audio.load(), streamed)
 
 
 def test_streamed_tracks_mix_matches_in_memory(tmp_path: Path) -> None:

@@ -45,7 +45,6 @@ from .edit.history import backup as backup_document
 from .errors import PpodError
 from .fileio import atomic_path, file_sha256, write_text
 from .publish import (
-    document_sha256,
     edited_document,
     publish_transcripts,
     read_report,
@@ -179,15 +178,18 @@ def clean_settings(show: ShowConfig) -> CleanSettings:
                          clean.enabled)  # fmt: skip
 
 
-def load_and_clean(manifest: EpisodeManifest, show: ShowConfig, work: Path) -> CleanedEpisode:
-    """Decode and clean the recordings into ``work`` (on disk), streamed."""
+def load_and_clean(
+    manifest: EpisodeManifest, show: ShowConfig, work: Path, *, speech: bool = True
+) -> CleanedEpisode:
+    """Decode and clean the recordings into ``work`` (on disk), streamed; ``speech`` False
+    skips the 16 kHz copies (the speech result is cached or speech is off)."""
     rate = show.mp3.sample_rate
     if manifest.track_speakers:
         tracks = [(speaker.name, path) for speaker, path in manifest.track_paths()]
         return prepare_tracks(tracks, work, rate, clean_settings(show),
-                              manifest.root / EPISODE_FILE)  # fmt: skip
+                              manifest.root / EPISODE_FILE, speech=speech)  # fmt: skip
     return prepare_mixed(manifest.input_paths(), work, rate, output_channels(show) == 1,
-                         clean_settings(show))  # fmt: skip
+                         clean_settings(show), speech=speech)  # fmt: skip
 
 
 def load_intro(show: ShowConfig, channels: int) -> Audio | None:
@@ -337,6 +339,11 @@ def _process_in(
     speech: SpeechResult | None = (
         None if options.force else SpeechResult.from_cache(cache, speech_k)
     )
+    if speech is not None:
+        timer.stages["speech"] = {"cached": True, "seconds": 0.0}
+    elif not speech_options.enabled:
+        speech = SpeechResult.off()
+        speech.save(cache, speech_k)  # the planner finds it, as for any speech result
     cleaned: CleanedEpisode | None = None
     if not reuse_audio or speech is None:
         with timer.stage("decode+clean"):
@@ -344,15 +351,14 @@ def _process_in(
             folder = work.enter_context(
                 tempfile.TemporaryDirectory(prefix=f".work-{slug}-", dir=cache.root)
             )
-            cleaned = load_and_clean(manifest, show, Path(folder))
+            # The 16 kHz copies only when the speech models will hear them.
+            cleaned = load_and_clean(manifest, show, Path(folder), speech=speech is None)
     trimmed_start = cleaned.trimmed_start if cleaned else previous["trimmed_start"]
 
     if speech is None:
         assert cleaned is not None
         speech = run_speech(cleaned, manifest, show, speech_options, terms, timer.stage)
         speech.save(cache, speech_k)
-    else:
-        timer.stages["speech"] = {"cached": True, "seconds": 0.0}
 
     output_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as pending:
@@ -392,7 +398,7 @@ def _process_in(
                                           options.force, speech.warnings)  # fmt: skip
         with timer.stage("publish"):
             save_recognised(output_dir, machine)
-            publish_transcripts(document, output_dir, show, target_mp3)
+            written_sha256 = publish_transcripts(document, output_dir, show, target_mp3)
 
     keys = {
         "inputs": stage_k["inputs"],
@@ -401,7 +407,7 @@ def _process_in(
         "speech": speech_k,
         "text": stage_k["text"],
         "glossary": stage_k["glossary"],
-        "document": document_sha256(output_dir),
+        "document": written_sha256,
     }
     report = _report(manifest, show, document, speech, timer, loudness, offset, duration,
                      trimmed_start, keys, time.perf_counter() - started)  # fmt: skip
@@ -432,17 +438,18 @@ def _keep_editors_work(
     edited = edited_document(output_dir, previous)
     if edited is None:
         return machine
+    data, document = edited
     same_words = (
         previous is not None
         and previous.get("keys", {}).get("speech") == speech_k
         and previous.get("trimmed_start") == round(trimmed_start, 3)
     )
-    if same_words and not force:
+    if document is not None and same_words and not force:
         warnings.append("kept the editor's changes to episode.json (use --force to discard)")
-        return refresh_edited(edited, machine)
-    backup = backup_document(output_dir)
-    kept = f"history/{backup.name}" if backup else "history/"
-    warnings.append(f"episode.json had edits; replaced, previous version kept as {kept}")
+        return refresh_edited(document, machine)
+    backup = backup_document(output_dir, data)
+    why = "had edits" if document is not None else "had edits but no longer parses"
+    warnings.append(f"episode.json {why}; replaced, previous version kept as history/{backup.name}")
     return machine
 
 

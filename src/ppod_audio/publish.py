@@ -6,6 +6,7 @@ is what lets ``ppod render`` re-publish an edited transcript in well under a sec
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -20,7 +21,6 @@ from .transcript.model import (
     WARNING_SPEAKER_ID,
     EpisodeDocument,
     document_json,
-    load_document,
 )
 
 REPORT_FILE = "report.json"
@@ -77,13 +77,18 @@ def publish_document(
 
 def publish_transcripts(
     document: EpisodeDocument, output_dir: Path, show: ShowConfig, mp3: Path
-) -> None:
+) -> str:
+    """Write ``episode.json`` and everything rendered from it; return the SHA-256 of the
+    ``episode.json`` bytes written (a hash of a re-read could describe an editor's save that
+    landed in between, which the next run would then overwrite as the pipeline's own)."""
     if show.cover and document.episode.cover:
         source = show.path(show.cover)
         if source.is_file():
             shutil.copyfile(source, output_dir / document.episode.cover)
-    write_bytes(document_path(output_dir), document_json(document).encode("utf-8"))
+    data = document_json(document).encode("utf-8")
+    write_bytes(document_path(output_dir), data)
     publish_document(document, output_dir, mp3, id3_version=show.mp3.id3_version)
+    return hashlib.sha256(data).hexdigest()
 
 
 # --- the editor's document and its history -----------------------------------------------------
@@ -94,17 +99,22 @@ def document_sha256(output_dir: Path) -> str | None:
     return file_sha256(path) if path.is_file() else None
 
 
-def edited_document(output_dir: Path, previous: dict[str, Any] | None) -> EpisodeDocument | None:
-    """The document in ``output_dir`` if a person changed it since the pipeline wrote it."""
-    current = document_sha256(output_dir)
-    if current is None or previous is None:
+def edited_document(
+    output_dir: Path, previous: dict[str, Any] | None
+) -> tuple[bytes, EpisodeDocument | None] | None:
+    """``episode.json`` if a person changed it since the pipeline wrote it: its bytes (read
+    once, so what is hashed, parsed and kept in history is the same file) and the document,
+    ``None`` when it no longer parses. ``None`` when nobody edited it."""
+    path = document_path(output_dir)
+    if previous is None or not path.is_file():
         return None
-    if previous.get("keys", {}).get("document") == current:
+    data = path.read_bytes()
+    if previous.get("keys", {}).get("document") == hashlib.sha256(data).hexdigest():
         return None
     try:
-        return load_document(document_path(output_dir))
+        return data, EpisodeDocument.model_validate_json(data)
     except ValueError:
-        return None  # unreadable: the machine's document replaces it, the file goes to history
+        return data, None
 
 
 def save_recognised(output_dir: Path, machine: EpisodeDocument) -> None:
@@ -115,10 +125,14 @@ def save_recognised(output_dir: Path, machine: EpisodeDocument) -> None:
 def refresh_edited(edited: EpisodeDocument, machine: EpisodeDocument) -> EpisodeDocument:
     """The editor's segments on this run's clock, with this run's metadata and chapters.
 
-    The content warning is not the editor's: it always comes from this run (show.toml's text).
+    The content warning is not the editor's: it always comes from this run (show.toml's text),
+    its speaker entry too, so switching the warning off or renaming its voice takes effect.
     """
     delta = machine.intro_offset - edited.intro_offset
     segments = [s for s in machine.segments[:1] if s.speaker == WARNING_SPEAKER_ID]
+    speakers = [s for s in machine.speakers if s.id == WARNING_SPEAKER_ID] + [
+        s for s in edited.speakers if s.id != WARNING_SPEAKER_ID
+    ]
     for segment in edited.segments:
         if segment.speaker == WARNING_SPEAKER_ID:
             continue
@@ -138,6 +152,7 @@ def refresh_edited(edited: EpisodeDocument, machine: EpisodeDocument) -> Episode
             "duration": machine.duration,
             "intro_offset": machine.intro_offset,
             "chapters": machine.chapters,
+            "speakers": speakers,
             "segments": segments,
         }
     )

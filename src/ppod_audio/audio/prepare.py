@@ -94,9 +94,15 @@ def _trim(audio: DiskAudio, levels: np.ndarray, settings: CleanSettings) -> tupl
 
 
 def prepare_mixed(
-    paths: list[Path], work: Path, rate: int, mono_output: bool, settings: CleanSettings
+    paths: list[Path],
+    work: Path,
+    rate: int,
+    mono_output: bool,
+    settings: CleanSettings,
+    *,
+    speech: bool = True,
 ) -> CleanedEpisode:
-    """One mixed recording, or several takes joined in order."""
+    """One mixed recording, or several takes joined in order; ``speech`` False: no 16 kHz copy."""
     channels = 1 if mono_output or all(probe_channels(p) == 1 for p in paths) else 2
     writer = DiskAudioWriter(work / "cleaned.f32", channels, rate)
     highpass = HighPass(rate, settings.highpass_hz, settings.enabled)
@@ -110,13 +116,21 @@ def prepare_mixed(
             levels.add(cleaned.mean(axis=0))
         require_peak(peak, path)
     audio, start = _trim(writer.close(), levels.levels(), settings)
-    return CleanedEpisode(audio, _speech_copy(paths, work), start / rate)
+    speech16 = _speech_copy(paths, work) if speech else np.zeros(0, np.float32)
+    return CleanedEpisode(audio, speech16, start / rate)
 
 
 def prepare_tracks(
-    tracks: list[tuple[str, Path]], work: Path, rate: int, settings: CleanSettings, manifest: Path
+    tracks: list[tuple[str, Path]],
+    work: Path,
+    rate: int,
+    settings: CleanSettings,
+    manifest: Path,
+    *,
+    speech: bool = True,
 ) -> CleanedEpisode:
-    """One file per microphone: each cleaned, mixed down aligned, each kept for diarization."""
+    """One file per microphone: each cleaned, mixed down aligned, each kept for diarization
+    (``speech`` False: no 16 kHz copies)."""
     stored: list[tuple[str, DiskAudio, float]] = []
     for index, (name, path) in enumerate(tracks):
         writer = DiskAudioWriter(work / f"track{index}.f32", 1, rate)
@@ -140,6 +154,8 @@ def prepare_tracks(
         mix.append(block)
         levels.add(block[0])
     audio, first = _trim(mix.close(), levels.levels(), settings)
+    if not speech:
+        return CleanedEpisode(audio, np.zeros(0, np.float32), first / rate)
     count16 = int(round(length * SPEECH_RATE / rate))
     speech16 = []
     mix16 = np.zeros(count16, np.float32)

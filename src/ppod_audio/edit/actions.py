@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError
-from .history import list_history, revert
-from .render import load_episode_document, render_episode, text_edit_note
+from .history import list_history, restorable
+from .render import load_episode_document, render_episode
 from .save import save_and_render
 from .textfold import fold_file
 
@@ -36,13 +36,13 @@ def render_command(
         lines += [f"  {note}" for note in saved.notes]
     elif revert_to is not None:
         stamp = None if revert_to in ("", "latest") else revert_to
-        lines += [f"  {n}" for n in text_edit_note(output_dir, load_episode_document(output_dir))]
-        revision, kept = revert(output_dir, stamp)
+        revision, restored = restorable(output_dir, stamp)
+        saved = save_and_render(output_dir, restored)  # one write, one backup, manifest applied
         lines.append(f"  restored {revision.path.name} ({revision.saved_at:%Y-%m-%d %H:%M:%S})")
-        if kept:
-            lines.append(f"  the version it replaced is kept as history/{kept.name}")
-        result = render_episode(output_dir, load_episode_document(output_dir))
-        lines += [f"  {note}" for note in result.notes]
+        if saved.backup:
+            lines.append(f"  the version it replaced is kept as history/{saved.backup.name}")
+        result = saved.render
+        lines += [f"  {note}" for note in saved.notes]
     else:
         result = render_episode(output_dir)
         lines += [f"  {note}" for note in result.notes]

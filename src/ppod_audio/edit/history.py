@@ -69,13 +69,16 @@ def _free_path(output_dir: Path) -> Path:
         moment += timedelta(microseconds=1)
 
 
-def backup(output_dir: Path) -> Path | None:
-    """Keep the current ``episode.json`` in ``history/``; ``None`` when there is none yet."""
-    current = document_path(output_dir)
-    if not current.is_file():
-        return None
+def backup(output_dir: Path, data: bytes | None = None) -> Path | None:
+    """Keep the current ``episode.json`` (or ``data``, its bytes as the caller already read
+    them) in ``history/``; ``None`` when there is none yet."""
+    if data is None:
+        current = document_path(output_dir)
+        if not current.is_file():
+            return None
+        data = current.read_bytes()
     target = _free_path(output_dir)
-    write_bytes(target, current.read_bytes())
+    write_bytes(target, data)
     return target
 
 
@@ -146,17 +149,22 @@ def find_revision(output_dir: Path, stamp: str | None = None) -> Revision:
     return matches[0]
 
 
+def restorable(output_dir: Path, stamp: str | None = None) -> tuple[Revision, EpisodeDocument]:
+    """A kept version and its document, validated: a damaged backup is refused before anything
+    is written."""
+    revision = find_revision(output_dir, stamp)
+    return revision, read_document(revision.path, invalid_fix="choose another version")
+
+
 def revert(output_dir: Path, stamp: str | None = None) -> tuple[Revision, Path | None]:
     """Make a kept version ``episode.json`` again; the version it replaces is kept in turn.
 
-    The kept file is validated first, so a damaged backup is refused and nothing changes.
-    Returns the revision restored and the backup of the replaced document.
+    Returns the revision restored and the backup of the replaced document. ``ppod render
+    --revert`` saves the restored document through ``edit.save.save_and_render`` instead, so
+    that a changed manifest is applied in the same single write.
     """
-    revision = find_revision(output_dir, stamp)
-    document = read_document(revision.path, invalid_fix="choose another version")
-    kept = backup(output_dir)
-    write_bytes(document_path(output_dir), document_json(document).encode("utf-8"))
-    return revision, kept
+    revision, document = restorable(output_dir, stamp)
+    return revision, save_document(output_dir, document)
 
 
 def recognised_path(output_dir: Path) -> Path:

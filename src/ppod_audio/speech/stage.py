@@ -82,6 +82,11 @@ class SpeechResult:
         return cls(**data)
 
     @classmethod
+    def off(cls) -> SpeechResult:
+        """What a run with speech switched off has: no words, no model, no diarizer."""
+        return cls(model=None, diarizer=None)
+
+    @classmethod
     def from_cache(cls, cache: Cache, key: str) -> SpeechResult | None:
         data = cache.get("speech", key)
         return cls.from_json(data) if data else None
@@ -136,10 +141,9 @@ def run_speech(
     terms: list[str],
     stage: StageTimer,
 ) -> SpeechResult:
-    result = SpeechResult(model=options.model, diarizer=options.diarizer)
     if not options.enabled:
-        result.model = result.diarizer = None
-        return result
+        return SpeechResult.off()
+    result = SpeechResult(model=options.model, diarizer=options.diarizer)
     if options.diarizer == "tracks" and not cleaned.tracks:
         # Checked before the model runs: diarizing no tracks would give no speakers at all.
         raise InputError(

@@ -79,10 +79,11 @@ def name_speakers(
             if person is not None:
                 people[voice.name] = person
         if people:
+            # The voices are already the roster's (``people``): no second filter to disagree.
             named = name_clusters(
                 {c: np.asarray(v) for c, v in speech.embeddings.items()},
-                voices,
-                candidates=list(by_name),
+                [voice for voice in voices if voice.name in people],
+                candidates=None,
                 threshold=show.speech.naming_threshold,
             )
             mapping = {cluster: people[name].id for cluster, name in named.items()}
