@@ -167,6 +167,18 @@ def edit_episode(published_demo: Path, tmp_path: Path) -> Path:
     return episode
 
 
+def fix_first_word(folder: Path, text: str) -> None:
+    """An editor's correction: the first spoken word becomes ``text``, saved with its history."""
+    from ppod_audio.edit.history import save_document
+    from ppod_audio.transcript.model import load_document
+
+    doc = load_document(folder / "episode.json")
+    segment = doc.segments[1]
+    segment.words[0].text = text
+    segment.text = " ".join(w.text for w in segment.words)
+    save_document(folder, doc)
+
+
 def recurring_word(episode: Path) -> str:
     """A word the recogniser wrote at least twice in the demo: what an editor keeps fixing."""
     from collections import Counter

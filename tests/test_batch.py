@@ -98,9 +98,9 @@ def test_discover_and_default_jobs(tmp_path: Path) -> None:
     assert default_jobs(cores=4, memory_gb=0.5) == 1  # never zero
 
 
-def dry_run(root: Path, out: Path) -> str:
+def dry_run(root: Path, out: Path, *extra: str) -> str:
     """What ``ppod batch --dry-run`` prints for the good episodes."""
-    command = [PPOD, "batch", root, "-o", out, "--only", "good-*", "--dry-run"]
+    command = [PPOD, "batch", root, "-o", out, "--only", "good-*", "--dry-run", *extra]
     return subprocess.run(command, capture_output=True, text=True, check=True).stdout
 
 
@@ -167,10 +167,7 @@ def test_batch_speech_cached_and_selective_reruns(tmp_path: Path) -> None:
         assert data["loudness"]["output"]["integrated_lufs"] == pytest.approx(-19.0, abs=0.5)
 
     # Another model: transcription and everything after it (planned only; not run here).
-    dry = subprocess.run(
-        [PPOD, "batch", root, "-o", out, "--only", "good-*", "--dry-run", "--model", "base"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    dry = dry_run(root, out, "--model", "base")
     assert dry.count("speech + document + publish (model or speech settings changed)") == 3, dry
 
 

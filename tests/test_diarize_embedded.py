@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import DEMO, read_mono, shared
 
 from ppod_audio.speech.turns import (
     Turn,
@@ -16,15 +17,6 @@ from ppod_audio.speech.turns import (
     speaker_durations,
     write_rttm,
 )
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "conversation"
-
-
-def _load(path: Path) -> np.ndarray:
-    soundfile = pytest.importorskip("soundfile")
-    samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    assert rate == 16000, "the shared conversation clips are 16 kHz"
-    return samples.mean(axis=1)
 
 
 def test_rttm_roundtrip(tmp_path: Path) -> None:
@@ -56,23 +48,18 @@ def test_silence_gives_no_turns() -> None:
 @pytest.mark.slow
 def test_three_excerpts_der_at_most_3_percent() -> None:
     """Dev clip, speaker count estimated: DER (collar 0.25 s, overlap scored) <= 3 %."""
-    audio_path = SHARED / "three-excerpts.wav"
-    if not audio_path.exists():
-        pytest.skip(f"shared test data not found at {SHARED}")
+    audio_path = shared("conversation/three-excerpts.wav")
     metrics = pytest.importorskip("pyannote.metrics.diarization")
     from ppod_audio.speech.diarize_embedded import diarize_embedded
     from ppod_audio.speech.turns import to_annotation
 
-    (reference,) = read_rttm(SHARED / "three-excerpts.rttm").values()
-    hypothesis = diarize_embedded(_load(audio_path))
+    (reference,) = read_rttm(audio_path.with_suffix(".rttm")).values()
+    hypothesis = diarize_embedded(read_mono(audio_path))
     metric = metrics.DiarizationErrorRate(collar=0.25, skip_overlap=False)
     der = metric(to_annotation(reference), to_annotation(hypothesis))
     assert len({t.speaker for t in hypothesis}) == 3
     assert hypothesis[0].speaker == "SPEAKER_00"
     assert der <= 0.03, f"DER {der:.1%}"
-
-
-DEMO = Path(__file__).resolve().parents[1] / "raw_audio" / "demo-what-is-the-sscp"
 
 
 @pytest.mark.slow
@@ -89,14 +76,7 @@ def test_known_count_keeps_a_speaker_who_says_little() -> None:
 
     (reference,) = read_rttm(rttm).values()
     host, guest = "Steve_Macabee", "Rebecca_Leggett"
-    soundfile = pytest.importorskip("soundfile")
-    from scipy.signal import resample_poly
-
-    samples, rate = soundfile.read(str(audio_path), dtype="float32", always_2d=True)
-    source = samples.mean(axis=1)
-    if rate != 16000:
-        common = int(np.gcd(rate, 16000))
-        source = resample_poly(source, 16000 // common, rate // common).astype(np.float32)
+    source = read_mono(audio_path)
     spans = [(t.start, t.end) for t in reference if t.speaker == host]
     guest_turn = next(t for t in reference if t.speaker == guest)
     spans.insert(2, (guest_turn.start, guest_turn.start + 3.0))
@@ -119,15 +99,11 @@ def test_known_count_keeps_a_speaker_who_says_little() -> None:
 def test_known_count_finds_quiet_far_field_speech() -> None:
     """AMI dev clip trn02: one talker at about -51 dBFS, Silero at 0.5 hears nothing. With the
     count known, no turns at all would be a bug; the quiet-file VAD pass must find the speech."""
-    audio_path = SHARED / "ami" / "trn02.flac"
-    if not audio_path.exists():
-        pytest.skip(f"shared test data not found at {SHARED}")
+    audio_path = shared("conversation/ami/trn02.flac")
     from ppod_audio.speech.diarize_embedded import diarize_embedded
 
-    (reference,) = read_rttm(SHARED / "ami" / "trn02.rttm").values()
-    soundfile = pytest.importorskip("soundfile")
-    audio, _ = soundfile.read(str(audio_path), dtype="float32")
-    turns = diarize_embedded(audio, num_speakers=1)
+    (reference,) = read_rttm(audio_path.with_suffix(".rttm")).values()
+    turns = diarize_embedded(read_mono(audio_path), num_speakers=1)
     assert len({t.speaker for t in turns}) == 1
     assert any(t.start < reference[0].end and t.end > reference[0].start for t in turns)
 
@@ -189,12 +165,11 @@ def test_estimated_count_keeps_two_real_voices_as_two() -> None:
     """Dev audio: the katie-steve enrolment recordings cut into a host-led conversation. The
     threshold cut alone finds four clusters here (each voice in pieces); merging small clusters
     into their nearest one must give two speakers, each mostly right."""
-    katie_path = SHARED / "katie-steve.enroll-katie.wav"
-    if not katie_path.exists():
-        pytest.skip(f"shared test data not found at {SHARED}")
+    katie_path = shared("conversation/katie-steve.enroll-katie.wav")
     from ppod_audio.speech.diarize_embedded import diarize_embedded
 
-    katie, steve = _load(katie_path), _load(SHARED / "katie-steve.enroll-steve.wav")
+    katie = read_mono(katie_path)
+    steve = read_mono(shared("conversation/katie-steve.enroll-steve.wav"))
     plan = [(steve, 0, 6), (katie, 0, 2.5), (steve, 6, 13), (katie, 2.5, 4.5), (steve, 13, 19.8)]
     gap = np.zeros(6400, dtype=np.float32)
     pieces, truth, clock = [], [], 0.0
@@ -217,13 +192,10 @@ def test_known_count_two_never_comes_out_as_one() -> None:
     """AMI dev trn03 with a change penalty high enough to wipe the brief second talker's
     cluster in re-segmentation: with the count known to be 2, the diarizer must fall back to
     the tree's two largest clusters rather than return one speaker."""
-    audio_path = SHARED / "ami" / "trn03.flac"
-    if not audio_path.exists():
-        pytest.skip(f"shared test data not found at {SHARED}")
+    audio_path = shared("conversation/ami/trn03.flac")
     from ppod_audio.speech.diarize_embedded import EmbeddedDiarizerOptions, diarize_embedded
 
-    soundfile = pytest.importorskip("soundfile")
-    audio, _ = soundfile.read(str(audio_path), dtype="float32")
+    audio = read_mono(audio_path)
     # Without the fallback this comes out as one speaker (checked when it was written).
     options = EmbeddedDiarizerOptions(change_penalty=1.5)
     turns = diarize_embedded(audio, num_speakers=2, options=options)

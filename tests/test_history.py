@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import DEMO
+from conftest import DEMO, fix_first_word
 
 from ppod_audio.cli import cli
 from ppod_audio.edit.history import list_history, revert, save_document
@@ -72,11 +72,7 @@ def test_no_history_is_a_clear_error(tmp_path: Path) -> None:
 def test_cli_lists_and_reverts_then_re_renders(edit_episode: Path) -> None:
     vtt = edit_episode / f"{DEMO.name}.vtt"
     original = vtt.read_text()
-    doc = load_document(edit_episode / "episode.json")
-    word = doc.segments[1].words[0]
-    word.text = "Hello"
-    doc.segments[1].text = " ".join(w.text for w in doc.segments[1].words)
-    save_document(edit_episode, doc)
+    fix_first_word(edit_episode, "Hello")
     runner = CliRunner()
     assert runner.invoke(cli, ["render", str(edit_episode)]).exit_code == 0
     assert vtt.read_text() != original

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import DEMO
+from conftest import DEMO, fix_first_word
 from mutagen.id3 import ID3
 
 from ppod_audio import fileio
 from ppod_audio.cli import cli
-from ppod_audio.edit.history import save_document
 from ppod_audio.edit.render import render_episode
 from ppod_audio.edit.save import save_and_render
 from ppod_audio.transcript.model import load_document
@@ -29,14 +28,6 @@ def audio_payload(mp3: Path) -> bytes:
     data = mp3.read_bytes()
     size = 10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(data[6:10]))
     return data[size:]
-
-
-def fix_first_word(folder: Path, text: str) -> None:
-    doc = load_document(folder / "episode.json")
-    segment = doc.segments[1]
-    segment.words[0].text = text
-    segment.text = " ".join(w.text for w in segment.words)
-    save_document(folder, doc)
 
 
 def test_render_republishes_every_format_and_the_mp3_tags(edit_episode: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import RAW_AUDIO
 
 from ppod_audio.config import EpisodeManifest, ShowConfig, SpeakerEntry
 from ppod_audio.speech.stage import SpeechResult
@@ -24,7 +25,7 @@ from ppod_audio.transcript.segments import (
     starts_sentence,
 )
 
-VOICES = Path(__file__).parents[1] / "raw_audio" / "voices"
+VOICES = RAW_AUDIO / "voices"
 
 
 def w(text: str, start: float, end: float, speaker: str | None = None) -> Word:

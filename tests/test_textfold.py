@@ -192,10 +192,15 @@ def test_refused_text_edit_leaves_every_file_untouched(edit_episode: Path) -> No
     del lines[first_label]
     orphan = next(i for i in range(first_label, len(lines)) if lines[i].strip()) + 1
     txt.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    snapshot = {p.name: p.read_bytes() for p in edit_episode.iterdir() if p.is_file()}
+
+    def files() -> dict[Path, bytes]:  # history/ included: a refused fold keeps nothing there
+        return {p.relative_to(edit_episode): p.read_bytes() for p in edit_episode.rglob("*")
+                if p.is_file()}  # fmt: skip
+
+    snapshot = files()
     result = CliRunner().invoke(cli, ["render", "--from-text", str(edit_episode)])
     assert result.exit_code == 2
     assert f"{DEMO.name}.txt:{orphan}: this paragraph has no speaker line" in result.output
     assert len(result.output.strip().splitlines()) == 1
-    assert snapshot == {p.name: p.read_bytes() for p in edit_episode.iterdir() if p.is_file()}
+    assert snapshot == files()
     assert json.loads((edit_episode / "episode.json").read_text())  # still the valid original
