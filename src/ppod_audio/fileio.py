@@ -10,6 +10,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -48,3 +49,17 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
         while block := stream.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _stamped_sha256(path: str, size: int, mtime_ns: int) -> str:
+    return file_sha256(Path(path))
+
+
+def stamped_sha256(path: Path) -> str:
+    """SHA-256 of ``path``, hashed once per process per (size, mtime): keyed on both so a file
+    replaced on disk is hashed again. Models are 75-500 MB and recordings up to a gigabyte;
+    a batch worker plans an episode under its lock and then processes it, and the model is
+    checked on every load."""
+    stat = Path(path).stat()
+    return _stamped_sha256(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)

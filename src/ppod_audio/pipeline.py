@@ -43,7 +43,7 @@ from .config import (
 )
 from .edit.history import backup as backup_document
 from .errors import PpodError
-from .fileio import atomic_path, file_sha256, write_text
+from .fileio import atomic_path, stamped_sha256, write_text
 from .publish import (
     edited_document,
     publish_transcripts,
@@ -110,7 +110,7 @@ def episode_settings(episode_dir: Path) -> tuple[EpisodeManifest, ShowConfig]:
 
 def input_hashes(manifest: EpisodeManifest) -> list[tuple[str, str]]:
     files = manifest.input_paths() or [path for _, path in manifest.track_paths()]
-    return [(path.name, file_sha256(path)) for path in files]
+    return [(path.name, stamped_sha256(path)) for path in files]
 
 
 def output_channels(show: ShowConfig) -> int:
@@ -126,13 +126,13 @@ def clean_key(manifest: EpisodeManifest, show: ShowConfig, hashes: list[tuple[st
 def audio_key(clean: str, show: ShowConfig) -> str:
     """Everything the published MP3's samples depend on."""
     intro = show.content_warning
-    intro_hash = file_sha256(show.path(intro.audio)) if intro.enabled else None
+    intro_hash = stamped_sha256(show.path(intro.audio)) if intro.enabled else None
     return make_key("audio", clean, show.loudness.model_dump(), show.mp3.model_dump(),
                     intro.model_dump(), intro_hash, TRUE_PEAK_MARGIN_DB)  # fmt: skip
 
 
 def _files_sha256(paths: list[Path]) -> list[tuple[str, str]]:
-    return [(path.name, file_sha256(path)) for path in sorted(paths) if path.is_file()]
+    return [(path.name, stamped_sha256(path)) for path in sorted(paths) if path.is_file()]
 
 
 def stage_keys(

@@ -26,11 +26,10 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from ..errors import InputError
-from ..fileio import file_sha256
+from ..fileio import stamped_sha256
 
 DEFAULT_MODEL = "tiny.en"
 
@@ -167,23 +166,11 @@ def cache_root() -> Path:
     return root / "models"
 
 
-@lru_cache(maxsize=32)
-def _cached_sha256(path: str, size: int, mtime_ns: int) -> str:
-    # Keyed on size and mtime so a file replaced on disk is hashed again.
-    return file_sha256(Path(path))
-
-
-def checked_sha256(path: Path) -> str:
-    """SHA-256 of ``path``, hashed once per process per (size, mtime): models are 75-500 MB."""
-    stat = path.stat()
-    return _cached_sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-
-
 def verify_file(path: Path, sha256: str, fix: str) -> None:
     """Raise :class:`InputError` unless ``path`` exists and hashes to ``sha256``."""
     if not path.is_file():
         raise InputError("is missing", path, fix)
-    actual = checked_sha256(path)
+    actual = stamped_sha256(path)
     if actual != sha256:
         raise InputError(
             f"failed its checksum (SHA-256 {actual[:12]}…, expected {sha256[:12]}…): "
@@ -321,7 +308,7 @@ def _cache_ok(split: SplitModel, target: Path) -> bool:
         return False
     if any(not (target / Path(p.path).name).is_file() for p in split.side_files):
         return False
-    return checked_sha256(model) == split.sha256
+    return stamped_sha256(model) == split.sha256
 
 
 def resolve_split(split: SplitModel, cache_dir: Path | None = None) -> ResolvedModel:
