@@ -8,6 +8,7 @@ keeping the current file the same way, so a revert can itself be undone). Every 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -80,6 +81,13 @@ def backup(output_dir: Path, data: bytes | None = None) -> Path | None:
     target = _free_path(output_dir)
     write_bytes(target, data)
     return target
+
+
+def revision_of(data: bytes) -> str:
+    """The revision an editor holds: the SHA-256 of the ``episode.json`` bytes. One definition
+    for the server's conflict check and the save's answer: if they differed, every save after
+    the first would be refused as a conflict."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def save_document(output_dir: Path, document: EpisodeDocument) -> Path | None:

@@ -8,13 +8,12 @@ renderers rely on one text token per timed word), a word edited into several ("P
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..transcript.clean import spread
 from ..transcript.model import EpisodeDocument, Segment, Word, document_json
-from .history import save_bytes
+from .history import revision_of, save_bytes
 from .render import (
     RenderResult,
     load_episode_document,
@@ -94,5 +93,5 @@ def save_and_render(
     data = document_json(document).encode("utf-8")
     kept = save_bytes(output_dir, data)
     result = render_episode(output_dir, document, refresh=False)
-    revision = hashlib.sha256(data).hexdigest()
+    revision = revision_of(data)
     return SaveResult(kept, result, document, revision, notes + refreshed + result.notes)

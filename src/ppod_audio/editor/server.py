@@ -12,7 +12,6 @@ A save is refused with 409 when ``episode.json`` changed on disk since the page 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import secrets
@@ -25,7 +24,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import bottle
 from pydantic import ValidationError
 
-from ..edit.history import document_path
+from ..edit.history import document_path, revision_of
 from ..edit.render import find_mp3, load_episode_bytes, load_episode_document
 from ..edit.save import save_and_render
 from ..errors import InputError, PpodError
@@ -47,10 +46,6 @@ class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
         return
-
-
-def _revision(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def make_app(output_dir: Path, token: str, threshold: float = REVIEW_THRESHOLD) -> bottle.Bottle:
@@ -92,7 +87,7 @@ def make_app(output_dir: Path, token: str, threshold: float = REVIEW_THRESHOLD) 
         document, data = load_episode_bytes(output_dir)
         return {
             "document": document.model_dump(mode="json"),
-            "revision": _revision(data),
+            "revision": revision_of(data),
             "threshold": threshold,
         }
 
@@ -109,7 +104,7 @@ def make_app(output_dir: Path, token: str, threshold: float = REVIEW_THRESHOLD) 
         except ValidationError as error:
             bottle.abort(400, f"not a valid episode document: {error.errors()[0]['msg']}")
         with lock:
-            if body.get("revision") != _revision(document_path(output_dir).read_bytes()):
+            if body.get("revision") != revision_of(document_path(output_dir).read_bytes()):
                 bottle.abort(409, "episode.json changed since this page loaded it")
             try:
                 result = save_and_render(output_dir, document)
