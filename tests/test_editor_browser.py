@@ -251,3 +251,18 @@ def test_browser_keeps_edits_made_during_a_save_or_before_a_conflict(edit_episod
         expect(page.locator('.speaker[data-seg="1"]')).to_have_text("Guest")
         expect(page.locator('.speaker[data-seg="2"]')).to_have_text("Guest")
         assert not errors, errors
+
+
+def test_the_editor_comes_back_on_the_episodes_own_port(edit_episode: Path) -> None:
+    """Browsers keep the unsaved draft per origin: a restarted editor must be on the same port
+    (or, if another editor holds it, still start, on a free one)."""
+    from ppod_audio.editor.server import episode_port
+
+    expected = episode_port(edit_episode)
+    with EditorServer(edit_episode) as first:
+        assert first.url.startswith(f"http://127.0.0.1:{expected}/")
+        with EditorServer(edit_episode) as second:  # the port is taken: any free one
+            assert not second.url.startswith(f"http://127.0.0.1:{expected}/")
+            assert fetch(second.url)[0] == 200
+    with EditorServer(edit_episode) as again:  # after a restart: the same origin
+        assert again.url.startswith(f"http://127.0.0.1:{expected}/")

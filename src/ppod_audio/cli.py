@@ -365,11 +365,12 @@ def render(output_dir: Path | None, from_text: bool, revert_to: str | None,
 
 @cli.command()
 @output_dir_argument
-@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
-              help="Port on 127.0.0.1 (0: any free one).")  # fmt: skip
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Port on 127.0.0.1 (0: any free one). Default: the episode's own, so the "
+                   "browser finds unsaved edits again after a restart.")  # fmt: skip
 @click.option("--no-browser", is_flag=True, help="Print the link without opening a browser.")
 @handle_errors
-def edit(output_dir: Path, port: int, no_browser: bool) -> None:
+def edit(output_dir: Path, port: int | None, no_browser: bool) -> None:
     """Correct OUTPUT_DIR's transcript in a local web page; Ctrl+C stops."""
     import threading
     import webbrowser

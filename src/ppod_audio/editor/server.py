@@ -2,7 +2,9 @@
 
 A small bottle app serves plain HTML/JS (no build step) and three endpoints: the document, a
 save that keeps the previous version and re-publishes, and the MP3 with HTTP Range support (so
-Chromium can seek). It listens on 127.0.0.1 only, on a random port, and every request must carry
+Chromium can seek). It listens on 127.0.0.1 only, on a port of the episode's own (so the
+page's origin, and with it the unsaved draft the browser keeps, is the same after a restart;
+any free port if that one is taken), and every request must carry
 a one-time token (``?token=`` or the ``X-Ppod-Token`` header): another user on the machine, or a
 web page in the editor's browser, cannot read or change the transcript.
 
@@ -17,6 +19,7 @@ import json
 import secrets
 import socketserver
 import threading
+import zlib
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -129,6 +132,13 @@ def make_app(output_dir: Path, token: str, threshold: float = REVIEW_THRESHOLD) 
     return app
 
 
+def episode_port(output_dir: Path) -> int:
+    """A port that depends only on the episode's folder: 18000-27999, below Linux's ephemeral
+    range. Browsers keep a page's local storage per origin (host and port), so the unsaved
+    draft a crashed or closed editor leaves is found again only on the same port."""
+    return 18000 + zlib.crc32(str(Path(output_dir).resolve()).encode()) % 10000
+
+
 class EditorServer:
     """The editor on 127.0.0.1, served from a thread so tests (and the CLI) start and stop it."""
 
@@ -136,7 +146,7 @@ class EditorServer:
         self,
         output_dir: Path,
         *,
-        port: int = 0,
+        port: int | None = None,
         token: str | None = None,
         threshold: float = REVIEW_THRESHOLD,
     ):
@@ -145,19 +155,21 @@ class EditorServer:
         # Reads the document and finds the MP3: fails now, in the terminal, not in the browser.
         self.app = make_app(self.output_dir, self.token, threshold)
         try:
-            self._server = make_server(
-                "127.0.0.1",
-                port,
-                self.app,
-                server_class=_ThreadingServer,
-                handler_class=_QuietHandler,
-            )
+            self._server = self._listen(episode_port(self.output_dir) if port is None else port)
         except OSError as error:
-            raise InputError(
-                f"cannot listen on 127.0.0.1:{port} ({error.strerror})",
-                fix="give another --port, or 0 for any free one",
-            ) from None
+            if port is None:  # the episode's port is taken (another editor): any free one
+                self._server = self._listen(0)
+            else:
+                raise InputError(
+                    f"cannot listen on 127.0.0.1:{port} ({error.strerror})",
+                    fix="give another --port, or 0 for any free one",
+                ) from None
         self._thread: threading.Thread | None = None
+
+    def _listen(self, port: int) -> WSGIServer:
+        return make_server(
+            "127.0.0.1", port, self.app, server_class=_ThreadingServer, handler_class=_QuietHandler
+        )
 
     @property
     def url(self) -> str:
