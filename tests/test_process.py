@@ -357,6 +357,16 @@ def test_fewer_voices_than_listed_is_a_warning(
     assert [w for w in report["warnings"] if w.startswith(expected) and "lists 3" in w]
     assert f"warning: {expected}" in output
 
+    # Speech settings changed, audio settings not: the published audio is reused and only
+    # the 16 kHz copy is decoded for the models (nothing full-rate is cleaned again).
+    loudness = report["loudness"]
+    code, output = run("process", str(folder), "-o", str(out), "--diarizer", "none", "--json")
+    assert code == 0, output
+    again = json.loads(output[output.index("{") :])
+    assert again["stages"]["master"]["cached"] and "transcribe" in again["stages"]
+    assert again["loudness"] == loudness and again["trimmed_start"] == report["trimmed_start"]
+    assert again["speech"]["speaker_clusters"] == [] and again["speech"]["words"] > 0
+
     demo = json.loads((published_demo / "report.json").read_text())
     assert len(demo["speech"]["speaker_clusters"]) == 3
     assert not [w for w in demo["warnings"] if "diarizer told" in w]

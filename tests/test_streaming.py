@@ -131,6 +131,10 @@ def test_streamed_cleaning_matches_in_memory(tmp_path: Path) -> None:
     )
     assert audio_only.speech16.size == 0
     assert np.array_equal(audio_only.audio.load(), streamed)
+    speech_only = prepare_mixed(
+        [first, second], tmp_path / "work3", rate, True, CleanSettings(), audio=False
+    )
+    assert speech_only.audio is None and np.array_equal(speech_only.speech16, cleaned.speech16)
 
 
 def test_streamed_tracks_mix_matches_in_memory(tmp_path: Path) -> None:
@@ -155,6 +159,16 @@ def test_streamed_tracks_mix_matches_in_memory(tmp_path: Path) -> None:
     jfk16 = decode(paths[1], 16000, 1).samples[0]
     assert np.array_equal(cleaned.tracks[1][1][: len(jfk16)], jfk16)
     assert not cleaned.tracks[1][1][len(jfk16) :].any()
+    # The published audio reused (a new model): only the 16 kHz copies, the same ones.
+    speech_only = prepare_tracks(
+        [("a", paths[0]), ("b", paths[1])], tmp_path / "w2", rate, settings, tmp_path / "m",
+        audio=False,
+    )  # fmt: skip
+    assert speech_only.audio is None and not (tmp_path / "w2" / "cleaned.f32").exists()
+    assert np.array_equal(speech_only.speech16, cleaned.speech16)
+    assert [n for n, _ in speech_only.tracks] == ["a", "b"]
+    pairs = zip(speech_only.tracks, cleaned.tracks, strict=True)
+    assert all(np.array_equal(a[1], b[1]) for a, b in pairs)
 
 
 def test_all_silent_tracks_are_refused(tmp_path: Path) -> None:

@@ -179,17 +179,23 @@ def clean_settings(show: ShowConfig) -> CleanSettings:
 
 
 def load_and_clean(
-    manifest: EpisodeManifest, show: ShowConfig, work: Path, *, speech: bool = True
+    manifest: EpisodeManifest,
+    show: ShowConfig,
+    work: Path,
+    *,
+    speech: bool = True,
+    audio: bool = True,
 ) -> CleanedEpisode:
-    """Decode and clean the recordings into ``work`` (on disk), streamed; ``speech`` False
-    skips the 16 kHz copies (the speech result is cached or speech is off)."""
+    """Decode and clean the recordings into ``work`` (on disk), streamed. ``speech`` False
+    skips the 16 kHz copies (the speech result is cached or speech is off); ``audio`` False
+    decodes only those (the published MP3 is reused: a new model over a back catalogue)."""
     rate = show.mp3.sample_rate
     if manifest.track_speakers:
         tracks = [(speaker.name, path) for speaker, path in manifest.track_paths()]
         return prepare_tracks(tracks, work, rate, clean_settings(show),
-                              manifest.root / EPISODE_FILE, speech=speech)  # fmt: skip
+                              manifest.root / EPISODE_FILE, speech=speech, audio=audio)  # fmt: skip
     return prepare_mixed(manifest.input_paths(), work, rate, output_channels(show) == 1,
-                         clean_settings(show), speech=speech)  # fmt: skip
+                         clean_settings(show), speech=speech, audio=audio)  # fmt: skip
 
 
 def load_intro(show: ShowConfig, channels: int) -> Audio | None:
@@ -351,9 +357,11 @@ def _process_in(
             folder = work.enter_context(
                 tempfile.TemporaryDirectory(prefix=f".work-{slug}-", dir=cache.root)
             )
-            # The 16 kHz copies only when the speech models will hear them.
-            cleaned = load_and_clean(manifest, show, Path(folder), speech=speech is None)
-    trimmed_start = cleaned.trimmed_start if cleaned else previous["trimmed_start"]
+            # Only what will be used: the 16 kHz copies for the speech models, the cleaned
+            # full-rate programme for mastering.
+            cleaned = load_and_clean(manifest, show, Path(folder), speech=speech is None,
+                                     audio=not reuse_audio)  # fmt: skip
+    trimmed_start = previous["trimmed_start"] if reuse_audio else cleaned.trimmed_start
 
     if speech is None:
         assert cleaned is not None
@@ -371,7 +379,7 @@ def _process_in(
             timer.stages["master"] = {"cached": True, "seconds": 0.0}
             shutil.copyfile(mp3_path, target_mp3)
         else:
-            assert cleaned is not None
+            assert cleaned is not None and cleaned.audio is not None
             if options.progress:
                 options.progress(slug, "master")
             intro = load_intro(show, cleaned.audio.channels)

@@ -31,7 +31,7 @@ class CleanedEpisode:
     recording's clock; ``trimmed_start`` maps them onto the programme.
     """
 
-    audio: DiskAudio
+    audio: DiskAudio | None  # None: only the speech copies were asked for
     speech16: np.ndarray
     trimmed_start: float
     tracks: list[tuple[str, np.ndarray]] = field(default_factory=list)
@@ -101,8 +101,12 @@ def prepare_mixed(
     settings: CleanSettings,
     *,
     speech: bool = True,
+    audio: bool = True,
 ) -> CleanedEpisode:
-    """One mixed recording, or several takes joined in order; ``speech`` False: no 16 kHz copy."""
+    """One mixed recording, or several takes joined in order. ``speech`` False: no 16 kHz
+    copy; ``audio`` False: only that copy (the published audio is reused)."""
+    if not audio:
+        return CleanedEpisode(None, _speech_copy(paths, work), 0.0)
     channels = 1 if mono_output or all(probe_channels(p) == 1 for p in paths) else 2
     writer = DiskAudioWriter(work / "cleaned.f32", channels, rate)
     highpass = HighPass(rate, settings.highpass_hz, settings.enabled)
@@ -128,9 +132,13 @@ def prepare_tracks(
     manifest: Path,
     *,
     speech: bool = True,
+    audio: bool = True,
 ) -> CleanedEpisode:
     """One file per microphone: each cleaned, mixed down aligned, each kept for diarization
-    (``speech`` False: no 16 kHz copies)."""
+    (``speech`` False: no 16 kHz copies; ``audio`` False: only those)."""
+    if not audio:
+        mix16, tracks16 = _speech_tracks(tracks, work)
+        return CleanedEpisode(None, mix16, 0.0, tracks16)
     stored: list[tuple[str, DiskAudio, float]] = []
     for index, (name, path) in enumerate(tracks):
         writer = DiskAudioWriter(work / f"track{index}.f32", 1, rate)
@@ -143,7 +151,6 @@ def prepare_tracks(
     if all(is_silent(peak) for _, _, peak in stored):
         raise InputError("every track is silent", manifest, "check the tracks")
     longest = max((track for _, track, _ in stored), key=lambda track: track.frames)
-    length = longest.frames
     mix = DiskAudioWriter(work / "cleaned.f32", 1, rate)
     levels = _Levels(rate)
     for start, stop in longest.blocks():
@@ -156,13 +163,15 @@ def prepare_tracks(
     audio, first = _trim(mix.close(), levels.levels(), settings)
     if not speech:
         return CleanedEpisode(audio, np.zeros(0, np.float32), first / rate)
-    count16 = int(round(length * SPEECH_RATE / rate))
-    speech16 = []
-    mix16 = np.zeros(count16, np.float32)
-    for (name, _, _), (_, path) in zip(stored, tracks, strict=True):
-        track16 = _speech_copy([path], work)[:count16]
-        if len(track16) < count16:
-            track16 = np.pad(track16, (0, count16 - len(track16)))
-        speech16.append((name, track16))
-        mix16 += track16
-    return CleanedEpisode(audio, mix16, first / rate, speech16)
+    mix16, tracks16 = _speech_tracks(tracks, work)
+    return CleanedEpisode(audio, mix16, first / rate, tracks16)
+
+
+def _speech_tracks(
+    tracks: list[tuple[str, Path]], work: Path
+) -> tuple[np.ndarray, list[tuple[str, np.ndarray]]]:
+    """Each track at 16 kHz, padded to the longest, and their sum (what recognition hears)."""
+    copies = [(name, _speech_copy([path], work)) for name, path in tracks]
+    count16 = max(len(samples) for _, samples in copies)
+    padded = [(name, np.pad(samples, (0, count16 - len(samples)))) for name, samples in copies]
+    return np.sum([samples for _, samples in padded], axis=0, dtype=np.float32), padded
