@@ -454,9 +454,8 @@ def test_reprocessing_keeps_or_backs_up_an_edited_document(show_root: Path, tmp_
     document["episode"]["description"] = "Edited by hand."
     (episode / "episode.json").write_text(json.dumps(document), encoding="utf-8")
     show = show_root / "show.toml"
-    show.write_text(
-        show.read_text().replace("[content_warning]\n", "[content_warning]\nenabled = false\n")
-    )
+    assert "enabled = true" in show.read_text()
+    show.write_text(show.read_text().replace("enabled = true", "enabled = false", 1))
     report = process()
     assert (
         "kept the editor's changes to episode.json (use --force to discard)" in report["warnings"]

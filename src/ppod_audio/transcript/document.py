@@ -189,7 +189,7 @@ def build_document(
         if word.end > intro_offset and word.start < duration
     ]
     segments = build_segments(words)
-    if show.content_warning.enabled and intro_offset > 0:
+    if show.content_warning.active and intro_offset > 0:
         warning = Segment(
             speaker=WARNING_SPEAKER_ID,
             start=0.0,
