@@ -213,10 +213,13 @@ def transcribe(
 
 @cli.command()
 @click.argument("audio", type=click.Path(path_type=Path))
-@click.option("--num-speakers", type=click.IntRange(1, 20))
-@click.option("--min-speakers", type=click.IntRange(1, 20))
-@click.option("--max-speakers", type=click.IntRange(1, 20))
-@click.option("--backend", type=click.Choice(["embedded", "pyannote"]), default="embedded")
+@click.option("--num-speakers", type=click.IntRange(1, 20), help="The number of voices, if known.")
+@click.option("--min-speakers", type=click.IntRange(1, 20), help="At least this many voices.")
+@click.option("--max-speakers", type=click.IntRange(1, 20), help="At most this many voices.")
+@click.option(
+    "--backend", type=click.Choice(["embedded", "pyannote"]), default="embedded",
+    show_default=True, help="Diarizer: the embedded one or pyannote.audio.",
+)  # fmt: skip
 @click.option("--pipeline", "pipeline_path", help="pyannote pipeline folder or config.yaml.")
 @click.option("--rttm", type=click.Path(path_type=Path), required=True, help="RTTM file to write.")
 @handle_errors
