@@ -170,11 +170,9 @@ def doctor() -> None:
 
 
 def _decode16(path: Path):
-    from .audio.decode import decode, require_sound
+    from .api import read_audio
 
-    audio = decode(path, 16000, 1)
-    require_sound(audio, path)
-    return audio.samples[0]
+    return read_audio(path)
 
 
 @cli.command()
@@ -195,15 +193,11 @@ def transcribe(
     batched: bool,
 ) -> None:  # fmt: skip
     """Transcribe any audio file with faster-whisper (no diarization, no cleaning)."""
+    from .api import transcribe as run
     from .fileio import write_text
-    from .speech.transcribe import TranscribeOptions
-    from .speech.transcribe import transcribe as run
     from .transcript.standalone import render_words
 
-    options = TranscribeOptions(
-        model=model, device=device, allow_download=allow_download, batched=batched
-    )
-    result = run(_decode16(audio), options)
+    result = run(audio, model=model, device=device, allow_download=allow_download, batched=batched)
     text = render_words(result.words, fmt, title=audio.stem, model=result.info.model)
     if output:
         write_text(output, text)
@@ -227,29 +221,18 @@ def diarize(audio: Path, num_speakers: int | None, min_speakers: int | None,
             max_speakers: int | None, backend: str, pipeline_path: str | None,
             rttm: Path) -> None:  # fmt: skip
     """Who spoke when in any audio file, written as RTTM."""
+    from .api import diarize as run
     from .fileio import atomic_path
     from .speech.turns import write_rttm
 
-    samples = _decode16(audio)
-    if backend == "pyannote":
-        from .speech.diarize_pyannote import diarize_pyannote
-
-        turns = diarize_pyannote(
-            samples,
-            pipeline=pipeline_path,
-            num_speakers=num_speakers,
-            min_speakers=min_speakers,
-            max_speakers=max_speakers,
-        )
-    else:
-        from .speech.diarize_embedded import diarize_embedded
-
-        turns = diarize_embedded(
-            samples,
-            num_speakers=num_speakers,
-            min_speakers=min_speakers or 1,
-            max_speakers=max_speakers or 8,
-        )
+    turns = run(
+        audio,
+        num_speakers=num_speakers,
+        min_speakers=min_speakers,
+        max_speakers=max_speakers,
+        backend=backend,
+        pipeline=pipeline_path,
+    )
     with atomic_path(rttm) as temporary:
         write_rttm(turns, audio.stem.replace(" ", "_"), temporary)
     speakers = sorted({turn.speaker for turn in turns})
