@@ -35,8 +35,10 @@ THANKED_PREVIOUS = 0.75
 """"Thanks, Jasmine" opening a turn: the previous speaker was Jasmine."""
 SAID_OTHER = -0.5
 """A cluster that says a name in passing is probably not that person."""
-GUESS_BELOW = 0.6
-"""Confidence under which a name is a guess and ``ppod process`` warns about it."""
+GUESS_BELOW = 0.7
+"""Confidence under which a name is a guess and ``ppod process`` warns about it: one passing
+address (0.63) or one thank-you (0.53) alone is a guess; a self-introduction (0.95), or being
+addressed and thanked (0.83), is not."""
 
 END_WINDOW = 15
 """Words at the end of a turn in which a name addresses the next speaker."""
@@ -61,6 +63,8 @@ _CLAUSE_ENDERS = {"speaking", "here", "and", "i'm", "i"}
 _ACKNOWLEDGE = {"thanks", "thank", "cheers", "lovely", "brilliant", "great", "hi", "hello", "hey",
                 "morning", "afternoon", "evening"}
 """Words before a name that answers the previous speaker: "Thanks, Jasmine", "Morning, Steve"."""
+_VOCATIVE_CUES = {"so", "and", "now", "well", "okay", "ok", "right", "then", "you"}
+"""Words after which a name at the start of a clause is someone being spoken to."""
 _TOKEN = re.compile(r"[^\w']+")
 
 
@@ -181,6 +185,18 @@ def _ends_clause(tokens: Sequence[_Token], at: int, people: Sequence[Person]) ->
     return tokens[end + 1].text in _CLAUSE_ENDERS
 
 
+def _vocative(tokens: Sequence[_Token], at: int, people: Sequence[Person]) -> bool:
+    """The name at ``at`` is someone spoken to ("So Jasmine, ...", "And Rebecca?", "right,
+    Rebecca,"), not someone spoken about ("as Rebecca said")."""
+    before = tokens[at - 1] if at else None
+    if before is not None and not before.pause and before.text not in _VOCATIVE_CUES:
+        return False
+    end = at + 1 if at + 1 < len(tokens) and match_token(tokens[at + 1], people) else at
+    return tokens[end].pause or end + 1 == len(tokens) or (
+        before is not None and before.text in _VOCATIVE_CUES
+    )
+
+
 def _mentions(turn: _Turn, people: Sequence[Person]) -> list[tuple[int, int, float]]:
     """(token index, person, similarity) for every roster name said in the turn.
 
@@ -234,7 +250,11 @@ def evidence_scores(
                 if previous.speaker != turn.speaker:
                     add(previous.speaker, person, THANKED_PREVIOUS * similarity,
                         f"thanked by the next speaker: {_quote(turn, at)}")  # fmt: skip
-            elif at >= len(turn.tokens) - END_WINDOW and following is not None:
+            elif (
+                at >= len(turn.tokens) - END_WINDOW
+                and following is not None
+                and _vocative(turn.tokens, at, people)
+            ):
                 add(following.speaker, person, ADDRESSED_NEXT * similarity,
                     f"addressed just before speaking: {_quote(turn, at)}")  # fmt: skip
     return clusters, scores, why
