@@ -267,8 +267,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["dev", "eval", "all"], default="all")
     parser.add_argument("--skip-wer", action="store_true")
-    parser.add_argument("--names-only", action="store_true",
-                        help="only the demo's names: introductions alone vs voiceprints")  # fmt: skip
+    parser.add_argument(
+        "--names-only", action="store_true", help="only the demo's names, with and without prints"
+    )
     args = parser.parse_args()
     if not data_root().is_dir():
         print(f"skipped: {data_root()} (../shared/data) is absent")

@@ -81,7 +81,7 @@ def test_being_addressed_names_the_next_speaker_not_the_one_talking() -> None:
 
 
 def test_fuzzy_matching_is_for_proper_nouns_only() -> None:
-    """"Jasmin" (capitalised: a name to the recogniser) is Jasmine; "work" is not Wark, and
+    """ "Jasmin" (capitalised: a name to the recogniser) is Jasmine; "work" is not Wark, and
     "this is Jasmine's area" introduces nobody."""
     assert name_from_introductions(words_of([("A", "Hi, I'm Jasmin.")]), DEMO_CAST)["A"].name == (
         "Jasmine Wark"

@@ -60,8 +60,20 @@ _INTRO_CUES: tuple[tuple[str, ...], ...] = (
 ends the clause or is followed by "speaking"/"here" ("this is Jasmine's area" is not one)."""
 _LOOSE_CUES = {("this", "is"), ("it's",)}
 _CLAUSE_ENDERS = {"speaking", "here", "and", "i'm", "i"}
-_ACKNOWLEDGE = {"thanks", "thank", "cheers", "lovely", "brilliant", "great", "hi", "hello", "hey",
-                "morning", "afternoon", "evening"}
+_ACKNOWLEDGE = {
+    "thanks",
+    "thank",
+    "cheers",
+    "lovely",
+    "brilliant",
+    "great",
+    "hi",
+    "hello",
+    "hey",  # fmt: skip
+    "morning",
+    "afternoon",
+    "evening",
+}
 """Words before a name that answers the previous speaker: "Thanks, Jasmine", "Morning, Steve"."""
 _VOCATIVE_CUES = {"so", "and", "now", "well", "okay", "ok", "right", "then", "you"}
 """Words after which a name at the start of a clause is someone being spoken to."""
@@ -192,8 +204,10 @@ def _vocative(tokens: Sequence[_Token], at: int, people: Sequence[Person]) -> bo
     if before is not None and not before.pause and before.text not in _VOCATIVE_CUES:
         return False
     end = at + 1 if at + 1 < len(tokens) and match_token(tokens[at + 1], people) else at
-    return tokens[end].pause or end + 1 == len(tokens) or (
-        before is not None and before.text in _VOCATIVE_CUES
+    return (
+        tokens[end].pause
+        or end + 1 == len(tokens)
+        or (before is not None and before.text in _VOCATIVE_CUES)
     )
 
 
