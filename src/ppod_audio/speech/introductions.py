@@ -60,20 +60,7 @@ _INTRO_CUES: tuple[tuple[str, ...], ...] = (
 ends the clause or is followed by "speaking"/"here" ("this is Jasmine's area" is not one)."""
 _LOOSE_CUES = {("this", "is"), ("it's",)}
 _CLAUSE_ENDERS = {"speaking", "here", "and", "i'm", "i"}
-_ACKNOWLEDGE = {
-    "thanks",
-    "thank",
-    "cheers",
-    "lovely",
-    "brilliant",
-    "great",
-    "hi",
-    "hello",
-    "hey",  # fmt: skip
-    "morning",
-    "afternoon",
-    "evening",
-}
+_ACKNOWLEDGE = {"thanks", "thank", "cheers", "lovely", "brilliant", "hi", "hello", "morning"}
 """Words before a name that answers the previous speaker: "Thanks, Jasmine", "Morning, Steve"."""
 _VOCATIVE_CUES = {"so", "and", "now", "well", "okay", "ok", "right", "then", "you"}
 """Words after which a name at the start of a clause is someone being spoken to."""
