@@ -293,7 +293,9 @@ def enroll_from_episode(
     ``speaker`` is a name on the episode's paragraphs ("Speaker 2", "Jasmine Wark"; any case)
     or a speaker id. The audio is the episode's own MP3, the one file a published folder always
     holds, and episode.json's times are on its clock (content warning included), so no offset
-    is needed. Only clean turns are used (:func:`clean_turns`, which the keywords tune); each
+    is needed. The raw recording would serve no better: on katie-steve the prints made from
+    the MP3 and from the source recording over the same turns differ by under 0.01 in cosine
+    similarity to the voices' separate enrolment recordings. Only clean turns are used (:func:`clean_turns`, which the keywords tune); each
     becomes one clip of the print. Returns the print and the number of turns used.
     """
     from ..audio.decode import decode
