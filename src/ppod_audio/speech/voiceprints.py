@@ -295,8 +295,9 @@ def enroll_from_episode(
     holds, and episode.json's times are on its clock (content warning included), so no offset
     is needed. The raw recording would serve no better: on katie-steve the prints made from
     the MP3 and from the source recording over the same turns differ by under 0.01 in cosine
-    similarity to the voices' separate enrolment recordings. Only clean turns are used (:func:`clean_turns`, which the keywords tune); each
-    becomes one clip of the print. Returns the print and the number of turns used.
+    similarity to the voices' separate enrolment recordings. Only clean turns are used
+    (:func:`clean_turns`, which the keywords tune); each becomes one clip of the print, made by
+    :func:`enroll` and so by whatever encoder it uses. Returns the print and the turns used.
     """
     from ..audio.decode import decode
     from ..transcript.model import WARNING_SPEAKER_ID, load_document
