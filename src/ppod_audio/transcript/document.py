@@ -73,6 +73,7 @@ def name_speakers(
     if speech.track_speakers:
         named = {c: speech.track_speakers.get(c) for c in clusters}
         mapping = {c: by_name[name].id for c, name in named.items() if name in by_name}
+        how = {cluster: {"by": "track"} for cluster in mapping}
     elif speech.embeddings:
         from ..speech.voiceprints import list_voices, name_clusters, slugify
 
