@@ -73,13 +73,12 @@ class Person:
 
     name: str
     forms: tuple[str, ...]
-    """First name, surname(s) and full name, lower case."""
+    """Each word of the name, lower case: first name and surname(s). A full name is matched as
+    its first name followed by a surname, so "Steve Markham" is Steve Macabee by "Steve"."""
 
     @classmethod
     def of(cls, name: str) -> Person:
-        parts = [p for p in _TOKEN.split(name.lower()) if p]
-        forms = {" ".join(parts), *parts}
-        return cls(name, tuple(sorted(f for f in forms if f)))
+        return cls(name, tuple(dict.fromkeys(p for p in _TOKEN.split(name.lower()) if p)))
 
 
 @dataclass
@@ -101,7 +100,6 @@ class _Token:
     text: str  # lower case, punctuation stripped
     capital: bool
     pause: bool  # punctuation after it: "Jasmine," "Rebecca?"
-    sentence_end: bool
 
 
 @dataclass
@@ -119,7 +117,7 @@ def _tokens(words: Iterable[Word]) -> list[_Token]:
         if not text:
             continue
         tail = raw[-1:]
-        tokens.append(_Token(text, raw[:1].isupper(), tail in ",?!.;:", tail in ".?!"))
+        tokens.append(_Token(text, raw[:1].isupper(), tail in ",?!.;:"))
     return tokens
 
 
@@ -147,8 +145,6 @@ def match_token(token: _Token, people: Sequence[Person]) -> tuple[int, float] | 
     best: tuple[int, float] | None = None
     for index, person in enumerate(people):
         for form in person.forms:
-            if " " in form:
-                continue
             score = fuzz.ratio(token.text, form) / 100
             needed = 1.0 if not token.capital else 0.88 if len(form) <= 4 else 0.8
             if score >= needed and (best is None or score > best[1]):
