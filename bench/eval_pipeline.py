@@ -1,6 +1,6 @@
 """The whole pipeline, measured: WER, DER, speaker naming and real-time factor per stage.
 
-    python bench/eval_pipeline.py [--split dev|eval|all] [--skip-wer]
+    python bench/eval_pipeline.py [--split dev|eval|all] [--skip-wer] [--names-only]
 
 Unlike ``eval_wer.py`` (our transcribe() against bare faster-whisper on the same array), this
 runs ``ppod process`` itself on each reference file, so the transcript scored is the published
@@ -11,7 +11,9 @@ It prints:
    word timestamps as the pipeline) against the pipeline's raw words and its cleaned transcript.
 2. The demo episode: WER and DER against its ground truth, the names on the paragraphs, and the
    real-time factor of every stage.
-3. Speaker naming on ``conversation/katie-steve.wav`` from its two enrolment clips.
+3. Names on the demo from introductions alone (no voice library at all) and with voiceprints:
+   the share of words under the right person's name in each case.
+4. Speaker naming on ``conversation/katie-steve.wav`` from its two enrolment clips.
 
 dev and eval are printed apart; eval figures are for reporting, never for tuning.
 """
@@ -47,20 +49,24 @@ if TYPE_CHECKING:
 DEMO = REPO / "raw_audio" / "demo-what-is-the-sscp"
 
 
-def make_show(root: Path) -> Path:
-    """The project's own show (glossary, assets, voices): every bench measures the same one."""
+def make_show(root: Path, voices: bool = True) -> Path:
+    """The project's own show (glossary, assets, voices): every bench measures the same one.
+
+    ``voices`` False leaves the voice library out, so names can only come from the transcript.
+    """
     root.mkdir(parents=True)
     for name in ("show.toml", "glossary.toml"):
         shutil.copy(REPO / "raw_audio" / name, root / name)
     shutil.copytree(REPO / "raw_audio" / "assets", root / "assets")
-    shutil.copytree(REPO / "raw_audio" / "voices", root / "voices")
+    if voices:
+        shutil.copytree(REPO / "raw_audio" / "voices", root / "voices")
     return root
 
 
-def process(folder: Path, out: Path) -> tuple[dict, dict]:
+def process(folder: Path, out: Path, cache: Path | None = None) -> tuple[dict, dict]:
     from ppod_audio.pipeline import ProcessOptions, process_episode
 
-    result = process_episode(folder, ProcessOptions(output_root=out))
+    result = process_episode(folder, ProcessOptions(output_root=out, cache_dir=cache))
     if not result.ok:
         raise SystemExit(f"{folder.name}: {result.error}")
     document = json.loads((out / folder.name / "episode.json").read_text())
@@ -156,15 +162,7 @@ def demo_table(work: Path) -> None:
     raw = recognised_text(speech)
     (truth,) = read_rttm(DEMO / "reference" / "reference.rttm").values()
     turns = speech.turns  # the diarizer's, on the raw clock
-    names = {s["id"]: s["name"].replace(" ", "_") for s in document["speakers"]}
-    shift = report["intro_offset"] - report["trimmed_start"]
-    right = total = 0
-    for word in spoken_words(document):
-        middle = (word["start"] + word["end"]) / 2 - shift
-        owner = [t.speaker for t in truth if t.start <= middle <= t.end]
-        if owner:
-            total += 1
-            right += names[word["speaker"]] == owner[0]
+    right, total = words_named_right(report, document)
     der = DiarizationErrorRate(collar=0.25, skip_overlap=False)
     print("\n=== Demo episode (dev) ===")
     print(
@@ -188,6 +186,47 @@ def demo_table(work: Path) -> None:
     out = report["loudness"]["output"]
     print(f"loudness {out['integrated_lufs']} LUFS, true peak {out['true_peak_dbtp']} dBTP, "
           f"LRA {out['loudness_range_lu']} LU")  # fmt: skip
+
+
+def words_named_right(report: dict, document: dict) -> tuple[int, int]:
+    """Published words on the demo whose paragraph names the person the reference RTTM says
+    was speaking (words outside every reference turn are not counted)."""
+    from ppod_audio.speech.turns import read_rttm
+
+    (truth,) = read_rttm(DEMO / "reference" / "reference.rttm").values()
+    names = {s["id"]: s["name"].replace(" ", "_") for s in document["speakers"]}
+    shift = report["intro_offset"] - report["trimmed_start"]
+    right = total = 0
+    for word in spoken_words(document):
+        middle = (word["start"] + word["end"]) / 2 - shift
+        owner = [t.speaker for t in truth if t.start <= middle <= t.end]
+        if owner:
+            total += 1
+            right += names[word["speaker"]] == owner[0]
+    return right, total
+
+
+def introductions_table(work: Path) -> None:
+    """The demo named with no voiceprints at all (introductions only), then with voiceprints.
+
+    Both runs share one cache, so the speech models run once and the figures differ only by
+    how the clusters were named.
+    """
+    print("\n=== Names on the demo (dev): introductions alone vs voiceprints ===")
+    cache = work / "names-cache"
+    for voices in (False, True):
+        show = make_show(work / f"names-show-{voices}", voices=voices)
+        shutil.copytree(DEMO, show / DEMO.name)
+        report, document = process(show / DEMO.name, work / f"names-out-{voices}", cache)
+        right, total = words_named_right(report, document)
+        how = "with voiceprints" if voices else "no voiceprints (introductions only)"
+        print(f"{how:38} words under the right name: {right}/{total} = "
+              f"{right / max(total, 1):.1%}")  # fmt: skip
+        for cluster, named in sorted(report["naming"].items()):
+            confidence = f" confidence {named['confidence']:.2f}" if "confidence" in named else ""
+            print(f"  {cluster} -> {named['name']} (by {named['by']}{confidence})")
+        for warning in report["warnings"]:
+            print(f"  warning: {warning}")
 
 
 def naming_table() -> None:
@@ -228,13 +267,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["dev", "eval", "all"], default="all")
     parser.add_argument("--skip-wer", action="store_true")
+    parser.add_argument(
+        "--names-only", action="store_true", help="only the demo's names, with and without prints"
+    )
     args = parser.parse_args()
     if not data_root().is_dir():
         print(f"skipped: {data_root()} (../shared/data) is absent")
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        if args.names_only:
+            introductions_table(work)
+            return 0
         demo_table(work)
+        introductions_table(work)
         naming_table()
         if not args.skip_wer:
             wer_table(args.split, work)

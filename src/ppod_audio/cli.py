@@ -262,13 +262,27 @@ show_option = click.option(
 
 @voices.command("enroll")
 @click.argument("name")
-@click.argument("audio", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("audio", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--from", "episode", type=click.Path(path_type=Path),
+              help="A published episode (output/<episode>) to take the voice from.")  # fmt: skip
+@click.option("--speaker", help='With --from: whose turns, as the episode names them ("Speaker 2")')
 @show_option
 @handle_errors
-def voices_enroll(name: str, audio: tuple[Path, ...], show_dir: Path) -> None:
-    """Enroll NAME from one or more clean recordings of their voice."""
-    from .speech.voiceprints import enroll
+def voices_enroll(
+    name: str, audio: tuple[Path, ...], episode: Path | None, speaker: str | None, show_dir: Path
+) -> None:
+    """Enroll NAME from clean recordings of their voice, or from their turns in an episode."""
+    from .speech.voiceprints import enroll, enroll_from_episode
 
+    if episode is not None:
+        if audio or not speaker:
+            raise click.UsageError("--from takes --speaker NAME and no audio files")
+        voice, turns = enroll_from_episode(_library(show_dir), name, episode, speaker)
+        click.echo(f"enrolled {voice.name} from {turns} turn(s) of {speaker} in {episode}, "
+                   f"{voice.seconds:.1f} s of speech")  # fmt: skip
+        return
+    if not audio:
+        raise click.UsageError("give audio clips of NAME, or --from output/<episode> --speaker S")
     voice = enroll(_library(show_dir), name, [_decode16(path) for path in audio])
     click.echo(f"enrolled {voice.name} from {len(audio)} clip(s), {voice.seconds:.1f} s of speech")
 

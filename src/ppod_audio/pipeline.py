@@ -490,6 +490,7 @@ def _report(
                          "sample_rate": show.mp3.sample_rate, "id3": f"2.{show.mp3.id3_version}"},
         "speech": speech.summary(),
         "speakers": [s.model_dump() for s in document.speakers],
+        "naming": speech.naming,
         "stages": timer.stages,
         "elapsed_seconds": round(elapsed, 3),
         "real_time_factor": round(elapsed / programme, 4),
