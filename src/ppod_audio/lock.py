@@ -10,12 +10,14 @@ interrupted (:func:`ppod_audio.staging.recover`) and only then removes stale tem
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .errors import PpodError
+from .errors import InputError, PpodError
 from .staging import recover
 
 LOCK_FILE = ".lock"
@@ -41,7 +43,14 @@ def episode_lock(
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    with open(output_dir / LOCK_FILE, "a+") as handle:
+    path = output_dir / LOCK_FILE
+    try:  # never through a link: opening one would create the file it points at
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            raise
+        raise InputError("is a symbolic link", path, "delete it; ppod makes its own") from None
+    with os.fdopen(descriptor, "r+") as handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

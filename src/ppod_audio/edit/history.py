@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..fileio import write_bytes
+from ..paths import inside
 from ..staging import Staging
 from ..transcript.model import EpisodeDocument, document_json
 
@@ -49,8 +50,12 @@ def document_path(output_dir: Path) -> Path:
 
 
 def list_history(output_dir: Path) -> list[Revision]:
-    """Kept versions, oldest first (the stamp sorts as the time it was taken)."""
+    """Kept versions, oldest first (the stamp sorts as the time it was taken). A history/
+    that is a link out of the folder is refused: a revert would publish what it points at."""
     folder = history_dir(output_dir)
+    if not folder.is_dir():
+        return []
+    inside(output_dir, HISTORY_DIR, source=folder, field="history/")
     if not folder.is_dir():
         return []
     found = []

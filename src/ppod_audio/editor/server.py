@@ -25,6 +25,7 @@ work and says so.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import html
 import json
@@ -240,6 +241,11 @@ class EditorServer:
     ):
         self.output_dir = Path(output_dir)
         self.token = token or secrets.token_urlsafe(24)
+        # A publication a crash interrupted is finished before the page is served (skipped
+        # while another command holds the lock: it does the same).
+        if self.output_dir.is_dir():
+            with contextlib.suppress(EpisodeBusy), locked_episode(self.output_dir, wait=False):
+                pass
         # Reads the document and finds the MP3: fails now, in the terminal, not in the browser.
         self.app = make_app(self.output_dir, self.token, threshold)
         try:
