@@ -395,6 +395,9 @@ def _process_in(
         report = _report(manifest, show, document, speech, timer, loudness, offset, duration,
                          trimmed_start, keys, time.perf_counter() - started)  # fmt: skip
         report["source"] = str(Path(episode_dir).resolve())
+        # The published document holds words or edits not made by this run's machine: the
+        # next run must treat it as the editor's too (see ``publish.edited_document``).
+        report["edited"] = document is not machine
         staging.write_bytes(output_dir / "report.json", report_json(report).encode("utf-8"),
                             rank=2)  # fmt: skip
     return report

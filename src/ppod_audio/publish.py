@@ -138,14 +138,18 @@ def document_sha256(output_dir: Path) -> str | None:
 def edited_document(
     output_dir: Path, previous: dict[str, Any] | None
 ) -> tuple[bytes, EpisodeDocument | None] | None:
-    """``episode.json`` if a person changed it since the pipeline wrote it: its bytes (read
-    once, so what is hashed, parsed and kept in history is the same file) and the document,
-    ``None`` when it no longer parses. ``None`` when nobody edited it."""
+    """``episode.json`` if a person changed it since the pipeline wrote it, or the pipeline
+    wrote a person's document (``edited`` in its report): its bytes (read once, so what is
+    hashed, parsed and kept in history is the same file) and the document, ``None`` when it
+    no longer parses. ``None`` when it is the machine's own."""
     path = document_path(output_dir)
     if previous is None or not path.is_file():
         return None
     data = path.read_bytes()
-    if previous.get("keys", {}).get("document") == hashlib.sha256(data).hexdigest():
+    written = previous.get("keys", {}).get("document") == hashlib.sha256(data).hexdigest()
+    # The pipeline wrote this file, but what it wrote was a person's (a kept edit): it is
+    # still theirs, or the run after the one that kept an edit would discard it.
+    if written and not previous.get("edited"):
         return None
     try:
         return data, EpisodeDocument.model_validate_json(data)
