@@ -304,7 +304,7 @@ def test_a_crash_at_any_point_of_process_never_leaves_a_mixed_set(
     manifest = pristine.parents[1] / "raw_audio" / SHORT / "episode.toml"
     manifest.write_text(manifest.read_text().replace("A short episode", "A new title"))
     env = {**os.environ, "PYTHONPATH": SRC}
-    crashes = 0
+    crashes, problems = 0, []
     for crash_at in range(1, 60):
         work = tmp_path / f"run-{crash_at}"
         shutil.copytree(pristine.parents[1], work)
@@ -324,15 +324,18 @@ def test_a_crash_at_any_point_of_process_never_leaves_a_mixed_set(
         with EditorServer(folder, port=0):  # `ppod edit`: takes the lock, changes nothing
             pass
         state = consistent(folder)
-        assert state["mp3"] == state["document"] == state["report"], (crash_at, state)
-        assert state["html"] and state["report_knows_document"], (crash_at, state)
-        assert not list(folder.rglob(".*tmp*")), crash_at
+        if not state["mp3"] == state["document"] == state["report"] or not (
+            state["html"] and state["report_knows_document"]
+        ):
+            problems.append((crash_at, "a mixed set", state))
+        if list(folder.rglob(".*tmp*")):
+            problems.append((crash_at, "temporary files left", None))
         rerun = process(folder, "--no-speech")
         assert rerun.exit_code == 0, rerun.output
-        assert "editor" not in rerun.output and "history/" not in rerun.output, (
-            crash_at,
-            rerun.output,
-        )
-        assert consistent(folder)["document"] == "A new title"
+        if "editor" in rerun.output or "history/" in rerun.output:
+            problems.append((crash_at, "the pipeline's own document taken for an edit", None))
+        if consistent(folder)["document"] != "A new title":
+            problems.append((crash_at, "the re-run did not publish", None))
         shutil.rmtree(work)
+    assert not problems, problems
     assert crashes >= 10, crashes  # every rename of the publication was a crash point

@@ -462,7 +462,7 @@ def _published_words(
     """For a run without speech recognition: the published transcript, kept (``fits``) or
     moved to history/; ``None`` when there is none to keep."""
     path = document_path(output_dir)
-    if previous is None or not path.is_file():
+    if not path.is_file():
         return None
     data = path.read_bytes()
     try:

@@ -143,14 +143,17 @@ def edited_document(
     hashed, parsed and kept in history is the same file) and the document, ``None`` when it
     no longer parses. ``None`` when it is the machine's own."""
     path = document_path(output_dir)
-    if previous is None or not path.is_file():
+    if not path.is_file():
         return None
     data = path.read_bytes()
-    written = previous.get("keys", {}).get("document") == hashlib.sha256(data).hexdigest()
-    # The pipeline wrote this file, but what it wrote was a person's (a kept edit): it is
-    # still theirs, or the run after the one that kept an edit would discard it.
-    if written and not previous.get("edited"):
-        return None
+    # Without a report (deleted, damaged) nobody can tell: treated as edited, so it is kept
+    # in history/ rather than silently replaced.
+    if previous is not None:
+        written = previous.get("keys", {}).get("document") == hashlib.sha256(data).hexdigest()
+        # The pipeline wrote this file, but what it wrote was a person's (a kept edit): it is
+        # still theirs, or the run after the one that kept an edit would discard it.
+        if written and not previous.get("edited"):
+            return None
     try:
         return data, EpisodeDocument.model_validate_json(data)
     except ValueError:

@@ -32,6 +32,16 @@ from .paths import inside
 JOURNAL_FILE = ".publish.journal"
 
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# Read once, at import: setting it to read it is not thread-safe (the editor serves threads).
+_UMASK = _read_umask()
+
+
 def _fsync_dir(folder: Path) -> None:
     with contextlib.suppress(OSError):
         handle = os.open(folder, os.O_RDONLY)
@@ -67,7 +77,7 @@ class Staging:
             prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent
         )
         os.close(handle)
-        os.chmod(name, 0o666 & ~_umask())
+        os.chmod(name, 0o666 & ~_UMASK)  # what open() would give (mkstemp makes 0600)
         temporary = Path(name)
         for old, _ in self._pairs(lambda d: d == target):
             old.unlink(missing_ok=True)
@@ -160,9 +170,3 @@ def recover(folder: Path) -> list[Path]:
     journal.unlink()
     _fsync_dir(folder)
     return done
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
