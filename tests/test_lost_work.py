@@ -227,6 +227,35 @@ def test_a_full_disk_midway_leaves_every_published_file_as_it_was(
     assert not outcomes[0] and outcomes[-1], results  # the disk did fill up, and then did not
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("website", "https://例え.jp/podcast"), ("language", "ελ"), ("language", "it")],
+)
+def test_a_tag_mutagen_rejects_leaves_every_published_file_as_it_was(
+    published_short: Path, tmp_path: Path, field: str, value: str
+) -> None:
+    """A new title (every transcript changes) with a value mutagen cannot write (a website
+    outside Latin-1, a language that is not a code): render and an editor save refuse it in
+    one line, and no transcript has the new title."""
+    folder = copy_published(published_short, tmp_path)
+    path = folder / "episode.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["episode"].update({"title": "A title never published", field: value})
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    with EditorServer(folder, port=0) as server:
+        api = server.url.replace("/?token=", "/api/document?token=")
+        revision = json.loads(fetch(api)[1])["revision"]
+        status, answer = put(api, {"revision": revision, "document": doc})
+    assert status == 400 and field in answer["error"], answer
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    result = CliRunner().invoke(cli, ["render", str(folder)])
+    assert result.exit_code == 2 and field in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+
 # --- render and the editor take the episode's lock ---------------------------------------------
 
 

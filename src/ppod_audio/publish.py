@@ -105,7 +105,8 @@ def stage_document(
     rendered = {suffix: render(document) for suffix, render in RENDERERS.values()}
     for suffix, text in rendered.items():
         staging.write_bytes(Path(output_dir) / f"{stem}{suffix}", text.encode("utf-8"))
-    write_tags(mp3, episode_tags(document, cover), version=id3_version)
+    write_tags(mp3, episode_tags(document, cover), version=id3_version,
+               source=document_path(output_dir))  # fmt: skip
 
 
 def stage_transcripts(
