@@ -27,19 +27,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from .fileio import FILE_MODE
 from .paths import inside
 
 JOURNAL_FILE = ".publish.journal"
-
-
-def _read_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-# Read once, at import: setting it to read it is not thread-safe (the editor serves threads).
-_UMASK = _read_umask()
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -77,7 +68,7 @@ class Staging:
             prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent
         )
         os.close(handle)
-        os.chmod(name, 0o666 & ~_UMASK)  # what open() would give (mkstemp makes 0600)
+        os.chmod(name, FILE_MODE)
         temporary = Path(name)
         for old, _ in self._pairs(lambda d: d == target):
             old.unlink(missing_ok=True)
