@@ -51,10 +51,14 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _output_folder(output_root: Path) -> Path:
-    """``-o`` must name a folder (created when missing), never an existing file."""
-    if output_root.exists() and not output_root.is_dir():
-        raise InputError("is a file, not a folder", output_root,
-                         "give -o a folder (it is created if missing)")  # fmt: skip
+    """``-o`` must name a folder (created when missing), never an existing file, nor a path
+    under one (``-o notes.txt/out``)."""
+    for folder in (output_root, *output_root.absolute().parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise InputError("is a file, not a folder", folder,
+                                 "give -o a folder (it is created if missing)")  # fmt: skip
+            break
     return output_root
 
 

@@ -31,6 +31,8 @@ MAX_PIXELS = 3000
 # (9.6 MB); a 3000 px PNG straight from a design tool is often 5-10 MB, as much as the audio.
 MAX_BYTES = 512 * 1024
 FORMATS = {"png": "PNG", "mjpeg": "JPEG"}
+# How a file that ffmpeg cannot open says what it was meant to be.
+_MAGIC = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG"}
 
 _VIDEO = re.compile(r"Stream #\S+.*?: Video: (?P<codec>\w+)[^\n]*?, (?P<w>\d+)x(?P<h>\d+)")
 
@@ -66,7 +68,11 @@ def _inspect(path: str, size: int, mtime_ns: int) -> Cover:
     )  # fmt: skip
     match = _VIDEO.search(result.stderr)
     if match is None:
-        raise _refuse("is not an image", Path(path))
+        with open(path, "rb") as stream:
+            head = stream.read(8)
+        kind = next((name for magic, name in _MAGIC.items() if head.startswith(magic)), None)
+        problem = f"is a damaged or truncated {kind} image" if kind else "is not an image"
+        raise _refuse(problem, Path(path))
     codec = match.group("codec")
     if codec not in FORMATS:
         raise _refuse(f"is a {codec} image; podcast directories take JPEG or PNG", Path(path))

@@ -52,6 +52,8 @@ def from_os_error(error: OSError, path: str | Path | None = None) -> PpodError:
     is bad usage (exit 2: choose another place or name).
     """
     where = error.filename if error.filename else path
+    if where is not None and Path(where).name.startswith(".") and ".tmp" in Path(where).name:
+        where = Path(where).parent  # ``atomic_path``'s temporary: the user knows the folder
     code = error.errno
     if code in (errno.ENOSPC, errno.EDQUOT):
         return ProcessingError(

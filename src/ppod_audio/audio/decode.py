@@ -73,7 +73,7 @@ def probe_channels(path: Path) -> int:
     if match is None:
         problem = (
             "has no audio stream (a picture or video only)"
-            if "Stream #" in result.stderr
+            if "Video: " in result.stderr and "Audio: " not in result.stderr
             else "is not an audio file, or is too damaged to read"
         )
         raise InputError(problem, path, "export it again as WAV, FLAC, MP3, M4A or OGG")
@@ -152,12 +152,11 @@ def decode_blocks(
             # and are not theirs to act on: logged for --debug, left out of the message.
             errors.seek(0)
             log.debug("ffmpeg on %s: %s", path, errors.read().decode(errors="replace").strip())
-            at = total / rate
-            raise InputError(
-                f"is damaged or truncated: it stops decoding after {at:.1f} s",
-                path,
-                "export or copy the recording again",
-            )
+            if total == 0:
+                problem = "is not an audio file, or is too damaged to read"
+            else:
+                problem = f"is damaged or truncated: it stops decoding after {total / rate:.1f} s"
+            raise InputError(problem, path, "export it again or copy the recording again")
     if total < rate // 100:  # under 10 ms
         raise InputError("contains no audio (zero length)", path, "check the recording")
 

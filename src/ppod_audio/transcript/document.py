@@ -216,7 +216,8 @@ def build_document(
         intro_offset=round(intro_offset, 3),
         speakers=speakers,
         segments=segments,
-        chapters=chapters_for(manifest, show, intro_offset, trimmed_start, duration,
-                              speech.warnings),  # fmt: skip
+        chapters=chapters_for(
+            manifest, show, intro_offset, trimmed_start, duration, speech.warnings
+        ),
         model=speech.model,
     )
