@@ -682,12 +682,18 @@ def _table() -> None:
             if isinstance(result, BaseException):
                 print(f"| {case.name} | not run | {result} |")
                 continue
-            lines = (result["stdout"].splitlines() if case.code == 0 else
-                     [e["error"] for e in json.loads(result["stdout"])][:1] if case.batch else
-                     result["stderr"].splitlines())  # fmt: skip
+            code = str(result["rc"])
+            if case.batch:
+                failed = [e for e in json.loads(result["stdout"]) if e["error"]]
+                lines = [e["error"] for e in failed]
+                code += f" (episode: {failed[0]['exit_code']})" if failed else ""
+            elif case.code == 0:
+                lines = result["stdout"].splitlines()
+            else:
+                lines = result["stderr"].splitlines()
             line = next((s for s in lines if case.says in s), lines[0] if lines else "")
             message = line.strip().replace(folder, "…").replace("|", "\\|")
-            print(f"| {case.name} | {result['rc']} | {message} |")
+            print(f"| {case.name} | {code} | {message} |")
 
 
 if __name__ == "__main__":
