@@ -124,3 +124,93 @@ def test_show_file_errors_name_show_toml(tmp_path: Path) -> None:
     (tmp_path / "show.toml").write_text('[loudness]\ntarget_lufs = "loud"\n')
     with pytest.raises(InputError, match=r"show.toml: loudness.target_lufs"):
         load_show(tmp_path)
+
+
+# --- bad input, found by the loader (the end-to-end corpus is tests/test_bad_inputs.py) ---------
+
+
+def _manifest_error(tmp_path: Path, extra: str, title: str = "x") -> str:
+    return _error(_episode(tmp_path, f'title = "{title}"\ninputs = ["take.wav"]\n{extra}'))
+
+
+@pytest.mark.parametrize("date", ['"2024-13-45"', '"2024-02-30"', '"1 March 2024"', '"20240301"'])
+def test_date_must_be_an_iso_date(tmp_path: Path, date: str) -> None:
+    assert "date must be an ISO date (YYYY-MM-DD)" in _manifest_error(tmp_path, f"date = {date}")
+
+
+def test_toml_dates_are_iso_text(tmp_path: Path) -> None:
+    folder = _episode(tmp_path, 'title = "x"\ninputs = ["take.wav"]\ndate = 2024-03-01T10:00:00')
+    assert load_episode(folder).date == "2024-03-01"
+
+
+def test_same_speaker_twice_is_refused(tmp_path: Path) -> None:
+    speakers = '[[speakers]]\nname = "Ann Lee"\n[[speakers]]\nname = " ann  lee"'
+    message = _manifest_error(tmp_path, speakers)
+    assert "speakers[1] ' ann lee' is listed twice (also speakers[0])" in message
+
+
+@pytest.mark.parametrize("start", ["inf", "-inf", "nan"])
+def test_chapter_start_must_be_finite(tmp_path: Path, start: str) -> None:
+    message = _manifest_error(tmp_path, f'[[chapters]]\nstart = {start}\ntitle = "c"')
+    assert "chapters[0].start must be" in message
+
+
+@pytest.mark.parametrize(
+    ("char", "name"),
+    [("\\u0000", "U+0000 (control character)"), ("\\u202E", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+     ("\\u2066", "U+2066 (LEFT-TO-RIGHT ISOLATE)"), ("\\u202A", "U+202A (LEFT-TO-RIGHT EMBEDDING)"),
+     ("\\n", "U+000A (control character)")],
+)  # fmt: skip
+def test_control_characters_in_titles_are_refused(tmp_path: Path, char: str, name: str) -> None:
+    message = _manifest_error(tmp_path, "", title=f"A{char}B")
+    assert f"title contains {name} at character 2" in message
+
+
+def test_descriptions_keep_line_breaks_but_not_other_controls(tmp_path: Path) -> None:
+    folder = _episode(tmp_path, 'title = "x"\ninputs = ["take.wav"]\ndescription = "a\\nb\\tc"')
+    assert load_episode(folder).description == "a\nb\tc"
+    (tmp_path / "2").mkdir()
+    message = _error(_episode(tmp_path / "2", 'title = "x"\ninputs = ["take.wav"]\n'
+                              'description = "a\\u0007b"'))  # fmt: skip
+    assert "description contains U+0007" in message
+
+
+@pytest.mark.parametrize(
+    ("encode", "says"),
+    [(lambda t: t.encode("utf-16"), "is UTF-16 text"),
+     (lambda t: t.encode("utf-16-be"), "is UTF-16 text (no byte-order mark)"),
+     (lambda t: b"\xef\xbb\xbf" + t.encode(), "byte-order mark (UTF-8 with BOM)"),
+     (lambda t: t.replace("x", "caf\u00e9").encode("latin-1"), "byte 0xe9 on line 1")],
+)  # fmt: skip
+def test_toml_encoding_is_named_with_the_fix(tmp_path: Path, encode, says: str) -> None:
+    folder = _episode(tmp_path, "")
+    (folder / "episode.toml").write_bytes(encode('title = "x"\ninputs = ["take.wav"]\n'))
+    message = _error(folder)
+    assert says in message and "save it as UTF-8" in message
+    assert str(folder / "episode.toml") in message
+
+
+def test_input_that_is_a_fifo_or_empty_is_named_as_such(tmp_path: Path) -> None:
+    import os
+
+    folder = _episode(tmp_path, 'title = "x"\ninputs = ["pipe.wav"]\n', audio=False)
+    os.mkfifo(folder / "pipe.wav")
+    assert "pipe.wav: is a named pipe (FIFO), not a regular file" in _error(folder)
+    (folder / "pipe.wav").unlink()
+    (folder / "pipe.wav").touch()
+    assert "pipe.wav: is empty (0 bytes)" in _error(folder)
+
+
+def test_os_errors_become_one_line_with_the_right_code(tmp_path: Path) -> None:
+    import errno
+
+    from ppod_audio.errors import from_os_error
+
+    full = from_os_error(OSError(errno.ENOSPC, "No space left on device"), tmp_path)
+    assert full.exit_code == 1 and str(full).startswith(f"{tmp_path}: no space left")
+    readonly = from_os_error(OSError(errno.EROFS, "Read-only file system", str(tmp_path / "x")))
+    assert readonly.exit_code == 2 and "x: is on a read-only file system" in str(readonly)
+    temporary = OSError(errno.EACCES, "Permission denied", str(tmp_path / ".ep.ab12cd34.tmp.mp3"))
+    assert str(from_os_error(temporary)).startswith(f"{tmp_path}: permission denied")
+    long = from_os_error(OSError(errno.ENAMETOOLONG, "File name too long", "x" * 300))
+    assert long.exit_code == 2 and "rename the episode folder" in str(long)

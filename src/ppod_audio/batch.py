@@ -131,7 +131,7 @@ class EpisodePlan:
 
 def plan_episode(episode_dir: Path, output_root: Path, speech: SpeechOptions, force: bool = False):
     """Compare the keys the pipeline would record now with the last report; never raises."""
-    from .errors import PpodError
+    from .errors import PpodError, from_os_error
     from .pipeline import ProcessOptions, episode_keys
     from .publish import document_sha256, read_report
 
@@ -141,8 +141,9 @@ def plan_episode(episode_dir: Path, output_root: Path, speech: SpeechOptions, fo
     options = ProcessOptions(output_root=Path(output_root), speech=speech)
     try:
         keys = episode_keys(episode_dir, options)
-    except PpodError as error:
-        plan.error = str(error)
+    except (PpodError, OSError) as error:
+        failure = from_os_error(error, episode_dir) if isinstance(error, OSError) else error
+        plan.error = str(failure)
         plan.stages = ["settings"]
         return plan
     output_dir = Path(output_root) / slug
@@ -239,7 +240,11 @@ def process_one(
     speech: SpeechOptions,
     queue_name: str | None = None,
 ) -> dict[str, Any]:
-    """Lock, re-plan, process one episode; plain data out. Runs in a pool worker or on Dask."""
+    """Lock, re-plan, process one episode; plain data out. Runs in a pool worker or on Dask.
+
+    A file-system failure outside the pipeline proper (the output folder cannot be created or
+    locked: read-only, full, forbidden) fails this episode with one line, like any other."""
+    from .errors import from_os_error
     from .pipeline import ProcessOptions, episode_lock, process_locked, remove_leftovers
 
     worker = f"pid {os.getpid()}"
@@ -265,12 +270,17 @@ def process_one(
         speech=speech,
         progress=lambda _slug, stage: say(stage),
     )
-    with episode_lock(output_dir, on_wait=lambda: say("locked by another run; waiting")):
-        remove_leftovers(output_dir, options.cache().root, slug)
-        plan = plan_episode(Path(episode_dir), Path(output_root), speech, force)
-        if plan.up_to_date:
-            return _outcome(slug, output_dir, "up to date", True, started, plan=plan)
-        result = process_locked(Path(episode_dir), options)
+    try:
+        with episode_lock(output_dir, on_wait=lambda: say("locked by another run; waiting")):
+            remove_leftovers(output_dir, options.cache().root, slug)
+            plan = plan_episode(Path(episode_dir), Path(output_root), speech, force)
+            if plan.up_to_date:
+                return _outcome(slug, output_dir, "up to date", True, started, plan=plan)
+            result = process_locked(Path(episode_dir), options)
+    except OSError as error:
+        failure = from_os_error(error, output_dir)
+        return _outcome(slug, output_dir, "failed", False, started, error=str(failure),
+                        exit_code=failure.exit_code)  # fmt: skip
     status = "processed" if result.ok else "failed"
     return _outcome(slug, output_dir, status, result.ok, started, result.report, result.error,
                     result.exit_code, plan)  # fmt: skip

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import PpodError
+from .errors import InputError, PpodError, from_os_error
 
 
 class _State:
@@ -39,10 +39,27 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             if _State.debug:
                 raise
             _fail(str(error), error.exit_code)
+        except OSError as error:  # the file system said no (read-only, full, forbidden)
+            if _State.debug:
+                raise
+            failure = from_os_error(error)
+            _fail(str(failure), failure.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted; outputs already published are intact, run again to resume", 1)
 
     return wrapper
+
+
+def _output_folder(output_root: Path) -> Path:
+    """``-o`` must name a folder (created when missing), never an existing file, nor a path
+    under one (``-o notes.txt/out``)."""
+    for folder in (output_root, *output_root.absolute().parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise InputError("is a file, not a folder", folder,
+                                 "give -o a folder (it is created if missing)")  # fmt: skip
+            break
+    return output_root
 
 
 def _console():
@@ -123,7 +140,7 @@ def process(episode_dir: Path, output_root: Path, force: bool, as_json: bool,
     console = _console()
     with console.status("starting") as status:
         options = ProcessOptions(
-            output_root=output_root,
+            output_root=_output_folder(output_root),
             force=force,
             speech=_speech(model, device, diarizer, no_speech, allow_download),
             progress=lambda slug, stage: status.update(f"{slug}: {stage}"),
@@ -333,7 +350,7 @@ def batch(root: Path, output_root: Path, jobs: int | None, scheduler: str | None
     """Process every episode folder under ROOT (resumable, cached, parallel)."""
     from .batch import BatchOptions, run_cli
 
-    options = BatchOptions(output_root, jobs, scheduler, force, _speech(**speech))
+    options = BatchOptions(_output_folder(output_root), jobs, scheduler, force, _speech(**speech))
     sys.exit(run_cli(root, options, only, dry_run, as_json))
 
 

@@ -7,17 +7,65 @@ names the file and the key (``episode.toml: speakers[1].role must be a string``)
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
+import re
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import InputError
+from .fileio import file_problem
 
 SHOW_FILE = "show.toml"
 EPISODE_FILE = "episode.toml"
+
+
+# Bidirectional embeddings, overrides and isolates: invisible, they make a title display as
+# something other than what it says (the "Trojan Source" trick), and players render them apart.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _control_character(value: str, allow: str) -> str | None:
+    for position, char in enumerate(value):
+        if char in allow:
+            continue
+        if char in BIDI_CONTROLS or unicodedata.category(char) == "Cc":
+            name = unicodedata.name(char, "control character")
+            return f"contains U+{ord(char):04X} ({name}) at character {position + 1}"
+    return None
+
+
+def _one_line(value: str) -> str:
+    """Titles, names and paths: no control characters at all (no NUL, no newline, no bidi)."""
+    problem = _control_character(value, allow="")
+    if problem:
+        raise ValueError(f"{problem}; delete it (retype the text if it is invisible)")
+    return value
+
+
+def _prose(value: str) -> str:
+    """Descriptions and the warning's text: line breaks and tabs are fine, other controls not."""
+    problem = _control_character(value, allow="\n\r\t")
+    if problem:
+        raise ValueError(f"{problem}; delete it (retype the text if it is invisible)")
+    return value
+
+
+Line = Annotated[str, AfterValidator(_one_line)]
+Prose = Annotated[str, AfterValidator(_prose)]
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class _Strict(BaseModel):
@@ -31,9 +79,9 @@ class ContentWarning(_Strict):
     transcripts show for it) in show.toml; ``enabled = false`` switches a configured one off.
     """
 
-    audio: str | None = None
-    text: str = ""
-    speaker: str = "Content warning"
+    audio: Line | None = None
+    text: Prose = ""
+    speaker: Line = "Content warning"
     gap_seconds: Annotated[float, Field(ge=0.0, le=5.0)] = 0.7
     crossfade_seconds: Annotated[float, Field(ge=0.0, le=2.0)] = 0.0
     enabled: bool = True
@@ -90,16 +138,16 @@ class ShowConfig(_Strict):
 
     # Generic defaults: a folder with no show.toml publishes plain episodes (no cover, no
     # glossary, no content warning); the show's own values live in raw_audio/show.toml.
-    title: Annotated[str, Field(min_length=1)] = "Podcast"
-    author: str | None = None
-    publisher: str | None = None
-    copyright: str | None = None
-    language: str = "en-GB"
-    genre: str = "Podcast"
-    website: str | None = None
-    cover: str | None = None
-    glossary: str | None = None
-    voices: str = "voices"
+    title: Annotated[Line, Field(min_length=1)] = "Podcast"
+    author: Line | None = None
+    publisher: Line | None = None
+    copyright: Line | None = None
+    language: Line = "en-GB"
+    genre: Line = "Podcast"
+    website: Line | None = None
+    cover: Line | None = None
+    glossary: Line | None = None
+    voices: Line = "voices"
     content_warning: ContentWarning = Field(default_factory=ContentWarning)
     clean: CleanSettings = Field(default_factory=CleanSettings)
     loudness: LoudnessSettings = Field(default_factory=LoudnessSettings)
@@ -114,14 +162,15 @@ class ShowConfig(_Strict):
 
 
 class SpeakerEntry(_Strict):
-    name: Annotated[str, Field(min_length=1)]
-    role: str | None = None
-    track: str | None = Field(None, description="This speaker's own microphone file.")
+    name: Annotated[Line, Field(min_length=1)]
+    role: Line | None = None
+    track: Line | None = Field(None, description="This speaker's own microphone file.")
 
 
 class ChapterEntry(_Strict):
-    start: Annotated[float, Field(ge=0.0)]
-    title: Annotated[str, Field(min_length=1)]
+    # Finite: ``inf`` passes ``ge`` and would be dropped (or crash the ID3 writer) later.
+    start: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+    title: Annotated[Line, Field(min_length=1)]
 
 
 class Overrides(_Strict):
@@ -135,12 +184,12 @@ class Overrides(_Strict):
 
 
 class EpisodeManifest(_Strict):
-    title: Annotated[str, Field(min_length=1)]
+    title: Annotated[Line, Field(min_length=1)]
     season: Annotated[int, Field(ge=0)] | None = None
     episode: Annotated[int, Field(ge=0)] | None = None
     date: str | None = None
-    description: str | None = None
-    inputs: list[str] = Field(default_factory=list)
+    description: Prose | None = None
+    inputs: list[Line] = Field(default_factory=list)
     speakers: list[SpeakerEntry] = Field(default_factory=list)
     chapters: list[ChapterEntry] = Field(default_factory=list)
     overrides: Overrides = Field(default_factory=Overrides)
@@ -151,9 +200,42 @@ class EpisodeManifest(_Strict):
     @classmethod
     def _date_to_text(cls, value: Any) -> Any:
         # TOML has a native date type; the document stores ISO text.
-        if isinstance(value, dt.date | dt.datetime):
+        if isinstance(value, dt.datetime):
+            return value.date().isoformat()
+        if isinstance(value, dt.date):
             return value.isoformat()
         return value
+
+    @field_validator("date")
+    @classmethod
+    def _iso_date(cls, value: str | None) -> str | None:
+        """Players sort and show episodes by this date (ID3 TDRC): it must be a real one."""
+        if value is None:
+            return value
+        try:
+            if not ISO_DATE.fullmatch(value):
+                raise ValueError(value)
+            dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                f"must be an ISO date (YYYY-MM-DD), not {value!r}: write date = 2024-03-01"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _each_speaker_once(self) -> EpisodeManifest:
+        """A person listed twice gets two ids, so their paragraphs would split between two
+        names (and voiceprint naming can give only one of them the voice)."""
+        seen: dict[str, int] = {}
+        for index, speaker in enumerate(self.speakers):
+            key = " ".join(speaker.name.casefold().split())
+            if key in seen:
+                raise ValueError(
+                    f"speakers[{index}] {speaker.name!r} is listed twice (also speakers"
+                    f"[{seen[key]}]); list each person once"
+                )
+            seen[key] = index
+        return self
 
     @property
     def slug(self) -> str:
@@ -190,12 +272,49 @@ def resolve_inside(root: Path, relative: str, file_name: str, key: str) -> Path:
     return candidate
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+SAVE_AS_UTF8 = "save it as UTF-8 (in Notepad: Save as, Encoding: UTF-8, not 'UTF-8 with BOM')"
+
+
+def toml_text(path: Path) -> str:
+    """The text of a TOML file, which must be UTF-8 without a byte-order mark (TOML's rule).
+
+    Windows editors save UTF-16 ("Unicode") or UTF-8 with a BOM; tomllib's answer to either is
+    "Invalid statement (at line 1, column 1)", which sends a user looking for a typo that is
+    not there. Said here instead: which encoding the file is in and which one to use.
+    """
+    problem = file_problem(path)
+    if problem == "does not exist":
+        raise InputError("not found", path, f"create {path.name} (see README)")
+    if problem is not None and problem != "is empty (0 bytes)":
+        raise InputError(problem, path, f"make {path.name} a readable text file")
+    data = path.read_bytes()
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            raise InputError(f"is {encoding} text", path, SAVE_AS_UTF8)
+    if data.startswith(codecs.BOM_UTF8):
+        raise InputError("starts with a byte-order mark (UTF-8 with BOM)", path, SAVE_AS_UTF8)
+    if len(data) >= 4 and data.count(0) >= len(data) // 4:
+        raise InputError("is UTF-16 text (no byte-order mark)", path, SAVE_AS_UTF8)
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise InputError("not found", path, f"create {path.name} (see README)") from None
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        byte = data[error.start]
+        raise InputError(
+            f"is not UTF-8 text (byte 0x{byte:02x} on line {line})", path, SAVE_AS_UTF8
+        ) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    text = toml_text(path)
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"is not valid TOML ({error})", path, "fix the syntax") from None
 
@@ -212,7 +331,11 @@ def _explain(error: ValidationError, path: Path, prefix: str = "") -> InputError
     first = error.errors()[0]
     key = prefix + (_location(first["loc"]) or "(top level)")
     kind = first["type"]
-    if kind == "extra_forbidden":
+    if kind == "value_error":  # our own validators: their text says what to do
+        detail = first["msg"].removeprefix("Value error, ")
+        message = f"{key} {detail}" if first["loc"] else detail
+        fix = None
+    elif kind == "extra_forbidden":
         message = f"{key} is not a known setting"
         fix = "remove it or check its spelling"
     elif kind == "missing":
@@ -271,8 +394,25 @@ def load_episode(episode_dir: Path) -> EpisodeManifest:
 
 
 def _must_exist(audio: Path, manifest: Path) -> None:
-    if not audio.is_file():
+    problem = file_problem(audio)
+    if problem == "does not exist":
         raise InputError(f"lists {audio.name}, which does not exist", manifest, "fix the file name")
+    if problem is not None:
+        raise InputError(problem, audio, f"list a readable audio file in {manifest.name}")
+
+
+def require_show_file(show: ShowConfig, relative: str, key: str) -> Path:
+    """A file that show.toml names (cover, content warning, glossary): there, regular, readable.
+
+    Checked before any audio work, so a missing asset stops the run in its first second."""
+    path = show.path(relative)
+    problem = file_problem(path)
+    if problem is not None:
+        where = f"{key} in {SHOW_FILE}"
+        if key.startswith("content_warning"):
+            where += " (or switch it off: [content_warning] enabled = false)"
+        raise InputError(problem, path, f"fix {where}")
+    return path
 
 
 def apply_overrides(show: ShowConfig, manifest: EpisodeManifest) -> ShowConfig:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from functools import lru_cache
@@ -55,6 +56,56 @@ def write_text(destination: Path, text: str) -> None:
 def write_bytes(destination: Path, data: bytes) -> None:
     with atomic_path(destination) as temporary:
         temporary.write_bytes(data)
+
+
+def file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as an input file, in words, or None when it can.
+
+    A folder or a named pipe is "not a regular file", not "does not exist" (and a pipe would
+    block ffmpeg forever); an empty file is said to be empty; a file this user may not read is
+    said so before any work starts, not as a traceback halfway through.
+    """
+    try:
+        info = Path(path).stat()
+    except FileNotFoundError:
+        return "does not exist"
+    except PermissionError:
+        return "cannot be reached (permission denied on a folder above it)"
+    except OSError as error:
+        return f"cannot be opened ({error.strerror or error})"
+    if stat.S_ISDIR(info.st_mode):
+        return "is a folder, not a regular file"
+    if stat.S_ISFIFO(info.st_mode):
+        return "is a named pipe (FIFO), not a regular file"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file"
+    if info.st_size == 0:
+        return "is empty (0 bytes)"
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError:
+        return "cannot be read (permission denied)"
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error})"
+    return None
+
+
+# ``atomic_path``'s temporary beside ``<slug>.transcript.json``: ".", the stem, ".", eight random
+# characters, ".tmp.json"; the longest name an episode's outputs need beyond the slug itself.
+LONGEST_SUFFIX = len(".") + len(".transcript") + len(".") + 8 + len(".tmp.json")
+
+
+def name_max(folder: Path) -> int:
+    """The longest file name the file system holding ``folder`` (or its nearest existing
+    parent) accepts: 255 on most, less on some encrypted or network file systems."""
+    folder = Path(folder).absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:

@@ -41,11 +41,13 @@ from .config import (
     apply_overrides,
     load_episode,
     load_show,
+    require_show_file,
 )
+from .cover import cover_warnings, inspect_cover
 from .edit.history import backup as backup_document
 from .edit.history import document_path
-from .errors import PpodError
-from .fileio import stamped_sha256, write_text
+from .errors import InputError, PpodError, from_os_error
+from .fileio import LONGEST_SUFFIX, name_max, stamped_sha256, write_text
 from .lock import LOCK_FILE, episode_lock, remove_stale_temporaries, tidy_episode
 from .publish import (
     edited_document,
@@ -58,7 +60,7 @@ from .publish import (
 )
 from .speech.stage import SpeechOptions, SpeechResult, run_speech, speech_key
 from .staging import staged
-from .transcript.document import build_document, glossary_terms
+from .transcript.document import build_document, glossary_terms, load_show_glossary
 from .transcript.model import WARNING_SPEAKER_ID, EpisodeDocument
 
 Progress = Callable[[str, str], None]
@@ -111,6 +113,35 @@ def episode_settings(episode_dir: Path) -> tuple[EpisodeManifest, ShowConfig]:
     manifest = load_episode(episode_dir)
     show = apply_overrides(load_show(Path(episode_dir).resolve().parent), manifest)
     return manifest, show
+
+
+def check_before_work(manifest: EpisodeManifest, show: ShowConfig) -> list[str]:
+    """Everything a run reads besides the recordings, checked before any audio or speech work:
+    the content warning (decoded through once), the cover (refused unless a whole JPEG/PNG)
+    and the glossary (parsed). Returns warnings for the report (a cover Apple would reject).
+    The show's assets are checked once per process (a batch pays for them once)."""
+    warnings: list[str] = []
+    intro = show.content_warning
+    if intro.active:
+        decoding.check_audio(require_show_file(show, intro.audio, "content_warning.audio"))
+    if show.cover:
+        warnings += cover_warnings(inspect_cover(show.path(show.cover)))
+    load_show_glossary(show, manifest)
+    return warnings
+
+
+def check_name_fits(episode_dir: Path, output_dir: Path) -> None:
+    """An episode folder's name becomes every output's name (``<slug>.transcript.json`` and its
+    temporary twin): refuse one the output's file system cannot hold before any work, rather
+    than fail at the last rename with half the transcripts published."""
+    slug = output_dir.name
+    limit = name_max(output_dir.parent) - LONGEST_SUFFIX
+    if len(slug.encode()) > limit:
+        raise InputError(
+            f"the folder name is {len(slug.encode())} bytes long; outputs named after it need "
+            f"{LONGEST_SUFFIX} more and the file system allows {limit + LONGEST_SUFFIX}",
+            episode_dir, f"rename the folder to at most {limit} characters",
+        )  # fmt: skip
 
 
 def input_hashes(manifest: EpisodeManifest) -> list[tuple[str, str]]:
@@ -171,6 +202,7 @@ def stage_keys(
 def episode_keys(episode_dir: Path, options: ProcessOptions) -> dict[str, Any]:
     """The keys ``process_episode`` would record for this episode now (raises ``PpodError``)."""
     manifest, show = episode_settings(episode_dir)
+    check_before_work(manifest, show)
     return stage_keys(manifest, show, options.speech.resolved(show))
 
 
@@ -253,7 +285,11 @@ def process_locked(episode_dir: Path, options: ProcessOptions) -> EpisodeResult:
     slug = episode_dir.resolve().name
     output_dir = Path(options.output_root) / slug
     try:
-        report = _process(episode_dir, output_dir, options)
+        try:
+            check_name_fits(episode_dir, output_dir)
+            report = _process(episode_dir, output_dir, options)
+        except OSError as failure:  # disk full, read-only, permissions: one line, not a trace
+            raise from_os_error(failure, output_dir) from failure
         return EpisodeResult(slug, output_dir, True, report)
     except PpodError as error:
         report = {"episode": slug, "status": "failed", "error": str(error), "version": __version__}
@@ -294,6 +330,7 @@ def _process_in(
 ) -> dict[str, Any]:
     started = time.perf_counter()
     manifest, show = episode_settings(episode_dir)
+    early_warnings = check_before_work(manifest, show)
     slug = manifest.slug
     timer = _Timer(progress=options.progress, slug=slug)
     cache = options.cache()
@@ -374,6 +411,7 @@ def _process_in(
                 trimmed_start=trimmed_start,
                 duration=duration,
             )
+            speech.warnings += [w for w in early_warnings if w not in speech.warnings]
             document, words_k = _keep_editors_work(
                 output_dir, previous, machine, speech_k, stage_k["inputs"], trimmed_start,
                 options.force, speech_options.enabled, speech.warnings)  # fmt: skip

@@ -7,12 +7,23 @@ any crossfade, is *the* offset every transcript and chapter time is shifted by.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from pydub import AudioSegment
 
-from .decode import Audio
+from .decode import Audio, ffmpeg_exe
+
+# pydub looks for ffmpeg on PATH when it is imported and warns "Couldn't find ffmpeg or avconv"
+# when there is none (the usual case: ours comes from imageio-ffmpeg). That warning is about
+# pydub's default, which is replaced on the next line, so it is silenced, and only it.
+with warnings.catch_warnings():
+    warnings.filterwarnings(
+        "ignore", message="Couldn't find ffmpeg or avconv", category=RuntimeWarning
+    )
+    from pydub import AudioSegment
+
+AudioSegment.converter = ffmpeg_exe()
 
 _INT32 = 2**31 - 1
 

@@ -11,6 +11,7 @@ ffmpeg writes no tags: mutagen writes all of them afterwards, in the version ask
 from __future__ import annotations
 
 import contextlib
+import errno
 import subprocess
 import tempfile
 from functools import lru_cache
@@ -19,7 +20,7 @@ from types import TracebackType
 
 import numpy as np
 
-from ..errors import ProcessingError
+from ..errors import ProcessingError, from_os_error
 from .decode import decode, ffmpeg_exe
 from .loudness import LoudnessStats
 
@@ -74,6 +75,9 @@ class Mp3Encoder:
         message = self._errors.read().decode(errors="replace").strip()
         self._errors.close()
         if code != 0 and kind is None:
+            if "No space left on device" in message:  # ffmpeg's write failed, not the encoder
+                full = OSError(errno.ENOSPC, "No space left on device")
+                raise from_os_error(full, self.destination.parent)
             raise ProcessingError(f"MP3 encoding failed: {message[-300:]}", self.destination)
 
 

@@ -189,8 +189,12 @@ def chapters_for(
     intro_offset: float,
     trimmed_start: float,
     duration: float,
+    warnings: list[str] | None = None,
 ) -> list[Chapter]:
-    """ "Content warning", then the episode, then the manifest's chapters on the published clock."""
+    """ "Content warning", then the episode, then the manifest's chapters on the published clock.
+
+    A chapter at or past the end of the programme cannot be published; it is left out and,
+    when ``warnings`` is given, said there (never dropped silently)."""
     marks: list[tuple[float, str]] = []
     if intro_offset > 0:
         marks.append((0.0, show.content_warning.speaker))
@@ -202,6 +206,13 @@ def chapters_for(
             programme_title = entry.title
         elif start < duration:
             marks.append((start, entry.title))
+        elif warnings is not None:
+            end = duration - intro_offset + trimmed_start
+            warnings.append(
+                f"{manifest.root / 'episode.toml'}: chapter {entry.title!r} starts at "
+                f"{entry.start:g} s, at or past the end of the recording ({end:.1f} s): left out "
+                "— fix its start (seconds on the raw recording)"
+            )
     marks.append((intro_offset, programme_title))
     marks.sort()
     chapters = []
@@ -253,6 +264,8 @@ def build_document(
         intro_offset=round(intro_offset, 3),
         speakers=speakers,
         segments=segments,
-        chapters=chapters_for(manifest, show, intro_offset, trimmed_start, duration),
+        chapters=chapters_for(
+            manifest, show, intro_offset, trimmed_start, duration, speech.warnings
+        ),
         model=speech.model,
     )

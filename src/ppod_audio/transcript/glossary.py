@@ -74,7 +74,7 @@ def _replacements(value: Any, path: Path | None) -> tuple[tuple[str, str], ...]:
         raise _error(path, "'replace'", f"must be a table, not {type(value).__name__}")
     pairs: list[tuple[str, str]] = []
     for wrong, right in value.items():
-        if not wrong.strip():
+        if not isinstance(wrong, str) or not wrong.strip():
             raise _error(path, "'replace' (an empty key)", "the wrong text cannot be empty")
         if not isinstance(right, str) or not right.strip():
             problem = f"must be a non-empty string, got {right!r}"
@@ -97,14 +97,13 @@ def parse_glossary(data: Mapping[str, Any], path: Path | None = None) -> Glossar
 
 def load_glossary(path: Path | str) -> Glossary:
     """Read and validate ``glossary.toml``."""
+    from ..config import toml_text
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         fix = "create it or remove it from the settings"
         raise InputError("does not exist", path, fix) from None
-    except UnicodeDecodeError:
-        raise InputError("is not UTF-8 text", path, "save it as UTF-8") from None
+    text = toml_text(path)  # UTF-16, a BOM or bad UTF-8 said as such
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
