@@ -13,6 +13,7 @@ import contextlib
 import http.client
 import json
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -424,3 +425,25 @@ def test_render_refuses_bad_times_too(episode: Path) -> None:
         assert expected in one_line(result.output), result.output
         assert snapshot(episode.parents[1]) == before
     assert ID3(mp3).getall("CHAP")
+
+
+def test_batch_planner_does_not_reuse_an_mp3_a_report_names_outside(
+    published_short: Path, tmp_path: Path
+) -> None:
+    """The planner decides whether the published MP3 can be reused from report.json's ``mp3``:
+    a report naming a file outside the folder is not a published MP3, whatever exists there."""
+    from ppod_audio.batch import plan_episode
+    from ppod_audio.speech.stage import SpeechOptions
+
+    episode = copy_published(published_short, tmp_path)
+    raw = tmp_path / "raw_audio" / episode.name
+    speech = SpeechOptions(enabled=False)
+    assert plan_episode(raw, episode.parent, speech).up_to_date
+    outside = tmp_path / "elsewhere.mp3"
+    shutil.copy(episode / f"{episode.name}.mp3", outside)
+    (episode / f"{episode.name}.mp3").unlink()
+    report = json.loads((episode / "report.json").read_text())
+    report["mp3"] = "../../elsewhere.mp3"
+    (episode / "report.json").write_text(json.dumps(report))
+    plan = plan_episode(raw, episode.parent, speech)
+    assert plan.error is None and "master" in plan.stages, plan.describe()
