@@ -245,7 +245,9 @@ class _Match:
     """A correction found at a position: how many words it replaces, by what, how sure."""
 
     length: int
-    texts: tuple[str, ...]
+    # Per group of heard words (one word, or two run together / one heard for two), in order:
+    # how many heard words it covers and the text that replaces them.
+    groups: tuple[tuple[int, str], ...]
     score: float
 
 
@@ -305,7 +307,9 @@ def _window_match(entry: Entry, heard: list[_Heard], index: int, length: int) ->
             if len(pieces) == 1 and len(target_ids) == 1 and _same(pieces[0].core, target):
                 anchors += 1
                 scores.append(1.0)
-                texts.append(pieces[0].core)
+                core = pieces[0].core
+                proper = core.lower() == target.lower() and target != target.lower()
+                texts.append(target if proper else core)  # "learning" of "Learning Bulletin"
                 continue
             if len(pieces) > 1 or len(target_ids) > 1:
                 merged = True
@@ -327,13 +331,11 @@ def _window_match(entry: Entry, heard: list[_Heard], index: int, length: int) ->
             if not _acceptable(entry, window, changed, anchors, worst, merged, heard, index):
                 continue
             texts[0] = _cased(texts[0], window[0])
-            if length == len(targets):  # word for word: each keeps its own punctuation
-                texts = [h.lead + t + h.trail for h, t in zip(window, texts, strict=True)]
-            else:
-                texts = " ".join(texts).split()
-                texts[0] = window[0].lead + texts[0]
-                texts[-1] = texts[-1] + window[-1].trail
-            candidate = _Match(length, tuple(texts), worst)
+            groups: list[tuple[int, str]] = []
+            for (heard_ids, _), text in zip(alignment, texts, strict=True):
+                first, last = window[heard_ids[0]], window[heard_ids[-1]]
+                groups.append((len(heard_ids), first.lead + text + last.trail))
+            candidate = _Match(length, tuple(groups), worst)
             if best is None or candidate.score > best.score:
                 best = candidate
     return best
@@ -388,7 +390,7 @@ def _acronym_match(entry: Entry, heard: _Heard) -> _Match | None:
     score = acronym_similarity(core, entry.text)
     if score < ACRONYM:
         return None
-    return _Match(1, (heard.lead + entry.text + suffix + heard.trail,), score)
+    return _Match(1, ((1, heard.lead + entry.text + suffix + heard.trail),), score)
 
 
 def _worth_trying(heard: list[_Heard], index: int, tokens: frozenset[str]) -> bool:
@@ -437,29 +439,31 @@ def _exact_length(heard: list[_Heard], index: int, vocabulary: Vocabulary) -> in
     return longest
 
 
-def _corrected(window: list[Word], texts: tuple[str, ...]) -> list[Word]:
-    if len(texts) == len(window):
-        return [
-            w
-            if text == w.text
-            else w.model_copy(update={"text": text, "original": w.original or w.text})
-            for w, text in zip(window, texts, strict=True)
-        ]
+def _replaced(heard: list[Word], text: str) -> list[Word]:
+    """``heard`` (one word or a few) replaced by ``text`` (one word or a few), same time span."""
+    if len(heard) == 1 and " " not in text:
+        word = heard[0]
+        if text == word.text:
+            return [word]
+        if text.lower() == word.text.lower():  # a capital is no news to the editor
+            return [word.model_copy(update={"text": text})]
+        return [word.model_copy(update={"text": text, "original": word.original or word.text})]
     from .clean import spread
 
-    original = " ".join(w.original or w.text for w in window)
-    probabilities = [w.probability for w in window if w.probability is not None]
-    spans = spread(window[0].start, window[-1].end, texts)
+    texts = tuple(text.split())
+    original = " ".join(w.original or w.text for w in heard)
+    probabilities = [w.probability for w in heard if w.probability is not None]
+    spans = spread(heard[0].start, heard[-1].end, texts)
     return [
         Word(
-            text=text,
+            text=piece,
             start=start,
             end=end,
             probability=min(probabilities) if probabilities else None,
-            speaker=window[0].speaker,
+            speaker=heard[0].speaker,
             original=original,
         )
-        for text, (start, end) in zip(texts, spans, strict=True)
+        for piece, (start, end) in zip(texts, spans, strict=True)
     ]
 
 
@@ -491,9 +495,9 @@ def correct_vocabulary(words: list[Word], vocabulary: Vocabulary) -> list[Word]:
             result.append(words[index])
             index += 1
             continue
-        window = words[index : index + match.length]
-        result += _corrected(window, match.texts)
-        index += match.length
+        for count, text in match.groups:
+            result += _replaced(words[index : index + count], text)
+            index += count
     return result
 
 
