@@ -75,6 +75,8 @@ def corrected(text: str) -> str:
         ("Thanks Jasmin, and Rebecca", "Thanks Jasmine, and Rebecca"),
         ("in Summerset and nationally", "in Somerset and nationally"),
         ("the CSDRs we did", "the CSPRs we did"),
+        ("Rebekah, in terms of", "Rebecca, in terms of"),
+        ("Somerset integrated cardboard, and", "Somerset Integrated Care Board, and"),
     ],
 )
 def test_near_misses_of_the_show_vocabulary_are_put_back(heard: str, said: str) -> None:
@@ -94,6 +96,8 @@ def test_near_misses_of_the_show_vocabulary_are_put_back(heard: str, said: str) 
         "non-accidental injuries to babies",  # a term's plural is the term
         "Jasmine, Rebecca and Steve",  # first names alone, right
         "I spoke to Stephen about it",  # another person, not a near-miss of a cast name
+        "thanks Becca",  # a short form of a cast name, said as such
+        "and Mr. Lockett said",  # a name like Leggett (0.62), but not near enough
         "we see it in Salisbury",  # a place, not Somerset
         "Legit, that was good",  # sounds like Leggett (0.79), but a common word with no context
         "a rapid rise in cases",  # "rapid" heard right, "rise" nothing like "review" (0.42)

@@ -35,7 +35,8 @@ from .model import Word
 # Thresholds, set on the domain dev passages (bench/eval_domain.py) and the demo; see the tests
 # for the words each one must leave alone.
 TOKEN_WITH_ANCHOR = 0.55  # a word of a phrase whose other words were heard right
-SINGLE_WORD = 0.78  # a one-word name or term heard alone (and not a common word)
+SINGLE_WORD = 0.78  # a one-word term heard alone (and not a common word)
+NAME_PART = 0.65  # a cast member's first name or surname heard alone ("Rebekah" -> Rebecca)
 JOINED = 0.85  # a term heard as one word more or fewer ("bullet in" -> "Bulletin")
 ACRONYM = 0.6  # letters compared as spoken
 SURNAME_IN_INTRODUCTION = 0.3  # "My name is Steve Markham" -> Macabee
@@ -316,8 +317,10 @@ def _window_match(entry: Entry, heard: list[_Heard], index: int, length: int) ->
                 if any(_same(p.core, targets[t]) for p in pieces for t in target_ids):
                     break  # a word already right is never run into another
                 score = similarity("".join(p.core for p in pieces), target)
-                if score < JOINED or score <= max(similarity(p.core, target) for p in pieces):
-                    break
+                if score < JOINED or (
+                    len(pieces) > 1 and score <= max(similarity(p.core, target) for p in pieces)
+                ):
+                    break  # running heard words together must explain them better
                 text = target
             else:
                 text, score = _inflect(target, pieces[0].core)
@@ -374,6 +377,11 @@ def _acceptable(
         return merged and window[0].capital and not window[0].sentence_start and worst >= JOINED
     if any(h.common for h in changed) and not merged:
         return False
+    if entry.kind == "part" and not merged:
+        heard_letters, target_letters = letters(changed[0].core), letters(entry.text)
+        if heard_letters in target_letters and len(heard_letters) <= len(target_letters) - 2:
+            return False  # a short form ("Becca"), said as such, not a mishearing
+        return worst >= NAME_PART
     return worst >= (JOINED if merged else SINGLE_WORD)
 
 
