@@ -100,37 +100,53 @@ def occurrences(tokens: list[str], terms: list[tuple[str, ...]]) -> list[tuple[i
     return spans
 
 
-def alignment(ref: list[str], hyp: list[str]) -> tuple[dict[int, int], dict[int, int]]:
-    """Equal-word pairs of the WER alignment: ref index -> hyp index and back."""
+def alignment(ref: list[str], hyp: list[str], equal_only: bool = True) -> dict[int, int]:
+    """Ref index -> hyp index for the words the WER alignment pairs (equal ones, or also
+    substituted ones when ``equal_only`` is False)."""
     import jiwer
 
     out = jiwer.process_words(" ".join(ref) or "x", " ".join(hyp) or "x")
-    ref_to_hyp: dict[int, int] = {}
+    pairs: dict[int, int] = {}
     for chunk in out.alignments[0]:
-        if chunk.type == "equal":
+        if chunk.type == "equal" or (chunk.type == "substitute" and not equal_only):
             for k in range(chunk.ref_end_idx - chunk.ref_start_idx):
-                ref_to_hyp[chunk.ref_start_idx + k] = chunk.hyp_start_idx + k
-    return ref_to_hyp, {h: r for r, h in ref_to_hyp.items()}
+                pairs[chunk.ref_start_idx + k] = chunk.hyp_start_idx + k
+    return pairs
 
 
 def term_counts(
     reference_text: str, text: str, terms: list[tuple[str, ...]]
 ) -> tuple[int, int, int, int]:
-    """(recalled, in reference, right, in text) for one file."""
+    """(recalled, in reference, right, in text) for one file.
+
+    A term occurrence is right when every one of its words is aligned to the same word of the
+    term on the other side; the number may differ ("CSPR" for "CSPRs": the term is right, the
+    plural is a WER error like any other).
+    """
     ref, hyp = normalise(reference_text).split(), normalise(text).split()
-    ref_to_hyp, hyp_to_ref = alignment(ref, hyp)
+    ref_to_hyp = alignment(ref, hyp, equal_only=False)
+    hyp_to_ref = {h: r for r, h in ref_to_hyp.items()}
+
+    def same(a: str, b: str, term_word: str) -> bool:
+        return _is(a, term_word) and _is(b, term_word)
+
+    recalled = right = 0
     ref_spans, hyp_spans = occurrences(ref, terms), occurrences(hyp, terms)
-    recalled = sum(
-        all(k in ref_to_hyp for k in range(a, b))
-        and all(_same(ref[k], hyp[ref_to_hyp[k]]) for k in range(a, b))
-        for a, b in ref_spans
-    )
-    right = sum(all(k in hyp_to_ref for k in range(a, b)) for a, b in hyp_spans)
+    for a, b in ref_spans:
+        term = _term_at(ref[a:b], terms)
+        recalled += all(
+            k in ref_to_hyp and same(ref[k], hyp[ref_to_hyp[k]], term[k - a]) for k in range(a, b)
+        )
+    for a, b in hyp_spans:
+        term = _term_at(hyp[a:b], terms)
+        right += all(
+            k in hyp_to_ref and same(hyp[k], ref[hyp_to_ref[k]], term[k - a]) for k in range(a, b)
+        )
     return recalled, len(ref_spans), right, len(hyp_spans)
 
 
-def _same(a: str, b: str) -> bool:
-    return a == b
+def _term_at(tokens: list[str], terms: list[tuple[str, ...]]) -> tuple[str, ...]:
+    return next(t for t in terms if len(t) == len(tokens) and all(map(_is, tokens, t)))
 
 
 # --- recognition -------------------------------------------------------------------------------
@@ -203,7 +219,7 @@ def shading(rows: list[Scored]) -> dict[str, tuple[float, float, int, int]]:
         for index, word in enumerate(words):
             tokens += [index] * len(normalise(word.text).split())
         hyp = [t for w in words for t in normalise(w.text).split()]
-        _, hyp_to_ref = alignment(ref, hyp)
+        hyp_to_ref = {h: r for r, h in alignment(ref, hyp).items()}
         wrong = {tokens[k] for k in range(len(hyp)) if k not in hyp_to_ref}
         for index in range(len(words)):
             if not normalise(words[index].text):

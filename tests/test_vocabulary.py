@@ -76,6 +76,7 @@ def corrected(text: str) -> str:
         ("in Summerset and nationally", "in Somerset and nationally"),
         ("the CSDRs we did", "the CSPRs we did"),
         ("Rebekah, in terms of", "Rebecca, in terms of"),
+        ("colleagues, Jasmine Walk, and Rebecca", "colleagues, Jasmine Wark, and Rebecca"),
         ("Somerset integrated cardboard, and", "Somerset Integrated Care Board, and"),
     ],
 )
@@ -91,6 +92,7 @@ def test_near_misses_of_the_show_vocabulary_are_put_back(heard: str, said: str) 
         "a review of the data",  # a term's word alone is just a word
         "the NHS and the GP and the CSE team",  # other acronyms, said on the show
         "like Steve Jobs said",  # a first name, then a common capitalised word
+        "Jasmine Walker rang",  # another surname, a common word not near enough (0.5)
         "Mark said the Somerset Council would",  # names and terms already right
         "the summer set of events",  # common words that merely run together into "Somerset"
         "non-accidental injuries to babies",  # a term's plural is the term

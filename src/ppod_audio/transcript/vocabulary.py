@@ -41,6 +41,7 @@ JOINED = 0.85  # a term heard as one word more or fewer ("bullet in" -> "Bulleti
 ACRONYM = 0.6  # letters compared as spoken
 SURNAME_IN_INTRODUCTION = 0.3  # "My name is Steve Markham" -> Macabee
 SURNAME = 0.45  # a cast first name then a capitalised surname elsewhere
+SURNAME_COMMON = 0.7  # ... when that surname was heard as a common word ("Jasmine Walk")
 
 # Words at least this frequent in English (pyspellchecker's counts) are "common": only context
 # can make one of them a mishearing of a term. "markham" counts 50, "renew" 4,493, "work" 1.2 M.
@@ -358,8 +359,10 @@ def _acceptable(
     if entry.kind == "name" and anchors:
         # A cast member's first name (or surname) heard right: the other part is theirs if it
         # was heard as a name (capitalised, not a common word) and sounds anything like it.
-        if not all(h.capital and not h.common for h in changed):
+        if not all(h.capital for h in changed):
             return False
+        if any(h.common for h in changed):  # "Jasmine Walk": a word, but close to the name
+            return worst >= SURNAME_COMMON
         if worst >= SURNAME:
             return True
         initial = all(
