@@ -76,6 +76,8 @@ def corrected(text: str) -> str:
         ("in Summerset and nationally", "in Somerset and nationally"),
         ("the CSDRs we did", "the CSPRs we did"),
         ("Rebekah, in terms of", "Rebecca, in terms of"),
+        ("more about the S.C.P., or", "more about the SSCP, or"),
+        ("more about the S.C.P.", "more about the SSCP."),
         ("colleagues, Jasmine Walk, and Rebecca", "colleagues, Jasmine Wark, and Rebecca"),
         ("Somerset integrated cardboard, and", "Somerset Integrated Care Board, and"),
     ],

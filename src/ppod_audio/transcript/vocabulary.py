@@ -230,10 +230,16 @@ class _Heard:
     speaker: str | None
 
 
+_DOTTED = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")  # "S.C.P" of "S.C.P.,"
+
+
 def _features(words: list[Word]) -> list[_Heard]:
     heard: list[_Heard] = []
     for index, word in enumerate(words):
         lead, core, trail = _split(word.text)
+        if _DOTTED.match(core):  # "S.C.P.," is the acronym "SCP" then ","; "S.C.P." keeps "."
+            core = core.replace(".", "")
+            trail = trail if trail == "." else trail.removeprefix(".")
         previous = words[index - 1].text.rstrip("\"')\u201d\u2019") if index else "."
         heard.append(
             _Heard(lead, core, trail, core.lower(), core[:1].isupper(),
