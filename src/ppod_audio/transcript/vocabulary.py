@@ -139,10 +139,15 @@ def _metaphone(text: str) -> str:
 
 
 def similarity(heard: str, target: str) -> float:
-    """How alike two words are, 0..1: the mean of spelling and Metaphone sound similarity."""
+    """How alike two words are, 0..1: the mean of spelling and Metaphone sound similarity.
+
+    A single letter ("P" of "P Pod") is compared by how its name sounds: "B" for "P" is 1.0.
+    """
     a, b = letters(heard), letters(target)
     if not a or not b:
         return 0.0
+    if len(a) == len(b) == 1 and a.isalpha() and b.isalpha():
+        return float(_LETTER_SOUNDS.get(a.upper()) == _LETTER_SOUNDS.get(b.upper()))
     spelt = Levenshtein.normalized_similarity(a, b)
     sounded = Levenshtein.normalized_similarity(_metaphone(a), _metaphone(b))
     return (spelt + sounded) / 2
