@@ -58,10 +58,16 @@ def clean_options(show: ShowConfig, manifest: EpisodeManifest) -> CleanOptions:
     """The text-cleaning rules for this show and episode: its glossary, its cast's names and
     terms for vocabulary correction, and its house spelling."""
     from .clean import CleanOptions
-    from .vocabulary import build_vocabulary
+    from .vocabulary import build_vocabulary, is_common
 
     glossary = load_show_glossary(show, manifest)
-    targets = [right for _, right in glossary.replacements]
+    # A replacement's target is a term when it has a word of its own ("non-accidental"); one
+    # made of ordinary words ("Hello and welcome") is a fix, not vocabulary to match against.
+    targets = [
+        right
+        for _, right in glossary.replacements
+        if not all(is_common(token) for token in right.split())
+    ]
     names = [speaker.name for speaker in manifest.speakers]
     return CleanOptions(
         glossary=glossary,
