@@ -76,6 +76,7 @@ def corrected(text: str) -> str:
         ("in Summerset and nationally", "in Somerset and nationally"),
         ("the CSDRs we did", "the CSPRs we did"),
         ("Rebekah, in terms of", "Rebecca, in terms of"),
+        ("from A1 and Somerset Constabulary to", "from Avon and Somerset Constabulary to"),
         ("a future episode on the B pod, get", "a future episode on the P Pod, get"),
         ("more about the S.C.P., or", "more about the SSCP, or"),
         ("more about the S.C.P.", "more about the SSCP."),
@@ -101,6 +102,7 @@ def test_near_misses_of_the_show_vocabulary_are_put_back(heard: str, said: str) 
         "non-accidental injuries to babies",  # a term's plural is the term
         "Jasmine, Rebecca and Steve",  # first names alone, right
         "the M pod and an iPod",  # M does not sound like P; "iPod" is not "P Pod"
+        "the A1 and the M5 to Somerset",  # a road, with no other word of a term beside it
         "I spoke to Stephen about it",  # another person, not a near-miss of a cast name
         "thanks Becca",  # a short form of a cast name, said as such
         "and Mr. Lockett said",  # a name like Leggett (0.62), but not near enough

@@ -129,8 +129,16 @@ def build_vocabulary(terms: Iterable[str], names: Iterable[str] = ()) -> Vocabul
 # ------------------------------------------------------------------------------ comparisons
 
 
+_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
 def letters(text: str) -> str:
     return _LETTERS.sub("", text.lower())
+
+
+def _spoken(text: str) -> str:
+    """Digits as the words they are said as: "A1" is heard for "Avon" (ay-one, ay-von)."""
+    return "".join(_DIGITS[int(ch)] if ch.isdigit() else ch for ch in text)
 
 
 @lru_cache(maxsize=65536)
@@ -143,7 +151,7 @@ def similarity(heard: str, target: str) -> float:
 
     A single letter ("P" of "P Pod") is compared by how its name sounds: "B" for "P" is 1.0.
     """
-    a, b = letters(heard), letters(target)
+    a, b = _spoken(letters(heard)), _spoken(letters(target))
     if not a or not b:
         return 0.0
     if len(a) == len(b) == 1 and a.isalpha() and b.isalpha():
