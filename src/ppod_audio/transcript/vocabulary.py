@@ -73,6 +73,9 @@ _LETTER_SOUNDS = {
 }
 
 _LETTERS = re.compile(r"[^a-z0-9]")
+# Words inside terms ("Avon and Somerset") too frequent to say a term may start nearby.
+_GLUE = frozenset({"and", "of", "the", "a", "an", "to", "in", "for", "on", "with"})
+_LONGEST = 5  # words in the longest term considered, plus the one it may be heard split into
 _PARTS = re.compile(r"^(?P<lead>[^\w']*)(?P<core>.*?)(?P<trail>[^\w']*)$", re.DOTALL)
 _SENTENCE_END = (".", "?", "!", "\u2026")
 
@@ -138,6 +141,8 @@ def letters(text: str) -> str:
 
 def _spoken(text: str) -> str:
     """Digits as the words they are said as: "A1" is heard for "Avon" (ay-one, ay-von)."""
+    if text.isalpha():
+        return text
     return "".join(_DIGITS[int(ch)] if ch.isdigit() else ch for ch in text)
 
 
@@ -146,6 +151,7 @@ def _metaphone(text: str) -> str:
     return jellyfish.metaphone(text) if text else ""
 
 
+@lru_cache(maxsize=1 << 17)
 def similarity(heard: str, target: str) -> float:
     """How alike two words are, 0..1: the mean of spelling and Metaphone sound similarity.
 
@@ -198,6 +204,7 @@ def _split(text: str) -> tuple[str, str, str]:
     return match.group("lead"), match.group("core"), match.group("trail")
 
 
+@lru_cache(maxsize=4096)
 def _plurals(target: str) -> tuple[str, ...]:
     """Lower-case plural and possessive forms of a term's word ("injury" -> "injuries")."""
     word = target.lower()
@@ -207,6 +214,7 @@ def _plurals(target: str) -> tuple[str, ...]:
     return tuple(forms)
 
 
+@lru_cache(maxsize=1 << 16)
 def _same(heard: str, target: str) -> bool:
     """``heard`` is ``target`` or its plural/possessive, whatever the case."""
     heard = heard.lower()
@@ -292,12 +300,13 @@ def _inside_sentence(window: list[_Heard]) -> bool:
     )
 
 
+@lru_cache(maxsize=64)
 def _alignments(size: int, length: int) -> list[list[tuple[list[int], list[int]]]]:
     """Ways to pair ``length`` heard words with ``size`` term words, in order: one to one, or
     with one pair of neighbours on either side run together ("bullet in" = "Bulletin")."""
     if length == size:
         return [[([k], [k]) for k in range(size)]]
-    ways = []
+    ways: list[list[tuple[list[int], list[int]]]] = []
     if length == size + 1:  # one term word heard as two
         for j in range(size):
             ways.append(
@@ -428,13 +437,36 @@ def _worth_trying(heard: list[_Heard], index: int, tokens: frozenset[str]) -> bo
     here = heard[index]
     if not here.common or here.capital:
         return True
-    return any(h.lower in tokens for h in heard[max(0, index - 3) : index + 4])
+    # A match starting here spans at most a term's words plus one.
+    return any(h.lower in tokens for h in heard[index : index + _LONGEST + 1])
+
+
+def _could_start(entry: Entry, here: _Heard, following: str, window: list[_Heard]) -> bool:
+    """A cheap bound: can a match of ``entry`` start at ``here`` at all? Either a word of the
+    term is heard in the window, or the first heard word (alone or run into the next) is
+    somewhat like the term's first word (every accepted score is at least 0.3)."""
+    if entry.kind == "acronym":
+        return True
+    tokens = entry.tokens
+    if any(_same(h.core, t) for h in window for t in tokens):
+        return True
+    first = tokens[0]
+    pair = " ".join(tokens[:2])
+    return (
+        similarity(here.core, first) >= 0.3
+        or similarity(here.core, pair) >= 0.3
+        or (bool(following) and similarity(here.core + following, first) >= 0.3)
+    )
 
 
 def _best_match(heard: list[_Heard], index: int, vocabulary: Vocabulary) -> _Match | None:
     best: _Match | None = None
+    here = heard[index]
+    following = heard[index + 1].core if index + 1 < len(heard) else ""
     for entry in vocabulary.entries:
         size = len(entry.tokens)
+        if not _could_start(entry, here, following, heard[index : index + size + 1]):
+            continue
         candidates: list[_Match | None] = []
         if entry.kind == "acronym":
             candidates.append(_acronym_match(entry, heard[index]))
@@ -507,7 +539,9 @@ def correct_vocabulary(words: list[Word], vocabulary: Vocabulary) -> list[Word]:
     if not vocabulary:
         return list(words)
     heard = _features(words)
-    tokens = frozenset(t.lower() for e in vocabulary.entries for t in e.tokens)
+    tokens = frozenset(
+        t.lower() for e in vocabulary.entries for t in e.tokens if t.lower() not in _GLUE
+    )
     result: list[Word] = []
     index = 0
     while index < len(words):
