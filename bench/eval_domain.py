@@ -416,7 +416,10 @@ def main(argv: list[str] | None = None) -> int:
         if not (root / "speech").is_dir():
             print(f"\nshared data not found at {root}: generic WER skipped")
         else:
-            generic_options = TranscribeOptions(model=args.model, device="cpu")
+            # The same prompt as the domain passages: a pipeline setting reaches every episode.
+            generic_options = TranscribeOptions(
+                model=args.model, terms=after.glossary.terms, prompt=args.prompt, device="cpu"
+            )
             plain = EpisodeManifest(title="generic")
             generic_after = clean_options(show, plain)
             generic_cleaning = {"before": CleanOptions(glossary=generic_after.glossary),
