@@ -133,6 +133,16 @@ class SpeechSettings(_Strict):
     naming_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
 
 
+class TranscriptSettings(_Strict):
+    """How the published transcript is spelt (``[transcript]`` in show.toml).
+
+    ``spelling``: "en-GB" rewrites the recogniser's American spellings (organise, colour),
+    "en-US" and "off" keep them; unset, it follows ``language`` (an en-GB show gets en-GB).
+    """
+
+    spelling: Literal["en-GB", "en-US", "off"] | None = None
+
+
 class ShowConfig(_Strict):
     """Everything that is the same for every episode of the show."""
 
@@ -153,6 +163,7 @@ class ShowConfig(_Strict):
     loudness: LoudnessSettings = Field(default_factory=LoudnessSettings)
     mp3: Mp3Settings = Field(default_factory=Mp3Settings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
+    transcript: TranscriptSettings = Field(default_factory=TranscriptSettings)
 
     # Set by the loader: the folder that relative paths in this file are relative to.
     root: Path = Field(default=Path("."), exclude=True)

@@ -7,9 +7,11 @@ at a decoding boundary ("to. Ensure that there's. Robust"). Each rule here is a 
 a list of :class:`Word` so that captions, chapters and the editor stay aligned with the audio: a
 kept word keeps its start and end; a replaced phrase spreads over the time its words took.
 
-The rules run in a fixed order: fillers, repeats, glossary, rejoining, spelling. Removing fillers
-first lets "the um the" collapse; the glossary runs before rejoining so that its proper nouns are
-known not to be sentence continuations.
+The rules run in a fixed order: fillers, repeats, glossary, vocabulary, rejoining, spelling.
+Removing fillers first lets "the um the" collapse; the glossary's explicit replacements run before
+the vocabulary's similarity matching (:mod:`.vocabulary`), so a known mishearing is fixed as the
+show wrote it; both run before rejoining so that their proper nouns are known not to be sentence
+continuations.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from functools import lru_cache
 from .glossary import Glossary
 from .model import Word
 from .segments import ends_sentence, starts_sentence
+from .vocabulary import Vocabulary, correct_vocabulary
 
 DEFAULT_FILLERS = ("um", "umm", "uh", "uhh", "uhm", "er", "erm", "mm", "mmm")
 
@@ -56,6 +59,8 @@ class CleanOptions:
     glossary: Glossary | None = None
     rejoin_sentences: bool = True
     british_spelling: bool = False
+    # The show's names and terms to map near-misses back to (None: no such correction).
+    vocabulary: Vocabulary | None = None
     deliberate_repeats: frozenset[str] = field(default=DELIBERATE_REPEATS)
 
 
@@ -269,14 +274,19 @@ def _replacement(rule: Rule, matched: list[Word], sentence_start: bool) -> list[
     texts[-1] = texts[-1] + trail
     probabilities = [w.probability for w in matched if w.probability is not None]
     probability = min(probabilities) if probabilities else None
+    heard = [w.original or w.text for w in matched]
     if len(texts) == len(matched):  # word for word: each keeps its own timing
         spans = [(w.start, w.end) for w in matched]
+        originals = [h if key(h) != key(t) else None for h, t in zip(heard, texts, strict=True)]
     else:
         spans = spread(matched[0].start, matched[-1].end, tuple(texts))
+        # What was heard is kept for the editor to see and undo; a change of case is no news.
+        originals = [" ".join(heard)] * len(texts)
     return [
-        Word(text=t, start=s, end=e, probability=probability, speaker=matched[0].speaker)
-        for t, (s, e) in zip(texts, spans, strict=True)
-    ]
+        Word(text=t, start=s, end=e, probability=probability, speaker=matched[0].speaker,
+             original=o)
+        for t, (s, e), o in zip(texts, spans, originals, strict=True)
+    ]  # fmt: skip
 
 
 def apply_glossary(words: list[Word], glossary: Glossary) -> list[Word]:
@@ -406,6 +416,8 @@ def clean_words(words: list[Word], options: CleanOptions | None = None) -> list[
         result = collapse_repeats(result, options.deliberate_repeats)
     if options.glossary is not None:
         result = apply_glossary(result, options.glossary)
+    if options.vocabulary:
+        result = correct_vocabulary(result, options.vocabulary)
     proper = proper_words(options.glossary)
     if options.rejoin_sentences:
         result = rejoin_sentences(result, proper)

@@ -26,7 +26,12 @@ from .model import (
 
 if TYPE_CHECKING:
     from ..speech.stage import SpeechResult
+    from .clean import CleanOptions
     from .glossary import Glossary
+
+# Languages whose house spelling is British (-ise, -our): what "en-GB" spelling applies to when
+# show.toml leaves [transcript] spelling unset.
+BRITISH_LANGUAGES = ("en-gb", "en-ie", "en-au", "en-nz")
 
 
 def load_show_glossary(show: ShowConfig, manifest: EpisodeManifest) -> Glossary:
@@ -39,6 +44,36 @@ def load_show_glossary(show: ShowConfig, manifest: EpisodeManifest) -> Glossary:
 def glossary_terms(show: ShowConfig, manifest: EpisodeManifest) -> list[str]:
     """Terms handed to the speech model; the glossary's replacements are not among them."""
     return list(load_show_glossary(show, manifest).terms)
+
+
+def british_spelling(show: ShowConfig) -> bool:
+    """Whether the transcript gets British spelling: as show.toml says, else by its language."""
+    spelling = show.transcript.spelling
+    if spelling is None:
+        return show.language.lower() in BRITISH_LANGUAGES
+    return spelling == "en-GB"
+
+
+def clean_options(show: ShowConfig, manifest: EpisodeManifest) -> CleanOptions:
+    """The text-cleaning rules for this show and episode: its glossary, its cast's names and
+    terms for vocabulary correction, and its house spelling."""
+    from .clean import CleanOptions
+    from .vocabulary import build_vocabulary, is_common
+
+    glossary = load_show_glossary(show, manifest)
+    # A replacement's target is a term when it has a word of its own ("non-accidental"); one
+    # made of ordinary words ("Hello and welcome") is a fix, not vocabulary to match against.
+    targets = [
+        right
+        for _, right in glossary.replacements
+        if not all(is_common(token) for token in right.split())
+    ]
+    names = [speaker.name for speaker in manifest.speakers]
+    return CleanOptions(
+        glossary=glossary,
+        vocabulary=build_vocabulary([*glossary.terms, *targets], names),
+        british_spelling=british_spelling(show),
+    )
 
 
 def speaker_roster(manifest: EpisodeManifest) -> list[Speaker]:
@@ -231,7 +266,7 @@ def build_document(
     trimmed_start: float,
     duration: float,
 ) -> EpisodeDocument:
-    from .clean import CleanOptions, clean_words
+    from .clean import clean_words
     from .segments import build_segments
 
     speakers, mapping, warnings = name_speakers(speech, manifest, show, speech.naming)
@@ -240,7 +275,7 @@ def build_document(
         word.model_copy(update={"speaker": mapping.get(word.speaker or "", word.speaker)})
         for word in speech.words
     ]
-    words = clean_words(words, CleanOptions(glossary=load_show_glossary(show, manifest)))
+    words = clean_words(words, clean_options(show, manifest))
     # Speech times are on the raw recording's clock: minus the trimmed head, plus the intro.
     words = [
         word

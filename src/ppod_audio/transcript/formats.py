@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,25 @@ SRT_MAX_LINES = 2
 CUE_MAX_SECONDS = 7.0
 # A full cue is cut after the last of these in its second half rather than mid-clause.
 _CLAUSE_ENDS = (",", ";", ":")
+# A cue shorter than this flashes past unread: it is merged into a neighbour, or held longer.
+CUE_MIN_SECONDS = 1.0
+# Titles whose full stop never ends a sentence: a cue must not end on one ("Mr." | "Smith").
+ABBREVIATIONS = frozenset(
+    {"mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "rev.", "sr.", "jr.", "mt.", "vs.", "e.g.",
+     "i.e.", "cllr.", "supt.", "insp.", "sgt.", "det."}
+)  # fmt: skip
+_INITIALS = re.compile(r"^(?:[A-HJ-Z]|(?:[A-Z]\.){1,}[A-Z])\.$")  # "J." "J.R." (not "I.")
+# Words a caption line should not end on (the phrase goes on), and words a line may start with
+# (a phrase starts): line breaks fall between phrases where the width allows.
+_BINDS_FORWARD = frozenset(
+    {"a", "an", "the", "to", "of", "in", "on", "at", "by", "for", "with", "from", "my", "our",
+     "your", "their", "his", "her", "its", "this", "these", "those", "and", "or", "but", "very",
+     "i", "we", "you", "they", "i'm", "we're", "it's", "that's", "is", "are", "was", "be"}
+)  # fmt: skip
+_STARTS_PHRASE = frozenset(
+    {"and", "but", "or", "so", "because", "which", "who", "where", "when", "while", "if",
+     "that", "to", "for", "with", "from", "in", "on", "about", "as", "than", "then", "although"}
+)  # fmt: skip
 
 
 # --- speakers ----------------------------------------------------------------------------------
@@ -201,16 +221,158 @@ def _pack_lines(
     return lines
 
 
+def _break_cost(before: str, after: str) -> float:
+    """How badly a line break between two words splits a phrase (lower is better)."""
+    word = before.lower().strip("\"'()")
+    if before.endswith((".", "?", "!")) and not is_abbreviation(before):
+        return 0.0
+    if before.endswith(_CLAUSE_ENDS):
+        return 1.0
+    cost = 4.0
+    if after.lower().strip("\"'(") in _STARTS_PHRASE:
+        cost = 2.0
+    if word in _BINDS_FORWARD:
+        cost += 4.0
+    if is_abbreviation(before):
+        cost += 20.0  # "Mr." | "Smith"
+    return cost
+
+
+def _phrase_lines(
+    texts: Sequence[str], indent: int, width: int, measure: Callable[[str], int]
+) -> list[list[str]]:
+    """Two lines broken between phrases where both still fit; otherwise the greedy fill.
+
+    Subtitling practice (BBC, Netflix): break after punctuation or before a conjunction or
+    preposition, never after an article or a title; among equally good breaks, the most even
+    lines. Only two-line captions have a choice to make.
+    """
+    greedy = _pack_lines(texts, indent, width, measure)
+    if len(greedy) != 2 or not greedy[0]:
+        return greedy
+    best: tuple[float, int] | None = None
+    for cut in range(1, len(texts)):
+        first, second = " ".join(texts[:cut]), " ".join(texts[cut:])
+        if indent + measure(first) > width or measure(second) > width:
+            continue
+        balance = abs(indent + measure(first) - measure(second)) / width
+        cost = _break_cost(texts[cut - 1], texts[cut]) + 3.0 * balance
+        if best is None or cost < best[0]:
+            best = (cost, cut)
+    if best is None:
+        return greedy
+    return [list(texts[: best[1]]), list(texts[best[1] :])]
+
+
+def is_abbreviation(text: str) -> bool:
+    """A title or an initial: its full stop does not end a sentence ("Dr.", "J.", "J.R.")."""
+    word = text.strip("\"'(")
+    return word.lower() in ABBREVIATIONS or bool(_INITIALS.match(word))
+
+
+def _sentence_end(text: str) -> bool:
+    return ends_sentence(text) and not is_abbreviation(text)
+
+
 def _clause_break(tokens: Sequence[Token]) -> int:
     """How many of a full cue's tokens to show now: up to its last clause end (a comma,
-    semicolon or colon) in the cue's second half, else all of them.
+    semicolon or colon) in the cue's second half, else all of them but a trailing title or
+    initial, which goes on with the name it belongs to.
 
     Breaking at a clause reads better and leaves fewer one-word orphan cues ("yourself?").
     """
     for count in range(len(tokens) - 1, (len(tokens) + 1) // 2 - 1, -1):
         if count and tokens[count - 1].text.endswith(_CLAUSE_ENDS):
             return count
-    return len(tokens)
+    count = len(tokens)
+    while count > 1 and is_abbreviation(tokens[count - 1].text):
+        count -= 1
+    return count
+
+
+def _turn_groups(
+    turn: Sequence[Token],
+    fits: Callable[[Sequence[Token], bool], bool],
+    max_seconds: float,
+) -> list[list[Token]]:
+    """One speaker's run of tokens cut into caption-sized groups (see :func:`build_cues`)."""
+    groups: list[list[Token]] = []
+    pending: list[Token] = []
+
+    def no_room(token: Token) -> bool:
+        too_long = token.end - pending[0].start > max_seconds
+        return too_long or not fits([*pending, token], not groups)
+
+    def close(count: int) -> None:
+        groups.append(pending[:count])
+        del pending[:count]
+
+    for token in turn:
+        if pending and no_room(token):
+            close(_clause_break(pending))
+            if pending and no_room(token):
+                close(len(pending))
+        pending.append(token)
+        if _sentence_end(token.text):
+            close(len(pending))
+    if pending:
+        close(len(pending))
+    return _merge_short(groups, fits)
+
+
+def _span(tokens: Sequence[Token]) -> float:
+    return max(t.end for t in tokens) - tokens[0].start
+
+
+def _merge_short(
+    groups: list[list[Token]], fits: Callable[[Sequence[Token], bool], bool]
+) -> list[list[Token]]:
+    """Groups shown for under :data:`CUE_MIN_SECONDS` joined to a neighbour where the lines
+    allow: "Lovely." (0.4 s) goes with the sentence after it rather than flashing alone.
+    The shorter neighbour is tried first, so merged cues stay short."""
+    groups = [list(g) for g in groups]
+    index = 0
+    while index < len(groups):
+        group = groups[index]
+        if _span(group) >= CUE_MIN_SECONDS or len(groups) == 1:
+            index += 1
+            continue
+        options = []
+        if index + 1 < len(groups):
+            options.append((_span(groups[index + 1]), index, index + 1))
+        if index > 0:
+            options.append((_span(groups[index - 1]), index - 1, index))
+        for _, first, second in sorted(options):
+            merged = groups[first] + groups[second]
+            if fits(merged, first == 0):
+                groups[first : second + 1] = [merged]
+                index = first
+                break
+        else:
+            _borrow(groups, index, fits)
+            index += 1
+    return groups
+
+
+def _borrow(
+    groups: list[list[Token]], index: int, fits: Callable[[Sequence[Token], bool], bool]
+) -> None:
+    """A short group that fits with neither neighbour takes the fewest words from the end of
+    the one before ("about" + "it.") until it lasts a second, if both still fit and the one
+    before keeps a second of its own and does not end on a title."""
+    if index == 0:
+        return
+    before, group = groups[index - 1], groups[index]
+    for count in range(1, len(before)):
+        moved = before[-count:] + group
+        kept = before[:-count]
+        if is_abbreviation(kept[-1].text) or not fits(moved, False):
+            continue
+        if not fits(kept, index - 1 == 0) or _span(kept) < CUE_MIN_SECONDS:
+            return
+        if _span(moved) >= CUE_MIN_SECONDS:
+            groups[index - 1], groups[index] = kept, moved
+            return
 
 
 def _turn_cues(
@@ -221,44 +383,28 @@ def _turn_cues(
     prefix: Callable[[str | None, bool], str],
     measure: Callable[[str], int],
 ) -> list[Cue]:
-    """One speaker's run of tokens cut into cues (see :func:`build_cues` for the rules)."""
+    """One speaker's run of tokens as cues: grouped, short groups merged, lines broken."""
     speaker = turn[0].speaker
+
+    def fits(tokens: Sequence[Token], first: bool) -> bool:
+        marker = prefix(speaker, first)
+        lines = _pack_lines([t.text for t in tokens], len(marker), width, measure)
+        return len(lines) <= max_lines
+
     cues: list[Cue] = []
-    pending: list[Token] = []
-
-    def lines_for(tokens: Sequence[Token]) -> list[list[str]]:
-        marker = prefix(speaker, not cues)
-        return _pack_lines([t.text for t in tokens], len(marker), width, measure)
-
-    def no_room(token: Token) -> bool:
-        too_long = token.end - pending[0].start > max_seconds
-        return too_long or len(lines_for([*pending, token])) > max_lines
-
-    def close(count: int) -> None:
-        shown = pending[:count]
-        first = not cues
+    for number, shown in enumerate(_turn_groups(turn, fits, max_seconds)):
+        marker = prefix(speaker, number == 0)
+        lines = _phrase_lines([t.text for t in shown], len(marker), width, measure)
         cues.append(
             Cue(
                 start=shown[0].start,
                 end=max(t.end for t in shown),
                 speaker=speaker,
-                lines=tuple(" ".join(words) for words in lines_for(shown)),
-                prefix=prefix(speaker, first),
-                first_of_turn=first,
+                lines=tuple(" ".join(words) for words in lines),
+                prefix=marker,
+                first_of_turn=number == 0,
             )
         )
-        del pending[:count]
-
-    for token in turn:
-        if pending and no_room(token):
-            close(_clause_break(pending))
-            if pending and no_room(token):
-                close(len(pending))
-        pending.append(token)
-        if ends_sentence(token.text):
-            close(len(pending))
-    if pending:
-        close(len(pending))
     return cues
 
 
@@ -275,10 +421,13 @@ def build_cues(
 
     Cues never span two speakers; within a speaker's turn a cue ends at a sentence end, before it
     would last longer than ``max_seconds``, or when its text fills ``max_lines`` lines of
-    ``width`` characters. ``prefix(speaker, first_of_turn)`` is the speaker marker a format puts
-    at the start of a cue (``"Name: "``, ``"<v Name>"``); it counts toward the first line's
-    width. ``measure`` is how wide text is once rendered (escaping can lengthen it). Times are
-    then made safe for players: see :func:`_settle_times`.
+    ``width`` characters — but never after a title or an initial ("Mr." | "Smith"), and a cue
+    that would show for under a second is merged into a neighbour of the same speaker where the
+    lines allow (else held on screen longer, see :func:`_hold_short`). Two-line cues break
+    between phrases (:func:`_phrase_lines`). ``prefix(speaker, first_of_turn)`` is the speaker
+    marker a format puts at the start of a cue (``"Name: "``, ``"<v Name>"``); it counts toward
+    the first line's width. ``measure`` is how wide text is once rendered (escaping can lengthen
+    it). Times are then made safe for players: see :func:`_settle_times`.
     """
     tokens = _fit_tokens(document_tokens(doc), width, measure)
     cues = [
@@ -286,7 +435,7 @@ def build_cues(
         for turn in speaker_runs(tokens)
         for cue in _turn_cues(turn, width, max_lines, max_seconds, prefix, measure)
     ]
-    return _settle_times(cues, doc.duration)
+    return _hold_short(_settle_times(cues, doc.duration), doc.duration)
 
 
 def _replace(cue: Cue, **changes: object) -> Cue:
@@ -316,6 +465,39 @@ def _settle_times(cues: Sequence[Cue], duration: float) -> list[Cue]:
         limit = span[0]
     if spans and spans[0][0] < 0:
         raise ValueError("more captions than milliseconds in the episode")
+    return [
+        _replace(cue, start=start / 1000, end=end / 1000)
+        for cue, (start, end) in zip(cues, spans, strict=True)
+    ]
+
+
+def _hold_short(cues: Sequence[Cue], duration: float) -> list[Cue]:
+    """Cues still under :data:`CUE_MIN_SECONDS` (a one-word turn between two speakers) held on
+    screen for a second where the gaps around them allow: their end moves into the silence
+    after them, then their start into the silence before. Settled times stay settled."""
+    spans = [[_ms(c.start), _ms(c.end)] for c in cues]
+    minimum = _ms(CUE_MIN_SECONDS)
+    for index, span in enumerate(spans):
+        if span[1] - span[0] >= minimum:
+            continue
+        limit = spans[index + 1][0] if index + 1 < len(spans) else _ms(duration)
+        span[1] = max(span[1], min(limit, span[0] + minimum))
+        floor = spans[index - 1][1] if index else 0
+        span[0] = min(span[0], max(floor, span[1] - minimum))
+        # Still short (neighbours close on both sides): borrow from a neighbour that can spare
+        # it, the next one starting later and the one before leaving earlier.
+        if index + 1 < len(spans):
+            after = spans[index + 1]
+            spare = min(minimum - (span[1] - span[0]), after[1] - after[0] - minimum)
+            if spare > 0 and after[0] == span[1]:
+                after[0] += spare
+                span[1] += spare
+        if index > 0:
+            before = spans[index - 1]
+            spare = min(minimum - (span[1] - span[0]), before[1] - before[0] - minimum)
+            if spare > 0 and before[1] == span[0]:
+                before[1] -= spare
+                span[0] -= spare
     return [
         _replace(cue, start=start / 1000, end=end / 1000)
         for cue, (start, end) in zip(cues, spans, strict=True)

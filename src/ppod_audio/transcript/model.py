@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-SCHEMA_VERSION = 1
+# 2: a word may record what recognition heard before a correction (``Word.original``, written
+# only when set). Version 1 documents load unchanged: they simply have no corrections recorded.
+SCHEMA_VERSION = 2
 
 # Speaker id of the content-warning segment that opens every transcript.
 WARNING_SPEAKER_ID = "warning"
@@ -33,6 +36,17 @@ class Word(_Model):
     end: float
     probability: float | None = None
     speaker: str | None = None
+    original: str | None = Field(
+        None, description="What recognition heard, when a correction replaced it (to undo)."
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_no_original(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave ``original`` out when nothing was corrected: documents stay as small as before."""
+        data = handler(self)
+        if data.get("original") is None:
+            data.pop("original", None)
+        return data
 
 
 class Segment(_Model):

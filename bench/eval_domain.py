@@ -1,0 +1,461 @@
+"""The show's own words: WER, term recall and precision, shading and captions on the domain set.
+
+    python bench/make_domain_set.py                       # once: renders build/domain-set
+    python bench/eval_domain.py [--model tiny.en] [--prompt none|hotwords] [--split dev|eval|all]
+                                [--generic] [--documents episode.json ...]
+
+For every passage of the domain set (the seed transcript's passages spoken by espeak-ng voices,
+see ``make_domain_set.py``) it recognises the audio with :func:`ppod_audio.speech.transcribe`
+and scores three texts against the reference:
+
+  raw      the recogniser's words
+  before   cleaned as before this change: fillers, repeats, the glossary's replacements
+  after    cleaned as the pipeline now does (``transcript.document.clean_options``): the glossary,
+           then vocabulary correction against the cast's names and the glossary's terms, then
+           the show's house spelling (en-GB)
+
+and prints, per split:
+
+* WER of each;
+* the show's terms (the cast's names, first names and surnames; the glossary's terms,
+  replacement targets and acronyms): **recall** — the share of term occurrences in the
+  reference that the text has, aligned, word for word — and **precision** — the share of term
+  occurrences in the text that are aligned to the same words of the reference. A correction
+  that writes a term where it was not said counts against precision;
+* the vocabulary corrections made, right (the word it wrote is the reference's) or wrong;
+* word-confidence shading (the editor's threshold, 0.6): the share of the errors left in the
+  "after" text it shades, and the share of correct words it shades, for a few signals;
+* captions: cues under 1 s and cues ending on a title or initial, for the domain passages laid
+  out as an episode, and for any ``--documents`` given (e.g. the demo's published episode.json).
+
+``--generic`` adds the shared real speech (``../shared/data``, dev and eval files of
+``eval_wer.py``): WER raw / before / after, so nothing is bought on the show's words by losing
+on ordinary speech. eval figures are for reporting only, never for choosing settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "bench"))
+
+from eval_wer import OUT_OF_TOTALS, SPLITS, data_root, normalise, reference  # noqa: E402
+
+DOMAIN = REPO / "build" / "domain-set"
+SYSTEMS = ("raw", "before", "after")
+SHADE_THRESHOLD = 0.6  # the editor's REVIEW_THRESHOLD
+
+
+@dataclass
+class Scored:
+    """One recognised file: its reference, each system's text and the "after" words."""
+
+    name: str
+    split: str
+    speaker: str | None
+    seconds: float
+    decode_seconds: float
+    reference: str
+    texts: dict[str, str]
+    words: list = field(default_factory=list)  # the "after" Words
+
+
+# --- terms -------------------------------------------------------------------------------------
+
+
+def term_list(vocabulary) -> list[tuple[str, ...]]:  # type: ignore[no-untyped-def]
+    """Every name and term as normalised word tuples, longest first."""
+    terms = {tuple(normalise(entry.text).split()) for entry in vocabulary.entries}
+    return sorted((t for t in terms if t), key=lambda t: (-len(t), t))
+
+
+def _is(word: str, term_word: str) -> bool:
+    return word in (term_word, term_word + "s", term_word + "es") or (
+        term_word.endswith("y") and word == term_word[:-1] + "ies"
+    )
+
+
+def occurrences(tokens: list[str], terms: list[tuple[str, ...]]) -> list[tuple[int, int]]:
+    """Spans of term occurrences in ``tokens``, longest match first, never overlapping."""
+    spans: list[tuple[int, int]] = []
+    index = 0
+    while index < len(tokens):
+        for term in terms:
+            size = len(term)
+            window = tokens[index : index + size]
+            if len(window) == size and all(_is(w, t) for w, t in zip(window, term, strict=True)):
+                spans.append((index, index + size))
+                index += size
+                break
+        else:
+            index += 1
+    return spans
+
+
+def alignment(ref: list[str], hyp: list[str], equal_only: bool = True) -> dict[int, int]:
+    """Ref index -> hyp index for the words the WER alignment pairs (equal ones, or also
+    substituted ones when ``equal_only`` is False)."""
+    import jiwer
+
+    out = jiwer.process_words(" ".join(ref) or "x", " ".join(hyp) or "x")
+    pairs: dict[int, int] = {}
+    for chunk in out.alignments[0]:
+        if chunk.type == "equal" or (chunk.type == "substitute" and not equal_only):
+            for k in range(chunk.ref_end_idx - chunk.ref_start_idx):
+                pairs[chunk.ref_start_idx + k] = chunk.hyp_start_idx + k
+    return pairs
+
+
+def term_counts(
+    reference_text: str, text: str, terms: list[tuple[str, ...]]
+) -> tuple[int, int, int, int]:
+    """(recalled, in reference, right, in text) for one file.
+
+    A term occurrence is right when every one of its words is aligned to the same word of the
+    term on the other side; the number may differ ("CSPR" for "CSPRs": the term is right, the
+    plural is a WER error like any other).
+    """
+    ref, hyp = normalise(reference_text).split(), normalise(text).split()
+    ref_to_hyp = alignment(ref, hyp, equal_only=False)
+    hyp_to_ref = {h: r for r, h in ref_to_hyp.items()}
+
+    def same(a: str, b: str, term_word: str) -> bool:
+        return _is(a, term_word) and _is(b, term_word)
+
+    recalled = right = 0
+    ref_spans, hyp_spans = occurrences(ref, terms), occurrences(hyp, terms)
+    for a, b in ref_spans:
+        term = _term_at(ref[a:b], terms)
+        recalled += all(
+            k in ref_to_hyp and same(ref[k], hyp[ref_to_hyp[k]], term[k - a]) for k in range(a, b)
+        )
+    for a, b in hyp_spans:
+        term = _term_at(hyp[a:b], terms)
+        right += all(
+            k in hyp_to_ref and same(hyp[k], ref[hyp_to_ref[k]], term[k - a]) for k in range(a, b)
+        )
+    return recalled, len(ref_spans), right, len(hyp_spans)
+
+
+def _term_at(tokens: list[str], terms: list[tuple[str, ...]]) -> tuple[str, ...]:
+    return next(t for t in terms if len(t) == len(tokens) and all(map(_is, tokens, t)))
+
+
+# --- recognition -------------------------------------------------------------------------------
+
+
+def domain_files(split: str) -> list[tuple[Path, str, str]]:
+    listing = json.loads((DOMAIN / "passages.json").read_text(encoding="utf-8"))
+    return [
+        (DOMAIN / p["split"] / f"{p['name']}.wav", p["split"], p["speaker"])
+        for p in listing["passages"]
+        if split in ("all", p["split"])
+    ]
+
+
+def recognise(path: Path, split: str, speaker: str | None, ref: str, options, cleaning) -> Scored:  # type: ignore[no-untyped-def]
+    from ppod_audio.audio.decode import decode
+    from ppod_audio.speech.transcribe import transcribe
+    from ppod_audio.transcript.clean import clean_words
+
+    audio = decode(path, 16000, 1).samples[0]
+    began = time.perf_counter()
+    result = transcribe(audio, options)
+    decode_seconds = time.perf_counter() - began
+    words = [w.model_copy(update={"speaker": speaker}) for w in result.words]
+    texts = {"raw": " ".join(w.text for w in words)}
+    after: list = []
+    for system, clean in cleaning.items():
+        cleaned = clean_words(words, clean)
+        texts[system] = " ".join(w.text for w in cleaned)
+        if system == "after":
+            after = cleaned
+    return Scored(path.stem, split, speaker, audio.shape[0] / 16000, decode_seconds, ref, texts,
+                  after)  # fmt: skip
+
+
+def wer(rows: list[Scored], system: str) -> float:
+    import jiwer
+
+    return jiwer.wer(
+        [normalise(r.reference) for r in rows], [normalise(r.texts[system]) or "x" for r in rows]
+    )
+
+
+# --- shading -----------------------------------------------------------------------------------
+
+
+def needs_review(words: list, index: int, known: frozenset[str]) -> bool:  # type: ignore[type-arg]
+    """The chosen shading signal (on the domain dev passages, tiny.en): a word is shaded when
+    its probability is under 0.6, or under 0.85 beside a word under 0.4 (recognition that lost
+    its footing spills onto neighbours: "we'll do" for "with two") — unless the word is the
+    show's own vocabulary, heard so or put back by a correction (a right "Somerset Safeguarding
+    Children Partnership" is no longer shaded).
+    """
+    from ppod_audio.transcript.vocabulary import letters
+
+    word = words[index]
+    if word.original is not None or letters(word.text) in known:
+        return False
+    neighbours = [_p(w) for w in (words[index - 1 : index] + words[index + 1 : index + 2])]
+    return _p(word) < SHADE_THRESHOLD or (_p(word) < 0.85 and min(neighbours, default=1.0) < 0.4)
+
+
+def shading(rows: list[Scored], known: frozenset[str]) -> dict[str, tuple[float, float, int, int]]:
+    """Per signal: (share of error words shaded, share of correct words shaded, errors, correct).
+
+    A word of the "after" text is an error when the WER alignment does not pair it with an equal
+    reference word (a substitution or an insertion); deletions have no word to shade.
+    """
+    signals = {
+        "probability < 0.6 (now)": lambda ws, i: _p(ws[i]) < SHADE_THRESHOLD,
+        "probability < 0.4": lambda ws, i: _p(ws[i]) < 0.4,
+        "min with neighbours": lambda ws, i: (
+            min(_p(w) for w in ws[max(0, i - 1) : i + 2]) < SHADE_THRESHOLD
+        ),
+        "probability or corrected": lambda ws, i: (
+            _p(ws[i]) < SHADE_THRESHOLD or ws[i].original is not None
+        ),
+        "needs_review (chosen)": lambda ws, i: needs_review(ws, i, known),
+    }
+    totals = {name: [0, 0] for name in signals}
+    errors = correct = 0
+    for row in rows:
+        ref = normalise(row.reference).split()
+        words = row.words
+        # Align word by word: each Word normalises to zero or more tokens.
+        tokens: list[int] = []  # token -> word index
+        for index, word in enumerate(words):
+            tokens += [index] * len(normalise(word.text).split())
+        hyp = [t for w in words for t in normalise(w.text).split()]
+        hyp_to_ref = {h: r for r, h in alignment(ref, hyp).items()}
+        wrong = {tokens[k] for k in range(len(hyp)) if k not in hyp_to_ref}
+        for index in range(len(words)):
+            if not normalise(words[index].text):
+                continue
+            is_error = index in wrong
+            errors += is_error
+            correct += not is_error
+            for name, signal in signals.items():
+                if signal(words, index):
+                    totals[name][0 if is_error else 1] += 1
+    return {
+        name: (hit / max(errors, 1), false / max(correct, 1), errors, correct)
+        for name, (hit, false) in totals.items()
+    }
+
+
+def _p(word) -> float:  # type: ignore[no-untyped-def]
+    return 1.0 if word.probability is None else word.probability
+
+
+# --- captions ----------------------------------------------------------------------------------
+
+
+def caption_faults(document) -> dict[str, tuple[int, int, int]]:  # type: ignore[no-untyped-def]
+    """Per caption format: (cues, cues under 1 s, cues ending on a title or an initial)."""
+    from ppod_audio.transcript.formats import is_abbreviation, render_srt, render_vtt
+
+    faults = {}
+    for name, text in (("vtt", render_vtt(document)), ("srt", render_srt(document))):
+        cues = short = split = 0
+        for block in text.strip().split("\n\n"):
+            lines = block.split("\n")
+            timing = next((line for line in lines if "-->" in line), None)
+            if timing is None:
+                continue
+            start, end = (_clock(part.strip()) for part in timing.split("-->"))
+            body = lines[lines.index(timing) + 1 :]
+            words = re.sub(r"<[^>]+>", "", " ".join(body)).split()
+            cues += 1
+            short += end - start < 1.0
+            split += bool(words) and is_abbreviation(words[-1])
+        faults[name] = (cues, short, split)
+    return faults
+
+
+def _clock(stamp: str) -> float:
+    hours, minutes, seconds = stamp.replace(",", ".").split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def domain_document(rows: list[Scored]):  # type: ignore[no-untyped-def]
+    """The passages' "after" words laid end to end (1 s apart) as one episode."""
+    from ppod_audio.transcript.model import EpisodeDocument, EpisodeInfo, Speaker
+    from ppod_audio.transcript.segments import build_segments
+
+    words, offset = [], 0.0
+    for row in rows:
+        words += [w.model_copy(update={"start": w.start + offset, "end": w.end + offset})
+                  for w in row.words]  # fmt: skip
+        offset += row.seconds + 1.0
+    names = sorted({row.speaker for row in rows if row.speaker})
+    return EpisodeDocument(
+        episode=EpisodeInfo(slug="domain", title="Domain set", show="The P Pod"),
+        audio="domain.mp3",
+        duration=round(offset, 3),
+        speakers=[Speaker(id=name, name=name) for name in names],
+        segments=build_segments(words),
+    )
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def report_terms(rows: list[Scored], terms: list[tuple[str, ...]], label: str) -> None:
+    print(f"\n{label}: terms (cast names, glossary terms, acronyms)")
+    print(f"  {'system':8} {'recall':>16} {'precision':>16}")
+    for system in SYSTEMS:
+        recalled = in_ref = right = in_text = 0
+        for row in rows:
+            a, b, c, d = term_counts(row.reference, row.texts[system], terms)
+            recalled, in_ref, right, in_text = recalled + a, in_ref + b, right + c, in_text + d
+        print(f"  {system:8} {recalled / max(in_ref, 1):7.1%} ({recalled:3d}/{in_ref:3d})"
+              f" {right / max(in_text, 1):7.1%} ({right:3d}/{in_text:3d})")  # fmt: skip
+
+
+def report_corrections(rows: list[Scored]) -> None:
+    good = bad = 0
+    lines = []
+    for row in rows:
+        ref = set(normalise(row.reference).split())
+        for word in row.words:
+            if word.original is None:
+                continue
+            ok = all(t in ref for t in normalise(word.text).split())
+            good, bad = good + ok, bad + (not ok)
+            lines.append(
+                f"    {'ok ' if ok else 'BAD'} {row.name}: {word.original!r} -> {word.text!r}"
+            )
+    print(f"  corrections recorded: {good + bad} ({good} to a word of the reference, {bad} not)")
+    print("\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="tiny.en")
+    parser.add_argument("--prompt", choices=("none", "hotwords", "initial_prompt"), default="none")
+    parser.add_argument("--split", choices=("dev", "eval", "all"), default="all")
+    parser.add_argument("--generic", action="store_true", help="also ../shared/data dev + eval")
+    parser.add_argument("--documents", nargs="*", type=Path, default=[],
+                        help="episode.json files whose captions to check too")  # fmt: skip
+    parser.add_argument("--show-text", action="store_true")
+    parser.add_argument("--save", type=Path, help="pickle the scored passages here")
+    args = parser.parse_args(argv)
+
+    if not (DOMAIN / "passages.json").is_file():
+        print(f"no domain set at {DOMAIN}: run bench/make_domain_set.py first", file=sys.stderr)
+        return 2
+
+    from ppod_audio.config import EpisodeManifest, SpeakerEntry, load_show
+    from ppod_audio.speech.transcribe import TranscribeOptions
+    from ppod_audio.transcript.clean import CleanOptions
+    from ppod_audio.transcript.document import clean_options
+    from ppod_audio.transcript.model import load_document
+    from ppod_audio.transcript.vocabulary import letters
+
+    listing = json.loads((DOMAIN / "passages.json").read_text(encoding="utf-8"))
+    show = load_show(REPO / "raw_audio")
+    manifest = EpisodeManifest(
+        title="Domain set", speakers=[SpeakerEntry(**person) for person in listing["cast"]]
+    )
+    after = clean_options(show, manifest)
+    cleaning = {"before": CleanOptions(glossary=after.glossary), "after": after}
+    terms = term_list(after.vocabulary)
+    known = frozenset(letters(t) for e in after.vocabulary.entries for t in e.text.split())
+    assert after.glossary is not None
+    options = TranscribeOptions(
+        model=args.model, terms=after.glossary.terms, prompt=args.prompt, device="cpu"
+    )
+    spelling = "en-GB" if after.british_spelling else "off"
+    print(f"model {args.model}, prompt {args.prompt} ({len(after.glossary.terms)} terms), "
+          f"house spelling {spelling}, {len(terms)} terms scored")  # fmt: skip
+
+    began = time.perf_counter()
+    rows = [
+        recognise(path, split, speaker, path.with_suffix(".txt").read_text(), options, cleaning)
+        for path, split, speaker in domain_files(args.split)
+    ]
+    if args.save:
+        import pickle
+
+        args.save.write_bytes(pickle.dumps(rows))
+    for split in ("dev", "eval"):
+        chosen = [r for r in rows if r.split == split]
+        if not chosen:
+            continue
+        words = sum(len(normalise(r.reference).split()) for r in chosen)
+        audio = sum(r.seconds for r in chosen)
+        rtf = sum(r.decode_seconds for r in chosen) / audio
+        label = f"DOMAIN {split} ({len(chosen)} passages, {words} words, {audio:.0f} s)"
+        cells = "  ".join(f"{s} {wer(chosen, s):6.1%}" for s in SYSTEMS)
+        print(f"\n{label}: WER {cells}  (recognition RTF {rtf:.3f})")
+        report_terms(chosen, terms, label)
+        report_corrections(chosen)
+        print("  shading ('after' words; errors shaded / correct words shaded):")
+        for name, (hit, false, errors, correct) in shading(chosen, known).items():
+            print(f"    {name:26} {hit:6.1%} of {errors} errors  {false:6.1%} of {correct} correct")
+        for fmt, (cues, short, split_) in caption_faults(domain_document(chosen)).items():
+            print(f"  captions {fmt}: {cues} cues, {short} under 1 s, {split_} ending on a title")
+        if args.show_text:
+            for row in chosen:
+                print(f"  # {row.name}\n    ref:    {row.reference.strip()}")
+                for system in SYSTEMS:
+                    print(f"    {system:7} {row.texts[system]}")
+
+    if args.generic:
+        root = data_root()
+        if not (root / "speech").is_dir():
+            print(f"\nshared data not found at {root}: generic WER skipped")
+        else:
+            # The same prompt as the domain passages: a pipeline setting reaches every episode.
+            generic_options = TranscribeOptions(
+                model=args.model, terms=after.glossary.terms, prompt=args.prompt, device="cpu"
+            )
+            plain = EpisodeManifest(title="generic")
+            generic_after = clean_options(show, plain)
+            generic_cleaning = {"before": CleanOptions(glossary=generic_after.glossary),
+                                "after": generic_after}  # fmt: skip
+            for split in ("dev", "eval"):
+                scored = [
+                    recognise(
+                        root / name,
+                        split,
+                        None,
+                        reference(root / name),
+                        generic_options,
+                        generic_cleaning,
+                    )  # fmt: skip
+                    for name in SPLITS[split]
+                    if name not in OUT_OF_TOTALS
+                ]
+                cells = "  ".join(f"{s} {wer(scored, s):6.1%}" for s in SYSTEMS)
+                print(f"\nGENERIC {split} ({len(scored)} files): WER {cells}")
+                for row in scored:
+                    changed = [w for w in row.words if w.original is not None]
+                    if changed:
+                        print(
+                            f"  {row.name}: corrections {[(w.original, w.text) for w in changed]}"
+                        )
+                    if row.texts["before"] != row.texts["after"]:
+                        print(f"  {row.name}: before {row.texts['before']!r}")
+                        print(f"  {' ' * len(row.name)}  after  {row.texts['after']!r}")
+
+    for path in args.documents:
+        for fmt, (cues, short, split_) in caption_faults(load_document(path)).items():
+            print(f"\ncaptions {path} {fmt}: {cues} cues, {short} under 1 s, "
+                  f"{split_} ending on a title")  # fmt: skip
+    print(f"\n(total {time.perf_counter() - began:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

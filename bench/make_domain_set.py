@@ -1,0 +1,236 @@
+"""Make the domain evaluation set: the show's own words, spoken, with their reference text.
+
+    python bench/make_domain_set.py [--out build/domain-set]
+
+The shared real-speech set (``../shared/data``) has none of this show's vocabulary — no cast
+names, no "SSCP", "CSPR" or "rapid review" — so it cannot say whether recognition (or a
+correction after it) gets the words that matter to this show right. This script renders other
+passages of the seed transcript (``../shared/seed/ppod-s01e02-what-is-the-sscp.txt``: the
+introductions, learning reviews, data, the newsletter and the sign-off; none of the demo
+excerpt's sentences) the way the demo was made (``scripts/make_demo_episode.py``): espeak-ng
+voices, but other ones and at other speeds and pitches, with a quiet room under them.
+
+Passages alternate between ``dev`` (for choosing settings and thresholds) and ``eval`` (for
+reporting only). The recogniser's errors in the seed are fixed in the text ("SCP", "factory
+partner", "CFP R"), so each passage's text is exactly what is spoken: its reference.
+
+Written, not committed (audio is generated on demand and is deterministic for an espeak-ng
+version): ``<out>/<split>/<NN>-<speaker>.wav`` (16 kHz mono, 16-bit) with ``.txt`` beside it,
+and ``<out>/passages.json`` listing every passage with its speaker, voice and split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+from make_demo_episode import Speaker, espeak, speech_only, to_rate  # noqa: E402
+
+RATE = 16000
+DEFAULT_OUT = REPO / "build" / "domain-set"
+SEED = 20261130
+NOISE_DBFS = -55.0  # RMS of the room under the voices
+PEAK_DBFS = -3.0
+PAD_S = 0.4
+
+STEVE, JASMINE, REBECCA = "Steve Macabee", "Jasmine Wark", "Rebecca Leggett"
+ROLES = {
+    STEVE: "SSCP Multiagency Training Manager",
+    JASMINE: "SSCP Business Manager",
+    REBECCA: "SSCP Partnership Business Officer",
+}
+# Two voices per person, neither the demo's (en-gb+m3 155/45, en-us+f4 160/55,
+# en-gb-x-rp+klatt2 150/60): passages alternate between them.
+VOICES: dict[str, tuple[Speaker, Speaker]] = {
+    STEVE: (
+        Speaker(STEVE, ROLES[STEVE], "en-gb+m1", 165, 40),
+        Speaker(STEVE, ROLES[STEVE], "en-gb-x-gbcwmd+m4", 150, 50),
+    ),
+    JASMINE: (
+        Speaker(JASMINE, ROLES[JASMINE], "en-gb+f3", 170, 62),
+        Speaker(JASMINE, ROLES[JASMINE], "en-gb-x-rp+f2", 150, 58),
+    ),
+    REBECCA: (
+        Speaker(REBECCA, ROLES[REBECCA], "en-us+f2", 158, 66),
+        Speaker(REBECCA, ROLES[REBECCA], "en-gb-scotland+f5", 145, 55),
+    ),
+}
+
+# Passages of the seed, its recognition errors fixed; even positions are dev, odd are eval.
+PASSAGES: tuple[tuple[str, str], ...] = (
+    (
+        STEVE,
+        "Hello and welcome to the P Pod. The Partnership podcast from the Somerset Safeguarding "
+        "Children Partnership. Throughout these podcasts, we'll be bringing you news and updates "
+        "in relation to safeguarding children in Somerset and nationally.",
+    ),
+    (
+        STEVE,
+        "I'm joined in the studio today by two of my colleagues from the business unit, Jasmine "
+        "Wark and Rebecca Leggett. My name is Steve Macabee, and I'm the multi-agency training "
+        "manager for the SSCP.",
+    ),
+    (
+        REBECCA,
+        "Hi everyone, I'm Rebecca Leggett, and I am the partnership business officer for the "
+        "SSCP. In quality assurance, I get the opportunity to run focus groups with frontline "
+        "practitioners.",
+    ),
+    (
+        JASMINE,
+        "Of course. Hi, I'm Jasmine Wark, and I'm the business manager for the Somerset "
+        "Safeguarding Children Partnership. The business unit isn't the partnership: we work "
+        "for the partnership.",
+    ),
+    (
+        JASMINE,
+        "In Somerset, the partnership is led by three agencies. Those are Somerset Council, "
+        "Somerset Integrated Care Board, and Avon and Somerset Constabulary.",
+    ),
+    (
+        STEVE,
+        "The government didn't include education as a statutory partner, which caused a lot of "
+        "debate at the time of Working Together. Education isn't a single body.",
+    ),
+    (
+        JASMINE,
+        "You may have heard of serious case reviews. If there is a serious incident in "
+        "Somerset, it's the duty of the local authority to notify the national panel, and "
+        "start what we call a rapid review.",
+    ),
+    (
+        STEVE,
+        "I think people are often quite familiar with serious case reviews. Jasmine, could you "
+        "summarise the difference between a serious case review and a rapid review?",
+    ),
+    (
+        JASMINE,
+        "A serious case review would often take many months to publish. The approach with rapid "
+        "reviews is that they have to be undertaken within three weeks.",
+    ),
+    (
+        STEVE,
+        "And because we love acronyms, there's the CSPR. What's the difference between a rapid "
+        "review and a child safeguarding practice review?",
+    ),
+    (
+        JASMINE,
+        "The criteria for a rapid review and a CSPR are exactly the same. But even a CSPR has a "
+        "six month deadline, so no reviews take two or three years any more.",
+    ),
+    (
+        JASMINE,
+        "There are different approaches to undertaking a CSPR. You can have thematic CSPRs, "
+        "which look at more than one child and the trends across the incidents.",
+    ),
+    (
+        REBECCA,
+        "I think it's also really important to recognise that a rapid review and a CSPR can "
+        "highlight good practice that agencies are showing.",
+    ),
+    (
+        REBECCA,
+        "Over the last couple of years we've seen non-accidental injuries rising nationally, "
+        "and we might look at this through the quality and performance subgroup of the SSCP.",
+    ),
+    (
+        STEVE,
+        "Rebecca, in terms of picking up on those themes, how does the work you do around the "
+        "data get fed into the work of the Somerset Safeguarding Children Partnership?",
+    ),
+    (
+        REBECCA,
+        "You can sign up to our newsletter, the Learning Bulletin. We'll have outcomes from the "
+        "rapid reviews, and articles from across the multi-agency system.",
+    ),
+    (
+        STEVE,
+        "Thank you, Jasmine Wark and Rebecca Leggett. If you'd like to find out more about the "
+        "SSCP, or would like to join us for a future episode of the P Pod, get in touch.",
+    ),
+    (
+        JASMINE,
+        "Safeguarding is everyone's responsibility. Every part of the safeguarding system, from "
+        "Avon and Somerset Constabulary to our schools, has a really important perspective.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One rendered passage: where it is, who says it in which voice, and its split."""
+
+    name: str
+    split: str
+    speaker: str
+    voice: str
+    wpm: int
+    pitch: int
+    text: str
+    seconds: float
+
+
+def render(speaker: Speaker, text: str, rng: np.random.Generator) -> np.ndarray:
+    """The passage in ``speaker``'s voice at 16 kHz, padded, levelled, over a quiet room."""
+    clip = to_rate(speech_only(espeak(text, speaker)), RATE)
+    clip *= 10 ** (PEAK_DBFS / 20) / float(np.max(np.abs(clip)))
+    pad = np.zeros(int(PAD_S * RATE))
+    audio = np.concatenate([pad, clip, pad])
+    noise = rng.standard_normal(audio.size)
+    noise = np.convolve(noise, np.ones(8) / 8, mode="same")  # duller than white, like a room
+    noise *= 10 ** (NOISE_DBFS / 20) / np.sqrt(np.mean(noise**2))
+    return audio + noise
+
+
+def make(out: Path) -> list[Passage]:
+    rng = np.random.default_rng(SEED)
+    passages: list[Passage] = []
+    uses: dict[str, int] = {}
+    for number, (person, text) in enumerate(PASSAGES, start=1):
+        split = "dev" if number % 2 else "eval"
+        variant = uses.get(person, 0) % 2
+        uses[person] = uses.get(person, 0) + 1
+        speaker = VOICES[person][variant]
+        audio = render(speaker, text, rng)
+        name = f"{number:02d}-{person.split()[0].lower()}"
+        folder = out / split
+        folder.mkdir(parents=True, exist_ok=True)
+        sf.write(folder / f"{name}.wav", audio, RATE, subtype="PCM_16")
+        (folder / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+        passages.append(
+            Passage(name, split, person, speaker.voice, speaker.wpm, speaker.pitch, text,
+                    round(audio.size / RATE, 2))
+        )  # fmt: skip
+    listing = {
+        "cast": [{"name": name, "role": role} for name, role in ROLES.items()],
+        "passages": [asdict(p) for p in passages],
+    }
+    (out / "passages.json").write_text(json.dumps(listing, indent=1) + "\n", encoding="utf-8")
+    return passages
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    passages = make(args.out)
+    for split in ("dev", "eval"):
+        chosen = [p for p in passages if p.split == split]
+        words = sum(len(p.text.split()) for p in chosen)
+        seconds = sum(p.seconds for p in chosen)
+        print(f"{split}: {len(chosen)} passages, {words} words, {seconds:.1f} s")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

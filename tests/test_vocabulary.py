@@ -1,0 +1,265 @@
+"""Vocabulary correction: the show's names and terms put back, nothing else touched, and every
+correction recorded in episode.json so an editor can see and undo it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import DEMO
+
+from ppod_audio.config import EpisodeManifest, load_show
+from ppod_audio.transcript.clean import CleanOptions, clean_words
+from ppod_audio.transcript.document import clean_options
+from ppod_audio.transcript.glossary import load_glossary
+from ppod_audio.transcript.model import (
+    EpisodeDocument,
+    EpisodeInfo,
+    Segment,
+    Word,
+    document_json,
+    load_document,
+    segment_from_words,
+)
+from ppod_audio.transcript.vocabulary import (
+    acronym_similarity,
+    build_vocabulary,
+    correct_vocabulary,
+    corrections,
+)
+
+REPO = Path(__file__).parents[1]
+GLOSSARY = load_glossary(REPO / "raw_audio" / "glossary.toml")
+CAST = ("Steve Macabee", "Jasmine Wark", "Rebecca Leggett")
+VOCABULARY = build_vocabulary(
+    [*GLOSSARY.terms, *(right for _, right in GLOSSARY.replacements)], CAST
+)
+
+
+def words(text: str, speaker: str | None = "S1") -> list[Word]:
+    return [
+        Word(text=t, start=float(i), end=i + 0.8, probability=0.9, speaker=speaker)
+        for i, t in enumerate(text.split())
+    ]
+
+
+def corrected(text: str) -> str:
+    return " ".join(w.text for w in correct_vocabulary(words(text), VOCABULARY))
+
+
+# What tiny.en wrote for the demo episode (raw_audio/demo-what-is-the-sscp), and what was said.
+@pytest.mark.parametrize(
+    ("heard", "said"),
+    [
+        (
+            "Brilliant, thank you. My name is Steve Markham, and I'm the",
+            "Brilliant, thank you. My name is Steve Macabee, and I'm the",
+        ),
+        (
+            "the partnership business officer for the SCT.",
+            "the partnership business officer for the SSCP.",
+        ),  # noqa: E501
+        ("and start what we call a rapid renew.", "and start what we call a rapid review."),
+        ("familiar with serious case renews. What's", "familiar with serious case reviews. What's"),
+        ("but rapid renews have to be", "but rapid reviews have to be"),
+        (
+            "because we learn acronyms as the CSDR, the child",
+            "because we learn acronyms as the CSPR, the child",
+        ),  # noqa: E501
+        (
+            "the child safeguarding practice renew, when",
+            "the child safeguarding practice review, when",
+        ),
+        ("sign up to the learning bullet in today", "sign up to the Learning Bulletin today"),
+        ("Thanks Jasmin, and Rebecca", "Thanks Jasmine, and Rebecca"),
+        ("in Summerset and nationally", "in Somerset and nationally"),
+        ("the CSDRs we did", "the CSPRs we did"),
+        ("Rebekah, in terms of", "Rebecca, in terms of"),
+        ("from A1 and Somerset Constabulary to", "from Avon and Somerset Constabulary to"),
+        ("a future episode on the B pod, get", "a future episode on the P Pod, get"),
+        ("more about the S.C.P., or", "more about the SSCP, or"),
+        ("more about the S.C.P.", "more about the SSCP."),
+        ("colleagues, Jasmine Walk, and Rebecca", "colleagues, Jasmine Wark, and Rebecca"),
+        ("Somerset integrated cardboard, and", "Somerset Integrated Care Board, and"),
+    ],
+)
+def test_near_misses_of_the_show_vocabulary_are_put_back(heard: str, said: str) -> None:
+    assert corrected(heard) == said
+
+
+@pytest.mark.parametrize(
+    "heard",
+    [
+        "we work together with schools",  # "work" resembles Wark: a common word, no context
+        "we renew the contract every year",  # "renew" ~ review, but no "rapid" / "case" beside it
+        "a review of the data",  # a term's word alone is just a word
+        "the NHS and the GP and the CSE team",  # other acronyms, said on the show
+        "like Steve Jobs said",  # a first name, then a common capitalised word
+        "Jasmine Walker rang",  # another surname, a common word not near enough (0.5)
+        "Mark said the Somerset Council would",  # names and terms already right
+        "the summer set of events",  # common words that merely run together into "Somerset"
+        "non-accidental injuries to babies",  # a term's plural is the term
+        "Jasmine, Rebecca and Steve",  # first names alone, right
+        "the M pod and an iPod",  # M does not sound like P; "iPod" is not "P Pod"
+        "the A1 and the M5 to Somerset",  # a road, with no other word of a term beside it
+        "I spoke to Stephen about it",  # another person, not a near-miss of a cast name
+        "thanks Becca",  # a short form of a cast name, said as such
+        "and Mr. Lockett said",  # a name like Leggett (0.62), but not near enough
+        "we see it in Salisbury",  # a place, not Somerset
+        "Legit, that was good",  # sounds like Leggett (0.79), but a common word with no context
+        "a rapid rise in cases",  # "rapid" heard right, "rise" nothing like "review" (0.42)
+    ],
+)
+def test_words_outside_the_vocabulary_are_never_touched(heard: str) -> None:
+    result = correct_vocabulary(words(heard), VOCABULARY)
+    assert " ".join(w.text for w in result) == heard
+    assert corrections(result) == []
+
+
+def test_a_correction_keeps_timings_and_records_what_was_heard() -> None:
+    before = words("My name is Steve Markham, and the SCT. did a rapid renew")
+    after = correct_vocabulary(before, VOCABULARY)
+    assert [(w.start, w.end) for w in after] == [(w.start, w.end) for w in before]
+    fixed = {w.text: w.original for w in corrections(after)}
+    assert fixed == {"Macabee,": "Markham,", "SSCP.": "SCT.", "review": "renew"}
+    assert all(w.probability == 0.9 and w.speaker == "S1" for w in after)
+
+
+def test_a_phrase_heard_as_more_words_shares_their_time() -> None:
+    before = words("our learning bullet in today")
+    after = correct_vocabulary(before, VOCABULARY)
+    assert [w.text for w in after] == ["our", "Learning", "Bulletin", "today"]
+    bulletin = after[2]
+    assert bulletin.original == "bullet in"
+    assert (bulletin.start, bulletin.end) == (before[2].start, before[3].end)
+
+
+def test_an_introduction_is_needed_for_a_distant_surname() -> None:
+    """ "Markham" is far from "Macabee" (similarity 0.35): enough after "My name is Steve",
+    not after a first name anywhere."""
+    assert corrected("My name is Steve Markham") == "My name is Steve Macabee"
+    assert corrected("then Steve Markham rang") == "then Steve Markham rang"
+
+
+def test_no_correction_across_a_change_of_speaker_or_a_sentence_end() -> None:
+    split = words("the learning", "S1") + words("bullet in", "S2")
+    assert corrections(correct_vocabulary(split, VOCABULARY)) == []
+    assert corrected("a rapid. Renew it") == "a rapid. Renew it"
+
+
+def test_acronyms_compare_by_their_spoken_letters() -> None:
+    assert acronym_similarity("CSDR", "CSPR") > acronym_similarity("CSDR", "SSCP")
+    assert acronym_similarity("SCT", "SSCP") > acronym_similarity("SCT", "CSPR")
+    assert acronym_similarity("GP", "CSPR") < 0.6
+
+
+def test_clean_words_runs_the_vocabulary_after_the_glossary() -> None:
+    """ "SCP" is the glossary's own replacement; "SCT" is the vocabulary's; the sentence-start
+    capital of a corrected lower-case term is kept; both record what was heard."""
+    options = CleanOptions(glossary=GLOSSARY, vocabulary=VOCABULARY)
+    cleaned = clean_words(words("Rapid renew. The SCP and the SCT. agreed"), options)
+    assert " ".join(w.text for w in cleaned) == "Rapid review. The SSCP and the SSCP. agreed"
+    assert [w.original for w in corrections(cleaned)] == ["renew.", "SCP", "SCT."]
+
+
+def _document(segment_words: list[Word]) -> EpisodeDocument:
+    return EpisodeDocument(
+        episode=EpisodeInfo(slug="s", title="t", show="Show"),
+        audio="s.mp3",
+        duration=60.0,
+        segments=[segment_from_words(segment_words, "S1")],
+    )
+
+
+def test_recorded_originals_survive_episode_json() -> None:
+    fixed = correct_vocabulary(words("My name is Steve Markham."), VOCABULARY)
+    document = _document(fixed)
+    data = json.loads(document_json(document))
+    saved = data["segments"][0]["words"]
+    assert saved[4]["original"] == "Markham." and saved[4]["text"] == "Macabee."
+    # An uncorrected word is written as before: no "original" key at all.
+    assert "original" not in saved[0]
+    assert EpisodeDocument.model_validate(data) == document
+
+
+def test_a_version_1_document_without_originals_still_loads(tmp_path: Path) -> None:
+    data = json.loads(document_json(_document(words("Hello there."))))
+    data["schema_version"] = 1
+    path = tmp_path / "episode.json"
+    path.write_text(json.dumps(data))
+    loaded = load_document(path)
+    assert [w.original for w in loaded.words()] == [None, None]
+
+
+def _show(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
+    (tmp_path / "show.toml").write_text(text)
+    return load_show(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("show_toml", "british"),
+    [
+        ('language = "en-GB"\n', True),
+        ('language = "en-US"\n', False),
+        ('language = "en-GB"\n[transcript]\nspelling = "en-US"\n', False),
+        ('language = "en-GB"\n[transcript]\nspelling = "off"\n', False),
+        ('language = "en-US"\n[transcript]\nspelling = "en-GB"\n', True),
+        ("", True),  # the code default language is en-GB
+    ],
+)
+def test_house_spelling_comes_from_show_toml(tmp_path: Path, show_toml: str, british: bool) -> None:
+    show = _show(tmp_path, show_toml)
+    options = clean_options(show, EpisodeManifest(title="t"))
+    cleaned = " ".join(w.text for w in clean_words(words("I realize the organization"), options))
+    expected = "I realise the organisation" if british else "I realize the organization"
+    assert cleaned == expected
+
+
+def test_a_bad_spelling_setting_names_the_file_and_key(tmp_path: Path) -> None:
+    from ppod_audio.errors import InputError
+
+    with pytest.raises(InputError, match=r"transcript\.spelling"):
+        _show(tmp_path, '[transcript]\nspelling = "en-AU"\n')
+
+
+def test_the_episode_cast_is_the_vocabulary(tmp_path: Path) -> None:
+    """Names come from episode.toml: a cast member of this episode is corrected, another
+    show's guest is not."""
+    show = _show(tmp_path, "")
+    manifest = EpisodeManifest(title="t", speakers=[{"name": "Priya Ramanathan"}])
+    options = clean_options(show, manifest)
+    heard = words("My name is Priya Ramanathen. Steve Makabee")
+    assert " ".join(w.text for w in clean_words(heard, options)) == (
+        "My name is Priya Ramanathan. Steve Makabee"
+    )
+
+
+@pytest.mark.slow
+def test_the_demo_publishes_its_corrections_and_a_save_keeps_them(edit_episode: Path) -> None:
+    """The real pipeline on the demo: tiny.en's "Steve Markham" and "CSDR" are published as the
+    cast's name and the glossary's acronym, episode.json keeps what was heard, and an editor's
+    save and ``ppod render`` keep those records."""
+    from click.testing import CliRunner
+
+    from ppod_audio.cli import cli
+    from ppod_audio.edit.save import save_and_render
+
+    document = load_document(edit_episode / "episode.json")
+    fixed = {(w.original, w.text) for w in corrections(document.words())}
+    assert fixed, "the demo's transcript has no recorded corrections"
+    texts = " ".join(w.text for w in document.words())
+    assert "Macabee" in texts and "Markham" not in texts
+    assert "CSDR" not in texts
+    document.segments[1].words[0].text = "Hello"
+    document.segments[1] = segment_from_words(
+        document.segments[1].words, document.segments[1].speaker
+    )
+    save_and_render(edit_episode, document)
+    result = CliRunner().invoke(cli, ["render", str(edit_episode)])
+    assert result.exit_code == 0, result.output
+    again = load_document(edit_episode / "episode.json")
+    assert {(w.original, w.text) for w in corrections(again.words())} == fixed
+    published = (edit_episode / f"{DEMO.name}.txt").read_text()
+    assert "Macabee" in published and "Markham" not in published
+    assert isinstance(again.segments[0], Segment)
