@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared, write_wav
+from conftest import make_episode, shared, write_wav
 
 from ppod_audio.audio.activity import frame_levels_db
 from ppod_audio.audio.clean import HighPass, clean, edge_ramp, trim_bounds
@@ -159,3 +159,25 @@ def test_silence_then_speech_does_not_pump() -> None:
     onset = slice(3 * RATE + speech_start, 3 * RATE + speech_start + int(0.3 * RATE))
     ratio = 10 * np.log10(np.mean(out[onset] ** 2) / np.mean(clean_speech[onset] ** 2))
     assert ratio > -2.0, f"speech onset turned down by {-ratio:.1f} dB"
+
+
+def test_noise_settings_redo_the_audio_not_the_speech(show_root: Path, tmp_path: Path) -> None:
+    """Speech hears the original recording (measured: the cleaned signal raised WER and DER), so
+    the noise and hum settings are in the audio keys and not in the speech key."""
+    from ppod_audio.pipeline import episode_settings, stage_keys
+    from ppod_audio.speech.stage import SpeechOptions
+
+    tone = 0.1 * np.sin(np.arange(44100) * 2 * np.pi * 440 / 44100).astype(np.float32)
+    take = write_wav(tmp_path / "t.wav", tone, 44100)
+    folder = make_episode(show_root, "keys", {"take.wav": take})
+    manifest, show = episode_settings(folder)
+
+    def keys(show: ShowConfig) -> dict:
+        return stage_keys(manifest, show, SpeechOptions().resolved(show))
+
+    base = keys(show)
+    for values in ({"noise_reduction": "off"}, {"max_noise_reduction_db": 12.0},
+                   {"hum_removal": False}):  # fmt: skip
+        other = show.model_copy(update={"clean": show.clean.model_copy(update=values)})
+        assert keys(other)["clean"] != base["clean"] and keys(other)["audio"] != base["audio"]
+        assert keys(other)["speech"] == base["speech"]
