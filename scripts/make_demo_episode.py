@@ -16,8 +16,14 @@ each turn are known, and are written beside the audio as a reference transcript 
 file for scoring transcription and diarisation. Short clean clips of each voice saying other
 sentences are written too, for enrolling speakers in the voice library.
 
+Each voice's clean stem (its turns alone, at their places and gains, before the room is added)
+is written to ``output/demo-stems/`` (not committed: 15 MB), so ``bench/eval_noise.py`` can
+score the published audio against what was said (PESQ, STOI).
+
 Run from the repository root: ``python scripts/make_demo_episode.py``. The output is
 deterministic (fixed random seed) for a given espeak-ng version.
+``python scripts/make_demo_episode.py --stems-only`` writes only the stems, leaving the committed
+episode alone, and checks that they belong to it (the regenerated mix matches the recording).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EPISODE_DIR = ROOT / "raw_audio" / "demo-what-is-the-sscp"
 REFERENCE_DIR = EPISODE_DIR / "reference"
 RTTM_FILE_ID = "recording"
+STEMS_DIR = ROOT / "output" / "demo-stems"
 
 SEED = 20240301
 ESPEAK_RATE = 22050
@@ -325,8 +332,11 @@ def check_script() -> None:
                 sys.exit(f"enrolment sentence for {name} is in the excerpt: {sentence!r}")
 
 
-def build_recording(rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[float, float]]]:
-    """Lay the turns out on the timeline and add the room; return audio and turn spans (s)."""
+def build_recording(
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, list[tuple[float, float]], dict[str, np.ndarray]]:
+    """Lay the turns out on the timeline and add the room; return audio, turn spans (s) and
+    each voice's clean stem (what the listener should hear of it)."""
     clips = [to_rate(speech_only(espeak(text, speaker)), RATE) for speaker, text in TURNS]
 
     # Host gain from its peak; guest gains from loudness, so the offset is what a listener
@@ -351,19 +361,41 @@ def build_recording(rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[fl
             cursor += int(round(gaps[index] * RATE))
     total = cursor + int(round(TAIL_S * RATE))
 
-    speech = np.zeros(total)
+    stems = {speaker.name: np.zeros(total) for speaker in SPEAKERS}
     for (speaker, _), clip, (start, _) in zip(TURNS, clips, spans, strict=True):
         at = int(round(start * RATE))
-        speech[at : at + clip.size] += clip * gains[speaker.name]
+        stems[speaker.name][at : at + clip.size] += clip * gains[speaker.name]
 
     # A gentle room colour on the voices (a 7 kHz low-pass), so they sound less like a
-    # direct line-out than raw espeak does.
-    speech = sosfilt(butter(2, 7000, btype="lowpass", fs=RATE, output="sos"), speech)
+    # direct line-out than raw espeak does. Linear, so the stems sum to the speech exactly.
+    colour = butter(2, 7000, btype="lowpass", fs=RATE, output="sos")
+    stems = {name: sosfilt(colour, stem) for name, stem in stems.items()}
+    speech = np.sum(list(stems.values()), axis=0)
     room = pink_noise(total, rng) * 10 ** (ROOM_NOISE_DBFS / 20)
     mix = speech + room + rumble(total, rng) + DC_OFFSET
     if np.max(np.abs(mix)) >= 1.0:
         sys.exit("the mix clips; lower HOST_PEAK_DBFS")
-    return mix, spans
+    return mix, spans, stems
+
+
+def write_stems(stems: dict[str, np.ndarray]) -> None:
+    """Each voice's clean stem as 24-bit FLAC in output/demo-stems/ (made on demand)."""
+    STEMS_DIR.mkdir(parents=True, exist_ok=True)
+    for name, stem in stems.items():
+        path = STEMS_DIR / f"{name.split()[0].lower()}.flac"
+        sf.write(path, stem, RATE, subtype="PCM_24", format="FLAC")
+        print(f"wrote {path.relative_to(ROOT)}")
+
+
+def stems_only() -> None:
+    """Write the stems without touching the committed episode, after checking they are its."""
+    check_script()
+    mix, _, stems = build_recording(np.random.default_rng(SEED))
+    committed, _ = sf.read(EPISODE_DIR / "recording.flac", dtype="float64")
+    if committed.shape != mix.shape or np.max(np.abs(committed - mix)) > 2 / 32768:
+        sys.exit("this espeak-ng makes a different recording from the committed one; "
+                 "regenerate the episode (python scripts/make_demo_episode.py) first")  # fmt: skip
+    write_stems(stems)
 
 
 def write_episode_toml(path: Path, spans: list[tuple[float, float]]) -> list[tuple[float, str]]:
@@ -425,7 +457,7 @@ def main() -> None:
     EPISODE_DIR.mkdir(parents=True, exist_ok=True)
     REFERENCE_DIR.mkdir(parents=True, exist_ok=True)
 
-    mix, spans = build_recording(rng)
+    mix, spans, stems = build_recording(rng)
     recording = EPISODE_DIR / "recording.flac"
     sf.write(recording, mix, RATE, subtype="PCM_16", format="FLAC")
     if recording.stat().st_size > MAX_RECORDING_BYTES:
@@ -433,6 +465,7 @@ def main() -> None:
     chapters = write_episode_toml(EPISODE_DIR / "episode.toml", spans)
     write_reference(spans)
     enrol = write_enrolment_clips()
+    write_stems(stems)
 
     # Measure the written file, not the float mix, so the figures include 16-bit rounding.
     audio, _ = sf.read(recording, dtype="float64")
@@ -467,4 +500,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--stems-only"]:
+        stems_only()
+    elif sys.argv[1:]:
+        sys.exit("usage: python scripts/make_demo_episode.py [--stems-only]")
+    else:
+        main()

@@ -30,6 +30,7 @@ from . import __version__
 from .audio import decode as decoding
 from .audio.clean import clean
 from .audio.decode import Audio
+from .audio.denoise import DENOISER_VERSION
 from .audio.loudness import LevellerOptions
 from .audio.master import TRUE_PEAK_MARGIN_DB, MasterSettings, master_to_mp3
 from .audio.prepare import CleanedEpisode, CleanSettings, prepare_mixed, prepare_tracks
@@ -156,7 +157,7 @@ def output_channels(show: ShowConfig) -> int:
 def clean_key(manifest: EpisodeManifest, show: ShowConfig, hashes: list[tuple[str, str]]) -> str:
     tracks = [(s.name, s.track) for s in manifest.track_speakers]
     return make_key("clean", hashes, tracks, show.clean.model_dump(), show.mp3.sample_rate,
-                    output_channels(show))  # fmt: skip
+                    output_channels(show), DENOISER_VERSION)  # fmt: skip
 
 
 def audio_key(clean: str, show: ShowConfig) -> str:
@@ -212,7 +213,8 @@ def episode_keys(episode_dir: Path, options: ProcessOptions) -> dict[str, Any]:
 def clean_settings(show: ShowConfig) -> CleanSettings:
     clean = show.clean
     return CleanSettings(clean.highpass_hz, clean.trim_silence, clean.keep_silence_seconds,
-                         clean.enabled)  # fmt: skip
+                         clean.enabled, clean.noise_reduction, clean.max_noise_reduction_db,
+                         clean.hum_removal)  # fmt: skip
 
 
 def load_and_clean(
@@ -436,6 +438,10 @@ def _process_in(
         # The published document holds words or edits not made by this run's machine: the
         # next run must treat it as the editor's too (see ``publish.edited_document``).
         report["edited"] = document is not machine
+        # Noise and hum reduction: what was done, pause floor and DNSMOS before and after.
+        report["cleaning"] = (
+            previous.get("cleaning") if reuse_audio and previous else cleaned.noise
+        )
         staging.write_bytes(output_dir / "report.json", report_json(report).encode("utf-8"),
                             rank=2)  # fmt: skip
     return report

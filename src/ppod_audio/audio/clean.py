@@ -81,12 +81,25 @@ def clean(
     highpass_hz: float = 80.0,
     trim_silence: bool = True,
     keep_silence_seconds: float = 0.5,
+    noise_reduction: str = "off",
+    max_noise_reduction_db: float = 24.0,
+    hum_removal: bool = False,
 ) -> CleanResult:
+    """The whole cleaning stage on a clip in memory: what ``prepare.py`` does streamed."""
     samples = HighPass(audio.rate, highpass_hz)(audio.samples.astype(np.float32))
     start, end = 0, samples.shape[1]
+    mono_before = samples.mean(axis=0)
+    if hum_removal:
+        from .hum import remove_hum
+
+        samples, _ = remove_hum(samples, audio.rate, highpass_hz)
+    if noise_reduction != "off":
+        from .denoise import denoise
+
+        samples = denoise(samples, audio.rate, max_noise_reduction_db, mono_before)
     if trim_silence:
-        mono = samples.mean(axis=0)
-        start, end = trim_bounds(mono, audio.rate, keep_silence_seconds)
+        # Decided on the levels before noise reduction, like the streamed path.
+        start, end = trim_bounds(mono_before, audio.rate, keep_silence_seconds)
         samples = samples[:, start:end].copy()
         ramp = edge_ramp(audio.rate, end - start)
         if ramp.size:

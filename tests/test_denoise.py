@@ -1,0 +1,183 @@
+"""Noise and hum reduction in the cleaning stage: streamed like the rest, off when told, hum
+notched only where there is hum, and no pumping where speech starts after silence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import make_episode, shared, write_wav
+
+from ppod_audio.audio.activity import frame_levels_db
+from ppod_audio.audio.clean import HighPass, clean, edge_ramp, trim_bounds
+from ppod_audio.audio.decode import Audio, decode
+from ppod_audio.audio.denoise import Denoiser, denoise, level_gain_db
+from ppod_audio.audio.hum import HumDetector, HumFilter, remove_hum
+from ppod_audio.audio.prepare import CleanSettings, prepare_mixed
+from ppod_audio.audio.quality import frame_levels
+from ppod_audio.config import ShowConfig
+
+RATE = 44100
+ON = CleanSettings(noise_reduction="rnnoise", hum_removal=True)
+
+
+def noisy(speech: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
+    """``speech`` with white noise ``snr_db`` below its RMS."""
+    noise = np.random.default_rng(seed).standard_normal(speech.shape).astype(np.float32)
+    rms = np.sqrt(np.mean(speech**2))
+    return (speech + noise * rms * 10 ** (-snr_db / 20)).astype(np.float32)
+
+
+def hum(frames: int, rate: int, level: float = 0.02) -> np.ndarray:
+    """50 Hz mains hum with six harmonics falling 1/k (a ground loop)."""
+    t = np.arange(frames) / rate
+    return sum(level / k * np.sin(2 * np.pi * 50 * k * t) for k in range(1, 8)).astype(np.float32)
+
+
+def band_db(samples: np.ndarray, rate: int, freq: float) -> float:
+    """Power within 1 Hz of ``freq`` (dB): what a hum harmonic adds there."""
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples)))) ** 2
+    freqs = np.fft.rfftfreq(len(samples), 1 / rate)
+    return float(10 * np.log10(spectrum[np.abs(freqs - freq) <= 1.0].sum() + 1e-20))
+
+
+def test_streamed_cleaning_with_noise_reduction_matches_whole_array(tmp_path: Path) -> None:
+    """Two takes (different rates), blocks of 10 s, hum and noise: the file-at-once result."""
+    first, second = tmp_path / "a.wav", tmp_path / "b.wav"
+    for source, target, rate in (("conversation/three-excerpts.wav", first, 48000),
+                                 ("speech/jfk.wav", second, 44100)):  # fmt: skip
+        speech = decode(shared(source), rate, 1).samples[0]
+        write_wav(target, noisy(speech, 15) + hum(len(speech), rate, 0.01), rate)
+    cleaned = prepare_mixed([first, second], tmp_path / "work", RATE, True, ON, speech=False)
+    joined = np.concatenate([decode(first, RATE, 1).samples, decode(second, RATE, 1).samples], 1)
+    assert joined.shape[1] > 2 * 10 * RATE, "the programme spans several blocks"
+    expected = clean(Audio(joined, RATE), noise_reduction="rnnoise", hum_removal=True)
+    streamed = cleaned.audio.load()
+    assert streamed.shape == expected.audio.samples.shape
+    assert cleaned.trimmed_start == pytest.approx(expected.trimmed_start, abs=0.001)
+    assert np.max(np.abs(streamed - expected.audio.samples)) < 1e-4
+    assert cleaned.noise["noise_reduction"] == "rnnoise"
+    assert cleaned.noise["hum_hz"][:2] == [100.0, 150.0]
+    floor = cleaned.noise["pause_floor"]
+    assert floor["after"]["pause_floor_dbfs"] < floor["before"]["pause_floor_dbfs"] - 10
+    mos = cleaned.noise["dnsmos"]
+    assert mos["after"]["background"] > mos["before"]["background"]
+
+
+def test_denoiser_blocks_of_any_size_match_one_block() -> None:
+    speech = decode(shared("speech/librivox-0870.wav"), RATE, 2).samples
+    samples = np.stack([noisy(speech[0], 10, 1), noisy(speech[1], 10, 2)])
+    whole = denoise(samples, RATE)
+    gain = level_gain_db(frame_levels_db(samples.mean(axis=0), RATE))
+    denoiser = Denoiser(RATE, 2, 24.0, gain)
+    starts = range(0, samples.shape[1], 7777)
+    parts = [denoiser(samples[:, start : start + 7777]) for start in starts]
+    streamed = np.concatenate([*parts, denoiser.flush()], axis=1)
+    assert streamed.shape == samples.shape, "as many frames out as in: the lag is taken off"
+    assert np.max(np.abs(streamed - whole)) < 1e-5
+    # In time with the input (RNNoise's 20 ms lag taken off): of all lags within +-50 ms, the
+    # output matches the input best at none.
+    reach = 2205
+    window = whole[0, RATE : 3 * RATE]
+    scores = np.correlate(samples[0, RATE - reach : 3 * RATE + reach], window, mode="valid")
+    assert int(np.argmax(scores)) - reach == 0
+
+
+def test_off_switch_leaves_the_programme_bit_identical(tmp_path: Path) -> None:
+    """noise_reduction = "off" with hum removal on, on audio with no hum: exactly the old
+    cleaning (high-pass and trim), the same bytes."""
+    speech = decode(shared("speech/librivox-0890.wav"), RATE, 1).samples[0]
+    tone = 0.001 * np.random.default_rng(3).standard_normal(RATE).astype(np.float32)
+    path = write_wav(tmp_path / "in.wav", np.concatenate([tone, speech, tone]), RATE)
+    settings = CleanSettings(noise_reduction="off", hum_removal=True)
+    cleaned = prepare_mixed([path], tmp_path / "work", RATE, True, settings, speech=False)
+    samples = HighPass(RATE, 80.0)(decode(path, RATE, 1).samples)
+    start, stop = trim_bounds(samples[0], RATE, 0.5)
+    expected = samples[:, start:stop].copy()
+    ramp = edge_ramp(RATE, stop - start)
+    expected[:, : ramp.size] *= ramp
+    expected[:, -ramp.size :] *= ramp[::-1]
+    assert np.array_equal(cleaned.audio.load(), expected)
+    assert cleaned.noise == {"noise_reduction": "off", "hum_hz": []}
+    # And show.toml's switch reaches the stage.
+    show = ShowConfig.model_validate({"clean": {"noise_reduction": "off"}})
+    assert show.clean.noise_reduction == "off"
+    assert ShowConfig.model_validate({}).clean.noise_reduction == "rnnoise"
+
+
+def test_hum_is_removed_only_when_present() -> None:
+    speech = decode(shared("speech/librivox-0870.wav"), RATE, 1).samples
+    speech = HighPass(RATE, 80.0)(speech)
+    # Clean speech: no hum found, so not one sample changes.
+    untouched, found = remove_hum(speech, RATE)
+    assert found == []
+    assert np.array_equal(untouched, speech)
+    # The same speech with a 50 Hz hum and its harmonics (the fundamental is the high-pass's).
+    hummed = HighPass(RATE, 80.0)(speech + hum(speech.shape[1], RATE))
+    cleaned, found = remove_hum(hummed, RATE)
+    assert set(found) >= {100.0, 150.0, 200.0}
+    assert all(freq % 50 == 0 and freq > 80 for freq in found)
+    # The filters are linear: what they do to the hum alone is what they took out of the mix.
+    hum_alone = HighPass(RATE, 80.0)(hum(speech.shape[1], RATE)[None, :])
+    hum_left = HumFilter(RATE, found)(hum_alone)
+    for freq in found:
+        removed = band_db(hum_alone[0], RATE, freq) - band_db(hum_left[0], RATE, freq)
+        assert removed > 20, f"{freq} Hz: only {removed:.0f} dB removed"
+    # ... and the voice keeps its level (narrow notches take almost nothing from speech).
+    speech_left = HumFilter(RATE, found)(speech)
+    change = 10 * np.log10(np.mean(speech_left**2) / np.mean(speech**2))
+    assert abs(change) < 0.5
+    # Streamed in blocks with the state carried: the same as the whole array.
+    notch = HumFilter(RATE, found)
+    streamed = np.concatenate([notch(hummed[:, i : i + 5000])
+                               for i in range(0, hummed.shape[1], 5000)], axis=1)  # fmt: skip
+    assert np.max(np.abs(streamed - cleaned)) < 1e-5
+    detector = HumDetector(RATE)
+    for i in range(0, hummed.shape[1], 3000):
+        detector.add(hummed[0, i : i + 3000])
+    assert detector.harmonics(80.0) == found
+
+
+def test_silence_then_speech_does_not_pump() -> None:
+    """Room tone then speech: the pause stays down to its edge, and the first syllables are not
+    turned down while the network wakes up."""
+    speech = HighPass(RATE, 80.0)(decode(shared("speech/jfk.wav"), RATE, 1).samples)[0]
+    room = 0.003 * np.random.default_rng(5).standard_normal(len(speech) + 3 * RATE)
+    clean_speech = np.concatenate([np.zeros(3 * RATE, np.float32), speech])
+    samples = (clean_speech + room).astype(np.float32)[None, :]
+    out = denoise(samples, RATE, max_reduction_db=24.0)[0]
+    levels_in = frame_levels(samples[0], RATE)
+    levels_out = frame_levels(out, RATE)
+    silent = slice(0, int(3 / 0.05) - 2)  # the 3 s of room tone, up to 100 ms before speech
+    reduction = levels_in[silent] - levels_out[silent]
+    assert reduction.min() > 12, "no frame of the pause is left loud (no burst at either edge)"
+    assert reduction.max() < 24 + 1.5, "and none is pushed below the limit (no dropout)"
+    # Speech onset: the first 300 ms of the talking keep their level (RNNoise's onset is the
+    # weak point of a gate; the 24 dB limit and the lag compensation keep it whole).
+    speech_start = int(np.argmax(np.abs(speech) > 0.05 * np.abs(speech).max()))
+    onset = slice(3 * RATE + speech_start, 3 * RATE + speech_start + int(0.3 * RATE))
+    ratio = 10 * np.log10(np.mean(out[onset] ** 2) / np.mean(clean_speech[onset] ** 2))
+    assert ratio > -2.0, f"speech onset turned down by {-ratio:.1f} dB"
+
+
+def test_noise_settings_redo_the_audio_not_the_speech(show_root: Path, tmp_path: Path) -> None:
+    """Speech hears the original recording (measured: the cleaned signal raised WER and DER), so
+    the noise and hum settings are in the audio keys and not in the speech key."""
+    from ppod_audio.pipeline import episode_settings, stage_keys
+    from ppod_audio.speech.stage import SpeechOptions
+
+    tone = 0.1 * np.sin(np.arange(44100) * 2 * np.pi * 440 / 44100).astype(np.float32)
+    take = write_wav(tmp_path / "t.wav", tone, 44100)
+    folder = make_episode(show_root, "keys", {"take.wav": take})
+    manifest, show = episode_settings(folder)
+
+    def keys(show: ShowConfig) -> dict:
+        return stage_keys(manifest, show, SpeechOptions().resolved(show))
+
+    base = keys(show)
+    for values in ({"noise_reduction": "off"}, {"max_noise_reduction_db": 12.0},
+                   {"hum_removal": False}):  # fmt: skip
+        other = show.model_copy(update={"clean": show.clean.model_copy(update=values)})
+        assert keys(other)["clean"] != base["clean"] and keys(other)["audio"] != base["audio"]
+        assert keys(other)["speech"] == base["speech"]
