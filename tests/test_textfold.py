@@ -204,3 +204,17 @@ def test_refused_text_edit_leaves_every_file_untouched(edit_episode: Path) -> No
     assert len(result.output.strip().splitlines()) == 1
     assert snapshot == files()
     assert json.loads((edit_episode / "episode.json").read_text())  # still the valid original
+
+
+def test_a_corrected_words_original_survives_a_text_edit(document: EpisodeDocument) -> None:
+    """Cleaning records what recognition heard (``Word.original``, for the editor's undo); an
+    edit of the text elsewhere must not erase that record from the words it keeps."""
+    segment = document.segments[3]
+    corrected = [
+        w.model_copy(update={"original": "Jasmin"}) if w.text == "Jasmine" else w
+        for w in segment.words
+    ]
+    document.segments[3] = segment.model_copy(update={"words": corrected})
+    folded = fold(document, render_txt(document).replace("introduce", "please introduce"))
+    originals = {w.text: w.original for w in folded.words() if w.original}
+    assert originals == {"Jasmine": "Jasmin"}

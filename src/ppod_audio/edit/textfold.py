@@ -68,6 +68,7 @@ class _Token:
     probability: float | None = None
     segment: int = -1  # the old segment it came from
     synthetic: bool = False  # from a segment without words (the content warning)
+    original: str | None = None  # what recognition heard, when cleaning corrected the word
 
 
 def _blocks(lines: list[str]) -> list[tuple[int, list[str]]]:
@@ -214,7 +215,10 @@ def _old_tokens(document: EpisodeDocument) -> list[_Token]:
     tokens: list[_Token] = []
     for index, segment in enumerate(document.segments):
         if segment.words:
-            tokens += [_Token(w.text, w.start, w.end, w.probability, index) for w in segment.words]
+            tokens += [
+                _Token(w.text, w.start, w.end, w.probability, index, original=w.original)
+                for w in segment.words
+            ]
         else:
             texts = tuple(segment.text.split())
             for text, (start, end) in zip(
@@ -252,7 +256,7 @@ def align(old: list[_Token], new_texts: list[str]) -> list[_Token]:
         texts = new_texts[j1:j2]
         if tag == "equal":
             result += [
-                _Token(text, o.start, o.end, o.probability, o.segment, o.synthetic)
+                _Token(text, o.start, o.end, o.probability, o.segment, o.synthetic, o.original)
                 for text, o in zip(texts, old[i1:i2], strict=True)
             ]
         elif tag == "delete":
@@ -315,6 +319,7 @@ def _segment(tokens: list[_Token], paragraph: Paragraph, document: EpisodeDocume
             end=t.end,
             probability=t.probability,
             speaker=paragraph.speaker,
+            original=t.original,
         )
         for t in tokens
     ]
