@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .audio import decode as decoding
@@ -55,6 +55,9 @@ from .publish import (
 from .speech.stage import SpeechOptions, SpeechResult, run_speech, speech_key
 from .transcript.document import build_document, glossary_terms
 from .transcript.model import EpisodeDocument
+
+if TYPE_CHECKING:
+    from .review import Review
 
 Progress = Callable[[str, str], None]
 
@@ -407,6 +410,8 @@ def _process_in(
         with timer.stage("publish"):
             save_recognised(output_dir, machine)
             written_sha256 = publish_transcripts(document, output_dir, show, target_mp3)
+        with timer.stage("review"):
+            review = safeguarding_review(output_dir, manifest, show, document)
 
     keys = {
         "inputs": stage_k["inputs"],
@@ -420,8 +425,23 @@ def _process_in(
     report = _report(manifest, show, document, speech, timer, loudness, offset, duration,
                      trimmed_start, keys, time.perf_counter() - started)  # fmt: skip
     report["source"] = str(Path(episode_dir).resolve())
+    report["review"], report["ready"] = review.summary(), review.ready
     write_text(output_dir / "report.json", report_json(report))
     return report
+
+
+def safeguarding_review(
+    output_dir: Path, manifest: EpisodeManifest, show: ShowConfig, document: EpisodeDocument
+) -> Review:
+    """Build review.json from the published document; decisions on items still there survive."""
+    from .review import build_review, carry_decisions, read_review, write_review
+
+    roster = [speaker.name for speaker in manifest.speakers]
+    settings = show.safeguarding
+    review = build_review(document, roster, settings.allow, required=settings.require_review)
+    review = carry_decisions(read_review(output_dir), review)
+    write_review(output_dir, review)
+    return review
 
 
 def _keep_editors_work(
