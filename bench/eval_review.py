@@ -217,7 +217,7 @@ def make_show(root: Path, slug: str, recording: Path) -> Path:
     return folder
 
 
-def evaluate(split: str, count: int, work: Path) -> dict[str, float]:
+def evaluate(split: str, count: int, work: Path, reuse: bool = False) -> dict[str, float]:
     from ppod_audio.pipeline import ProcessOptions, process_episode
     from ppod_audio.review import read_review
 
@@ -225,13 +225,28 @@ def evaluate(split: str, count: int, work: Path) -> dict[str, float]:
     passages = build(split, count, rng)
     recording = work / f"review-{split}.wav"
     length = render(passages, recording)
-    folder = make_show(work / f"show-{split}", f"review-{split}", recording)
+    show = work / f"show-{split}"
+    if reuse and show.is_dir():
+        shutil.rmtree(show)
+    folder = make_show(show, f"review-{split}", recording)
     out = work / f"out-{split}"
-    result = process_episode(folder, ProcessOptions(output_root=out))
-    if not result.ok:
-        sys.exit(f"{folder}: {result.error}")
-    report = result.report
-    review = read_review(out / folder.name)
+    if reuse and (out / folder.name / "report.json").is_file():
+        # Only the review is rebuilt, from the document already recognised: for tuning rules.
+        from ppod_audio.config import load_episode, load_show
+        from ppod_audio.review import build_review
+        from ppod_audio.transcript.model import load_document
+
+        report = json.loads((out / folder.name / "report.json").read_text(encoding="utf-8"))
+        settings = load_show(folder.parent).safeguarding
+        roster = [s.name for s in load_episode(folder).speakers]
+        review = build_review(load_document(out / folder.name / "episode.json"), roster,
+                              settings.allow)  # fmt: skip
+    else:
+        result = process_episode(folder, ProcessOptions(output_root=out))
+        if not result.ok:
+            sys.exit(f"{folder}: {result.error}")
+        report = result.report
+        review = read_review(out / folder.name)
     assert review is not None
     shift = report["intro_offset"] - report["trimmed_start"]
     document = json.loads((out / folder.name / "episode.json").read_text(encoding="utf-8"))
@@ -278,6 +293,11 @@ def main() -> None:
     parser.add_argument("--split", choices=["dev", "eval", "all"], default="all")
     parser.add_argument("--passages", type=int, default=24, help="passages per split")
     parser.add_argument("--keep", type=Path, help="keep the work folder here")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --keep: rebuild only the review from the kept transcripts",
+    )
     args = parser.parse_args()
     if shutil.which("espeak-ng") is None:
         sys.exit("espeak-ng is not installed (apt-get install espeak-ng)")
@@ -286,7 +306,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     try:
         for split in splits:
-            evaluate(split, args.passages, work)
+            evaluate(split, args.passages, work, args.reuse)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

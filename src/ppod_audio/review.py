@@ -47,6 +47,13 @@ NOT_REQUIRED = "review not required"
 # Seconds two runs' items may drift apart and still be "the same item" (a re-run with the same
 # words gives identical times; an edited transcript or a new trim moves them slightly).
 SAME_ITEM_SECONDS = 1.5
+# How alike (rapidfuzz ratio, 0-100) a recognised full name must be to a cast member's to be
+# theirs: "Steve Maccabi" is 85 from "Steve Macabee"; two different people's names rarely
+# share more than a first name (60-75).
+CAST_SIMILARITY = 82
+# Below this word probability, a word after "in"/"from"/"near" is a name the recogniser did not
+# know often enough to flag (tuned on the dev half of bench/eval_review.py).
+UNCLEAR_PROBABILITY = 0.35
 # Words either side of a person's name within which a date counts as "next to" them.
 DATE_NEAR_PERSON_WORDS = 12
 
@@ -145,10 +152,13 @@ class AllowList:
     """
 
     phrases: frozenset[str]
+    cast: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, cast: Iterable[str], allow: Iterable[str]) -> AllowList:
-        return cls(frozenset(p for p in (normalise(x) for x in [*cast, *allow]) if p))
+        cast = list(cast)
+        phrases = frozenset(p for p in (normalise(x) for x in [*cast, *allow]) if p)
+        return cls(phrases, frozenset(normalise(name) for name in cast if " " in name.strip()))
 
     def allows(self, text: str) -> bool:
         phrase = normalise(text)
@@ -156,6 +166,17 @@ class AllowList:
             return True
         padded = f" {phrase} "
         return any(padded in f" {entry} " for entry in self.phrases)
+
+    def is_cast(self, text: str) -> bool:
+        """A cast member's full name as the recogniser misspelt it ("Steve Maccabi").
+
+        Whole names only (two words or more, similarity ≥ CAST_SIMILARITY): a single first name
+        close to a cast member's could be a child's ("Jasmin"), and must be checked."""
+        from rapidfuzz import fuzz
+
+        phrase = normalise(text)
+        return " " in phrase and any(fuzz.ratio(phrase, name) >= CAST_SIMILARITY
+                                     for name in self.cast)  # fmt: skip
 
 
 # --- the words of the document, with character offsets -----------------------------------------
@@ -208,6 +229,10 @@ NUMBER_WORDS = {**DIGIT_WORDS, "ten": "10", "eleven": "11", "twelve": "12", "thi
                 "eighteen": "18", "nineteen": "19", "twenty": "20"}  # fmt: skip
 REPEATS = {"double": 2, "treble": 3, "triple": 3}
 PHONE_MIN_DIGITS = 7
+# After "number", "call", "ring"...: fewer digits, because the recogniser drops some of a
+# number read out fast ("oh seven seven ..." heard as "no seven eight, two five, eight").
+PHONE_CUES = {"number", "phone", "mobile", "call", "ring", "text", "landline", "dial", "on"}
+PHONE_CUED_DIGITS = 4
 
 TLD_WORDS = {"com", "uk", "org", "net", "gov", "co", "ac", "nhs", "sch", "police", "io", "info"}
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
@@ -224,6 +249,24 @@ NOT_NAME = {"the", "a", "an", "our", "their", "his", "her", "my", "your", "this"
             "special", "new", "old", "one", "in", "at", "on", "to", "of", "and", "so", "i",
             "but", "or", "we", "they", "it", "main", "no", "some", "which", "what"}  # fmt: skip
 AGE_AFTER = {"years", "year", "yrs", "months", "month"}
+UNAMBIGUOUS_PLACE_WORDS = {"street", "road", "lane", "avenue", "crescent", "terrace", "mews",
+                           "school", "academy", "hospital", "nursery", "surgery"}  # fmt: skip
+# Words that can stand before "school" without naming one.
+GENERIC_PLACE_WORDS = {"primary", "secondary", "high", "junior", "infant", "special", "local",
+                       "new", "old", "boarding", "grammar", "state", "private", "independent",
+                       "main", "nearest", "same", "different", "other", "another", "whole",
+                       "big", "small", "children's", "community", "village", "their", "own",
+                       "previous", "current", "next", "first", "last", "mainstream", "free",
+                       "medical", "general", "district", "home", "pupil", "referral", "sixth",
+                       "form", "further", "education", "play", "sunday"}  # fmt: skip
+# Words that end a name looking backwards from "road" or "school".
+FUNCTION_WORDS = (NOT_NAME - GENERIC_PLACE_WORDS) | {
+                             "is", "was", "were", "are", "be", "been", "by", "for", "with",
+                             "from", "into", "near", "down", "up", "off", "went", "go", "goes",
+                             "going", "lives", "lived", "live", "attends", "attended", "moved",
+                             "about", "like", "as", "if", "then", "there", "here", "all", "had",
+                             "have", "has", "not", "called", "named", "via", "out", "back",
+                             "same", "whole", "its", "those", "these", "both"}  # fmt: skip
 
 
 def _digits(word: str) -> str | None:
@@ -253,7 +296,8 @@ def _phone_hits(passage: _Passage) -> list[_Hit]:
                 break
             digits += said
             j += 1
-        if len(digits) >= PHONE_MIN_DIGITS:
+        cued = any(_bare(w.text) in PHONE_CUES for w in words[max(0, i - 3) : i])
+        if len(digits) >= PHONE_MIN_DIGITS or (cued and len(digits) >= PHONE_CUED_DIGITS):
             hits.append(_Hit(passage, i, j, "phone", f"{len(digits)} digits in a row"))
             i = j
         else:
@@ -292,7 +336,7 @@ def _postcode_hits(passage: _Passage) -> list[_Hit]:
         said = DIGIT_WORDS.get(bare) if bare not in {"o", "a", "i"} else None
         if said is not None:
             pieces.append(said)
-        elif re.fullmatch(r"[a-z0-9]{1,4}", bare) and any(c.isupper() or c.isdigit()
+        elif re.fullmatch(r"[a-z0-9]{1,7}", bare) and any(c.isupper() or c.isdigit()
                                                           for c in word.text):  # fmt: skip
             pieces.append(bare.upper())
         else:
@@ -323,17 +367,33 @@ def _name_like(word: str) -> bool:
     return bool(clean) and clean[0].isupper() and _bare(clean) not in NOT_NAME
 
 
+def _ends_clause(word: str) -> bool:
+    return word.rstrip()[-1:] in {",", ".", "?", "!", ";", ":"}
+
+
 def _place_hits(passage: _Passage) -> list[_Hit]:
-    """ "Hill Street", "12 Acacia Avenue", "St Mary's Primary School", "Musgrove Park Hospital"."""
+    """ "Hill Street", "12 Acacia Avenue", "St Mary's Primary School", "Musgrove Park Hospital".
+
+    The recogniser often writes a name it does not know in lower case ("station road", "fill
+    new academy"), so for the unambiguous words (road, street, school, academy...) any ordinary
+    word before them counts, as long as one of them is not generic ("the local primary school"
+    names nothing); words that are also common English ("way", "close", "park") need capitals.
+    """
     hits, words = [], passage.words
     for i, word in enumerate(words):
         bare = _bare(word.text)
         if bare not in STREET_TYPES and bare not in SCHOOL_TYPES:
             continue
+        loose = bare in UNAMBIGUOUS_PLACE_WORDS
         first = i
-        while first > 0 and _name_like(words[first - 1].text) and i - first < 4:
-            first -= 1
-        if first == i:
+        while first > 0 and i - first < 3 and not _ends_clause(words[first - 1].text):
+            before = words[first - 1].text
+            if _name_like(before) or (loose and _bare(before) not in FUNCTION_WORDS):
+                first -= 1
+            else:
+                break
+        named = [_bare(w.text) for w in words[first:i]]
+        if not any(w not in NOT_NAME and w not in GENERIC_PLACE_WORDS for w in named):
             continue
         if first > 0 and _digits(words[first - 1].text):  # a house number
             first -= 1
@@ -365,8 +425,35 @@ def _age_hits(passage: _Passage) -> list[_Hit]:
     return hits
 
 
+LOCATIVE = {"in", "from", "near", "at"}
+
+
+def _unclear_place_hits(passage: _Passage) -> list[_Hit]:
+    """A word the recogniser was unsure of right after "in"/"from"/"near": often a town it did
+    not know, mangled ("in brick, water", "from crew"), which neither NER nor a pattern sees."""
+    hits, words = [], passage.words
+    for i, word in enumerate(words[:-1]):
+        if _bare(word.text) not in LOCATIVE or _ends_clause(word.text):
+            continue
+        after = words[i + 1]
+        bare = _bare(after.text)
+        if not bare or bare in FUNCTION_WORDS or bare.isdigit():
+            continue
+        if after.probability is None or after.probability >= UNCLEAR_PROBABILITY:
+            continue
+        last = i + 2
+        while (last < len(words) and last - i <= 3 and not _ends_clause(words[last - 1].text)
+               and (words[last].probability or 1.0) < 0.6
+               and _bare(words[last].text) not in FUNCTION_WORDS):  # fmt: skip
+            last += 1
+        why = (f"an unclear word after {word.text!r} (confidence {after.probability:.2f}): "
+               "a place the recogniser did not know?")  # fmt: skip
+        hits.append(_Hit(passage, i + 1, last, "place", why))
+    return hits
+
+
 PATTERNS: list[Callable[[_Passage], list[_Hit]]] = [
-    _phone_hits, _email_hits, _postcode_hits, _place_hits, _age_hits,
+    _phone_hits, _email_hits, _postcode_hits, _place_hits, _age_hits, _unclear_place_hits,
 ]  # fmt: skip
 
 
@@ -405,6 +492,8 @@ def _ner_hits(passages: list[_Passage], allow: AllowList) -> list[_Hit]:
         for entity in doc.ents:
             kind = NER_KINDS.get(entity.label_)
             if kind is None or allow.allows(entity.text):
+                continue
+            if kind == "name" and allow.is_cast(entity.text):
                 continue
             first, last = passage.word_range(entity.start_char, entity.end_char)
             if kind == "date":
