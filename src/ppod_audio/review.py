@@ -479,8 +479,9 @@ def ner_model() -> Any:
 
 
 def detector_name() -> str:
-    nlp = ner_model()
-    return f"spacy {nlp.meta.get('spacy_version', '')} {NER_PACKAGE} {nlp.meta.get('version')}"
+    import spacy
+
+    return f"spacy {spacy.__version__}, {NER_PACKAGE} {ner_model().meta.get('version')}"
 
 
 def _ner_hits(passages: list[_Passage], allow: AllowList) -> list[_Hit]:
