@@ -267,6 +267,7 @@ def test_gate_holds_the_demo_until_every_item_is_decided(tmp_path: Path) -> None
     # Re-processed (a text setting changed): decisions survive, the episode stays ready.
     runner_out = runner.invoke(cli, ["process", str(root / DEMO.name), "-o", str(out)])
     assert runner_out.exit_code == 0, runner_out.output
+    assert f"0 of {len(ids)} item(s) wait for review (ready)" in runner_out.output
     again = read_review(episode)
     assert [(i.id, i.decision) for i in again.items] == [
         (i, "redact" if i in redact else "keep") for i in ids
