@@ -194,3 +194,44 @@ def recurring_word(episode: Path) -> str:
         for word, n in exact.most_common()
         if n >= 2 and len(word) >= 7 and word.isalpha() and folded[word.lower()] == n
     )
+
+
+# --- a short published episode without speech recognition (fast: no model) -------------------
+
+SHORT = "short-episode"
+
+
+@pytest.fixture(scope="session")
+def published_short(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's first 30 s as an episode, processed once per session with ``--no-speech``
+    (read-only: copy it with :func:`copy_published`). Its cache travels with it."""
+    from click.testing import CliRunner
+
+    from ppod_audio.cli import cli
+
+    root = make_show(tmp_path_factory.mktemp("short") / "raw_audio")
+    clip = root.parent / "clip.flac"
+    ffmpeg("-i", str(DEMO / "recording.flac"), "-t", "30", str(clip))
+    manifest = ('title = "A short episode"\nseason = 1\nepisode = 3\ninputs = ["clip.flac"]\n'
+                '[[chapters]]\nstart = 12.0\ntitle = "The middle"\n')  # fmt: skip
+    make_episode(root, SHORT, {"clip.flac": clip}, manifest)
+    out = root.parent / "output"
+    result = CliRunner().invoke(cli, ["process", str(root / SHORT), "-o", str(out), "--no-speech"])
+    assert result.exit_code == 0, result.output
+    return out / SHORT
+
+
+def copy_published(published: Path, target: Path) -> Path:
+    """A private copy of a published episode, its show and its cache under ``target``;
+    report.json's ``source`` points at the copied show."""
+    import json
+
+    shutil.copytree(published.parents[1] / "raw_audio", target / "raw_audio")
+    cache = published.parent / ".cache"
+    if cache.is_dir():
+        shutil.copytree(cache, target / "output" / ".cache")
+    episode = shutil.copytree(published, target / "output" / published.name)
+    report = json.loads((episode / "report.json").read_text(encoding="utf-8"))
+    report["source"] = str(target / "raw_audio" / published.name)
+    (episode / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return episode

@@ -266,3 +266,19 @@ def test_the_editor_comes_back_on_the_episodes_own_port(edit_episode: Path) -> N
             assert fetch(second.url)[0] == 200
     with EditorServer(edit_episode) as again:  # after a restart: the same origin
         assert again.url.startswith(f"http://127.0.0.1:{expected}/")
+
+
+@pytest.mark.browser
+def test_the_browser_reaches_the_editor_through_the_launch_file(edit_episode: Path) -> None:
+    """`ppod edit` opens the browser on a launch file (the token stays off command lines):
+    the browser must land on the working editor from it."""
+    with EditorServer(edit_episode) as server, chromium() as browser:
+        launch = server.launch_file()
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(launch.as_uri())
+        page.wait_for_selector(".w")
+        assert page.url.startswith("http://127.0.0.1:") and not errors, errors
+        words = load_document(edit_episode / "episode.json").words()
+        assert page.locator(".w").count() == len(words)

@@ -6,7 +6,6 @@ import hashlib
 import re
 import subprocess
 import time
-from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -14,10 +13,10 @@ from click.testing import CliRunner
 from conftest import DEMO, fix_first_word
 from mutagen.id3 import ID3
 
-from ppod_audio import fileio
 from ppod_audio.cli import cli
 from ppod_audio.edit.render import render_episode
 from ppod_audio.edit.save import save_and_render
+from ppod_audio.staging import Staging
 from ppod_audio.transcript.model import load_document
 
 SLUG = DEMO.name
@@ -79,13 +78,13 @@ def test_a_save_writes_episode_json_once_with_one_backup(
     doc = load_document(edit_episode / "episode.json")
     doc.segments[1].words[0].text = "Zanzibar"
     written: list[str] = []
-    atomic_path = fileio.atomic_path
+    path = Staging.path
 
-    def counting(destination: Path) -> AbstractContextManager[Path]:
+    def counting(self: Staging, destination: Path, **kwargs: int) -> Path:
         written.append(Path(destination).name)
-        return atomic_path(destination)
+        return path(self, destination, **kwargs)
 
-    monkeypatch.setattr(fileio, "atomic_path", counting)
+    monkeypatch.setattr(Staging, "path", counting)
     saved = save_and_render(edit_episode, doc)
     assert written.count("episode.json") == 1
     assert len(list((edit_episode / "history").glob("episode-*.json"))) == 1

@@ -362,8 +362,9 @@ def render(output_dir: Path | None, from_text: bool, revert_to: str | None,
         output_dir, revert_to = Path(revert_to), "latest"
     if output_dir is None:
         raise click.UsageError("Missing argument 'OUTPUT_DIR'.")
+    waiting = lambda: click.echo(f"{output_dir} is locked by another run; waiting", err=True)  # noqa: E731
     lines = history_lines(output_dir) if list_history else render_command(
-        output_dir, from_text=from_text, revert_to=revert_to)  # fmt: skip
+        output_dir, from_text=from_text, revert_to=revert_to, on_wait=waiting)  # fmt: skip
     click.echo("\n".join(lines))
 
 
@@ -385,7 +386,9 @@ def edit(output_dir: Path, port: int | None, no_browser: bool) -> None:
     url = server.start()
     click.echo(f"editing {output_dir} at {url}\nsaving re-publishes every output; Ctrl+C stops")
     if not no_browser:
-        webbrowser.open(url)
+        # The browser gets a file only this user can read, never the token on its command
+        # line (where `ps` shows it to everyone).
+        webbrowser.open(server.launch_file().as_uri())
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -14,15 +14,17 @@ from functools import lru_cache
 from pathlib import Path
 
 
-@lru_cache(maxsize=1)
-def _file_mode() -> int:
-    """The mode a plain ``open()`` would give a new file (0644 under umask 022).
-
-    ``mkstemp`` makes files 0600; published files must be readable by a web server like any
-    other file the user writes. Read once: reading the umask means setting it for a moment."""
+def _read_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
-    return 0o666 & ~mask
+    return mask
+
+
+# The mode a plain ``open()`` gives a new file (0644 under umask 022): ``mkstemp`` makes files
+# 0600, and published files must be readable by a web server like any other file the user
+# writes. Read once, at import: reading the umask means setting it for a moment, which is not
+# thread-safe (the editor serves threads).
+FILE_MODE = 0o666 & ~_read_umask()
 
 
 @contextlib.contextmanager
@@ -39,7 +41,7 @@ def atomic_path(destination: Path) -> Iterator[Path]:
         yield temporary
         with open(temporary, "rb+") as stream:
             os.fsync(stream.fileno())
-        os.chmod(temporary, _file_mode())
+        os.chmod(temporary, FILE_MODE)
         os.replace(temporary, destination)
     finally:
         temporary.unlink(missing_ok=True)

@@ -8,14 +8,15 @@ all (its audio key matches the MP3 already published).
 One run at a time per episode: ``process_episode`` holds ``<output>/<episode>/.lock`` (``flock``,
 released by the kernel however the holder dies), and under it removes what a killed run left.
 
-Everything is written to temporary names and renamed into place at the end, MP3 last-but-one and
-``report.json`` last, so a crash leaves the previous outputs or none, never a mixture.
+Everything is staged under temporary names and published as one set at the end
+(:mod:`ppod_audio.staging`: transcripts, ``episode.json``, the MP3, ``report.json`` last), so a
+failure leaves the previous outputs untouched, and a crash midway is finished by the next
+command that takes the lock: never new transcripts beside an old MP3.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import glob
 import shutil
 import tempfile
@@ -42,26 +43,31 @@ from .config import (
     load_show,
 )
 from .edit.history import backup as backup_document
+from .edit.history import document_path
 from .errors import PpodError
-from .fileio import atomic_path, stamped_sha256, write_text
+from .fileio import stamped_sha256, write_text
+from .lock import LOCK_FILE, episode_lock, remove_stale_temporaries, tidy_episode
 from .publish import (
     edited_document,
-    publish_transcripts,
-    read_report,
+    failure_report,
+    published_report,
     refresh_edited,
     report_json,
-    save_recognised,
+    stage_recognised,
+    stage_transcripts,
 )
+from .review import REVIEW_FILE, review_json
 from .speech.stage import SpeechOptions, SpeechResult, run_speech, speech_key
+from .staging import staged
 from .transcript.document import build_document, glossary_terms
-from .transcript.model import EpisodeDocument
+from .transcript.model import WARNING_SPEAKER_ID, EpisodeDocument
 
 if TYPE_CHECKING:
     from .review import Review
 
 Progress = Callable[[str, str], None]
 
-LOCK_FILE = ".lock"
+__all__ = ["LOCK_FILE", "episode_lock", "remove_stale_temporaries"]  # kept importable from here
 
 
 @dataclass
@@ -259,41 +265,6 @@ def process_locked(episode_dir: Path, options: ProcessOptions) -> EpisodeResult:
         return EpisodeResult(slug, output_dir, False, report, str(error), error.exit_code, error)
 
 
-@contextlib.contextmanager
-def episode_lock(output_dir: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-    """Hold ``output_dir/.lock`` exclusively; if another run has it, call ``on_wait`` and wait.
-
-    ``flock`` locks belong to the open file: the kernel releases them when the process dies, so a
-    SIGKILLed run leaves nothing to clean up. The lock file itself stays (deleting it would let
-    two runs lock two different files of the same name). Not re-entrant: a second ``open`` in the
-    same process waits for the first, hence ``process_locked``.
-    """
-    output_dir.mkdir(parents=True, exist_ok=True)
-    with open(output_dir / LOCK_FILE, "a+") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if on_wait:
-                on_wait()
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def remove_stale_temporaries(folder: Path, older_than: float = 0.0) -> list[Path]:
-    """Delete ``.name.XXXX.tmp.ext`` files (``fileio.atomic_path``) a killed run left behind."""
-    removed = []
-    now = time.time()
-    for path in Path(folder).rglob(".*.tmp*"):
-        with contextlib.suppress(OSError):
-            if path.is_file() and now - path.stat().st_mtime >= older_than:
-                path.unlink()
-                removed.append(path)
-    return removed
-
-
 def remove_leftovers(output_dir: Path, cache_root: Path, slug: str) -> None:
     """What a killed run of this episode left; only safe under its lock, which every run holds.
 
@@ -301,18 +272,19 @@ def remove_leftovers(output_dir: Path, cache_root: Path, slug: str) -> None:
     pattern is ``_process_in``'s prefix plus ``TemporaryDirectory``'s 8 random characters, so it
     never matches another episode's (``ep-2``'s folders are longer than ``ep``'s).
     """
-    remove_stale_temporaries(output_dir)
+    tidy_episode(output_dir)  # an interrupted publication finished, then temporaries removed
     for folder in Path(cache_root).glob(f".work-{glob.escape(slug)}-????????"):
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def _write_failure(output_dir: Path, report: dict[str, Any]) -> None:
-    """Record the failure in report.json without touching outputs of an earlier good run."""
+    """Record the failure in report.json without touching outputs of an earlier good run.
+
+    The report of what is published is kept inside it (``last_ok``): its keys are what tells
+    the next run an editor's ``episode.json`` from the pipeline's own.
+    """
     with contextlib.suppress(OSError):
-        previous = read_report(output_dir)
-        if previous and previous.get("status") == "ok":
-            report["previous"] = {"status": "ok", "finished": previous.get("finished")}
-        write_text(output_dir / "report.json", report_json(report))
+        write_text(output_dir / "report.json", report_json(failure_report(output_dir, report)))
 
 
 def _process(episode_dir: Path, output_dir: Path, options: ProcessOptions) -> dict[str, Any]:
@@ -336,7 +308,7 @@ def _process_in(
         clean_k, audio_k, speech_k = stage_k["clean"], stage_k["audio"], stage_k["speech"]
         terms: list[str] = stage_k["terms"]
 
-    previous = read_report(output_dir)
+    previous = published_report(output_dir)
     mp3_path = output_dir / f"{slug}.mp3"
     reuse_audio = (
         not options.force
@@ -372,9 +344,10 @@ def _process_in(
         speech.save(cache, speech_k)
 
     output_dir.mkdir(parents=True, exist_ok=True)
-    with contextlib.ExitStack() as pending:
-        # The MP3 is built under a temporary name and renamed when the block ends cleanly.
-        target_mp3 = pending.enter_context(atomic_path(mp3_path))
+    # Every output is staged and the set published at once when the block ends cleanly
+    # (MP3, episode.json and report.json last); a failure inside leaves the previous set.
+    with staged(output_dir) as staging:
+        target_mp3 = staging.path(mp3_path, rank=1)
         if reuse_audio:
             assert previous is not None
             offset, duration = previous["intro_offset"], previous["duration"]
@@ -405,43 +378,49 @@ def _process_in(
                 trimmed_start=trimmed_start,
                 duration=duration,
             )
-            document = _keep_editors_work(output_dir, previous, machine, speech_k, trimmed_start,
-                                          options.force, speech.warnings)  # fmt: skip
+            document, words_k = _keep_editors_work(
+                output_dir, previous, machine, speech_k, stage_k["inputs"], trimmed_start,
+                options.force, speech_options.enabled, speech.warnings)  # fmt: skip
         with timer.stage("publish"):
-            save_recognised(output_dir, machine)
-            written_sha256 = publish_transcripts(document, output_dir, show, target_mp3)
+            stage_recognised(staging, output_dir, machine)
+            written_sha256 = stage_transcripts(staging, document, output_dir, show, target_mp3)
         with timer.stage("review"):
             review = safeguarding_review(output_dir, manifest, show, document)
+            staging.write_bytes(output_dir / REVIEW_FILE, review_json(review).encode("utf-8"))
 
-    keys = {
-        "inputs": stage_k["inputs"],
-        "clean": clean_k,
-        "audio": audio_k,
-        "speech": speech_k,
-        "text": stage_k["text"],
-        "glossary": stage_k["glossary"],
-        "document": written_sha256,
-    }
-    report = _report(manifest, show, document, speech, timer, loudness, offset, duration,
-                     trimmed_start, keys, time.perf_counter() - started)  # fmt: skip
-    report["source"] = str(Path(episode_dir).resolve())
-    report["review"], report["ready"] = review.summary(), review.ready
-    write_text(output_dir / "report.json", report_json(report))
+        keys = {
+            "inputs": stage_k["inputs"],
+            "clean": clean_k,
+            "audio": audio_k,
+            # The speech result the published words came from (a run without speech
+            # recognition keeps the earlier words, and with them their key).
+            "speech": words_k,
+            "text": stage_k["text"],
+            "glossary": stage_k["glossary"],
+            "document": written_sha256,
+        }
+        report = _report(manifest, show, document, speech, timer, loudness, offset, duration,
+                         trimmed_start, keys, time.perf_counter() - started)  # fmt: skip
+        report["source"] = str(Path(episode_dir).resolve())
+        # The published document holds words or edits not made by this run's machine: the
+        # next run must treat it as the editor's too (see ``publish.edited_document``).
+        report["edited"] = document is not machine
+        report["review"], report["ready"] = review.summary(), review.ready
+        staging.write_bytes(output_dir / "report.json", report_json(report).encode("utf-8"),
+                            rank=2)  # fmt: skip
     return report
 
 
 def safeguarding_review(
     output_dir: Path, manifest: EpisodeManifest, show: ShowConfig, document: EpisodeDocument
 ) -> Review:
-    """Build review.json from the published document; decisions on items still there survive."""
-    from .review import build_review, carry_decisions, read_review, write_review
+    """The review of the published document; decisions on items still there survive."""
+    from .review import build_review, carry_decisions, read_review
 
     roster = [speaker.name for speaker in manifest.speakers]
     settings = show.safeguarding
     review = build_review(document, roster, settings.allow, required=settings.require_review)
-    review = carry_decisions(read_review(output_dir), review)
-    write_review(output_dir, review)
-    return review
+    return carry_decisions(read_review(output_dir), review)
 
 
 def _keep_editors_work(
@@ -449,11 +428,15 @@ def _keep_editors_work(
     previous: dict[str, Any] | None,
     machine: EpisodeDocument,
     speech_k: str,
+    inputs_k: str,
     trimmed_start: float,
     force: bool,
+    speech_enabled: bool,
     warnings: list[str],
-) -> EpisodeDocument:
-    """Re-processing must not throw away an editor's corrections.
+) -> tuple[EpisodeDocument, str]:
+    """Re-processing must not throw away an editor's corrections, nor a transcript.
+
+    Returns the document to publish and the key of the speech result its words came from.
 
     ``episode.json`` differing from the hash this pipeline last wrote means a person edited it.
     If the words underneath are the same (same speech key) on the same clock (same trim), their
@@ -462,22 +445,61 @@ def _keep_editors_work(
     theirs is kept in ``history/``. The trim is checked apart because the speech key leaves out
     the cleaning settings (speech hears the untrimmed recording), and ``refresh_edited`` moves
     words only by the intro's change.
+
+    A run without speech recognition (``--no-speech``) has no words of its own: the transcript
+    already published (edited or not) is kept while it still fits the recordings (same inputs,
+    same trim); otherwise it goes to ``history/``, and the warnings say which.
     """
+    same_clock = previous is not None and previous.get("trimmed_start") == round(trimmed_start, 3)
+    old_keys: dict[str, Any] = (previous or {}).get("keys", {})
+    if not speech_enabled and not force:
+        kept = _published_words(output_dir, previous, machine, warnings,
+                                fits=same_clock and old_keys.get("inputs") == inputs_k)  # fmt: skip
+        if kept is not None:
+            return kept, old_keys.get("speech") or speech_k
     edited = edited_document(output_dir, previous)
     if edited is None:
-        return machine
+        return machine, speech_k
     data, document = edited
-    same_words = (
-        previous is not None
-        and previous.get("keys", {}).get("speech") == speech_k
-        and previous.get("trimmed_start") == round(trimmed_start, 3)
-    )
+    same_words = same_clock and old_keys.get("speech") == speech_k
     if document is not None and same_words and not force:
         warnings.append("kept the editor's changes to episode.json (use --force to discard)")
-        return refresh_edited(document, machine)
+        return refresh_edited(document, machine), speech_k
     backup = backup_document(output_dir, data)
     why = "had edits" if document is not None else "had edits but no longer parses"
     warnings.append(f"episode.json {why}; replaced, previous version kept as history/{backup.name}")
+    return machine, speech_k
+
+
+def _published_words(
+    output_dir: Path,
+    previous: dict[str, Any] | None,
+    machine: EpisodeDocument,
+    warnings: list[str],
+    *,
+    fits: bool,
+) -> EpisodeDocument | None:
+    """For a run without speech recognition: the published transcript, kept (``fits``) or
+    moved to history/; ``None`` when there is none to keep."""
+    path = document_path(output_dir)
+    if not path.is_file():
+        return None
+    data = path.read_bytes()
+    try:
+        published = EpisodeDocument.model_validate_json(data)
+    except ValueError:
+        return None  # a damaged file: the edited-document rule keeps it in history/
+    if not any(s.speaker != WARNING_SPEAKER_ID for s in published.segments):
+        return None
+    if fits:
+        warnings.append("speech recognition was off for this run: kept the transcript already "
+                        "published (its words, speakers and any edits)")  # fmt: skip
+        return refresh_edited(published, machine)
+    backup = backup_document(output_dir, data)
+    warnings.append(
+        "speech recognition was off and the recordings changed, so the earlier "
+        f"transcript no longer fits the audio: kept as history/{backup.name}"
+    )
     return machine
 
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 from .config import ShowConfig
 from .edit.history import document_path, recognised_path
-from .fileio import file_sha256, write_bytes
+from .fileio import file_sha256
+from .paths import plain_name
+from .staging import Staging
 from .tags import ChapterMark, EpisodeTags, write_tags
-from .transcript.formats import render_lyrics, write_all
+from .transcript.formats import RENDERERS, render_lyrics
 from .transcript.model import (
     WARNING_SPEAKER_ID,
     EpisodeDocument,
@@ -31,15 +32,38 @@ def report_json(report: dict[str, Any]) -> str:
 
 
 def read_report(output_dir: Path) -> dict[str, Any] | None:
+    """``report.json`` as the last run wrote it (``status`` says whether that run failed)."""
     try:
-        return json.loads((Path(output_dir) / REPORT_FILE).read_text(encoding="utf-8"))
+        report = json.loads((Path(output_dir) / REPORT_FILE).read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         return None
+    return report if isinstance(report, dict) else None
 
 
-def episode_tags(document: EpisodeDocument, folder: Path) -> EpisodeTags:
+def published_report(output_dir: Path) -> dict[str, Any] | None:
+    """The report of the run whose outputs are published: the last report if it succeeded,
+    else the successful one a failed run kept (``last_ok``). A failed run publishes nothing,
+    so its report must not hide the keys of what is published: without them the next run
+    would take an editor's ``episode.json`` for the pipeline's own and replace it."""
+    report = read_report(output_dir)
+    if report is None or report.get("status") == "ok":
+        return report
+    last = report.get("last_ok")
+    return last if isinstance(last, dict) else None
+
+
+def failure_report(output_dir: Path, report: dict[str, Any]) -> dict[str, Any]:
+    """``report`` (a failed run's) carrying the report of what is still published."""
+    last = published_report(output_dir)
+    if last is not None:
+        report["last_ok"] = last
+        report["previous"] = {"status": "ok", "finished": last.get("finished")}
+    return report
+
+
+def episode_tags(document: EpisodeDocument, cover: Path | None) -> EpisodeTags:
+    """The MP3's tags; ``cover`` is the image file to embed, already confined by the caller."""
     info = document.episode
-    cover = folder / info.cover if info.cover else None
     return EpisodeTags(
         title=info.title,
         artist=info.author or info.show,
@@ -63,31 +87,44 @@ def episode_tags(document: EpisodeDocument, folder: Path) -> EpisodeTags:
     )
 
 
-def publish_document(
-    document: EpisodeDocument, output_dir: Path, mp3: Path, *, id3_version: int = 3
+def stage_document(
+    staging: Staging,
+    document: EpisodeDocument,
+    output_dir: Path,
+    mp3: Path,
+    *,
+    cover: Path | None,
+    id3_version: int = 3,
 ) -> None:
-    """Render every transcript format and re-tag ``mp3`` from ``document``.
+    """Stage every transcript format and tag ``mp3`` (a staged copy) from ``document``.
 
-    ``episode.json`` is the caller's to write: an editor's save has written it already (once,
-    with its history kept), the pipeline writes it in :func:`publish_transcripts`.
+    Everything is rendered before the first file is staged; ``episode.json`` is the caller's.
     """
-    write_all(document, output_dir, document.episode.slug)
-    write_tags(mp3, episode_tags(document, output_dir), version=id3_version)
+    stem = plain_name(output_dir, document.episode.slug, source=document_path(output_dir),
+                      field="episode.slug")  # fmt: skip
+    rendered = {suffix: render(document) for suffix, render in RENDERERS.values()}
+    for suffix, text in rendered.items():
+        staging.write_bytes(Path(output_dir) / f"{stem}{suffix}", text.encode("utf-8"))
+    write_tags(mp3, episode_tags(document, cover), version=id3_version,
+               source=document_path(output_dir))  # fmt: skip
 
 
-def publish_transcripts(
-    document: EpisodeDocument, output_dir: Path, show: ShowConfig, mp3: Path
+def stage_transcripts(
+    staging: Staging, document: EpisodeDocument, output_dir: Path, show: ShowConfig, mp3: Path
 ) -> str:
-    """Write ``episode.json`` and everything rendered from it; return the SHA-256 of the
-    ``episode.json`` bytes written (a hash of a re-read could describe an editor's save that
-    landed in between, which the next run would then overwrite as the pipeline's own)."""
+    """Stage ``episode.json``, the cover and everything rendered from the document, and tag
+    ``mp3``; return the SHA-256 of the ``episode.json`` bytes staged (a hash of a re-read
+    could describe an editor's save that landed in between, which the next run would then
+    overwrite as the pipeline's own)."""
+    cover = None
     if show.cover and document.episode.cover:
         source = show.path(show.cover)
         if source.is_file():
-            shutil.copyfile(source, output_dir / document.episode.cover)
+            cover = staging.copy(source, Path(output_dir) / document.episode.cover)
     data = document_json(document).encode("utf-8")
-    write_bytes(document_path(output_dir), data)
-    publish_document(document, output_dir, mp3, id3_version=show.mp3.id3_version)
+    staging.write_bytes(document_path(output_dir), data, rank=1)
+    stage_document(staging, document, output_dir, mp3, cover=cover,
+                   id3_version=show.mp3.id3_version)  # fmt: skip
     return hashlib.sha256(data).hexdigest()
 
 
@@ -102,24 +139,31 @@ def document_sha256(output_dir: Path) -> str | None:
 def edited_document(
     output_dir: Path, previous: dict[str, Any] | None
 ) -> tuple[bytes, EpisodeDocument | None] | None:
-    """``episode.json`` if a person changed it since the pipeline wrote it: its bytes (read
-    once, so what is hashed, parsed and kept in history is the same file) and the document,
-    ``None`` when it no longer parses. ``None`` when nobody edited it."""
+    """``episode.json`` if a person changed it since the pipeline wrote it, or the pipeline
+    wrote a person's document (``edited`` in its report): its bytes (read once, so what is
+    hashed, parsed and kept in history is the same file) and the document, ``None`` when it
+    no longer parses. ``None`` when it is the machine's own."""
     path = document_path(output_dir)
-    if previous is None or not path.is_file():
+    if not path.is_file():
         return None
     data = path.read_bytes()
-    if previous.get("keys", {}).get("document") == hashlib.sha256(data).hexdigest():
-        return None
+    # Without a report (deleted, damaged) nobody can tell: treated as edited, so it is kept
+    # in history/ rather than silently replaced.
+    if previous is not None:
+        written = previous.get("keys", {}).get("document") == hashlib.sha256(data).hexdigest()
+        # The pipeline wrote this file, but what it wrote was a person's (a kept edit): it is
+        # still theirs, or the run after the one that kept an edit would discard it.
+        if written and not previous.get("edited"):
+            return None
     try:
         return data, EpisodeDocument.model_validate_json(data)
     except ValueError:
         return data, None
 
 
-def save_recognised(output_dir: Path, machine: EpisodeDocument) -> None:
+def stage_recognised(staging: Staging, output_dir: Path, machine: EpisodeDocument) -> None:
     """The machine's own transcript, kept so corrections can be learnt from the difference."""
-    write_bytes(recognised_path(output_dir), document_json(machine).encode("utf-8"))
+    staging.write_bytes(recognised_path(output_dir), document_json(machine).encode("utf-8"))
 
 
 def refresh_edited(edited: EpisodeDocument, machine: EpisodeDocument) -> EpisodeDocument:

@@ -628,9 +628,12 @@ def read_review(output_dir: Path) -> Review | None:
         return None
 
 
+def review_json(review: Review) -> str:
+    return json.dumps(review.model_dump(mode="json"), indent=1, ensure_ascii=False) + "\n"
+
+
 def write_review(output_dir: Path, review: Review) -> None:
-    text = json.dumps(review.model_dump(mode="json"), indent=1, ensure_ascii=False) + "\n"
-    write_text(Path(output_dir) / REVIEW_FILE, text)
+    write_text(Path(output_dir) / REVIEW_FILE, review_json(review))
 
 
 def decide(
@@ -666,7 +669,7 @@ def review_command(
     report.json's ``review`` and ``ready`` follow the decisions, so the batch summary and
     anyone reading the report see the episode leave "awaiting review" without re-processing.
     """
-    from .pipeline import episode_lock  # the lock that every processing run holds
+    from .lock import locked_episode  # the lock that every processing run holds
     from .publish import read_report, report_json
 
     output_dir = Path(output_dir)
@@ -686,7 +689,7 @@ def review_command(
     if not by:
         raise InputError("a decision needs the reviewer's name", output_dir,
                          'add --by "Your Name"')  # fmt: skip
-    with episode_lock(output_dir):
+    with locked_episode(output_dir):
         review = read_review(output_dir)
         if review is None:
             raise InputError("is not a readable review", output_dir / REVIEW_FILE,

@@ -8,6 +8,7 @@ transcript goes in USLT, both rendered from the episode document.
 from __future__ import annotations
 
 import mimetypes
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from mutagen.id3 import (
 )
 
 from . import __version__
+from .errors import InputError
 
 
 @dataclass(frozen=True)
@@ -72,14 +74,44 @@ def iso639_2(language: str) -> str:
     return {"en": "eng", "cy": "cym", "fr": "fra", "de": "deu", "es": "spa"}.get(code, code[:3])
 
 
-def write_tags(mp3: Path, tags: EpisodeTags, *, version: int = 3) -> None:
+def _checked(tags: EpisodeTags, source: Path | str | None) -> str:
+    """The ID3 language code, after refusing what mutagen would reject halfway through."""
+    language = iso639_2(tags.language)
+    if not (language.isascii() and language.isalpha() and len(language) == 3):
+        raise InputError(f"language = {tags.language!r} is not a language code", source,
+                         "use an ISO 639 code such as en or en-GB")  # fmt: skip
+    if tags.website:
+        try:
+            tags.website.encode("latin-1")
+        except UnicodeEncodeError:
+            raise InputError(
+                f"website = {tags.website!r} has characters an ID3 link cannot hold",
+                source,
+                "write the address in ASCII (punycode for the host, %-escapes for the path)",
+            ) from None
+    return language
+
+
+def write_tags(
+    mp3: Path, tags: EpisodeTags, *, version: int = 3, source: Path | str | None = None
+) -> None:
+    """Replace ``mp3``'s ID3 tag with ``tags``; what mutagen would reject is an
+    :class:`InputError` naming ``source`` (the document the tags come from)."""
+    language = _checked(tags, source)
+    try:
+        _write(mp3, tags, language, version)
+    except (ValueError, struct.error) as error:  # e.g. a chapter time past 2**32 ms
+        raise InputError(f"cannot be written as ID3 tags ({error})", source,
+                         "fix the value it names") from None  # fmt: skip
+
+
+def _write(mp3: Path, tags: EpisodeTags, language: str, version: int) -> None:
     try:
         id3 = ID3(mp3)
         id3.delete()
     except ID3NoHeaderError:
         pass
     id3 = ID3()
-    language = iso639_2(tags.language)
     id3.add(TIT2(encoding=3, text=tags.title))
     id3.add(TPE1(encoding=3, text=tags.artist))
     id3.add(TPE2(encoding=3, text=tags.album_artist))

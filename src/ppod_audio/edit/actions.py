@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import InputError
+from ..lock import locked_episode
 from .history import list_history, restorable
-from .render import load_episode_document, render_episode
+from .render import load_episode_document, render_episode, require_folder
 from .save import save_and_render
 from .textfold import fold_file
 
 
 def render_command(
-    output_dir: Path, *, from_text: bool = False, revert_to: str | None = None
+    output_dir: Path,
+    *,
+    from_text: bool = False,
+    revert_to: str | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> list[str]:
     """Render ``output_dir`` (after folding the text file in, or restoring a saved version).
 
     Returns the lines to show. A text edit that cannot be folded back raises
-    :class:`InputError` before anything is written.
+    :class:`InputError` before anything is written. Holds the episode's lock (as ``ppod
+    process`` does), waiting for it after calling ``on_wait``.
     """
     if from_text and revert_to is not None:
         raise InputError(
             "--from-text and --revert cannot be combined", output_dir, "give one of them"
         )
+    require_folder(output_dir)
+    with locked_episode(output_dir, on_wait):
+        return _render_locked(output_dir, from_text=from_text, revert_to=revert_to)
+
+
+def _render_locked(output_dir: Path, *, from_text: bool, revert_to: str | None) -> list[str]:
     lines: list[str] = []
     if from_text:
         folded = fold_file(output_dir, load_episode_document(output_dir))

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..fileio import write_bytes
+from ..paths import inside
+from ..staging import Staging
 from ..transcript.model import EpisodeDocument, document_json
 
 DOCUMENT_FILE = "episode.json"
@@ -48,8 +50,12 @@ def document_path(output_dir: Path) -> Path:
 
 
 def list_history(output_dir: Path) -> list[Revision]:
-    """Kept versions, oldest first (the stamp sorts as the time it was taken)."""
+    """Kept versions, oldest first (the stamp sorts as the time it was taken). A history/
+    that is a link out of the folder is refused: a revert would publish what it points at."""
     folder = history_dir(output_dir)
+    if not folder.is_dir():
+        return []
+    inside(output_dir, HISTORY_DIR, source=folder, field="history/")
     if not folder.is_dir():
         return []
     found = []
@@ -106,6 +112,21 @@ def save_bytes(output_dir: Path, data: bytes) -> Path | None:
         return None
     kept = backup(output_dir)
     write_bytes(current, data)
+    return kept
+
+
+def stage_save(staging: Staging, output_dir: Path, data: bytes) -> Path | None:
+    """:func:`save_bytes` staged: the previous version's copy in history/ and the new
+    ``episode.json`` are published with the rest of a render, or not at all."""
+    current = document_path(output_dir)
+    kept = None
+    if current.is_file():
+        old = current.read_bytes()
+        if old == data:
+            return None
+        kept = _free_path(output_dir)
+        staging.write_bytes(kept, old)
+    staging.write_bytes(current, data, rank=1)
     return kept
 
 

@@ -26,7 +26,7 @@ from ..transcript.glossary import Glossary, load_glossary, parse_glossary
 from ..transcript.model import EpisodeDocument, Word
 from ..transcript.segments import ends_sentence, starts_sentence
 from .history import RECOGNISED_FIX, read_document, recognised_path
-from .render import load_episode_document, read_report
+from .render import episode_source, load_episode_document, read_report
 
 MAX_WORDS = 3
 _TABLE = re.compile(r"^\s*\[\s*replace\s*\]\s*(#.*)?$")
@@ -131,10 +131,10 @@ def glossary_file(output_dir: Path, show_dir: Path | None) -> Path:
     ``show_dir``."""
     from ..config import load_show
 
-    source = read_report(output_dir).get("source")
+    source = episode_source(output_dir, read_report(output_dir))  # this episode's, or refused
     root = Path(show_dir) if show_dir is not None else None
     if root is None:
-        root = Path(source).parent if source else Path("raw_audio")
+        root = source.parent if source is not None else Path("raw_audio")
     if not (root / "show.toml").is_file():
         raise InputError("has no show.toml", root, "give the show folder with --show")
     show = load_show(root)

@@ -8,18 +8,21 @@ renderers rely on one text token per timed word), a word edited into several ("P
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..staging import staged
 from ..transcript.clean import spread
 from ..transcript.model import EpisodeDocument, Segment, Word, document_json
-from .history import revision_of, save_bytes
+from .checks import check_document
+from .history import revision_of, stage_save
 from .render import (
     RenderResult,
-    load_episode_document,
+    load_episode_bytes,
     read_report,
     refresh_from_manifest,
-    render_episode,
+    stage_render,
     text_edit_note,
 )
 
@@ -84,14 +87,23 @@ def save_and_render(
 ) -> SaveResult:
     """Keep the previous ``episode.json``, write ``document``, re-publish every output.
 
-    ``keep_text=False`` when ``document`` was folded from the text file itself.
+    ``keep_text=False`` when ``document`` was folded from the text file itself. The document
+    is checked whole (:mod:`ppod_audio.edit.checks`) before anything is written, and the
+    history entry, ``episode.json`` and every output are published together or not at all.
     """
+    started = time.perf_counter()
     document = tidy(document)
-    notes = text_edit_note(output_dir, load_episode_document(output_dir)) if keep_text else []
     # Refreshed before saving, so a changed manifest does not make a second save (and backup).
     document, refreshed = refresh_from_manifest(document, output_dir, read_report(output_dir))
-    data = document_json(document).encode("utf-8")
-    kept = save_bytes(output_dir, data)
-    result = render_episode(output_dir, document, refresh=False)
+    check_document(document, output_dir)
+    with staged(output_dir) as staging:
+        notes = []
+        if keep_text:  # the document being replaced, whatever it holds (a revert repairs it)
+            notes = text_edit_note(output_dir, load_episode_bytes(output_dir, checked=False)[0],
+                                   staging)  # fmt: skip
+        data = document_json(document).encode("utf-8")
+        kept = stage_save(staging, output_dir, data)
+        result = stage_render(staging, output_dir, document, refresh=False)
+    result.seconds = time.perf_counter() - started
     revision = revision_of(data)
     return SaveResult(kept, result, document, revision, notes + refreshed + result.notes)
