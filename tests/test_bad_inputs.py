@@ -617,7 +617,7 @@ def results(
     chosen = {
         item.callspec.params["case"].name
         for item in request.session.items
-        if getattr(item, "callspec", None) is not None and "case" in item.callspec.params
+        if isinstance(getattr(item, "callspec", None) and item.callspec.params.get("case"), Case)
     }
     cases = [c for c in CASES if c.name in chosen]
     return _run_all(cases, template, tmp_path_factory.mktemp("cases"))

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import EPISODE_FILE
+from .review import AWAITING, summary_for
 from .speech.stage import SpeechOptions
 
 # Peak RSS of one worker processing the 3.6-minute demo with tiny.en (speech on): 1.41 GB,
@@ -298,6 +299,7 @@ def _outcome(
     plan: EpisodePlan | None = None,
 ) -> dict[str, Any]:
     stages = (report or {}).get("stages", {})
+    review = summary_for(output_dir) if ok else None
     return {
         "episode": slug,
         "status": status,
@@ -311,6 +313,8 @@ def _outcome(
         "stages_cached": [name for name, entry in stages.items() if entry.get("cached")],
         "seconds": round(time.perf_counter() - started, 3),
         "duration": (report or {}).get("duration"),
+        "review": review,
+        "awaiting_review": bool(review and review["status"] == AWAITING),
     }
 
 
@@ -526,7 +530,10 @@ def summary_table(results: list[dict[str, Any]]) -> Any:
     for r in results:
         colour = "green" if r["ok"] else "red"
         reason = r["error"] or r["why"]
-        table.add_row(r["episode"], f"[{colour}]{r['status']}[/]", ", ".join(r["stages_run"]),
+        status = r["status"]
+        if r.get("awaiting_review"):
+            colour, status = "yellow", f"{status}, {AWAITING} ({r['review']['pending']} items)"
+        table.add_row(r["episode"], f"[{colour}]{status}[/]", ", ".join(r["stages_run"]),
                       f"{r['seconds']:.1f}", reason or "")  # fmt: skip
     return table
 
@@ -581,6 +588,11 @@ def run_cli(
         print(json.dumps(results, indent=2))
     else:
         console.print(summary_table(results))
+        waiting = [r for r in results if r.get("awaiting_review")]
+        if waiting:
+            console.print(f"{AWAITING}: " + ", ".join(
+                f"{r['episode']} ({r['review']['pending']} items: ppod review {r['output_dir']})"
+                for r in waiting))  # fmt: skip
         console.print(
             f"{sum(r['ok'] for r in results)} ok, {sum(not r['ok'] for r in results)} failed, "
             f"{_clock(time.perf_counter() - state.started)} elapsed"

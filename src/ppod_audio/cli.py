@@ -166,6 +166,10 @@ def _print_summary(report: dict[str, Any], output_dir: Path) -> None:
     )
     for warning in report.get("warnings", []):
         click.echo(f"  warning: {warning}")
+    review = report.get("review")
+    if review and review["items"]:
+        click.echo(f"  safeguarding review: {review['pending']} of {review['items']} item(s) wait "
+                   f"for review ({review['status']}): ppod review {output_dir}")  # fmt: skip
 
 
 @cli.command()
@@ -408,6 +412,36 @@ def edit(output_dir: Path, port: int | None, no_browser: bool) -> None:
         click.echo("stopped")
     finally:
         server.stop()
+
+
+@cli.command()
+@output_dir_argument
+@click.option("--keep", "keep_ids", multiple=True, metavar="ID", help="Mark item ID keep.")
+@click.option("--redact", "redact_ids", multiple=True, metavar="ID", help="Mark item ID redact.")
+@click.option("--by", help="The reviewer's name, recorded with each decision.")
+@click.option("--json", "as_json", is_flag=True, help="Print the review as JSON.")
+@handle_errors
+def review(output_dir: Path, keep_ids: tuple[str, ...], redact_ids: tuple[str, ...],
+           by: str | None, as_json: bool) -> None:  # fmt: skip
+    """List OUTPUT_DIR's safeguarding review items; mark them keep or redact."""
+    from .review import review_command
+
+    result = review_command(output_dir, keep=keep_ids, redact=redact_ids, by=by)
+    if as_json:
+        click.echo(json.dumps(result.model_dump(mode="json") | {"summary": result.summary()},
+                              indent=1, ensure_ascii=False))  # fmt: skip
+        return
+    for item in result.items:
+        decided = (f"{item.decision} ({item.decided_by}, {item.decided_at})"
+                   if item.decision else "PENDING")  # fmt: skip
+        click.echo(f"{item.id}  {_clock(item.start)}-{_clock(item.end)}  {item.kind:<12} "
+                   f"{item.text!r}  [{item.speaker or '?'}] {item.why}  {decided}")  # fmt: skip
+    summary = result.summary()
+    click.echo(f"{summary['items']} item(s), {summary['pending']} pending: {summary['status']}")
+
+
+def _clock(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
 
 
 @cli.group()

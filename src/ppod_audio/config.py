@@ -148,6 +148,17 @@ class TranscriptSettings(_Strict):
     spelling: Literal["en-GB", "en-US", "off"] | None = None
 
 
+class SafeguardingSettings(_Strict):
+    """``[safeguarding]``: the review list every episode gets before release (review.py).
+
+    ``allow`` names what nobody needs to check (the show's own partner agencies, the county);
+    ``require_review`` holds an episode back as "awaiting review" until every item is decided.
+    """
+
+    require_review: bool = False
+    allow: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+
+
 class ShowConfig(_Strict):
     """Everything that is the same for every episode of the show."""
 
@@ -169,6 +180,7 @@ class ShowConfig(_Strict):
     mp3: Mp3Settings = Field(default_factory=Mp3Settings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
     transcript: TranscriptSettings = Field(default_factory=TranscriptSettings)
+    safeguarding: SafeguardingSettings = Field(default_factory=SafeguardingSettings)
 
     # Set by the loader: the folder that relative paths in this file are relative to.
     root: Path = Field(default=Path("."), exclude=True)

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .audio import decode as decoding
@@ -59,10 +59,14 @@ from .publish import (
     stage_recognised,
     stage_transcripts,
 )
+from .review import REVIEW_FILE, review_json
 from .speech.stage import SpeechOptions, SpeechResult, run_speech, speech_key
 from .staging import staged
 from .transcript.document import build_document, glossary_terms, load_show_glossary
 from .transcript.model import WARNING_SPEAKER_ID, EpisodeDocument
+
+if TYPE_CHECKING:
+    from .review import Review
 
 Progress = Callable[[str, str], None]
 
@@ -420,6 +424,9 @@ def _process_in(
         with timer.stage("publish"):
             stage_recognised(staging, output_dir, machine)
             written_sha256 = stage_transcripts(staging, document, output_dir, show, target_mp3)
+        with timer.stage("review"):
+            review = safeguarding_review(output_dir, manifest, show, document)
+            staging.write_bytes(output_dir / REVIEW_FILE, review_json(review).encode("utf-8"))
 
         keys = {
             "inputs": stage_k["inputs"],
@@ -439,12 +446,23 @@ def _process_in(
         # next run must treat it as the editor's too (see ``publish.edited_document``).
         report["edited"] = document is not machine
         # Noise and hum reduction: what was done, pause floor and DNSMOS before and after.
-        report["cleaning"] = (
-            previous.get("cleaning") if reuse_audio and previous else cleaned.noise
-        )
+        report["cleaning"] = previous.get("cleaning") if reuse_audio and previous else cleaned.noise
+        report["review"], report["ready"] = review.summary(), review.ready
         staging.write_bytes(output_dir / "report.json", report_json(report).encode("utf-8"),
                             rank=2)  # fmt: skip
     return report
+
+
+def safeguarding_review(
+    output_dir: Path, manifest: EpisodeManifest, show: ShowConfig, document: EpisodeDocument
+) -> Review:
+    """The review of the published document; decisions on items still there survive."""
+    from .review import build_review, carry_decisions, read_review
+
+    roster = [speaker.name for speaker in manifest.speakers]
+    settings = show.safeguarding
+    review = build_review(document, roster, settings.allow, required=settings.require_review)
+    return carry_decisions(read_review(output_dir), review)
 
 
 def _keep_editors_work(
