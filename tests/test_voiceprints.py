@@ -75,3 +75,31 @@ def test_katie_steve_clusters_get_the_right_names(tmp_path: Path) -> None:
     embeddings = vp.cluster_embeddings(audio, turns)
     names = vp.name_clusters(embeddings, vp.list_voices(tmp_path), ["Katie", "Steve"])
     assert names == {"SPEAKER_00": "Katie", "SPEAKER_01": "Steve"}
+
+
+def test_a_voiceprint_of_another_encoder_is_refused(tmp_path: Path) -> None:
+    """A print from before CAM++ (format 1: resemblyzer's 256-d GE2E, no encoder recorded) lives
+    in another space: loading it must fail with one line that says to enrol again, never
+    compare it with CAM++ clusters."""
+    old = tmp_path / "steve-macabee.npz"
+    vector = np.full(256, 1 / 16, dtype=np.float32)
+    np.savez(old, version=np.int64(1), name=np.str_("Steve Macabee"), embedding=vector,
+             clip_embeddings=vector[None], enrolled_at=np.float64(0), seconds=np.float64(9))  # fmt: skip
+    with pytest.raises(InputError) as caught:
+        vp.list_voices(tmp_path)
+    message = str(caught.value)
+    assert "\n" not in message and str(old) in message
+    assert "ge2e-resemblyzer" in message
+    assert 'ppod voices enroll "Steve Macabee"' in message
+    made = vp.enroll(tmp_path / "new", "Jasmine Wark", [_tone_voice(2)])
+    assert made.encoder == vp.ENCODER_ID
+    assert vp.get_voice(tmp_path / "new", "Jasmine Wark").encoder == vp.ENCODER_ID
+
+
+def test_the_demo_cast_voiceprints_are_current() -> None:
+    """The voiceprints shipped with the demo load (were made with today's encoder)."""
+    from conftest import RAW_AUDIO
+
+    prints = vp.list_voices(RAW_AUDIO / "voices")
+    assert [p.name for p in prints] == ["Jasmine Wark", "Rebecca Leggett", "Steve Macabee"]
+    assert all(p.encoder == vp.ENCODER_ID for p in prints)

