@@ -255,10 +255,11 @@ def _trunk(model: torch.nn.Module, features: np.ndarray, batch_size: int) -> np.
     for index, (lo, hi, _, _) in enumerate(pieces):
         by_length.setdefault(max(hi - lo, MIN_FRAMES), []).append(index)
     with torch.inference_mode():
-        for length, indices in by_length.items():
+        for indices in by_length.values():
             for first in range(0, len(indices), batch_size):
                 chunk = indices[first : first + batch_size]
-                batch = np.stack([_normalised(features[pieces[i][0] : pieces[i][1]]) for i in chunk])
+                batch = np.stack([_normalised(features[lo:hi]) for lo, hi, _, _ in
+                                  (pieces[i] for i in chunk)])  # fmt: skip
                 x = model.head(torch.from_numpy(batch).permute(0, 2, 1))
                 for stage in stages:
                     x = stage(x)
@@ -267,8 +268,9 @@ def _trunk(model: torch.nn.Module, features: np.ndarray, batch_size: int) -> np.
                     result = np.zeros((steps, frames.shape[2]), dtype=np.float32)
                 for row, i in zip(frames, chunk, strict=True):
                     lo, _, start, end = pieces[i]
-                    keep_from, keep_to = (start - lo) // 2, (start - lo) // 2 + (end + 1) // 2 - start // 2
-                    result[start // 2 : (end + 1) // 2] = row[keep_from:keep_to][: (end + 1) // 2 - start // 2]
+                    first_step, end_step = start // 2, (end + 1) // 2
+                    skip = first_step - lo // 2  # output steps of the leading context
+                    result[first_step:end_step] = row[skip : skip + end_step - first_step]
     assert result is not None
     return result
 

@@ -32,7 +32,6 @@ functions: importing this module is free, which keeps the CLI and the tests fast
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -118,7 +117,8 @@ class EmbeddedDiarizerOptions:
     known_min_fraction: float = 0.08
     affinity_keep: float = 0.1
     cluster_hop: float = 0.75
-    affinity_min_neighbours: int = 10
+    merge_similarity: float = 0.6
+    affinity_min_neighbours: int = 4
     quiet_speech_fraction: float = 0.15
     quiet_vad_threshold: float = 0.25
     torch_threads: int = 1
@@ -441,7 +441,27 @@ def spectral_clusters(
         return np.zeros(n, dtype=int)
     labels = KMeans(n_clusters=count, random_state=0, n_init=10).fit_predict(vectors_[:, :count])
     floor = _min_cluster_weight(seconds, options, options.min_cluster_fraction)
-    return merge_small_clusters(vectors, seconds, labels, floor, keep=low)
+    labels = merge_small_clusters(vectors, seconds, labels, floor, keep=low)
+    return merge_similar_clusters(vectors, labels, options.merge_similarity, keep=low)
+
+
+def merge_similar_clusters(
+    vectors: np.ndarray, labels: np.ndarray, similarity: float, keep: int
+) -> np.ndarray:
+    """Merge the two clusters whose centres are most alike while their cosine similarity is
+    over ``similarity`` (and more than ``keep`` clusters are left): the eigengap of a short
+    file's small graph can cut one voice in two, whose halves' centres stay close."""
+    labels = np.unique(labels, return_inverse=True)[1]
+    while labels.max() + 1 > keep:
+        centres = cluster_centres(vectors, labels)
+        alike = centres @ centres.T
+        np.fill_diagonal(alike, -np.inf)
+        a, b = np.unravel_index(int(np.argmax(alike)), alike.shape)
+        if alike[a, b] <= similarity:
+            break
+        labels[labels == b] = a
+        labels = np.unique(labels, return_inverse=True)[1]
+    return labels
 
 
 MAX_CLUSTERED_WINDOWS = 2500
