@@ -1,23 +1,26 @@
-"""Who spoke when, offline, with models the package already ships (Silero VAD + GE2E).
+"""Who spoke when, offline, with models installed beside the package (Silero VAD + CAM++).
 
 The default diarizer has to run on any laptop without a token or a download, so it is built from
-two small bundled models: faster-whisper's Silero VAD finds the speech, and resemblyzer's GE2E
-voice encoder turns short windows of it into 256-d speaker embeddings. The steps:
+two small offline models: faster-whisper's Silero VAD finds the speech, and 3D-Speaker's CAM++
+speaker encoder (:mod:`.campplus`, weights pinned by SHA-256) turns it into 192-d embeddings of
+short windows. The steps:
 
 1. **VAD** (Silero, small pad) gives speech regions; everything else is nobody. A file where it
    finds under ``quiet_speech_fraction`` speech (far-field, very quiet) gets a second pass at a
    lower threshold, and with a known count an energy detector is the last resort.
-2. **Dense embeddings**: one log-free mel spectrogram of the whole file is cut into windows
-   (``window`` seconds, ``hop`` apart) that never cross a VAD region edge, and the encoder runs on
-   all of them in a few batched calls (one torch thread: see ``torch_threads``). Short regions
-   get one shorter window.
-3. **Clustering**: agglomerative, average linkage on cosine distance, cut at ``threshold``.
-   Clusters with too little speech to be a voice (a laugh, a cough, a chair, or a shred of a
-   voice) are merged, smallest first, into their most similar cluster
-   (:func:`merge_small_clusters`); then clusters beyond the maximum are merged by Ward's cost
-   (:func:`merge_to_count`). Count estimated: a voice needs ``min_cluster_fraction`` of the
-   speech. Count known: at most that many clusters and at least two; a voice needs only
-   ``known_min_fraction``, because the count vouches for one that says little.
+2. **Dense embeddings**: windows of ``window`` seconds, ``hop`` apart, that never cross a VAD
+   region edge (short regions get one shorter window). The encoder's convolutional trunk runs
+   once over each region's filterbank and every window pools the frames it covers
+   (:func:`.campplus.embed_dense`), so the cost is one pass over the speech whatever the hop.
+3. **Clustering**, count estimated: spectral clustering on windows ``cluster_hop`` apart
+   (:func:`spectral_clusters`: pruned cosine affinity, count by the Laplacian's eigengap,
+   k-means), clusters with under ``min_cluster_fraction`` of the speech merged into their
+   nearest (:func:`merge_small_clusters`), clusters whose centres are more alike than
+   ``merge_similarity`` merged (:func:`merge_similar_clusters`); every window then takes its
+   nearest cluster. Count known (the episode lists its speakers): agglomerative, average
+   linkage on cosine distance cut at ``threshold``, small clusters merged, then clusters beyond
+   the count merged by Ward's cost (:func:`merge_to_count`); at most that many clusters and at
+   least two, and a voice needs only ``known_min_fraction`` of the speech.
 4. **Re-segmentation**: every ``frame`` seconds of speech is scored against each cluster centroid
    (mean similarity of the windows covering it) and a Viterbi pass with a speaker-change penalty
    picks the path, which puts boundaries at the frame where the voice changes instead of at a
@@ -26,7 +29,7 @@ voice encoder turns short windows of it into 256-d speaker embeddings. The steps
    largest clusters of the tree are taken instead (:func:`largest_clusters`) and the frames
    scored again.
 
-Heavy imports (torch, resemblyzer, librosa via resemblyzer, faster-whisper) happen inside the
+Heavy imports (torch, kaldi-native-fbank, scikit-learn, faster-whisper) happen inside the
 functions: importing this module is free, which keeps the CLI and the tests fast to start.
 """
 
@@ -57,23 +60,20 @@ class EmbeddedDiarizerOptions:
             silence into scored "speech"; 0.2 s keeps word onsets without eating pauses.
         vad_min_silence: a pause shorter than this does not split a region (seconds). Regions are
             where windows may not cross, so this trades boundary precision for window length.
-        window: seconds of audio per embedding. GE2E needs about a second to say anything
-            stable about a voice; longer windows are steadier but smear speaker changes.
-        hop: seconds between window starts: denser windows give the re-segmentation more
-            evidence per frame at a linear cost in encoder time.
+        window: seconds of audio per embedding (1.5 s, as 3D-Speaker and senko use):
+            longer windows are steadier but smear speaker changes.
+        hop: seconds between window starts. Denser windows give the re-segmentation more
+            evidence per frame; with the shared trunk they cost almost nothing.
         min_window: regions shorter than this are still embedded if at least this long
             (seconds); shorter blips take the neighbouring speaker in re-segmentation.
-        threshold: cosine-distance cut of the average-linkage tree. Two GE2E windows of the
-            same voice sit around 0.1–0.25 apart, different voices 0.35 and up; clean dev
-            recordings of different people merged at 0.40–0.58, but parts of one voice at up
-            to 0.38, which the minimum cluster size then puts back together.
+        threshold: cosine-distance cut of the average-linkage tree (count known only). CAM++
+            distances are about twice GE2E's; on dev 0.5 and 0.55 give the same figures, 0.6
+            lets the demo's two alike synthetic voices merge (18.4 % instead of 2.3 %).
         min_cluster_seconds: a cluster with less speech than this is never a speaker.
         min_cluster_fraction: with the count estimated, the share of all speech a cluster needs
-            to stand as a speaker. Chosen on dev: 0.04 split two real talkers into four, 0.12
-            to 0.15 got every dev count of the clean recordings right (demo, three-excerpts,
-            spliced, two two-speaker splices) and AMI dev to 25.1 % from 28.0 %; 0.2 merged
-            real speakers. A guest with under 12 % of the talk joins the nearest voice, so
-            list the speakers in episode.toml when there are several.
+            to stand as a speaker (0.12, kept from the GE2E tuning: with 0.08 AMI dev went
+            from 25.2 % to 25.3 %, nothing else moved). A guest with under 12 % of the talk
+            joins the nearest voice, so list the speakers in episode.toml.
         min_cluster_cap: seconds of speech that always make a speaker, whatever the fraction
             says (12 % of an hour would be 7 minutes).
         frame: seconds per re-segmentation frame (the time resolution of the output).
@@ -83,8 +83,9 @@ class EmbeddedDiarizerOptions:
             count: 25.3 % at 0.5 and 0.8, 24.8 % at 1.0, 24.9 % at 1.2, 28.6 % at 1.5 (a brief
             second speaker vanishes); the clean dev recordings are the same from 0.5 to 2.0.
         min_turn: turns shorter than this are merged into the neighbour (seconds).
-        normalize_level: scale the speech to -30 dBFS first, the level the encoder was trained
-            on; the mel spectrogram is linear, so an unscaled quiet file embeds differently.
+        normalize_level: bring the audio to -30 dBFS before the VAD (Silero's probability
+            depends on level). The embeddings do not depend on level: each window's log
+            filterbank is mean-normalised.
         batch_size: windows per encoder call (memory vs. call overhead).
         known_min_fraction: ``min_cluster_fraction`` when the count is known. Lower, because
             the count vouches for a voice that says little; not zero, because far-field meeting
@@ -95,9 +96,21 @@ class EmbeddedDiarizerOptions:
             probabilities of 0.05-0.4, so a conversation can come back as silence at 0.5; a file
             with normal speech never takes this path, so it costs nothing there.
         quiet_vad_threshold: the Silero threshold of that second pass.
-        torch_threads: intra-op threads for the encoder. One: the LSTM batches are small, and on
-            a shared machine extra OpenMP threads spin against other processes (the 3.5-minute
-            demo took 3 s or 24 s depending on load with the default thread count).
+        torch_threads: intra-op threads for the encoder. One: on a shared 2-core machine a
+            second thread made 64 windows take 44 s instead of 14 s (OpenMP threads spinning
+            against other processes).
+        affinity_keep: spectral clustering keeps this share of each window's most similar
+            windows in the affinity graph (at least ``affinity_min_neighbours``); 0.05-0.2
+            gave the same dev figures.
+        affinity_min_neighbours: the floor of that: 4 keeps the two voices of a short file
+            (a few seconds each) apart; at 10 the telephone-band stereo pair merged, at 6 one
+            3-voice splice came out as 4 before the merge below was added.
+        cluster_hop: seconds between the windows the graph is built from. Windows 0.25 s
+            apart are near-copies of their neighbours, and a graph of all of them split one
+            voice into up to six; 0.75 got every clean dev count right, 0.5 and 1.0 did not.
+        merge_similarity: clusters whose centres have a cosine similarity over this are one
+            voice. 0.6: at 0.5 the demo's two alike voices (0.58) merged; without it, a short
+            file's graph cut a voice in two.
     """
 
     vad_threshold: float = 0.5
