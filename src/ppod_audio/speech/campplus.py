@@ -188,7 +188,7 @@ def embed_features(features: Sequence[np.ndarray], batch_size: int = 64) -> np.n
     return out
 
 
-CHUNK_FRAMES = 300  # 3 s of fbank frames per network pass in embed_dense
+CHUNK_FRAMES = 600  # 6 s of fbank frames per network pass in embed_dense
 CHUNK_MARGIN = 50  # 0.5 s of context either side of a chunk, run and then dropped
 
 
@@ -200,7 +200,7 @@ def embed_dense(
     ``features`` is the fbank of one speech region (``(frames, 80)``) and ``windows`` are
     ``(first, end)`` frame indices into it. Running the network once per window costs the
     window's length each time (twice the audio at a half-window hop, six times at the old
-    0.2 s hop); instead the convolutional trunk runs once over the region, in 3 s chunks with
+    0.2 s hop); instead the convolutional trunk runs once over the region, in 6 s chunks with
     0.5 s of context either side (each chunk mean-normalised on its own, as a training
     utterance was), and each window only pools the trunk's frames it covers (mean and standard
     deviation, then the final dense layer), which costs next to nothing. So the hop is free and
