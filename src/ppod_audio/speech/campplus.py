@@ -155,8 +155,19 @@ def feature_slice(features: np.ndarray, start: float, end: float) -> np.ndarray:
 
 
 def embed(windows: Sequence[np.ndarray], batch_size: int = 64) -> np.ndarray:
-    """L2-normalised CAM++ embeddings of 16 kHz mono audio windows, ``(n, 192)`` float32."""
-    return embed_features([fbank(window) for window in windows], batch_size)
+    """L2-normalised CAM++ embeddings of 16 kHz mono audio windows, ``(n, 192)`` float32.
+
+    The same numbers as the diarizer's :func:`embed_dense` for a window that covers a whole
+    speech region: up to ``CHUNK_FRAMES`` (6 s) the network sees the window in one pass either
+    way (checked equal to float precision), so those are batched; longer ones go through the
+    chunked trunk one at a time.
+    """
+    features = [fbank(window) for window in windows]
+    out = embed_features([f if len(f) <= CHUNK_FRAMES else f[:0] for f in features], batch_size)
+    for index, f in enumerate(features):
+        if len(f) > CHUNK_FRAMES:
+            out[index] = embed_dense(f, [(0, len(f))])[0]
+    return out
 
 
 def embed_features(features: Sequence[np.ndarray], batch_size: int = 64) -> np.ndarray:
