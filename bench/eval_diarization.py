@@ -289,7 +289,7 @@ def main() -> int:
     options = parse_overrides(args.set)
     load_encoder()
     warm_up = np.random.default_rng(0).normal(0, 0.1, 3 * RATE).astype(np.float32)
-    diarize_embedded(warm_up)  # load VAD, encoder and librosa before timing
+    diarize_embedded(warm_up)  # load the VAD and the encoder before timing
     cases = load_cases(args.split)
 
     groups: dict[tuple[str, str], dict[str, list]] = {}

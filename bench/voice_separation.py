@@ -1,9 +1,9 @@
-"""How far apart the voices of each conversation are for the GE2E encoder: why DER is what it is.
+"""How far apart the voices of each conversation are for the CAM++ encoder: why DER is what it is.
 
 Run ``python bench/voice_separation.py [--split dev|eval|all]``. For every recording that
 ``bench/eval_diarization.py`` scores, each speaker's reference turns (the parts where nobody else
-talks) are cut into the diarizer's own windows (1.2 s, 0.2 s apart, level-normalised) and
-embedded (each speaker's speech brought to the encoder's level on its own). It prints, per file:
+talks) are cut into the diarizer's own windows (1.5 s, 0.25 s apart) and embedded with its own
+front end (``embed_regions``). It prints, per file:
 
 - ``spread``: the mean cosine distance of a speaker's windows to that speaker's centroid
   (the largest over the speakers): how much one voice varies from window to window;

@@ -215,3 +215,76 @@ def test_largest_clusters_label_every_window_of_a_long_recording() -> None:
     assert labels is not None and len(labels) == 2 * half
     assert len(set(labels[:half])) == 1 and len(set(labels[half:])) == 1
     assert labels[0] != labels[half]
+
+
+def _manifest(count: int):
+    from ppod_audio.config import EpisodeManifest, SpeakerEntry
+
+    return EpisodeManifest(title="T", speakers=[SpeakerEntry(name=f"P{i}") for i in range(count)])
+
+
+def test_speaker_count_comes_from_the_episode_list() -> None:
+    """The [[speakers]] list is the count; with speakers_complete = false only the minimum;
+    what the run was told wins; no list, no count."""
+    from ppod_audio.config import ShowConfig
+    from ppod_audio.speech.stage import SpeechOptions, speaker_counts
+
+    show = ShowConfig()
+    partial = ShowConfig(speech={"speakers_complete": False})
+    assert speaker_counts(_manifest(3), show, SpeechOptions()) == (3, None, None)
+    assert speaker_counts(_manifest(3), partial, SpeechOptions()) == (None, 3, 8)
+    assert speaker_counts(_manifest(0), show, SpeechOptions()) == (None, None, None)
+    told = SpeechOptions(num_speakers=2)
+    assert speaker_counts(_manifest(3), show, told) == (2, None, None)
+
+
+@pytest.mark.slow
+def test_the_episode_speaker_list_sets_the_diarized_count() -> None:
+    """three-excerpts has three voices and comes out as three with the count estimated; an
+    episode.toml listing two speakers must make the speech stage's diarizer return two."""
+    from types import SimpleNamespace
+
+    from ppod_audio.config import ShowConfig
+    from ppod_audio.speech.stage import SpeechOptions, _diarize
+
+    audio = read_mono(shared("conversation/three-excerpts.wav"))
+    options = SpeechOptions(diarizer="embedded")
+    cleaned = SimpleNamespace(tracks=[])
+    found = {}
+    for listed in (0, 2):
+        _, turns, _, _ = _diarize(audio, cleaned, _manifest(listed), ShowConfig(), options)
+        found[listed] = len({t.speaker for t in turns})
+    assert found == {0: 3, 2: 2}
+
+
+@pytest.mark.slow
+def test_monologues_stay_one_speaker_and_a_telephone_pair_stays_two() -> None:
+    """Count estimated, dev audio. JFK's speech and the five LibriVox readings of one reader
+    are one voice each; the two LibriSpeech talkers of the stereo file, one after the other
+    through a telephone band, are two (average linkage joined them under GE2E and with CAM++
+    alike: the case spectral clustering was chosen for)."""
+    import soundfile
+    from scipy.signal import butter, resample_poly, sosfilt
+
+    from ppod_audio.speech.diarize_embedded import diarize_embedded
+
+    gap = np.zeros(6400, dtype=np.float32)
+    jfk = read_mono(shared("speech/jfk.wav"))
+    reader = np.concatenate(
+        [np.concatenate([read_mono(shared(f"speech/librivox-{n}.wav")), gap])
+         for n in ("0870", "0880", "0890", "0920", "0930")]
+    )  # fmt: skip
+    assert len({t.speaker for t in diarize_embedded(jfk)}) == 1
+    assert len({t.speaker for t in diarize_embedded(reader)}) == 1
+
+    stereo, rate = soundfile.read(str(shared("speech/stereo-two-talkers.wav")), dtype="float32")
+    assert rate == 16000
+    pair = np.concatenate([stereo[:, 0], gap, stereo[:, 1]])
+    band = butter(4, [300, 3400], btype="band", fs=16000, output="sos")
+    telephone = sosfilt(band, resample_poly(resample_poly(pair, 1, 2), 2, 1)).astype(np.float32)
+    turns = diarize_embedded(telephone)
+    assert len({t.speaker for t in turns}) == 2
+    half = len(stereo) / 16000
+    first = {t.speaker for t in turns if t.end <= half}
+    second = {t.speaker for t in turns if t.start >= half + 0.4}
+    assert first and second and not first & second

@@ -136,6 +136,9 @@ class SpeechSettings(_Strict):
     # Cosine similarity a cluster needs to an enrolled voice to take its name. Same-voice
     # similarity across separately recorded clips measured ~0.6 (katie-steve), wrong-voice <0.55.
     naming_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    # Whether an episode's [[speakers]] list names everyone who speaks: then its length is the
+    # diarizer's speaker count; if not (a caller, an unlisted guest), it is only the minimum.
+    speakers_complete: bool = True
 
 
 class TranscriptSettings(_Strict):

