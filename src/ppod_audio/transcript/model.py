@@ -12,8 +12,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 SCHEMA_VERSION = 1
 
@@ -26,13 +33,27 @@ class _Model(BaseModel):
 
 
 class Word(_Model):
-    """One recognised word, punctuation attached (``"partnership,"``)."""
+    """One recognised word, punctuation attached (``"partnership,"``).
+
+    ``overlap`` is true when someone else was talking too while the word was said (crosstalk):
+    ``speaker`` is still the one person the word is attributed to, the one whose speech covers
+    the word most. It is written to ``episode.json`` only where true, so a document without
+    crosstalk looks exactly as before and older documents read unchanged.
+    """
 
     text: str
     start: float
     end: float
     probability: float | None = None
     speaker: str | None = None
+    overlap: bool = False
+
+    @model_serializer(mode="wrap")
+    def _omit_no_overlap(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if not self.overlap:
+            data.pop("overlap", None)
+        return data
 
 
 class Segment(_Model):
