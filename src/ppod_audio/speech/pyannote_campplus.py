@@ -15,8 +15,11 @@ the output is L2-normalised, so pyannote's cosine distances are the embedded dia
 
 pyannote asks for one embedding per (chunk, local speaker) with a frame *mask* (``weights``)
 saying when that speaker talks in the 10 s chunk. As pyannote does for its SpeechBrain and NeMo
-embeddings, only the masked-in frames are kept (concatenated) and embedded; a speaker with fewer
-than ``MIN_FRAMES`` such frames gets a NaN embedding, which pyannote's clustering leaves out.
+embeddings, only the masked-in frames are kept (concatenated) and embedded. Two limits keep the
+cost down, because CAM++ runs once per (chunk, speaker) and chunks overlap: a speaker with less
+than ``min_speech`` seconds in the chunk gets a NaN embedding (pyannote's clustering drops every
+embedding of a speaker active less than 20 % of the chunk, 2 s, so those would be computed for
+nothing), and at most ``max_speech`` seconds (the middle of the speaker's frames) are embedded.
 
 This module imports torch and pyannote.audio at import time: only pyannote's loader imports it,
 in an environment that has the ``pyannote`` extra.
@@ -52,10 +55,15 @@ class CamPPlusEmbedding(Model):
         num_channels: int = 1,
         num_mel_bins: int = 80,
         embedding_size: int = EMBEDDING_SIZE,
+        min_speech: float = 2.0,
+        max_speech: float = 10.0,
         task: object | None = None,
     ) -> None:
         super().__init__(sample_rate=sample_rate, num_channels=num_channels, task=task)
-        self.save_hyperparameters("sample_rate", "num_channels", "num_mel_bins", "embedding_size")
+        self.save_hyperparameters(
+            "sample_rate", "num_channels", "num_mel_bins", "embedding_size", "min_speech",
+            "max_speech",
+        )  # fmt: skip
         self.campplus = CAMPPlus(feat_dim=num_mel_bins, embedding_size=embedding_size)
         self._fbank = partial(
             kaldi.fbank,
@@ -98,7 +106,12 @@ class CamPPlusEmbedding(Model):
         out = torch.full(
             (features.shape[0], self.dimension), float("nan"), device=features.device
         )
+        fewest = max(MIN_FRAMES, round(self.hparams.min_speech * 1000 / FRAME_SHIFT_MS))
+        most = max(fewest, round(self.hparams.max_speech * 1000 / FRAME_SHIFT_MS))
         for index in range(features.shape[0]):
-            if int(keep[index].sum()) >= MIN_FRAMES:
-                out[index] = self._embed(features[index, keep[index]][None])[0]
+            speech = features[index, keep[index]]
+            if speech.shape[0] < fewest:
+                continue
+            first = (speech.shape[0] - most) // 2 if speech.shape[0] > most else 0
+            out[index] = self._embed(speech[first : first + most][None])[0]
         return out

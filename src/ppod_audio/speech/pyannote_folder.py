@@ -63,6 +63,10 @@ LDA_DIMENSION = 128  # pyannote's PLDA default; the placeholder transform keeps 
 # (the one its 3.x pipelines used) with the cosine-distance threshold chosen for CAM++ on dev.
 # segmentation_step 0.2: a 10 s chunk every 2 s instead of every 1 s, half the embeddings.
 SEGMENTATION_STEP = 0.2
+# CAM++ runs once per (chunk, speaker): speech under MIN_SPEECH s in a chunk is not embedded
+# (pyannote's clustering ignores it), and at most MAX_SPEECH s of it is (cost; chosen on dev).
+MIN_SPEECH = 2.0
+MAX_SPEECH = 4.0
 PARAMETERS: dict[str, Any] = {
     "clustering": {"method": "centroid", "min_cluster_size": 12, "threshold": 0.6},
     "segmentation": {"min_duration_off": 0.0},
@@ -126,6 +130,7 @@ def assemble_pipeline(cache_dir: Path | None = None) -> Path:
         "segmentation_sha256": SEGMENTATION_SHA256,
         "embedding_sha256": campplus.WEIGHTS_SHA256,
         "segmentation_step": SEGMENTATION_STEP,
+        "embedding_speech": [MIN_SPEECH, MAX_SPEECH],
         "parameters": PARAMETERS,
         "folder": str(target),
     }
@@ -197,7 +202,7 @@ def _write_embedding_checkpoint(weights: Path, path: Path) -> None:
 
     from .pyannote_campplus import CamPPlusEmbedding
 
-    model = CamPPlusEmbedding()
+    model = CamPPlusEmbedding(min_speech=MIN_SPEECH, max_speech=MAX_SPEECH)
     state = torch.load(weights, map_location="cpu", weights_only=True)
     model.campplus.load_state_dict(state)
     specifications = Specifications(
