@@ -227,3 +227,110 @@ def test_real_pipeline_diarizes_real_speech(
     metric = DiarizationErrorRate(collar=0.25, skip_overlap=False)
     error = metric(to_annotation(reference), to_annotation(turns))
     assert error < 0.05, f"DER {error:.1%}"
+
+
+# --- overlapped speech: turns, RTTM, words -----------------------------------------------------
+
+
+def test_words_go_to_the_dominant_speaker_and_crosstalk_is_flagged() -> None:
+    """A word under two speakers goes to the one the diarizer says dominates (plain turn), not
+    to the one talking under them (``overlap`` turn), and is flagged; a word one speaker has to
+    themself is not; episode.json writes the flag only where it is true."""
+    from ppod_audio.transcript.model import Word
+    from ppod_audio.transcript.segments import assign_speakers
+
+    turns = [
+        Turn(0.0, 10.0, "A"),
+        Turn(3.0, 5.0, "B", overlap=True),  # B talks under A
+        Turn(10.0, 12.0, "B"),
+        Turn(11.0, 12.0, "A", overlap=True),  # and A under B
+    ]
+    words = [
+        Word(text="under", start=3.5, end=4.0),
+        Word(text="edge", start=4.8, end=5.4),  # B covers a third of it: not crosstalk
+        Word(text="alone", start=10.2, end=10.8),
+        Word(text="back", start=11.2, end=11.6),
+    ]
+    got = {w.text: (w.speaker, w.overlap) for w in assign_speakers(words, turns)}
+    assert got == {
+        "under": ("A", True),
+        "edge": ("A", False),
+        "alone": ("B", False),
+        "back": ("B", True),
+    }
+    flagged = assign_speakers(words[:2], turns)
+    assert flagged[0].model_dump(mode="json")["overlap"] is True
+    assert "overlap" not in flagged[1].model_dump(mode="json")
+    assert Word.model_validate(flagged[0].model_dump(mode="json")) == flagged[0]
+
+
+def test_overlap_turns_survive_rttm_and_relabelling(tmp_path: Path) -> None:
+    from ppod_audio.speech.turns import read_rttm, relabel_by_first_appearance, write_rttm
+
+    turns = relabel_by_first_appearance(
+        [Turn(0.0, 4.6, "x"), Turn(0.3, 2.4, "y", overlap=True)]
+    )
+    assert turns == [Turn(0.0, 4.6, "SPEAKER_00"), Turn(0.3, 2.4, "SPEAKER_01", overlap=True)]
+    write_rttm(turns, "mix", tmp_path / "mix.rttm")
+    (back,) = read_rttm(tmp_path / "mix.rttm").values()
+    # RTTM has no dominance field: both speakers are simply active at once.
+    assert [(t.start, t.end, t.speaker) for t in back] == [
+        (0.0, 4.6, "SPEAKER_00"),
+        (0.3, 2.4, "SPEAKER_01"),
+    ]
+
+
+@pytest.mark.slow
+def test_real_crosstalk_is_labelled_and_words_keep_their_speaker(
+    assembled: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Two real talkers, one per channel, overlapping, mixed to mono as a single microphone
+    would hear them: pyannote's segmentation labels the overlap (two speakers at once in the
+    RTTM), every word said by one person alone goes to that person (the louder channel is the
+    truth), and the words said over each other are flagged as crosstalk."""
+    import soundfile
+
+    from ppod_audio.speech.diarize_pyannote import _load_pipeline
+    from ppod_audio.speech.transcribe import TranscribeOptions, transcribe
+    from ppod_audio.speech.turns import read_rttm, write_rttm
+    from ppod_audio.transcript.segments import assign_speakers
+
+    monkeypatch.setenv("PPOD_CACHE_DIR", str(assembled.parent.parent))
+    _load_pipeline.cache_clear()
+    stereo, rate = soundfile.read(shared("speech/stereo-two-talkers.wav"), dtype="float32")
+    assert rate == 16000
+    mix = stereo.mean(axis=1)
+
+    turns = diarize_pyannote(mix, pipeline=None, device="cpu")
+    words = assign_speakers(transcribe(mix, TranscribeOptions(model="tiny.en")).words, turns)
+
+    assert len({t.speaker for t in turns}) == 2
+    assert any(t.overlap for t in turns), "no overlap labelled in a recording of crosstalk"
+    write_rttm(turns, "mix", tmp_path / "mix.rttm")
+    (lines,) = read_rttm(tmp_path / "mix.rttm").values()
+    assert any(
+        a.speaker != b.speaker and min(a.end, b.end) - max(a.start, b.start) > 1.0
+        for a in lines
+        for b in lines
+    ), "the RTTM does not say that two people talk at once"
+
+    def louder(word: object) -> int:
+        first, last = int(word.start * rate), max(int(word.end * rate), int(word.start * rate) + 1)
+        return int(np.argmax((stereo[first:last] ** 2).mean(axis=0)))
+
+    alone = [w for w in words if not w.overlap]
+    crosstalk = [w for w in words if w.overlap]
+    assert len(alone) >= 5 and len(crosstalk) >= 3
+    channel_of = {}
+    for word in alone:
+        channel_of.setdefault(word.speaker, set()).add(louder(word))
+    # Every word said alone is under one speaker label per channel, never mixed up.
+    assert all(len(channels) == 1 for channels in channel_of.values()), channel_of
+    overlap_spans = [
+        (max(a.start, b.start), min(a.end, b.end))
+        for a in turns
+        for b in turns
+        if a.speaker != b.speaker and min(a.end, b.end) > max(a.start, b.start)
+    ]
+    for word in crosstalk:
+        assert any(s <= (word.start + word.end) / 2 <= e for s, e in overlap_spans), word

@@ -73,9 +73,10 @@ def diarize_pyannote(
 
     Returns:
         Turns sorted by time, labelled ``SPEAKER_00``, ``SPEAKER_01``… in order of first
-        appearance. Turns of different speakers overlap where pyannote heard two at once
-        (its regular, not its *exclusive*, diarization): the RTTM and the document keep the
-        crosstalk, and each word is still attributed to one speaker downstream
+        appearance. Turns of different speakers overlap where pyannote heard two at once: the
+        dominant speaker's (pyannote's *exclusive* diarization) are plain turns, the other's
+        are ``overlap`` turns. The RTTM and the document keep the crosstalk, and each word is
+        attributed to one speaker downstream
         (:func:`ppod_audio.transcript.segments.assign_speakers`).
 
     Raises:
@@ -114,38 +115,50 @@ def diarize_pyannote(
         output = loaded({"waveform": waveform, "sample_rate": SAMPLE_RATE}, **kwargs)
     except Exception as exc:  # pyannote raises plain exceptions for bad weights or shapes
         raise ProcessingError(f"pyannote diarization failed: {exc}", source) from exc
-    return annotation_to_turns(_pick_annotation(output), samples.size / SAMPLE_RATE)
+    regular, exclusive = _pick_annotation(output)
+    return annotation_to_turns(regular, samples.size / SAMPLE_RATE, exclusive)
 
 
-def annotation_to_turns(annotation: Annotation, duration: float) -> list[Turn]:
+def annotation_to_turns(
+    annotation: Annotation, duration: float, exclusive: Annotation | None = None
+) -> list[Turn]:
     """Turns of a pyannote ``Annotation``, clipped to ``[0, duration]``, empty ones dropped.
 
-    pyannote's sliding windows can reach a few milliseconds past the end of the audio; clipping
-    keeps every later stage (captions, chapters) inside the episode.
+    With ``exclusive`` (pyannote's one-speaker-at-a-time version of the same diarization), its
+    turns say who dominates, and what ``annotation`` has beyond them — a speaker talking under
+    another — becomes ``overlap`` turns. pyannote's sliding windows can reach a few milliseconds
+    past the end of the audio; clipping keeps every later stage inside the episode.
     """
     turns = []
-    for segment, _track, label in annotation.itertracks(yield_label=True):
+    for segment, _track, label in (exclusive or annotation).itertracks(yield_label=True):
         start, end = max(0.0, float(segment.start)), min(duration, float(segment.end))
         if end > start:
             turns.append(Turn(start, end, str(label)))
+    if exclusive is not None:
+        for label in annotation.labels():
+            dominant = exclusive.label_timeline(label, copy=False).support()
+            for segment in annotation.label_timeline(label).support().extrude(dominant):
+                start, end = max(0.0, float(segment.start)), min(duration, float(segment.end))
+                if end > start:
+                    turns.append(Turn(start, end, str(label), overlap=True))
     return relabel_by_first_appearance(turns)
 
 
-def _pick_annotation(output: Any) -> Annotation:
-    """The annotation in a pipeline's output, whatever pyannote version produced it.
+def _pick_annotation(output: Any) -> tuple[Annotation, Annotation | None]:
+    """The diarization in a pipeline's output and, where there is one, its exclusive version.
 
-    pyannote.audio 4 returns a ``DiarizeOutput`` with ``speaker_diarization`` (overlaps kept,
-    the one used) and ``exclusive_speaker_diarization`` (one speaker at a time); 3.x returned
-    the ``Annotation`` itself (or an ``(annotation, embeddings)`` tuple with
-    ``return_embeddings=True``).
+    pyannote.audio 4 returns a ``DiarizeOutput`` with ``speaker_diarization`` (overlaps kept)
+    and ``exclusive_speaker_diarization`` (one speaker at a time: pyannote's choice of who
+    dominates); 3.x returned the ``Annotation`` itself (or an ``(annotation, embeddings)``
+    tuple with ``return_embeddings=True``).
     """
     regular = getattr(output, "speaker_diarization", None)
     if regular is not None:
-        return regular
+        return regular, getattr(output, "exclusive_speaker_diarization", None)
     if isinstance(output, tuple) and output:
         output = output[0]
     if hasattr(output, "itertracks"):
-        return output
+        return output, None
     raise ProcessingError(
         f"pyannote returned {type(output).__name__}, not a diarization this version understands",
         fix="use pyannote.audio 4 (pip install 'ppod-audio[pyannote]')",

@@ -69,12 +69,13 @@ def assign_speakers(words: Sequence[Word], turns: Iterable[Turn]) -> list[Word]:
 
     A word goes to the speaker whose turns cover it most (diarization boundaries are fuzzy),
     or to the nearest turn's speaker when it falls in a gap between turns, so no word is left
-    unattributed. Turns of different speakers may overlap (pyannote labels crosstalk): a word
-    said while two people talk is weighed against both speakers' activity, and one that both
-    cover completely stays with the speaker who already had the floor (whose turn began first)
-    — an interjection inside someone's sentence is heard over it, rarely transcribed in its
-    place. Such a word is flagged ``overlap``: another speaker covers at least half of it.
-    Without turns the words come back unchanged.
+    unattributed. Turns of different speakers may overlap (crosstalk): a word said while two
+    people talk is weighed against both speakers' activity. Where the diarizer said who
+    dominates the overlap, the other speaker's turn there is an ``overlap`` turn and the word
+    goes to the dominant one; with no such hint (two plain turns covering the word equally) it
+    stays with the speaker who already had the floor (whose turn began first). A word that
+    another speaker covers at least half of is flagged ``overlap``. Without turns the words come
+    back unchanged.
 
     Sort and sweep: words by start, turns by start, with a small active set of turns that may
     still overlap later words; O((n + m) log m) for n words and m turns instead of O(n * m).
@@ -99,8 +100,10 @@ def assign_speakers(words: Sequence[Word], turns: Iterable[Turn]) -> list[Word]:
             next_turn += 1
         cover = _cover_by_speaker(word, active)
         if cover:
-            # Most covered, then holding the word's midpoint, then on the floor first.
-            speaker = max(cover, key=lambda s: (cover[s][0], cover[s][1], -cover[s][2]))
+            # Dominant speakers only (an overlap turn is someone talking under another), then
+            # most covered, then holding the word's midpoint, then on the floor first.
+            lead = _cover_by_speaker(word, [t for t in active if not t.overlap]) or cover
+            speaker = max(lead, key=lambda s: (lead[s][0], lead[s][1], -lead[s][2]))
             half = (word.end - word.start) / 2
             crosstalk = any(
                 other != speaker and (seconds >= half if half > 0 else midpoint)
