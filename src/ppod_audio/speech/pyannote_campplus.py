@@ -15,11 +15,11 @@ the output is L2-normalised, so pyannote's cosine distances are the embedded dia
 
 pyannote asks for one embedding per (chunk, local speaker) with a frame *mask* (``weights``)
 saying when that speaker talks in the 10 s chunk. As pyannote does for its SpeechBrain and NeMo
-embeddings, only the masked-in frames are kept (concatenated) and embedded. Two limits keep the
-cost down, because CAM++ runs once per (chunk, speaker) and chunks overlap: a speaker with less
-than ``min_speech`` seconds in the chunk gets a NaN embedding (pyannote's clustering drops every
-embedding of a speaker active less than 20 % of the chunk, 2 s, so those would be computed for
-nothing), and at most ``max_speech`` seconds (the middle of the speaker's frames) are embedded.
+embeddings, only the masked-in frames are kept (concatenated) and embedded. Two limits can keep
+the cost down, because CAM++ runs once per (chunk, speaker) and chunks overlap: a speaker with
+less than ``min_speech`` seconds in the chunk gets a NaN embedding (pyannote's clustering leaves
+NaN embeddings out), and at most ``max_speech`` seconds (the middle of the speaker's frames) are
+embedded. The values are in the checkpoint's hyper-parameters (see :mod:`.pyannote_folder`).
 
 This module imports torch and pyannote.audio at import time: only pyannote's loader imports it,
 in an environment that has the ``pyannote`` extra.
