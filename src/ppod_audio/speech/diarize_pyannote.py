@@ -1,12 +1,13 @@
 """Who spoke when, with a pyannote.audio pipeline (optional: ``ppod-audio[pyannote]``).
 
-pyannote's pretrained pipelines (``pyannote/speaker-diarization-community-1``) live on the Hugging
-Face Hub behind a token, and the machines this runs on usually have no internet. So the normal
-way in is a *local* pipeline folder (``config.yaml`` plus ``segmentation/``, ``embedding/`` and
-``plda/``), copied once from a machine that could download it and named in show.toml as
-``[speech] pyannote_pipeline``. A Hub id is accepted only together with a token (the argument or
-``HF_TOKEN``): without one nothing would ever be downloaded, and a stalled download attempt on an
-offline machine is worse than a clear error that says how to install the weights.
+With nothing configured, the pipeline is the one ppod assembles itself from weights installed
+offline (:mod:`.pyannote_folder`: pyannote's segmentation-3.0 and the CAM++ speaker encoder), so
+``--diarizer pyannote`` needs no token and no download. A user may name another *local* pipeline
+folder instead (``config.yaml`` plus its parts, e.g. pyannote's gated
+``speaker-diarization-community-1`` copied once from a machine that could download it) as
+``[speech] pyannote_pipeline`` in show.toml. A Hub id is accepted only together with a token (the
+argument or ``HF_TOKEN``): without one nothing would ever be downloaded, and a stalled download
+attempt on an offline machine is worse than a clear error that says how to install the weights.
 
 Nothing leaves the machine by default: pyannote.audio 4 sends usage telemetry unless
 ``PYANNOTE_METRICS_ENABLED`` is off, and huggingface_hub tries the network unless
@@ -37,7 +38,8 @@ INSTALL_FIX = (
     "pip install 'ppod-audio[pyannote]' (pyannote.audio 4; it brings a CUDA build of torch)"
 )
 OFFLINE_FIX = (
-    "install the weights offline: on a machine with internet, accept the conditions of "
+    "remove [speech] pyannote_pipeline from show.toml to use the pipeline ppod assembles "
+    "offline, or install community-1 offline: on a machine with internet, accept the conditions of "
     "pyannote/speaker-diarization-community-1 on huggingface.co and download it once "
     "(hf download pyannote/speaker-diarization-community-1 --local-dir "
     "speaker-diarization-community-1), copy that folder here and set [speech] pyannote_pipeline "
@@ -61,8 +63,9 @@ def diarize_pyannote(
 
     Args:
         audio: the episode's speech, mono, 16 kHz, as the other diarizers take it.
-        pipeline: a local pipeline folder (holding ``config.yaml``), a ``config.yaml`` path, or a
-            Hub id such as ``pyannote/speaker-diarization-community-1`` (only with a token).
+        pipeline: ``None`` (or empty) for the pipeline ppod assembles offline; else a local
+            pipeline folder (holding ``config.yaml``), a ``config.yaml`` path, or a Hub id such
+            as ``pyannote/speaker-diarization-community-1`` (only with a token).
         num_speakers, min_speakers, max_speakers: the speaker count when known, or its bounds;
             passed to pyannote only when given, so its own estimate is used otherwise.
         token: a Hugging Face token; defaults to ``HF_TOKEN``. Only needed for a Hub id.
@@ -70,8 +73,11 @@ def diarize_pyannote(
 
     Returns:
         Turns sorted by time, labelled ``SPEAKER_00``, ``SPEAKER_01``… in order of first
-        appearance. pyannote 4's *exclusive* diarization (one speaker at a time) is used when
-        present, because each word is attributed to exactly one speaker downstream.
+        appearance. Turns of different speakers overlap where pyannote heard two at once: the
+        dominant speaker's (pyannote's *exclusive* diarization) are plain turns, the other's
+        are ``overlap`` turns. The RTTM and the document keep the crosstalk, and each word is
+        attributed to one speaker downstream
+        (:func:`ppod_audio.transcript.segments.assign_speakers`).
 
     Raises:
         InputError: pyannote.audio is not installed, no pipeline is configured, the folder or its
@@ -82,11 +88,15 @@ def diarize_pyannote(
     if samples.ndim != 1:
         raise ValueError(f"diarize_pyannote expects mono audio (1-D), got shape {samples.shape}")
     token = token or os.environ.get("HF_TOKEN") or None
-    source = _resolve_source(pipeline, token)
+    source = _resolve_source(pipeline, token) if pipeline and str(pipeline).strip() else None
     if samples.size == 0:
         return []
     _configure_environment(token)
     _require_pyannote()
+    if source is None:
+        from .pyannote_folder import assemble_pipeline
+
+        source = str(assemble_pipeline())
     loaded = _load_pipeline(source, token, _resolve_device(device))
 
     import torch
@@ -105,56 +115,61 @@ def diarize_pyannote(
         output = loaded({"waveform": waveform, "sample_rate": SAMPLE_RATE}, **kwargs)
     except Exception as exc:  # pyannote raises plain exceptions for bad weights or shapes
         raise ProcessingError(f"pyannote diarization failed: {exc}", source) from exc
-    return annotation_to_turns(_pick_annotation(output), samples.size / SAMPLE_RATE)
+    regular, exclusive = _pick_annotation(output)
+    return annotation_to_turns(regular, samples.size / SAMPLE_RATE, exclusive)
 
 
-def annotation_to_turns(annotation: Annotation, duration: float) -> list[Turn]:
+def annotation_to_turns(
+    annotation: Annotation, duration: float, exclusive: Annotation | None = None
+) -> list[Turn]:
     """Turns of a pyannote ``Annotation``, clipped to ``[0, duration]``, empty ones dropped.
 
-    pyannote's sliding windows can reach a few milliseconds past the end of the audio; clipping
-    keeps every later stage (captions, chapters) inside the episode.
+    With ``exclusive`` (pyannote's one-speaker-at-a-time version of the same diarization), its
+    turns say who dominates, and what ``annotation`` has beyond them — a speaker talking under
+    another — becomes ``overlap`` turns. pyannote's sliding windows can reach a few milliseconds
+    past the end of the audio; clipping keeps every later stage inside the episode.
     """
     turns = []
-    for segment, _track, label in annotation.itertracks(yield_label=True):
+    for segment, _track, label in (exclusive or annotation).itertracks(yield_label=True):
         start, end = max(0.0, float(segment.start)), min(duration, float(segment.end))
         if end > start:
             turns.append(Turn(start, end, str(label)))
+    if exclusive is not None:
+        for label in annotation.labels():
+            dominant = exclusive.label_timeline(label, copy=False).support()
+            for segment in annotation.label_timeline(label).support().extrude(dominant):
+                start, end = max(0.0, float(segment.start)), min(duration, float(segment.end))
+                if end > start:
+                    turns.append(Turn(start, end, str(label), overlap=True))
     return relabel_by_first_appearance(turns)
 
 
-def _pick_annotation(output: Any) -> Annotation:
-    """The annotation in a pipeline's output, whatever pyannote version produced it.
+def _pick_annotation(output: Any) -> tuple[Annotation, Annotation | None]:
+    """The diarization in a pipeline's output and, where there is one, its exclusive version.
 
-    pyannote.audio 4 returns a ``DiarizeOutput`` with ``speaker_diarization`` (overlaps kept) and
-    ``exclusive_speaker_diarization`` (one speaker at a time); 3.x returned the ``Annotation``
-    itself (or an ``(annotation, embeddings)`` tuple with ``return_embeddings=True``).
+    pyannote.audio 4 returns a ``DiarizeOutput`` with ``speaker_diarization`` (overlaps kept)
+    and ``exclusive_speaker_diarization`` (one speaker at a time: pyannote's choice of who
+    dominates); 3.x returned the ``Annotation`` itself (or an ``(annotation, embeddings)``
+    tuple with ``return_embeddings=True``).
     """
-    exclusive = getattr(output, "exclusive_speaker_diarization", None)
-    if exclusive is not None:
-        return exclusive
     regular = getattr(output, "speaker_diarization", None)
     if regular is not None:
-        return regular
+        return regular, getattr(output, "exclusive_speaker_diarization", None)
     if isinstance(output, tuple) and output:
         output = output[0]
     if hasattr(output, "itertracks"):
-        return output
+        return output, None
     raise ProcessingError(
         f"pyannote returned {type(output).__name__}, not a diarization this version understands",
         fix="use pyannote.audio 4 (pip install 'ppod-audio[pyannote]')",
     )
 
 
-def _resolve_source(pipeline: str | None, token: str | None) -> str:
+def _resolve_source(pipeline: str, token: str | None) -> str:
     """The absolute local path, or the Hub id, to load; an InputError for anything unusable.
 
     Checked before pyannote is imported, so a typo in show.toml costs nothing to report.
     """
-    if not pipeline or not str(pipeline).strip():
-        raise InputError(
-            "the pyannote diarizer needs a pipeline, and none is configured",
-            fix=f"{OFFLINE_FIX}; or use --diarizer embedded",
-        )
     text = str(pipeline).strip()
     path = Path(text).expanduser()
     if path.exists():
@@ -230,7 +245,8 @@ def _load_pipeline(source: str, token: str | None, device: str) -> Pipeline:
         raise ProcessingError(
             f"could not load the pyannote pipeline on {device}: {exc}",
             source,
-            fix="check that the folder is a complete copy of speaker-diarization-community-1",
+            fix="check that the folder is complete (a copy of speaker-diarization-community-1, "
+            "or remove [speech] pyannote_pipeline to use the one ppod assembles)",
         ) from exc
     if loaded is None:  # pyannote returns None when the Hub refuses (gated, bad token)
         raise InputError(

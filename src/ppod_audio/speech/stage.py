@@ -271,8 +271,9 @@ def _diarize(
             max_speakers=max_speakers,
             device=options.device or "auto",
         )
-        # Voiceprints live in CAM++'s space, so pyannote's clusters are embedded again.
-        vectors = cluster_embeddings(audio16, turns)
+        # Voiceprints live in CAM++'s space, so pyannote's clusters are embedded again, from
+        # the speech each one holds alone (its crosstalk would mix two voices into one print).
+        vectors = cluster_embeddings(audio16, [turn for turn in turns if not turn.overlap])
         return backend, turns, {}, {label: vector.tolist() for label, vector in vectors.items()}
     from .diarize_embedded import diarize_embedded_detailed
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -20,11 +20,18 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 @dataclass(frozen=True)
 class Turn:
-    """``speaker`` talks from ``start`` to ``end`` seconds."""
+    """``speaker`` talks from ``start`` to ``end`` seconds.
+
+    Turns of different speakers may overlap in time (crosstalk). Where a diarizer knows who
+    dominates an overlap (pyannote does), the one who does not holds an ``overlap`` turn there:
+    they talk too, under someone else. Words go to the dominant speaker
+    (:func:`ppod_audio.transcript.segments.assign_speakers`); RTTM and scoring count both.
+    """
 
     start: float
     end: float
     speaker: str
+    overlap: bool = False
 
     @property
     def duration(self) -> float:
@@ -90,8 +97,12 @@ def merge_adjacent(turns: Iterable[Turn], max_gap: float = 0.0) -> list[Turn]:
     merged: list[Turn] = []
     for t in sorted(turns, key=lambda t: (t.start, t.end)):
         last = merged[-1] if merged else None
-        if last is not None and last.speaker == t.speaker and t.start - last.end <= max_gap:
-            merged[-1] = Turn(last.start, max(last.end, t.end), last.speaker)
+        if (
+            last is not None
+            and (last.speaker, last.overlap) == (t.speaker, t.overlap)
+            and t.start - last.end <= max_gap
+        ):
+            merged[-1] = replace(last, end=max(last.end, t.end))
         else:
             merged.append(t)
     return merged
@@ -112,4 +123,4 @@ def relabel_by_first_appearance(turns: Iterable[Turn], prefix: str = "SPEAKER_")
     names: dict[str, str] = {}
     for t in ordered:
         names.setdefault(t.speaker, f"{prefix}{len(names):02d}")
-    return [Turn(t.start, t.end, names[t.speaker]) for t in ordered]
+    return [replace(t, speaker=names[t.speaker]) for t in ordered]

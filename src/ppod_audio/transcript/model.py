@@ -29,7 +29,13 @@ class _Model(BaseModel):
 
 
 class Word(_Model):
-    """One recognised word, punctuation attached (``"partnership,"``)."""
+    """One recognised word, punctuation attached (``"partnership,"``).
+
+    ``overlap`` is true when someone else was talking too while the word was said (crosstalk):
+    ``speaker`` is still the one person the word is attributed to, the one whose speech covers
+    the word most. It is written to ``episode.json`` only where true, so a document without
+    crosstalk looks exactly as before and older documents read unchanged.
+    """
 
     text: str
     start: float
@@ -39,13 +45,17 @@ class Word(_Model):
     original: str | None = Field(
         None, description="What recognition heard, when a correction replaced it (to undo)."
     )
+    overlap: bool = False
 
     @model_serializer(mode="wrap")
-    def _omit_no_original(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Leave ``original`` out when nothing was corrected: documents stay as small as before."""
+    def _omit_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave ``original`` and ``overlap`` out when unset: documents without corrections or
+        crosstalk stay exactly as small as before, and older readers see nothing new."""
         data = handler(self)
         if data.get("original") is None:
             data.pop("original", None)
+        if not self.overlap:
+            data.pop("overlap", None)
         return data
 
 

@@ -67,9 +67,15 @@ def _nearest_turn(
 def assign_speakers(words: Sequence[Word], turns: Iterable[Turn]) -> list[Word]:
     """Copies of ``words`` (same order, same times) each labelled with one turn's speaker.
 
-    A word takes the speaker of the turn it overlaps most (diarization boundaries are fuzzy and
-    turns may overlap during crosstalk), or of the nearest turn when it falls in a gap between
-    turns, so no word is left unattributed. Without turns the words come back unchanged.
+    A word goes to the speaker whose turns cover it most (diarization boundaries are fuzzy),
+    or to the nearest turn's speaker when it falls in a gap between turns, so no word is left
+    unattributed. Turns of different speakers may overlap (crosstalk): a word said while two
+    people talk is weighed against both speakers' activity. Where the diarizer said who
+    dominates the overlap, the other speaker's turn there is an ``overlap`` turn and the word
+    goes to the dominant one; with no such hint (two plain turns covering the word equally) it
+    stays with the speaker who already had the floor (whose turn began first). A word that
+    another speaker covers at least half of is flagged ``overlap``. Without turns the words come
+    back unchanged.
 
     Sort and sweep: words by start, turns by start, with a small active set of turns that may
     still overlap later words; O((n + m) log m) for n words and m turns instead of O(n * m).
@@ -92,17 +98,38 @@ def assign_speakers(words: Sequence[Word], turns: Iterable[Turn]) -> list[Word]:
             if ordered_turns[next_turn].end > word.start:
                 active.append(ordered_turns[next_turn])
             next_turn += 1
-        best: Turn | None = None
-        best_key = (0.0, False)
-        for turn in active:
-            overlap = _overlap(word, turn)
-            key = (overlap, _contains_midpoint(word, turn))
-            if (overlap > 0 or key[1]) and (best is None or key > best_key):
-                best, best_key = turn, key
-        if best is None:
-            best = _nearest_turn(word, by_end, ends, ordered_turns, starts)
-        result[index] = word.model_copy(update={"speaker": best.speaker})
+        cover = _cover_by_speaker(word, active)
+        if cover:
+            # Dominant speakers only (an overlap turn is someone talking under another), then
+            # most covered, then holding the word's midpoint, then on the floor first.
+            lead = _cover_by_speaker(word, [t for t in active if not t.overlap]) or cover
+            speaker = max(lead, key=lambda s: (lead[s][0], lead[s][1], -lead[s][2]))
+            half = (word.end - word.start) / 2
+            crosstalk = any(
+                other != speaker and (seconds >= half if half > 0 else midpoint)
+                for other, (seconds, midpoint, _first) in cover.items()
+            )
+        else:
+            speaker = _nearest_turn(word, by_end, ends, ordered_turns, starts).speaker
+            crosstalk = False
+        result[index] = word.model_copy(update={"speaker": speaker, "overlap": crosstalk})
     return [word for word in result if word is not None]
+
+
+def _cover_by_speaker(word: Word, turns: Iterable[Turn]) -> dict[str, tuple[float, bool, float]]:
+    """Per speaker touching ``word``: seconds of the word covered, whether a turn holds its
+    midpoint (what decides a zero-length word), and when that speaker's earliest turn began."""
+    cover: dict[str, tuple[float, bool, float]] = {}
+    for turn in turns:
+        overlap, midpoint = _overlap(word, turn), _contains_midpoint(word, turn)
+        if overlap > 0 or midpoint:
+            seconds, held, first = cover.get(turn.speaker, (0.0, False, turn.start))
+            cover[turn.speaker] = (
+                seconds + max(overlap, 0.0),
+                held or midpoint,
+                min(first, turn.start),
+            )
+    return cover
 
 
 def _paragraph_breaks(
