@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import InputError
 from .activity import FRAME_SECONDS, frame_levels_db
 from .clean import HighPass, edge_ramp, trim_bounds_from
-from .decode import SPEECH_RATE, decode_blocks, is_silent, probe_channels
+from .decode import SPEECH_RATE, decode_blocks, is_silent, probe_channels, require_peak
 from .disk import DiskAudio, DiskAudioWriter
 from .hum import HumDetector, HumFilter
 
@@ -206,6 +206,7 @@ def prepare_mixed(
             levels.add(mono)
             if settings.removes_hum:
                 hum.add(mono)
+        require_peak(peak, path)
     frame_levels = levels.levels()
     denoised, noise = reduce_noise(writer.close(), frame_levels, hum, settings, work)
     audio, start = _trim(denoised, frame_levels, settings)
