@@ -130,6 +130,18 @@ class EpisodePlan:
         return f"{' + '.join(self.stages)} ({'; '.join(self.reasons)})"
 
 
+def _published_mp3(output_dir: Path, report: dict[str, Any]) -> bool:
+    """Whether the MP3 the report names is there, inside the folder (a hand-edited report
+    naming a file elsewhere means nothing to reuse)."""
+    from .errors import PpodError
+    from .paths import inside
+
+    try:
+        return inside(output_dir, report.get("mp3"), source="report.json", field="mp3").is_file()
+    except PpodError:
+        return False
+
+
 def plan_episode(episode_dir: Path, output_root: Path, speech: SpeechOptions, force: bool = False):
     """Compare the keys the pipeline would record now with the last report; never raises."""
     from .errors import PpodError, from_os_error
@@ -160,7 +172,7 @@ def plan_episode(episode_dir: Path, output_root: Path, speech: SpeechOptions, fo
         plan.stages, plan.reasons = everything, ["previous run failed"]
         return plan
     old: dict[str, Any] = previous.get("keys", {})
-    audio_ok = old.get("audio") == keys["audio"] and (output_dir / previous["mp3"]).is_file()
+    audio_ok = old.get("audio") == keys["audio"] and _published_mp3(output_dir, previous)
     inputs_changed = old.get("inputs") != keys["inputs"]
 
     def add(stages: list[str], reason: str) -> None:
