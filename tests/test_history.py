@@ -72,7 +72,7 @@ def test_no_history_is_a_clear_error(tmp_path: Path) -> None:
 def test_cli_lists_and_reverts_then_re_renders(edit_episode: Path) -> None:
     vtt = edit_episode / f"{DEMO.name}.vtt"
     original = vtt.read_text()
-    fix_first_word(edit_episode, "Hello")
+    fix_first_word(edit_episode, "Zanzibar")  # not what recognition and cleaning wrote
     runner = CliRunner()
     assert runner.invoke(cli, ["render", str(edit_episode)]).exit_code == 0
     assert vtt.read_text() != original
