@@ -291,3 +291,32 @@ def test_the_published_demo_with_the_shows_allow_list(published_demo: Path) -> N
     assert report["ready"] is (not review.pending)
     result = CliRunner().invoke(cli, ["review", str(published_demo), "--json"])
     assert result.exit_code == 0 and json.loads(result.output)["episode"] == DEMO.name
+
+
+def test_an_unchanged_document_is_reviewed_without_loading_spacy(tmp_path: Path) -> None:
+    """The review list is cached on the document and settings: a re-run of an unchanged
+    episode gets the same items back without paying spaCy's ~4 s load."""
+    doc = document(("s2", "Last year I met Kayleigh Thompson at Oakfield Primary School."))
+    (tmp_path / "doc.json").write_text(doc.model_dump_json(), encoding="utf-8")
+    script = (
+        "import json, sys; from pathlib import Path\n"
+        "from ppod_audio.cache import Cache\n"
+        "from ppod_audio.config import EpisodeManifest, ShowConfig\n"
+        "from ppod_audio.pipeline import safeguarding_review\n"
+        "from ppod_audio.transcript.model import EpisodeDocument\n"
+        "root = Path(sys.argv[1])\n"
+        "doc = EpisodeDocument.model_validate_json((root / 'doc.json').read_text())\n"
+        "manifest = EpisodeManifest(title='T', speakers=[{'name': 'Jasmine Wark'}])\n"
+        "review = safeguarding_review(root, manifest, ShowConfig(), doc, Cache(root / 'cache'))\n"
+        "print(json.dumps({'spacy': 'spacy' in sys.modules,\n"
+        "                  'items': sorted(i.text for i in review.items)}))\n"
+    )
+
+    def run() -> dict:
+        out = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True,
+                             text=True, check=True)  # fmt: skip
+        return json.loads(out.stdout)
+
+    first, second = run(), run()
+    assert first["spacy"] and first["items"], first
+    assert not second["spacy"] and second["items"] == first["items"]

