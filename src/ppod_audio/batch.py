@@ -130,92 +130,31 @@ class EpisodePlan:
         return f"{' + '.join(self.stages)} ({'; '.join(self.reasons)})"
 
 
-def _published_mp3(output_dir: Path, report: dict[str, Any]) -> bool:
-    """Whether the MP3 the report names is there, inside the folder (a hand-edited report
-    naming a file elsewhere means nothing to reuse)."""
-    from .errors import PpodError
-    from .paths import inside
-
-    try:
-        return inside(output_dir, report.get("mp3"), source="report.json", field="mp3").is_file()
-    except PpodError:
-        return False
-
-
-def plan_episode(episode_dir: Path, output_root: Path, speech: SpeechOptions, force: bool = False):
-    """Compare the keys the pipeline would record now with the last report; never raises."""
+def plan_episode(
+    episode_dir: Path, output_root: Path, speech: SpeechOptions, force: bool = False
+) -> EpisodePlan:
+    """The stages ``process_episode`` would run now and why (:func:`ppod_audio.stages.plan`,
+    the very rule the pipeline follows); never raises."""
     from .errors import PpodError, from_os_error
     from .pipeline import ProcessOptions, episode_keys
-    from .publish import document_sha256, read_report
+    from .stages import plan, survey
 
     episode_dir = Path(episode_dir)
     slug = episode_dir.resolve().name
-    plan = EpisodePlan(slug, str(episode_dir))
+    result = EpisodePlan(slug, str(episode_dir))
     options = ProcessOptions(output_root=Path(output_root), speech=speech)
     try:
         keys = episode_keys(episode_dir, options)
     except (PpodError, OSError) as error:
         failure = from_os_error(error, episode_dir) if isinstance(error, OSError) else error
-        plan.error = str(failure)
-        plan.stages = ["settings"]
-        return plan
-    output_dir = Path(output_root) / slug
-    previous = read_report(output_dir)
-    everything = ["decode+clean", "speech", "master", "export", "document", "publish"]
-    if force:
-        plan.stages, plan.reasons = everything, ["--force"]
-        return plan
-    if previous is None:
-        plan.stages, plan.reasons = everything, ["no previous report"]
-        return plan
-    if previous.get("status") != "ok":
-        plan.stages, plan.reasons = everything, ["previous run failed"]
-        return plan
-    old: dict[str, Any] = previous.get("keys", {})
-    audio_ok = old.get("audio") == keys["audio"] and _published_mp3(output_dir, previous)
-    inputs_changed = old.get("inputs") != keys["inputs"]
-
-    def add(stages: list[str], reason: str) -> None:
-        plan.stages += [stage for stage in stages if stage not in plan.stages]
-        if reason not in plan.reasons:
-            plan.reasons.append(reason)
-
-    if not options.cache().has("speech", keys["speech"]):
-        why = _why(
-            inputs_changed,
-            old.get("speech"),
-            keys["speech"],
-            "model or speech settings changed",
-            "speech result missing from the cache",
-        )
-        add(["decode+clean", "speech"], why)
-    if not audio_ok:
-        why = _why(
-            inputs_changed,
-            old.get("audio"),
-            keys["audio"],
-            "cleaning, loudness, MP3 or content-warning settings changed",
-            "published MP3 missing",
-        )
-        add(["decode+clean", "master", "export"], why)
-    text_changed = old.get("text") != keys["text"]
-    edited = old.get("document") != document_sha256(output_dir)
-    if plan.stages or text_changed or edited:
-        plan.stages += ["document", "publish"]
-        if old.get("glossary") != keys["glossary"]:
-            plan.reasons.append("glossary changed")
-        elif text_changed and not (plan.reasons):
-            plan.reasons.append("episode metadata, voiceprints or cover changed")
-        if edited:
-            plan.reasons.append("episode.json edited")
-    return plan
-
-
-def _why(inputs_changed: bool, old: str | None, new: str, settings: str, missing: str) -> str:
-    """Why a stage re-runs: its inputs, else its settings (its key moved), else a lost result."""
-    if inputs_changed:
-        return "inputs changed"
-    return settings if old != new else missing
+        result.error = str(failure)
+        result.stages = ["settings"]
+        return result
+    facts = survey(keys, Path(output_root) / slug, options.cache(), force=force,
+                   speech_enabled=speech.enabled)  # fmt: skip
+    decided = plan(facts)
+    result.stages, result.reasons = decided.stages, decided.reasons
+    return result
 
 
 # --- the work, in a worker ----------------------------------------------------------------------

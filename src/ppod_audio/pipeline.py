@@ -53,7 +53,6 @@ from .lock import LOCK_FILE, episode_lock, remove_stale_temporaries, tidy_episod
 from .publish import (
     edited_document,
     failure_report,
-    published_report,
     refresh_edited,
     report_json,
     stage_recognised,
@@ -61,6 +60,8 @@ from .publish import (
 )
 from .review import REVIEW_FILE, review_json
 from .speech.stage import SpeechOptions, SpeechResult, run_speech, speech_key
+from .stages import plan as plan_stages
+from .stages import survey
 from .staging import staged
 from .transcript.document import build_document, glossary_terms, load_show_glossary
 from .transcript.model import WARNING_SPEAKER_ID, EpisodeDocument
@@ -347,18 +348,16 @@ def _process_in(
         clean_k, audio_k, speech_k = stage_k["clean"], stage_k["audio"], stage_k["speech"]
         terms: list[str] = stage_k["terms"]
 
-    previous = published_report(output_dir)
+    # The same plan ``ppod batch --dry-run`` prints (:mod:`ppod_audio.stages`).
+    facts = survey(stage_k, output_dir, cache, force=options.force,
+                   speech_enabled=speech_options.enabled)  # fmt: skip
+    plan = plan_stages(facts)
+    previous = facts.previous
     mp3_path = output_dir / f"{slug}.mp3"
-    reuse_audio = (
-        not options.force
-        and previous is not None
-        and previous.get("status") == "ok"
-        and previous.get("keys", {}).get("audio") == audio_k
-        and mp3_path.is_file()
-    )
-    speech: SpeechResult | None = (
-        None if options.force else SpeechResult.from_cache(cache, speech_k)
-    )
+    reuse_audio = not plan.runs("master")
+    speech: SpeechResult | None = None
+    if facts.speech_cached and not options.force:
+        speech = SpeechResult.from_cache(cache, speech_k)
     if speech is not None:
         timer.stages["speech"] = {"cached": True, "seconds": 0.0}
     elif not speech_options.enabled:
@@ -392,7 +391,8 @@ def _process_in(
             offset, duration = previous["intro_offset"], previous["duration"]
             loudness = previous["loudness"]
             timer.stages["master"] = {"cached": True, "seconds": 0.0}
-            shutil.copyfile(mp3_path, target_mp3)
+            assert facts.mp3 is not None
+            shutil.copyfile(facts.mp3, target_mp3)
         else:
             assert cleaned is not None and cleaned.audio is not None
             if options.progress:

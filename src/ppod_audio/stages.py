@@ -1,0 +1,184 @@
+"""The stages of one episode, as data: what each depends on and when its last result is kept.
+
+``pipeline._process_in`` runs what :func:`plan` says must run, and ``batch.plan_episode`` prints
+the same plan (``ppod batch --dry-run``), so the dry run says what processing then does by
+construction, not by a second copy of the rules. A stage re-runs when the key it depends on
+moved (``pipeline.stage_keys``), when its last result is gone, or when a stage it reads from
+re-runs. The document stages run on every ``ppod process`` (they are cheap and refresh an
+editor's document); the plan lists them only when the batch must run the episode at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .cache import Cache
+from .errors import PpodError
+from .paths import inside
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the plan is decided from: this run's keys and what the last runs left."""
+
+    keys: dict[str, Any]
+    # The report of the run whose outputs are published (``publish.published_report``).
+    previous: dict[str, Any] | None
+    # The last run failed (its report is not ``previous``): the batch must run the episode.
+    last_failed: bool
+    # A speech result for ``keys["speech"]`` is in the cache.
+    speech_cached: bool
+    speech_enabled: bool
+    # The published MP3 made from ``keys["audio"]``, or None (see :func:`published_mp3`).
+    mp3: Path | None
+    # ``episode.json`` is not the bytes the last run wrote (a person saved it since).
+    edited: bool
+    force: bool
+
+    @property
+    def old(self) -> dict[str, Any]:
+        return (self.previous or {}).get("keys", {})
+
+    def moved(self, key: str) -> bool:
+        return self.old.get(key) != self.keys[key]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One row of the table."""
+
+    name: str  # in the plan, and in report.json's ``stages`` unless ``steps`` say otherwise
+    key: str  # the stage key (``pipeline.stage_keys``) its result depends on
+    reuse: Callable[[Facts], bool]  # whether its last result stands (upstream aside)
+    changed: str = ""  # why it re-runs when its key moved
+    missing: str = ""  # why it re-runs when its key did not (the result is gone)
+    # The names report.json records for its work (the speech stage times its two models apart).
+    steps: tuple[str, ...] = ()
+    # Stages whose re-running re-runs this one.
+    after: tuple[str, ...] = ()
+
+    def recorded(self) -> tuple[str, ...]:
+        return self.steps or (self.name,)
+
+
+def _speech_reused(facts: Facts) -> bool:
+    # With speech off there is nothing to run: the run has no words of its own.
+    return not facts.speech_enabled or (facts.speech_cached and not facts.force)
+
+
+def _audio_reused(facts: Facts) -> bool:
+    return facts.mp3 is not None and not facts.force
+
+
+def _text_reused(facts: Facts) -> bool:
+    return not (facts.force or facts.last_failed or facts.moved("text") or facts.edited)
+
+
+_AUDIO_CHANGED = "cleaning, loudness, MP3 or content-warning settings changed"
+
+STAGES: tuple[Stage, ...] = (
+    # Decoding serves the speech models (16 kHz) and mastering (full rate): it runs for them.
+    Stage("decode+clean", "clean", lambda facts: True, after=("speech", "master")),
+    Stage("speech", "speech", _speech_reused, "model or speech settings changed",
+          "speech result missing from the cache", steps=("transcribe", "diarize")),
+    Stage("master", "audio", _audio_reused, _AUDIO_CHANGED, "published MP3 missing"),
+    Stage("export", "audio", _audio_reused, _AUDIO_CHANGED, "published MP3 missing"),
+    Stage("document", "text", _text_reused, after=("speech", "master")),
+    # Publishing includes the safeguarding review list written beside the transcripts.
+    Stage("publish", "text", _text_reused, steps=("publish", "review"), after=("document",)),
+)  # fmt: skip
+
+STAGE_NAMES = tuple(stage.name for stage in STAGES)
+
+
+@dataclass
+class Plan:
+    """The stages to run, in order, and why."""
+
+    stages: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+    def runs(self, name: str) -> bool:
+        return name in self.stages
+
+
+def plan(facts: Facts) -> Plan:
+    """Which stages of :data:`STAGES` run, in table order, with the reasons a person reads."""
+    result = Plan()
+    if facts.force:
+        result.reasons.append("--force")
+    elif facts.previous is None:
+        result.reasons.append("no previous report")
+    elif facts.last_failed:
+        result.reasons.append("previous run failed")
+    stale = set()
+    for stage in STAGES:
+        if any(name in stale for name in stage.after) or not stage.reuse(facts):
+            stale.add(stage.name)
+    # A stage that reads from a later one (decode+clean feeds speech and master) runs for it.
+    for stage in STAGES:
+        if any(name in stale for name in stage.after):
+            stale.add(stage.name)
+    result.stages = [stage.name for stage in STAGES if stage.name in stale]
+    if result.reasons:
+        return result
+    inputs_changed = facts.moved("inputs")
+    for stage in STAGES:
+        if stage.name in stale and stage.changed and not stage.reuse(facts):
+            why = "inputs changed" if inputs_changed else (
+                stage.changed if facts.moved(stage.key) else stage.missing)  # fmt: skip
+            if why not in result.reasons:
+                result.reasons.append(why)
+    if result.stages:
+        if facts.moved("glossary"):
+            result.reasons.append("glossary changed")
+        elif facts.moved("text") and not result.reasons:
+            result.reasons.append("episode metadata, voiceprints or cover changed")
+        if facts.edited:
+            result.reasons.append("episode.json edited")
+    return result
+
+
+def published_mp3(output_dir: Path, previous: dict[str, Any] | None, audio_key: str) -> Path | None:
+    """The published MP3, when it can stand for this run's audio: the last good run made it
+    from the same audio key, and it is the file its report names, inside the episode's folder
+    (a hand-edited report naming a file elsewhere means there is nothing to reuse)."""
+    if previous is None or previous.get("status") != "ok":
+        return None
+    if previous.get("keys", {}).get("audio") != audio_key:
+        return None
+    try:
+        path = inside(output_dir, previous.get("mp3"), source="report.json", field="mp3")
+    except PpodError:
+        return None
+    return path if path.is_file() else None
+
+
+def ran(stages: dict[str, dict[str, Any]]) -> list[str]:
+    """The table's stages a report's ``stages`` (name -> {"cached", "seconds"}) shows at work."""
+    worked = {name for name, entry in stages.items() if not entry.get("cached")}
+    return [stage.name for stage in STAGES if worked & set(stage.recorded())]
+
+
+def survey(
+    keys: dict[str, Any], output_dir: Path, cache: Cache, *, force: bool, speech_enabled: bool
+) -> Facts:
+    """The facts for :func:`plan`, read from the episode's output folder and the stage cache."""
+    from .publish import document_sha256, published_report, read_report
+
+    last = read_report(output_dir)
+    previous = published_report(output_dir)
+    written = (previous or {}).get("keys", {}).get("document")
+    return Facts(
+        keys=keys,
+        previous=previous,
+        last_failed=last is not None and last.get("status") != "ok",
+        speech_cached=cache.has("speech", keys["speech"]),
+        speech_enabled=speech_enabled,
+        mp3=published_mp3(output_dir, previous, keys["audio"]),
+        edited=written != document_sha256(output_dir),
+        force=force,
+    )
