@@ -12,9 +12,9 @@ from conftest import DEMO, make_show
 
 from ppod_audio.config import EpisodeManifest, ShowConfig, SpeakerEntry
 from ppod_audio.speech.introductions import GUESS_BELOW, name_from_introductions
+from ppod_audio.speech.naming import name_speakers
 from ppod_audio.speech.stage import SpeechResult
 from ppod_audio.speech.turns import Turn
-from ppod_audio.transcript.document import name_speakers
 from ppod_audio.transcript.model import Word
 
 DEMO_CAST = ["Steve Macabee", "Jasmine Wark", "Rebecca Leggett"]
@@ -152,8 +152,9 @@ def test_voiceprints_win_over_the_transcript(tmp_path: Path) -> None:
     speech.embeddings = {"A": steve.embedding.tolist(), "B": (-np.abs(other)).tolist()}
     naming: dict[str, dict] = {}
     speakers, mapping, _ = name_speakers(
-        speech, manifest_of(DEMO_CAST), ShowConfig(root=tmp_path), naming
-    )
+        speech, manifest_of(DEMO_CAST), ShowConfig(root=tmp_path), naming,
+        voices=list_voices(tmp_path / "voices"),
+    )  # fmt: skip
     assert naming["A"] == {"name": "Steve Macabee", "by": "voiceprint"}
     assert naming["B"]["name"] == "Rebecca Leggett" and naming["B"]["by"] == "introductions"
 

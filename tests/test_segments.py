@@ -11,11 +11,11 @@ import pytest
 from conftest import RAW_AUDIO
 
 from ppod_audio.config import EpisodeManifest, ShowConfig, SpeakerEntry
+from ppod_audio.speech.naming import name_speakers
 from ppod_audio.speech.stage import SpeechResult
 from ppod_audio.speech.turns import Turn
 from ppod_audio.speech.voiceprints import list_voices
 from ppod_audio.transcript import clean, formats
-from ppod_audio.transcript.document import name_speakers
 from ppod_audio.transcript.model import Word
 from ppod_audio.transcript.segments import (
     assign_speakers,
@@ -267,7 +267,8 @@ def test_voices_enrolled_in_another_case_still_name_the_roster(tmp_path: Path) -
     )
     roster = ["Steve Macabee", "Jasmine Wark", "Rebecca Leggett"]
     manifest = EpisodeManifest(title="T", speakers=[SpeakerEntry(name=n) for n in roster])
-    speakers, mapping, warnings = name_speakers(speech, manifest, ShowConfig(root=tmp_path))
+    show = ShowConfig(root=tmp_path)
+    speakers, mapping, warnings = name_speakers(speech, manifest, show, voices=list_voices(library))
     named = {
         cluster: next(s.name for s in speakers if s.id == id_) for cluster, id_ in mapping.items()
     }

@@ -120,7 +120,7 @@ def diarize(
 
 def load_document(output_dir: str | Path) -> EpisodeDocument:
     """A published episode's ``episode.json``, validated: the source every output renders from."""
-    from .edit.history import document_path, read_document
+    from .outputs import document_path, read_document
 
     path = document_path(Path(output_dir))
     return read_document(

@@ -46,10 +46,10 @@ from .config import (
 )
 from .cover import cover_warnings, inspect_cover
 from .edit.history import backup as backup_document
-from .edit.history import document_path
 from .errors import InputError, PpodError, from_os_error
 from .fileio import LONGEST_SUFFIX, name_max, stamped_sha256, write_text
 from .lock import LOCK_FILE, episode_lock, remove_stale_temporaries, tidy_episode
+from .outputs import document_path
 from .publish import (
     edited_document,
     failure_report,
@@ -59,7 +59,9 @@ from .publish import (
     stage_transcripts,
 )
 from .review import REVIEW_FILE, review_json
+from .speech.naming import name_speakers
 from .speech.stage import SpeechOptions, SpeechResult, run_speech, speech_key
+from .speech.voiceprints import list_voices
 from .stages import plan as plan_stages
 from .stages import survey
 from .staging import staged
@@ -409,18 +411,30 @@ def _process_in(
                         "measured_by": "ffmpeg ebur128 on the published MP3"}  # fmt: skip
 
         with timer.stage("document"):
+            # How each cluster was named, for report.json (redone every run, never cached).
+            naming: dict[str, dict[str, Any]] = {}
+            speakers, clusters, named_warnings = name_speakers(
+                speech, manifest, show, naming, voices=list_voices(show.path(show.voices))
+            )
+            # The episode's warnings: the speech result's own, then the later stages'.
+            warnings = sorted(set(speech.warnings) | set(named_warnings))
             machine = build_document(
                 manifest=manifest,
                 show=show,
-                speech=speech,
+                words=speech.words,
+                speakers=speakers,
+                clusters=clusters,
+                glossary=load_show_glossary(show, manifest),
+                model=speech.model,
                 intro_offset=offset,
                 trimmed_start=trimmed_start,
                 duration=duration,
+                warnings=warnings,
             )
-            speech.warnings += [w for w in early_warnings if w not in speech.warnings]
+            warnings += [w for w in early_warnings if w not in warnings]
             document, words_k = _keep_editors_work(
                 output_dir, previous, machine, speech_k, stage_k["inputs"], trimmed_start,
-                options.force, speech_options.enabled, speech.warnings)  # fmt: skip
+                options.force, speech_options.enabled, warnings)  # fmt: skip
         with timer.stage("publish"):
             stage_recognised(staging, output_dir, machine)
             written_sha256 = stage_transcripts(staging, document, output_dir, show, target_mp3)
@@ -439,8 +453,8 @@ def _process_in(
             "glossary": stage_k["glossary"],
             "document": written_sha256,
         }
-        report = _report(manifest, show, document, speech, timer, loudness, offset, duration,
-                         trimmed_start, keys, time.perf_counter() - started)  # fmt: skip
+        made = Made(document, loudness, offset, duration, trimmed_start, warnings, naming)
+        report = _report(manifest, show, speech, made, timer, keys, time.perf_counter() - started)
         report["source"] = str(Path(episode_dir).resolve())
         # The published document holds words or edits not made by this run's machine: the
         # next run must treat it as the editor's too (see ``publish.edited_document``).
@@ -562,19 +576,29 @@ def _published_words(
     return machine
 
 
+@dataclass
+class Made:
+    """What this run published, as report.json describes it."""
+
+    document: EpisodeDocument
+    loudness: dict[str, Any]  # before/after, as measured on the MP3 (or the reused report's)
+    offset: float  # the content warning's length plus its gap
+    duration: float  # of the published MP3
+    trimmed_start: float  # seconds of dead air cut from the recording's head
+    warnings: list[str]  # the episode's: speech, naming, chapters, cover, kept edits
+    naming: dict[str, dict[str, Any]]  # cluster -> how it was named
+
+
 def _report(
     manifest: EpisodeManifest,
     show: ShowConfig,
-    document: EpisodeDocument,
     speech: SpeechResult,
+    made: Made,
     timer: _Timer,
-    loudness: dict[str, Any],
-    offset: float,
-    duration: float,
-    trimmed_start: float,
     keys: dict[str, str],
     elapsed: float,
 ) -> dict[str, Any]:
+    document, duration, offset = made.document, made.duration, made.offset
     programme = max(duration - offset, 1e-9)
     return {
         "episode": manifest.slug,
@@ -585,16 +609,16 @@ def _report(
         "mp3": f"{manifest.slug}.mp3",
         "duration": round(duration, 3),
         "intro_offset": round(offset, 3),
-        "trimmed_start": round(trimmed_start, 3),
-        "loudness": loudness,
+        "trimmed_start": round(made.trimmed_start, 3),
+        "loudness": made.loudness,
         "mp3_settings": {"bitrate_kbps": show.mp3.bitrate_kbps, "channels": show.mp3.channels,
                          "sample_rate": show.mp3.sample_rate, "id3": f"2.{show.mp3.id3_version}"},
         "speech": speech.summary(),
         "speakers": [s.model_dump() for s in document.speakers],
-        "naming": speech.naming,
+        "naming": made.naming,
         "stages": timer.stages,
         "elapsed_seconds": round(elapsed, 3),
         "real_time_factor": round(elapsed / programme, 4),
-        "warnings": speech.warnings,
+        "warnings": made.warnings,
         "keys": keys,
     }  # fmt: skip

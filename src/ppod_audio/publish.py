@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import ShowConfig
-from .edit.history import document_path, recognised_path
 from .fileio import file_sha256
+from .outputs import document_path, recognised_path
 from .paths import plain_name
 from .staging import Staging
 from .tags import ChapterMark, EpisodeTags, write_tags

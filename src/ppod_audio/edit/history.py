@@ -16,16 +16,22 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..fileio import write_bytes
+from ..outputs import (  # noqa: F401 - kept importable from here
+    DOCUMENT_FILE,
+    HISTORY_DIR,
+    RECOGNISED_FILE,
+    RECOGNISED_FIX,
+    document_path,
+    history_dir,
+    read_document,
+    read_document_bytes,
+    recognised_path,
+)
 from ..paths import inside
 from ..staging import Staging
 from ..transcript.model import EpisodeDocument, document_json
 
-DOCUMENT_FILE = "episode.json"
-HISTORY_DIR = "history"
-RECOGNISED_FILE = "recognised.json"
 STAMP_FORMAT = "%Y%m%dT%H%M%S%f"
-# What to do about a missing or damaged recognised.json: only the pipeline writes it.
-RECOGNISED_FIX = "re-run `ppod process` for this episode (it keeps the recognised transcript there)"
 _BACKUP = re.compile(r"^episode-(?P<stamp>\d{8}T\d{12})\.json$")
 
 
@@ -39,14 +45,6 @@ class Revision:
     @property
     def saved_at(self) -> datetime:
         return datetime.strptime(self.stamp, STAMP_FORMAT)
-
-
-def history_dir(output_dir: Path) -> Path:
-    return Path(output_dir) / HISTORY_DIR
-
-
-def document_path(output_dir: Path) -> Path:
-    return Path(output_dir) / DOCUMENT_FILE
 
 
 def list_history(output_dir: Path) -> list[Revision]:
@@ -130,33 +128,6 @@ def stage_save(staging: Staging, output_dir: Path, data: bytes) -> Path | None:
     return kept
 
 
-def read_document_bytes(
-    path: Path, *, invalid_fix: str, missing: tuple[str, str] | None = None
-) -> tuple[EpisodeDocument, bytes]:
-    """A document and the bytes it was parsed from, read once: a hash of a second read could
-    describe a file another process wrote in between.
-
-    Problems are one-line errors (:class:`InputError`): ``missing`` is the (message, fix) for
-    an absent file, ``invalid_fix`` what to do about one that does not parse.
-    """
-    path = Path(path)
-    if missing is not None and not path.is_file():
-        raise InputError(missing[0], path, missing[1])
-    data = path.read_bytes()
-    try:
-        return EpisodeDocument.model_validate_json(data), data
-    except ValueError as error:
-        first = str(error).splitlines()[0]
-        raise InputError(f"is not a valid episode document ({first})", path, invalid_fix) from None
-
-
-def read_document(
-    path: Path, *, invalid_fix: str, missing: tuple[str, str] | None = None
-) -> EpisodeDocument:
-    """:func:`read_document_bytes` without the bytes."""
-    return read_document_bytes(path, invalid_fix=invalid_fix, missing=missing)[0]
-
-
 def find_revision(output_dir: Path, stamp: str | None = None) -> Revision:
     """The newest kept version, or the one whose stamp (or file name) starts with ``stamp``."""
     revisions = list_history(output_dir)
@@ -194,8 +165,3 @@ def revert(output_dir: Path, stamp: str | None = None) -> tuple[Revision, Path |
     """
     revision, document = restorable(output_dir, stamp)
     return revision, save_document(output_dir, document)
-
-
-def recognised_path(output_dir: Path) -> Path:
-    """The machine's own first document, which the pipeline keeps for learning corrections."""
-    return history_dir(output_dir) / RECOGNISED_FILE

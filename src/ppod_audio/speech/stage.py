@@ -66,14 +66,12 @@ class SpeechResult:
     diarizer_used: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     audio_seconds: float = 0.0
+    # What the speech stage itself found worth saying (fewer voices than listed); cached with
+    # it. The episode's other warnings are the pipeline's, not the speech result's.
     warnings: list[str] = field(default_factory=list)
-    # How the document stage named each cluster (voiceprint, introductions + confidence, ...):
-    # for report.json; not cached, because naming is redone on every run.
-    naming: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data.pop("naming")
         data["words"] = [word.model_dump() for word in self.words]
         data["turns"] = [asdict(turn) for turn in self.turns]
         return data

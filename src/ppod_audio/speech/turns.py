@@ -10,32 +10,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+# The dataclass lives beside ``Word`` (one home for the shapes speech hands the transcript).
+from ..transcript.model import Turn
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from pyannote.core import Annotation
-
-
-@dataclass(frozen=True)
-class Turn:
-    """``speaker`` talks from ``start`` to ``end`` seconds.
-
-    Turns of different speakers may overlap in time (crosstalk). Where a diarizer knows who
-    dominates an overlap (pyannote does), the one who does not holds an ``overlap`` turn there:
-    they talk too, under someone else. Words go to the dominant speaker
-    (:func:`ppod_audio.transcript.segments.assign_speakers`); RTTM and scoring count both.
-    """
-
-    start: float
-    end: float
-    speaker: str
-    overlap: bool = False
-
-    @property
-    def duration(self) -> float:
-        return self.end - self.start
 
 
 def read_rttm(path: str | Path) -> dict[str, list[Turn]]:

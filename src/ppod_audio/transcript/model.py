@@ -11,6 +11,7 @@ document, and nothing downstream shifts anything again.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,26 @@ class Word(_Model):
         if not self.overlap:
             data.pop("overlap", None)
         return data
+
+
+@dataclass(frozen=True)
+class Turn:
+    """``speaker`` talks from ``start`` to ``end`` seconds.
+
+    Turns of different speakers may overlap in time (crosstalk). Where a diarizer knows who
+    dominates an overlap (pyannote does), the one who does not holds an ``overlap`` turn there:
+    they talk too, under someone else. Words go to the dominant speaker
+    (:func:`ppod_audio.transcript.segments.assign_speakers`); RTTM and scoring count both.
+    """
+
+    start: float
+    end: float
+    speaker: str
+    overlap: bool = False
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
 
 
 class Segment(_Model):

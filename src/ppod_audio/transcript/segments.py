@@ -15,8 +15,7 @@ import bisect
 from collections.abc import Iterable, Sequence
 from typing import Protocol, TypeVar
 
-from ppod_audio.speech.turns import Turn
-from ppod_audio.transcript.model import Segment, Word, segment_from_words
+from ppod_audio.transcript.model import Segment, Turn, Word, segment_from_words
 
 # Closing punctuation that may follow a sentence's full stop: `he said "no."` ends a sentence.
 _CLOSERS = "\"')]}\u201d\u2019"
