@@ -26,6 +26,9 @@ from ppod_audio.audio.meter import HopEnergy, hop_samples, integrated_from, loud
 from ppod_audio.audio.prepare import CleanSettings, prepare_mixed, prepare_tracks
 from ppod_audio.errors import InputError
 
+# Cleaning without noise or hum reduction (what these streaming tests compare).
+PLAIN = CleanSettings(noise_reduction="off", hum_removal=False)
+
 
 @pytest.mark.parametrize("clip", ["conversation/three-excerpts.wav", "speech/librivox-0870.wav"])
 def test_streamed_meter_matches_pyloudnorm_and_ffmpeg(clip: str) -> None:
@@ -114,7 +117,7 @@ def test_streamed_cleaning_matches_in_memory(tmp_path: Path) -> None:
         padded = write_wav(tmp_path / f"{target.stem}-padded.wav",
                            np.concatenate([tone[0], speech, tone[1]]), 48000)  # fmt: skip
         ffmpeg("-i", str(padded), "-ar", "48000" if target is first else "44100", str(target))
-    cleaned = prepare_mixed([first, second], tmp_path / "work", rate, True, CleanSettings())
+    cleaned = prepare_mixed([first, second], tmp_path / "work", rate, True, PLAIN)
     joined = np.concatenate([decode(first, rate, 1).samples, decode(second, rate, 1).samples], 1)
     expected = clean(Audio(joined.astype(np.float32), rate))
     assert expected.trimmed_start > 0.5 and expected.trimmed_end > 0.5, "room tone was trimmed"
@@ -127,12 +130,12 @@ def test_streamed_cleaning_matches_in_memory(tmp_path: Path) -> None:
     assert len(cleaned.speech16) == pytest.approx(joined.shape[1] * 16000 / rate, abs=2)
     # With the speech result cached there is no 16 kHz copy to decode; the programme is the same.
     audio_only = prepare_mixed(
-        [first, second], tmp_path / "work2", rate, True, CleanSettings(), speech=False
+        [first, second], tmp_path / "work2", rate, True, PLAIN, speech=False
     )
     assert audio_only.speech16.size == 0
     assert np.array_equal(audio_only.audio.load(), streamed)
     speech_only = prepare_mixed(
-        [first, second], tmp_path / "work3", rate, True, CleanSettings(), audio=False
+        [first, second], tmp_path / "work3", rate, True, PLAIN, audio=False
     )
     assert speech_only.audio is None and np.array_equal(speech_only.speech16, cleaned.speech16)
 
@@ -141,7 +144,7 @@ def test_streamed_tracks_mix_matches_in_memory(tmp_path: Path) -> None:
     rate = 44100
     # Tracks of different lengths, the longer spanning two blocks: the shorter is padded.
     paths = [shared("conversation/three-excerpts.wav"), shared("speech/jfk.wav")]
-    settings = CleanSettings(trim_silence=False)
+    settings = PLAIN.model_copy(update={"trim_silence": False})
     cleaned = prepare_tracks(
         [("a", paths[0]), ("b", paths[1])], tmp_path / "work", rate, settings, tmp_path / "m"
     )
@@ -174,7 +177,7 @@ def test_streamed_tracks_mix_matches_in_memory(tmp_path: Path) -> None:
 def test_all_silent_tracks_are_refused(tmp_path: Path) -> None:
     silent = write_wav(tmp_path / "a.wav", np.full(44100, 1e-4, np.float32), 44100)
     with pytest.raises(InputError, match="every track is silent"):
-        prepare_tracks([("a", silent)], tmp_path / "work", 44100, CleanSettings(), tmp_path / "m")
+        prepare_tracks([("a", silent)], tmp_path / "work", 44100, PLAIN, tmp_path / "m")
 
 
 def test_published_file_is_measured_like_ebur128(tmp_path: Path) -> None:

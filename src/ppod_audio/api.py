@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .defaults import DEFAULT_MODEL, MAX_SPEAKERS, SPEECH_RATE
+
 if TYPE_CHECKING:
     from .pipeline import EpisodeResult
     from .speech.transcribe import Transcription
@@ -55,7 +57,7 @@ def process(
     return process_episode(Path(episode_dir), options)
 
 
-def read_audio(path: str | Path, rate: int = 16000):
+def read_audio(path: str | Path, rate: int = SPEECH_RATE):
     """Any audio file as float32 mono samples at ``rate`` (what the speech models hear).
 
     Raises :class:`ppod_audio.errors.PpodError` for a missing, empty or silent file."""
@@ -69,7 +71,7 @@ def read_audio(path: str | Path, rate: int = 16000):
 def transcribe(
     audio: str | Path,
     *,
-    model: str = "tiny.en",
+    model: str = DEFAULT_MODEL,
     device: str = "auto",
     batched: bool = False,
     allow_download: bool = False,
@@ -114,7 +116,7 @@ def diarize(
         samples,
         num_speakers=num_speakers,
         min_speakers=min_speakers or 1,
-        max_speakers=max_speakers or 8,
+        max_speakers=max_speakers or MAX_SPEAKERS,
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from . import __version__
+from .defaults import DEFAULT_MODEL
 from .errors import InputError, PpodError, from_os_error
 
 
@@ -199,7 +200,7 @@ def _decode16(path: Path):
 @cli.command()
 @click.argument("audio", type=click.Path(path_type=Path))
 @click.option(
-    "--model", default="tiny.en", show_default=True, help="tiny.en, base, small or a folder."
+    "--model", default=DEFAULT_MODEL, show_default=True, help="tiny.en, base, small or a folder."
 )
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here, not stdout.")

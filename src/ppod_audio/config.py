@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from .defaults import DEFAULT_MODEL, MAX_BOOST_DB, MAX_CUT_DB, NAMING_THRESHOLD
 from .errors import InputError
 from .fileio import file_problem
 
@@ -103,13 +104,21 @@ class CleanSettings(_Strict):
     # Notch 50/60 Hz mains harmonics above the high-pass, only when they are found.
     hum_removal: bool = True
 
+    @property
+    def denoises(self) -> bool:
+        return self.enabled and self.noise_reduction != "off"
+
+    @property
+    def removes_hum(self) -> bool:
+        return self.enabled and self.hum_removal
+
 
 class LoudnessSettings(_Strict):
     target_lufs: Annotated[float, Field(ge=-31.0, le=-10.0)] = -16.0
     true_peak_dbtp: Annotated[float, Field(ge=-9.0, le=0.0)] = -1.0
     level_speakers: bool = True
-    max_boost_db: Annotated[float, Field(ge=0.0, le=24.0)] = 15.0
-    max_cut_db: Annotated[float, Field(ge=0.0, le=24.0)] = 10.0
+    max_boost_db: Annotated[float, Field(ge=0.0, le=24.0)] = MAX_BOOST_DB
+    max_cut_db: Annotated[float, Field(ge=0.0, le=24.0)] = MAX_CUT_DB
 
 
 class Mp3Settings(_Strict):
@@ -125,7 +134,7 @@ class Mp3Settings(_Strict):
 
 
 class SpeechSettings(_Strict):
-    model: str = "tiny.en"
+    model: str = DEFAULT_MODEL
     device: Literal["auto", "cpu", "cuda"] = "auto"
     diarizer: Literal["embedded", "pyannote", "tracks", "none"] = "embedded"
     pyannote_pipeline: str | None = None
@@ -135,7 +144,7 @@ class SpeechSettings(_Strict):
     batched: bool = False
     # Cosine similarity a cluster needs to an enrolled voice to take its name. Same-voice
     # similarity across separately recorded clips measured ~0.6 (katie-steve), wrong-voice <0.55.
-    naming_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    naming_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = NAMING_THRESHOLD
     # Whether an episode's [[speakers]] list names everyone who speaks: then its length is the
     # diarizer's speaker count; if not (a caller, an unlisted guest), it is only the minimum.
     speakers_complete: bool = True

@@ -33,7 +33,7 @@ from .audio.decode import Audio
 from .audio.denoise import DENOISER_VERSION
 from .audio.loudness import LevellerOptions
 from .audio.master import TRUE_PEAK_MARGIN_DB, MasterSettings, master_to_mp3
-from .audio.prepare import CleanedEpisode, CleanSettings, prepare_mixed, prepare_tracks
+from .audio.prepare import CleanedEpisode, prepare_mixed, prepare_tracks
 from .cache import Cache, make_key
 from .config import (
     EPISODE_FILE,
@@ -217,13 +217,6 @@ def episode_keys(episode_dir: Path, options: ProcessOptions) -> dict[str, Any]:
 # --- audio ------------------------------------------------------------------------------------
 
 
-def clean_settings(show: ShowConfig) -> CleanSettings:
-    clean = show.clean
-    return CleanSettings(clean.highpass_hz, clean.trim_silence, clean.keep_silence_seconds,
-                         clean.enabled, clean.noise_reduction, clean.max_noise_reduction_db,
-                         clean.hum_removal)  # fmt: skip
-
-
 def load_and_clean(
     manifest: EpisodeManifest,
     show: ShowConfig,
@@ -238,10 +231,10 @@ def load_and_clean(
     rate = show.mp3.sample_rate
     if manifest.track_speakers:
         tracks = [(speaker.name, path) for speaker, path in manifest.track_paths()]
-        return prepare_tracks(tracks, work, rate, clean_settings(show),
+        return prepare_tracks(tracks, work, rate, show.clean,
                               manifest.root / EPISODE_FILE, speech=speech, audio=audio)  # fmt: skip
     return prepare_mixed(manifest.input_paths(), work, rate, output_channels(show) == 1,
-                         clean_settings(show), speech=speech, audio=audio)  # fmt: skip
+                         show.clean, speech=speech, audio=audio)  # fmt: skip
 
 
 def load_intro(show: ShowConfig, channels: int) -> Audio | None:

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..defaults import SPEECH_RATE
 from ..errors import InputError
 from ..fileio import file_problem
 
 log = logging.getLogger(__name__)
 
-SPEECH_RATE = 16000
 SILENCE_DBFS = -70.0
 
 

@@ -19,6 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import firwin
 
+from ..defaults import MAX_BOOST_DB, MAX_CUT_DB
 from .meter import HOP_SECONDS, HopEnergy, hop_samples, integrated_from, power_to_lufs
 
 OVERSAMPLE = 4
@@ -98,8 +99,8 @@ class LevellerOptions:
     smooth_seconds: float = 0.3
     gate_below_loudest_db: float = 40.0
     gate_above_floor_db: float = 8.0
-    max_boost_db: float = 15.0
-    max_cut_db: float = 10.0
+    max_boost_db: float = MAX_BOOST_DB
+    max_cut_db: float = MAX_CUT_DB
 
 
 def leveller_gain_from(energies: np.ndarray, hop: int, options: LevellerOptions) -> np.ndarray:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..config import CleanSettings  # show.toml's [clean], validated: the one settings class
 from ..errors import InputError
 from .activity import FRAME_SECONDS, frame_levels_db
 from .clean import HighPass, edge_ramp, trim_bounds_from
@@ -42,26 +43,6 @@ class CleanedEpisode:
     tracks: list[tuple[str, np.ndarray]] = field(default_factory=list)
     noise: dict[str, Any] = field(default_factory=dict)
     """What noise and hum reduction did, and the pause floor and DNSMOS before and after."""
-
-
-@dataclass(frozen=True)
-class CleanSettings:
-    highpass_hz: float = 80.0
-    trim_silence: bool = True
-    keep_silence_seconds: float = 0.5
-    enabled: bool = True
-    # Off here, on in show.toml's defaults (config.py): callers of this building block say so.
-    noise_reduction: str = "off"  # "rnnoise" | "off"
-    max_noise_reduction_db: float = 24.0
-    hum_removal: bool = False
-
-    @property
-    def denoises(self) -> bool:
-        return self.enabled and self.noise_reduction != "off"
-
-    @property
-    def removes_hum(self) -> bool:
-        return self.enabled and self.hum_removal
 
 
 class _Levels:

@@ -40,10 +40,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..defaults import SPEECH_RATE
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch
 
-SAMPLE_RATE = 16000
+SAMPLE_RATE = SPEECH_RATE
 FRAME_SHIFT = 0.01  # seconds per fbank frame
 FRAME_LENGTH = 0.025
 EMBEDDING_SIZE = 192

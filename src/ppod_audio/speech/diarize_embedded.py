@@ -42,9 +42,10 @@ from typing import Any
 
 import numpy as np
 
+from ..defaults import MAX_SPEAKERS, SPEECH_RATE
 from .turns import Turn, relabel_by_first_appearance
 
-SAMPLE_RATE = 16000
+SAMPLE_RATE = SPEECH_RATE
 TARGET_DBFS = -30.0  # the speech level the VAD hears (Silero's probability depends on level)
 VAD_PIECE_SECONDS = 600  # Silero runs on pieces this long (see speech_regions)
 
@@ -713,7 +714,7 @@ def diarize_embedded(
     *,
     num_speakers: int | None = None,
     min_speakers: int = 1,
-    max_speakers: int = 8,
+    max_speakers: int = MAX_SPEAKERS,
     options: EmbeddedDiarizerOptions | None = None,
 ) -> list[Turn]:
     """Speaker turns of a float32 mono 16 kHz recording, labelled ``SPEAKER_00``, ``SPEAKER_01``…
@@ -739,7 +740,7 @@ def diarize_embedded_detailed(
     *,
     num_speakers: int | None = None,
     min_speakers: int = 1,
-    max_speakers: int = 8,
+    max_speakers: int = MAX_SPEAKERS,
     options: EmbeddedDiarizerOptions | None = None,
 ) -> dict[str, Any]:
     """:func:`diarize_embedded` plus its intermediate results, for naming and evaluation.

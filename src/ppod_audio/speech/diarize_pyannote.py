@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..defaults import SPEECH_RATE
 from ..errors import InputError, ProcessingError
 from .turns import Turn, relabel_by_first_appearance
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from pyannote.audio import Pipeline
     from pyannote.core import Annotation
 
-SAMPLE_RATE = 16000
+SAMPLE_RATE = SPEECH_RATE
 INSTALL_FIX = (
     "pip install 'ppod-audio[pyannote]' (pyannote.audio 4; it brings a CUDA build of torch)"
 )

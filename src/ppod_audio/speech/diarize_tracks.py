@@ -15,9 +15,10 @@ import numpy as np
 from scipy.ndimage import binary_closing, binary_opening
 
 from ..audio.activity import frame_levels_db
+from ..defaults import SPEECH_RATE
 from .turns import Turn
 
-RATE = 16000
+RATE = SPEECH_RATE
 
 
 @dataclass(frozen=True)

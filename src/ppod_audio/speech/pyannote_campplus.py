@@ -34,6 +34,7 @@ import torch.nn.functional as F  # noqa: N812 - torch's own convention
 from pyannote.audio.core.model import Model
 from torchaudio.compliance import kaldi
 
+from ..defaults import SPEECH_RATE
 from .campplus import EMBEDDING_SIZE, MIN_FRAMES, CAMPPlus
 
 FRAME_LENGTH_MS = 25.0
@@ -51,7 +52,7 @@ class CamPPlusEmbedding(Model):
 
     def __init__(
         self,
-        sample_rate: int = 16000,
+        sample_rate: int = SPEECH_RATE,
         num_channels: int = 1,
         num_mel_bins: int = 80,
         embedding_size: int = EMBEDDING_SIZE,
@@ -84,7 +85,7 @@ class CamPPlusEmbedding(Model):
 
     def _features(self, waveforms: torch.Tensor) -> torch.Tensor:
         """``(batch, 1, samples)`` -> ``(batch, frames, mel bins)`` log-mel filterbanks."""
-        minimum = int((FRAME_LENGTH_MS + (MIN_FRAMES - 1) * FRAME_SHIFT_MS) / 1000 * 16000)
+        minimum = int((FRAME_LENGTH_MS + (MIN_FRAMES - 1) * FRAME_SHIFT_MS) / 1000 * SPEECH_RATE)
         if waveforms.shape[-1] < minimum:
             # pyannote probes the shortest input a model accepts (min_num_samples) by calling it
             # on ever shorter noise until it raises: this is where that answer comes from.

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..cache import Cache, make_key
 from ..config import EPISODE_FILE, EpisodeManifest, ShowConfig
+from ..defaults import DEFAULT_MODEL, MAX_SPEAKERS, SPEECH_RATE
 from ..errors import InputError
 from ..transcript.model import Word
 from .turns import Turn
@@ -156,7 +157,7 @@ def speaker_counts(
         return None, None, None
     if show.speech.speakers_complete:
         return listed, None, None
-    return None, listed, max(listed + 2, 8)
+    return None, listed, max(listed + 2, MAX_SPEAKERS)
 
 
 def run_speech(
@@ -180,7 +181,7 @@ def run_speech(
             "--diarizer embedded",
         )
     audio16 = cleaned.speech16
-    result.audio_seconds = len(audio16) / 16000
+    result.audio_seconds = len(audio16) / SPEECH_RATE
 
     with stage("transcribe") as entry:
         result.words = _transcribe(audio16, options, show.speech.prompt, terms)
@@ -225,7 +226,7 @@ def _transcribe(
     from .transcribe import TranscribeOptions, transcribe
 
     transcribe_options = TranscribeOptions(
-        model=options.model or "tiny.en",
+        model=options.model or DEFAULT_MODEL,
         device=options.device or "auto",
         terms=tuple(terms),
         prompt=prompt,
@@ -279,7 +280,7 @@ def _diarize(
         audio16,
         num_speakers=num_speakers,
         min_speakers=min_speakers or 1,
-        max_speakers=max_speakers or 8,
+        max_speakers=max_speakers or MAX_SPEAKERS,
     )
     centroids = {label: np.asarray(v).tolist() for label, v in detailed["centroids"].items()}
     return "embedded", detailed["turns"], {}, centroids

@@ -21,11 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from ..defaults import SPEECH_RATE
 from ..errors import InputError, ProcessingError
 from ..transcript.model import Word
 from .models import DEFAULT_MODEL, ResolvedModel, resolve_model
 
-SAMPLE_RATE = 16000
+SAMPLE_RATE = SPEECH_RATE
 
 # With ``batched=True``, audio longer than this goes through BatchedInferencePipeline: VAD cuts it
 # into <=30 s chunks decoded in parallel. It is off by default on every device because it loses

@@ -24,17 +24,18 @@ from pathlib import Path
 
 import numpy as np
 
+from ..defaults import NAMING_THRESHOLD, SPEECH_RATE
 from ..errors import InputError
 from ..fileio import atomic_path
 from .campplus import ENCODER_ID
 from .diarize_embedded import embed_utterance, unit
 from .turns import Turn
 
-SAMPLE_RATE = 16000
+SAMPLE_RATE = SPEECH_RATE
 FORMAT_VERSION = 2
 LEGACY_ENCODER = "ge2e-resemblyzer"
 """The encoder of a version-1 print (they did not record it): resemblyzer's GE2E."""
-DEFAULT_THRESHOLD = 0.5
+DEFAULT_THRESHOLD = NAMING_THRESHOLD
 """Cosine similarity below which a cluster stays unnamed (show.toml's ``naming_threshold``).
 With CAM++ on the demo, each diarized cluster scores 0.81-0.95 against its own voice's print and
 0.18-0.57 against the others (two of the synthetic espeak voices are alike), so 0.5 rejects

@@ -1,0 +1,21 @@
+"""Numbers and names the package's parts must agree on, each written once.
+
+Settings a user may change keep their validated default in ``config.py``, which reads it from
+here; the building blocks (``audio``, ``speech``) use the same constants for their own
+defaults, so a library caller and ``show.toml`` start from one value. The show's own words (its
+name, its content warning) are not here: they are ``raw_audio/show.toml``'s.
+"""
+
+from __future__ import annotations
+
+# The rate the speech models hear (faster-whisper, Silero VAD, CAM++, pyannote): 16 kHz mono.
+SPEECH_RATE = 16000
+# The speech model used when nothing says otherwise: shipped offline in a PyPI package.
+DEFAULT_MODEL = "tiny.en"
+# The most voices the embedded diarizer looks for when the episode does not list its speakers.
+MAX_SPEAKERS = 8
+# Cosine similarity a cluster needs to an enrolled voice to take its name (docs/diarization.md).
+NAMING_THRESHOLD = 0.5
+# How far the speech leveller may raise a quiet talker, or lower a loud one (dB).
+MAX_BOOST_DB = 15.0
+MAX_CUT_DB = 10.0
