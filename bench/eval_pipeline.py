@@ -250,9 +250,9 @@ def naming_table() -> None:
     print("\n=== Speaker naming: katie-steve (dev) ===")
     for count in (None, 2):
         detailed = diarize_embedded_detailed(audio, num_speakers=count)
-        centroids = {k: np.asarray(v) for k, v in detailed["centroids"].items()}
+        centroids = {k: np.asarray(v) for k, v in detailed.centroids.items()}
         named = name_clusters(centroids, voices, candidates=["Katie", "Steve"], threshold=0.5)
-        first = min(detailed["turns"], key=lambda t: t.start).speaker
+        first = min(detailed.turns, key=lambda t: t.start).speaker
         sims = similarity_matrix(centroids, voices)
         print(f"count {count or 'estimated'}: {named}; first talker {first} -> "
               f"{named.get(first)} (expected Katie: opens 'Good morning, Steve')")  # fmt: skip

@@ -11,7 +11,6 @@ from conftest import DEMO, read_mono, shared
 
 from ppod_audio.speech.turns import (
     Turn,
-    merge_adjacent,
     read_rttm,
     relabel_by_first_appearance,
     speaker_durations,
@@ -33,7 +32,6 @@ def test_rttm_roundtrip(tmp_path: Path) -> None:
 
 def test_turn_helpers() -> None:
     turns = [Turn(3.0, 4.0, "b"), Turn(0.0, 1.0, "a"), Turn(1.2, 2.0, "a")]
-    assert merge_adjacent(turns, max_gap=0.5) == [Turn(0.0, 2.0, "a"), Turn(3.0, 4.0, "b")]
     assert speaker_durations(turns) == pytest.approx({"a": 1.8, "b": 1.0})
     labels = [t.speaker for t in relabel_by_first_appearance(turns)]
     assert labels == ["SPEAKER_00", "SPEAKER_00", "SPEAKER_01"]

@@ -9,9 +9,15 @@ from click.testing import CliRunner
 from conftest import DEMO, fix_first_word
 
 from ppod_audio.cli import cli
-from ppod_audio.edit.history import list_history, revert, save_document
+from ppod_audio.edit.history import list_history, restorable, save_document
 from ppod_audio.errors import InputError
 from ppod_audio.transcript.model import EpisodeDocument, EpisodeInfo, Segment, load_document
+
+
+def revert(folder: Path, stamp: str | None = None) -> Path | None:
+    """What ``ppod render --revert`` does to episode.json: the kept version, validated, saved
+    (keeping the one it replaces); the command then renders it in the same write."""
+    return save_document(folder, restorable(folder, stamp)[1])
 
 
 def document(text: str) -> EpisodeDocument:
@@ -43,7 +49,7 @@ def test_each_save_keeps_the_previous_version(tmp_path: Path) -> None:
 def test_revert_restores_and_keeps_what_it_replaces(tmp_path: Path) -> None:
     for text in ("one", "two", "three"):
         save_document(tmp_path, document(text))
-    revision, kept = revert(tmp_path)
+    kept = revert(tmp_path)
     assert text_of(tmp_path) == "two" and kept is not None
     assert load_document(kept).segments[0].text == "three"  # the revert can be undone
     oldest = list_history(tmp_path)[0]

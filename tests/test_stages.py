@@ -101,7 +101,7 @@ def test_an_up_to_date_episode_is_not_touched_by_the_batch(
     mp3 = out / "ep" / "ep.mp3"
     before = mp3.stat().st_mtime_ns, (out / "ep" / "report.json").read_bytes()
     outcome = process_one(str(folder), str(out), False, SPEECH_OFF)
-    assert outcome["status"] == "up to date" and not outcome["stages_run"], outcome
+    assert outcome.status == "up to date" and not outcome.stages_run, outcome
     assert (mp3.stat().st_mtime_ns, (out / "ep" / "report.json").read_bytes()) == before
 
 

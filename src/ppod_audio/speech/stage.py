@@ -189,7 +189,8 @@ def run_speech(
 
     with stage("diarize") as entry:
         diarized = _diarize(audio16, cleaned, manifest, show, options)
-        result.diarizer_used, result.turns, result.track_speakers, result.embeddings = diarized
+        result.diarizer_used, result.turns = diarized.backend, diarized.turns
+        result.track_speakers, result.embeddings = diarized.track_speakers, diarized.embeddings
     result.timings["diarize"] = entry["seconds"]
     result.warnings += speaker_count_warnings(
         result.turns, len(manifest.speakers), result.diarizer_used
@@ -236,7 +237,14 @@ def _transcribe(
     return transcribe(audio16, transcribe_options).words
 
 
-Diarized = tuple[str, list[Turn], dict[str, str], dict[str, list[float]]]
+@dataclass
+class Diarized:
+    """Who spoke when, as the speech result keeps it."""
+
+    backend: str  # what really diarized ("tracks" for a per-speaker episode set to embedded)
+    turns: list[Turn]
+    track_speakers: dict[str, str]  # cluster -> the speaker whose track it is (tracks only)
+    embeddings: dict[str, list[float]]  # cluster -> its voice, for naming by voiceprint
 
 
 def _diarize(
@@ -252,12 +260,12 @@ def _diarize(
         backend = "tracks"
     num_speakers, min_speakers, max_speakers = speaker_counts(manifest, show, options)
     if backend == "none":
-        return backend, [], {}, {}
+        return Diarized(backend, [], {}, {})
     if backend == "tracks":
         from .diarize_tracks import diarize_tracks
 
         turns = diarize_tracks(cleaned.tracks)
-        return backend, turns, {name: name for name, _ in cleaned.tracks}, {}
+        return Diarized(backend, turns, {name: name for name, _ in cleaned.tracks}, {})
     if backend == "pyannote":
         from .diarize_pyannote import diarize_pyannote
         from .voiceprints import cluster_embeddings
@@ -273,7 +281,8 @@ def _diarize(
         # Voiceprints live in CAM++'s space, so pyannote's clusters are embedded again, from
         # the speech each one holds alone (its crosstalk would mix two voices into one print).
         vectors = cluster_embeddings(audio16, [turn for turn in turns if not turn.overlap])
-        return backend, turns, {}, {label: vector.tolist() for label, vector in vectors.items()}
+        embeddings = {label: vector.tolist() for label, vector in vectors.items()}
+        return Diarized(backend, turns, {}, embeddings)
     from .diarize_embedded import diarize_embedded_detailed
 
     detailed = diarize_embedded_detailed(
@@ -282,8 +291,8 @@ def _diarize(
         min_speakers=min_speakers or 1,
         max_speakers=max_speakers or MAX_SPEAKERS,
     )
-    centroids = {label: np.asarray(v).tolist() for label, v in detailed["centroids"].items()}
-    return "embedded", detailed["turns"], {}, centroids
+    centroids = {label: np.asarray(v).tolist() for label, v in detailed.centroids.items()}
+    return Diarized("embedded", detailed.turns, {}, centroids)
 
 
 def _pipeline_location(show: ShowConfig) -> str | None:

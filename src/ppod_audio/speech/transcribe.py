@@ -65,7 +65,8 @@ class VadSettings:
 
 @dataclass(frozen=True)
 class TranscribeOptions:
-    """Everything that changes the words; part of the stage's cache key.
+    """Everything that changes the words (the speech stage's key covers it through
+    ``SpeechOptions`` and the show's prompt setting).
 
     ``prompt`` decides how ``terms`` (the glossary's terms and the speakers' names) reach the
     model. Measured with tiny.en on the dev split (``bench/eval_wer.py --split dev --prompt``,

@@ -71,26 +71,6 @@ def to_annotation(turns: Iterable[Turn], uri: str | None = None) -> Annotation:
     return annotation
 
 
-def merge_adjacent(turns: Iterable[Turn], max_gap: float = 0.0) -> list[Turn]:
-    """Sorted turns with consecutive same-speaker turns closer than ``max_gap`` joined.
-
-    Transcript paragraphs follow speaker turns, so a speaker's breath pause must not start a new
-    paragraph; overlapping same-speaker turns are joined as well.
-    """
-    merged: list[Turn] = []
-    for t in sorted(turns, key=lambda t: (t.start, t.end)):
-        last = merged[-1] if merged else None
-        if (
-            last is not None
-            and (last.speaker, last.overlap) == (t.speaker, t.overlap)
-            and t.start - last.end <= max_gap
-        ):
-            merged[-1] = replace(last, end=max(last.end, t.end))
-        else:
-            merged.append(t)
-    return merged
-
-
 def speaker_durations(turns: Iterable[Turn]) -> dict[str, float]:
     """Total talking time per speaker in seconds, largest first."""
     totals: dict[str, float] = {}

@@ -52,7 +52,7 @@ _PARTS = re.compile(r"^(?P<lead>[^\w']*)(?P<core>.*?)(?P<trail>[^\w']*)$", re.DO
 
 @dataclass(frozen=True)
 class CleanOptions:
-    """Which rules run; hashable, so it can be part of the cleaning stage's cache key."""
+    """Which rules run (built from show.toml, the glossary and the cast for each run)."""
 
     fillers: tuple[str, ...] = DEFAULT_FILLERS
     collapse_repeats: bool = True

@@ -179,7 +179,6 @@ class Cue:
     speaker: str | None
     lines: tuple[str, ...]
     prefix: str = ""
-    first_of_turn: bool = False
 
 
 def _chunks(text: str, width: int, measure: Callable[[str], int]) -> list[str]:
@@ -402,7 +401,6 @@ def _turn_cues(
                 speaker=speaker,
                 lines=tuple(" ".join(words) for words in lines),
                 prefix=marker,
-                first_of_turn=number == 0,
             )
         )
     return cues

@@ -7,9 +7,11 @@ One small TOML file the training manager can edit (``raw_audio/glossary.toml``):
     "Peapod" = "P Pod"
     "non existential injury" = "non-accidental injury"
 
-``terms`` go to the speech model as hints (when that helps, see :mod:`ppod_audio.speech.transcribe`)
-and fix the case of their words in the transcript ("sscp" -> "SSCP"); ``replace`` maps what the
-recogniser writes to what was said. Changing this file re-runs text cleaning only, never speech
+``terms`` fix the case of their words in the transcript ("sscp" -> "SSCP") and are the
+vocabulary near-misses are corrected to; they reach the speech model only when show.toml's
+``[speech] prompt`` asks for it (off by default: it measured worse, see
+:mod:`ppod_audio.speech.transcribe`). ``replace`` maps what the recogniser writes to what was
+said. Changing this file re-runs text cleaning only, never speech
 recognition, so fixing a new mishearing is cheap.
 """
 
@@ -28,7 +30,7 @@ KNOWN_KEYS = ("terms", "replace")
 
 @dataclass(frozen=True)
 class Glossary:
-    """Terms and ordered ``(wrong, right)`` replacements; immutable, hashable (a cache key)."""
+    """Terms and ordered ``(wrong, right)`` replacements; immutable."""
 
     terms: tuple[str, ...] = ()
     replacements: tuple[tuple[str, str], ...] = ()
@@ -38,16 +40,6 @@ class Glossary:
         """This glossary plus ``names`` (the episode's speakers), duplicates dropped in order."""
         extra = [name.strip() for name in names if name and name.strip()]
         return replace(self, terms=tuple(dict.fromkeys([*self.terms, *extra])))
-
-    def merged(self, other: Glossary) -> Glossary:
-        """``other`` (an episode's own glossary) on top of this one (the show's)."""
-        table = dict(self.replacements)
-        table.update(other.replacements)
-        return Glossary(
-            terms=tuple(dict.fromkeys([*self.terms, *other.terms])),
-            replacements=tuple(table.items()),
-            source=other.source or self.source,
-        )
 
 
 def _error(path: Path | None, key: str, problem: str) -> InputError:

@@ -95,7 +95,7 @@ class Entry:
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """The show's words to match against; immutable and hashable (part of a cache key)."""
+    """The show's words to match against; immutable."""
 
     entries: tuple[Entry, ...] = ()
     names: tuple[str, ...] = ()  # the cast's full names
