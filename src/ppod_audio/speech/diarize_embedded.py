@@ -54,64 +54,8 @@ VAD_PIECE_SECONDS = 600  # Silero runs on pieces this long (see speech_regions)
 class EmbeddedDiarizerOptions:
     """Tunables of :func:`diarize_embedded`; defaults were chosen on dev recordings only.
 
-    Attributes:
-        vad_threshold: Silero speech probability above which a chunk is speech. 0.5 is Silero's
-            own default and works from close-mic studio audio down to far-field AMI.
-        vad_pad: seconds added to each side of a speech region. Small, because padding turns
-            silence into scored "speech"; 0.2 s keeps word onsets without eating pauses.
-        vad_min_silence: a pause shorter than this does not split a region (seconds). Regions are
-            where windows may not cross, so this trades boundary precision for window length.
-        window: seconds of audio per embedding (1.5 s, as 3D-Speaker and senko use):
-            longer windows are steadier but smear speaker changes.
-        hop: seconds between window starts. Denser windows give the re-segmentation more
-            evidence per frame; with the shared trunk they cost almost nothing.
-        min_window: regions shorter than this are still embedded if at least this long
-            (seconds); shorter blips take the neighbouring speaker in re-segmentation.
-        threshold: cosine-distance cut of the average-linkage tree (count known only). CAM++
-            distances are about twice GE2E's; on dev 0.5 and 0.55 give the same figures, 0.6
-            lets the demo's two alike synthetic voices merge (18.4 % instead of 2.3 %).
-        min_cluster_seconds: a cluster with less speech than this is never a speaker.
-        min_cluster_fraction: with the count estimated, the share of all speech a cluster needs
-            to stand as a speaker (0.12, kept from the GE2E tuning: with 0.08 AMI dev went
-            from 25.2 % to 25.3 %, nothing else moved). A guest with under 12 % of the talk
-            joins the nearest voice, so list the speakers in episode.toml.
-        min_cluster_cap: seconds of speech that always make a speaker, whatever the fraction
-            says (12 % of an hour would be 7 minutes).
-        frame: seconds per re-segmentation frame (the time resolution of the output).
-        change_penalty: Viterbi cost of switching speaker, in units of cosine similarity (per
-            0.1 s frame: 1.0 asks for 1 s of a 0.1 better match). Too low lets noisy frames
-            flicker; too high glues short interjections to the host. AMI dev with the known
-            count: 25.3 % at 0.5 and 0.8, 24.8 % at 1.0, 24.9 % at 1.2, 28.6 % at 1.5 (a brief
-            second speaker vanishes); the clean dev recordings are the same from 0.5 to 2.0.
-        min_turn: turns shorter than this are merged into the neighbour (seconds).
-        normalize_level: bring the audio to -30 dBFS before the VAD (Silero's probability
-            depends on level). The embeddings do not depend on level: each window's log
-            filterbank is mean-normalised.
-        batch_size: windows per encoder call (memory vs. call overhead).
-        known_min_fraction: ``min_cluster_fraction`` when the count is known. Lower, because
-            the count vouches for a voice that says little; not zero, because far-field meeting
-            audio splits one voice into several clusters (AMI dev with the known count: 26.2 %
-            at 0.04, 25.3 % at 0.08 and 0.12).
-        quiet_speech_fraction: if the VAD finds speech in less than this fraction of the file, it
-            runs again at ``quiet_vad_threshold``. Far-field talkers (AMI) get Silero
-            probabilities of 0.05-0.4, so a conversation can come back as silence at 0.5; a file
-            with normal speech never takes this path, so it costs nothing there.
-        quiet_vad_threshold: the Silero threshold of that second pass.
-        torch_threads: intra-op threads for the encoder. One: on a shared 2-core machine a
-            second thread made 64 windows take 44 s instead of 14 s (OpenMP threads spinning
-            against other processes).
-        affinity_keep: spectral clustering keeps this share of each window's most similar
-            windows in the affinity graph (at least ``affinity_min_neighbours``); 0.05-0.2
-            gave the same dev figures.
-        affinity_min_neighbours: the floor of that: 4 keeps the two voices of a short file
-            (a few seconds each) apart; at 10 the telephone-band stereo pair merged, at 6 one
-            3-voice splice came out as 4 before the merge below was added.
-        cluster_hop: seconds between the windows the graph is built from. Windows 0.25 s
-            apart are near-copies of their neighbours, and a graph of all of them split one
-            voice into up to six; 0.75 got every clean dev count right, 0.5 and 1.0 did not.
-        merge_similarity: clusters whose centres have a cosine similarity over this are one
-            voice. 0.6: at 0.5 the demo's two alike voices (0.58) merged; without it, a short
-            file's graph cut a voice in two.
+    What each one does and the measurements behind its default (DER on AMI dev and the clean
+    dev recordings, CPU cost on 2 cores): docs/tuning.md, "Embedded diarizer".
     """
 
     vad_threshold: float = 0.5
