@@ -9,8 +9,9 @@ from click.testing import CliRunner
 from conftest import recurring_word
 
 from ppod_audio.cli import cli
-from ppod_audio.edit.history import recognised_path, save_document
+from ppod_audio.edit.history import save_document
 from ppod_audio.edit.learn import Proposal, add_replacements, propose
+from ppod_audio.outputs import recognised_path
 from ppod_audio.transcript.clean import CleanOptions, clean_words
 from ppod_audio.transcript.glossary import load_glossary
 from ppod_audio.transcript.model import (

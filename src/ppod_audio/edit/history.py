@@ -16,17 +16,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..fileio import write_bytes
-from ..outputs import (  # noqa: F401 - kept importable from here
-    DOCUMENT_FILE,
-    HISTORY_DIR,
-    RECOGNISED_FILE,
-    RECOGNISED_FIX,
-    document_path,
-    history_dir,
-    read_document,
-    read_document_bytes,
-    recognised_path,
-)
+from ..outputs import HISTORY_DIR, document_path, history_dir, read_document
 from ..paths import inside
 from ..staging import Staging
 from ..transcript.model import EpisodeDocument, document_json

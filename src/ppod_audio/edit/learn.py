@@ -21,11 +21,11 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..fileio import write_text
+from ..outputs import RECOGNISED_FIX, read_document, recognised_path
 from ..transcript.clean import capitalised, match_key, split_word
 from ..transcript.glossary import Glossary, load_glossary, parse_glossary
 from ..transcript.model import EpisodeDocument, Word
 from ..transcript.segments import ends_sentence, starts_sentence
-from .history import RECOGNISED_FIX, read_document, recognised_path
 from .render import episode_source, load_episode_document, read_report
 
 MAX_WORDS = 3

@@ -22,13 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, PpodError
-from ..paths import plain_name
-from ..publish import published_report, stage_document
-from ..staging import Staging, staged
-from ..transcript.formats import render_txt
-from ..transcript.model import EpisodeDocument, document_json
-from .checks import check_document, document_files
-from .history import (
+from ..outputs import (
     HISTORY_DIR,
     RECOGNISED_FIX,
     document_path,
@@ -36,8 +30,14 @@ from .history import (
     read_document,
     read_document_bytes,
     recognised_path,
-    stage_save,
 )
+from ..paths import plain_name
+from ..publish import published_report, stage_document
+from ..staging import Staging, staged
+from ..transcript.formats import render_txt
+from ..transcript.model import EpisodeDocument, document_json
+from .checks import check_document, document_files
+from .history import stage_save
 
 # What a changed manifest may change in an edited document; the rest of the episode's metadata
 # is the show's (or the editor's), not the episode.toml's.

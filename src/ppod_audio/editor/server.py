@@ -44,11 +44,12 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import bottle
 from pydantic import ValidationError
 
-from ..edit.history import document_path, revision_of
+from ..edit.history import revision_of
 from ..edit.render import find_mp3, load_episode_bytes, load_episode_document
 from ..edit.save import save_and_render
 from ..errors import InputError, PpodError
 from ..lock import EpisodeBusy, locked_episode
+from ..outputs import document_path
 from ..transcript.model import EpisodeDocument
 
 STATIC = Path(__file__).parent / "static"
