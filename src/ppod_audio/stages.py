@@ -110,10 +110,10 @@ def plan(facts: Facts) -> Plan:
     result = Plan()
     if facts.force:
         result.reasons.append("--force")
-    elif facts.previous is None:
-        result.reasons.append("no previous report")
     elif facts.last_failed:
         result.reasons.append("previous run failed")
+    elif facts.previous is None:
+        result.reasons.append("no previous report")
     stale = set()
     for stage in STAGES:
         if any(name in stale for name in stage.after) or not stage.reuse(facts):
