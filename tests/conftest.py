@@ -1,11 +1,25 @@
-"""Shared fixtures: real audio (made here with ffmpeg, or read from ../shared/data in place)."""
+"""Shared fixtures: real audio made from what the repository holds, or read from ../shared/data.
+
+Two tiers of real speech:
+
+* :func:`voice` and :func:`three_voices`: speech the project makes itself, from the demo's
+  enrolment recordings tracked in ``raw_audio/`` (``scripts/make_demo_episode.py``, three
+  espeak-ng voices). Every fast test uses these, so ``pytest -m "not slow"`` needs nothing but
+  the repository.
+* :func:`shared`: the recordings in ``../shared/data`` (human speech with reference text or
+  turns), for the evaluation tier. A test that calls it must be marked ``@pytest.mark.shared``
+  (checked here); such a test is also ``slow``, and skips with the reason when the data is absent.
+"""
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +34,85 @@ DEMO = RAW_AUDIO / "demo-what-is-the-sscp"
 SHARED_DATA = Path(os.environ.get("PPOD_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The evaluation tier (``shared``) runs with the slow tier, never in the fast one."""
+    for item in items:
+        if item.get_closest_marker("shared") and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
+
+
+_running: list[pytest.Item] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):  # type: ignore[no-untyped-def]
+    _running[:] = [item]
+    return (yield)
+
+
 def shared(relative: str) -> Path:
-    """A file from ../shared/data, or skip the test saying why."""
+    """A file from ../shared/data, or skip the test saying why.
+
+    Only a test marked ``shared`` may ask: the fast tier must not depend on data outside the
+    repository without saying so.
+    """
+    if _running and not _running[0].get_closest_marker("shared"):
+        raise AssertionError(f"{_running[0].nodeid} reads ../shared/data ({relative}) but is not "
+                             "marked @pytest.mark.shared: use voice()/three_voices() instead")  # fmt: skip
     path = SHARED_DATA / relative
     if not path.exists():
         pytest.skip(f"needs {path} (real speech from ../shared/data), which is absent here")
     return path
+
+
+VOICES = ("steve", "jasmine", "rebecca")  # the demo's cast: raw_audio/.../enroll-<name>.flac
+VOICE_RATE = 16000
+
+
+@functools.cache
+def _clips() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="ppod-test-clips-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def _voice_samples(name: str) -> np.ndarray:
+    source = DEMO / "reference" / f"enroll-{name}.flac"  # tracked: a missing one is a failure
+    samples, rate = soundfile.read(source, dtype="float32")
+    assert rate == VOICE_RATE and samples.ndim == 1, source
+    return samples
+
+
+@functools.cache
+def voice(name: str, seconds: float | None = None, offset: float = 0.0) -> Path:
+    """``seconds`` (all when None) of one demo voice from ``offset``, as a 16 kHz mono WAV.
+
+    Real speech the repository makes itself (about 17 s per voice, clean, three different
+    talkers: "steve" a man, "jasmine" and "rebecca" women), for tests of decoding, cleaning,
+    loudness and publishing that need speech, not any particular words.
+    """
+    samples = _voice_samples(name)
+    start = int(offset * VOICE_RATE)
+    stop = len(samples) if seconds is None else start + int(seconds * VOICE_RATE)
+    assert stop <= len(samples), f"enroll-{name}.flac is shorter than {offset + (seconds or 0)} s"
+    suffix = "all" if seconds is None else f"{offset:g}-{seconds:g}"
+    return write_wav(_clips() / f"{name}-{suffix}.wav", samples[start:stop], VOICE_RATE)
+
+
+THREE_VOICES_TURNS = [(0.5, 6.5, "jasmine"), (7.3, 13.3, "steve"), (14.1, 20.1, "rebecca")]
+
+
+@functools.cache
+def three_voices() -> Path:
+    """A 20.6 s conversation of the three demo voices, 6 s each with 0.8 s of silence between
+    (turns in :data:`THREE_VOICES_TURNS`), 16 kHz mono WAV: the repository's own stand-in for
+    a short multi-speaker recording."""
+    mix = np.zeros(int(20.6 * VOICE_RATE), np.float32)
+    for start, end, name in THREE_VOICES_TURNS:
+        piece = _voice_samples(name)[: int((end - start) * VOICE_RATE)]
+        at = int(start * VOICE_RATE)
+        mix[at : at + len(piece)] = piece
+    return write_wav(_clips() / "three-voices.wav", mix, VOICE_RATE)
 
 
 def ffmpeg(*args: str) -> None:
