@@ -196,8 +196,8 @@ def two_talkers(
     import pyloudnorm
 
     rate = 44100
-    loud = [shared("speech/librivox-0870.wav"), shared("speech/librivox-0880.wav")]
-    quiet = [shared("speech/librispeech-1272-128104-0000.wav"), shared("speech/jfk.wav")]
+    loud = [voice("steve", 6.0), voice("steve", 5.0, offset=6.0)]
+    quiet = [voice("jasmine", 6.0), voice("jasmine", 5.0, offset=6.0)]
     meter = pyloudnorm.Meter(rate)
 
     def at(path: Path, lufs: float) -> np.ndarray:
