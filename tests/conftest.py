@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import atexit
 import functools
+import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -57,8 +59,10 @@ def shared(relative: str) -> Path:
     repository without saying so.
     """
     if _running and not _running[0].get_closest_marker("shared"):
-        raise AssertionError(f"{_running[0].nodeid} reads ../shared/data ({relative}) but is not "
-                             "marked @pytest.mark.shared: use voice()/three_voices() instead")  # fmt: skip
+        raise AssertionError(
+            f"{_running[0].nodeid} reads ../shared/data ({relative}) but is not marked "
+            "@pytest.mark.shared: use voice() or three_voices() instead"
+        )
     path = SHARED_DATA / relative
     if not path.exists():
         pytest.skip(f"needs {path} (real speech from ../shared/data), which is absent here")
@@ -240,18 +244,85 @@ def published_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / DEMO.name
 
 
-@pytest.fixture
-def edit_episode(published_demo: Path, tmp_path: Path) -> Path:
-    """A private copy of the published demo and its show, for a test that changes files."""
-    import json
+WORDS_SECONDS = 41.0  # the demo's first four turns (Steve, Jasmine, Steve, Rebecca)
 
-    show = tmp_path / "raw_audio"
-    shutil.copytree(published_demo.parents[1] / "raw_audio", show)
-    episode = shutil.copytree(published_demo, tmp_path / "output" / DEMO.name)
+
+def reference_words(until: float) -> list[tuple[str, float, float, str]]:
+    """The demo's words as it was made to say them (reference.txt, turn by turn as in
+    reference.rttm), each turn's words spread evenly over its span: (text, start, end, name)
+    on the recording's clock, for the turns that end before ``until``."""
+    reference = DEMO / "reference"
+    blocks = (reference / "reference.txt").read_text(encoding="utf-8").strip().split("\n\n")
+    paragraphs = [(blocks[i].split(" - ")[0], blocks[i + 1]) for i in range(0, len(blocks), 2)]
+    turns = [line.split() for line in (reference / "reference.rttm").read_text().splitlines()]
+    words = []
+    for (name, text), turn in zip(paragraphs, turns, strict=True):
+        start, length = float(turn[3]), float(turn[4])
+        assert name.replace(" ", "_") == turn[7], (name, turn)
+        if start + length > until:
+            break
+        said = text.split()
+        step = length / len(said)
+        words += [(w, start + i * step, start + (i + 0.8) * step, name) for i, w in enumerate(said)]
+    return words
+
+
+@pytest.fixture(scope="session")
+def published_words(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's first 41 s published without speech recognition, then given the words it
+    says (:func:`reference_words`) as its machine transcript (``episode.json`` and
+    ``history/recognised.json``) and rendered: an episode to edit, fast (no model), with the
+    demo's slug, manifest and cast. Read-only: tests copy it (:func:`copy_published`)."""
+    from click.testing import CliRunner
+
+    from ppod_audio.cli import cli
+    from ppod_audio.edit.history import recognised_path
+    from ppod_audio.edit.render import render_episode
+    from ppod_audio.transcript.model import Segment, Speaker, Word, document_json, load_document
+
+    root = make_show(tmp_path_factory.mktemp("words") / "raw_audio")
+    folder = root / DEMO.name
+    folder.mkdir()
+    shutil.copy(DEMO / "episode.toml", folder / "episode.toml")
+    recording = str(folder / "recording.flac")
+    ffmpeg("-i", str(DEMO / "recording.flac"), "-t", str(WORDS_SECONDS), recording)
+    out = root.parent / "output"
+    result = CliRunner().invoke(cli, ["process", str(folder), "-o", str(out), "--no-speech"])
+    assert result.exit_code == 0, result.output
+    episode = out / DEMO.name
+    document = load_document(episode / "episode.json")
     report = json.loads((episode / "report.json").read_text(encoding="utf-8"))
-    report["source"] = str(show / DEMO.name)
-    (episode / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    shift = report["intro_offset"] - report["trimmed_start"]  # recording -> published clock
+    manifest = tomllib.loads((folder / "episode.toml").read_text(encoding="utf-8"))
+    cast = [Speaker(id=f"S{i}", name=s["name"], role=s.get("role"))
+            for i, s in enumerate(manifest["speakers"], 1)]  # fmt: skip
+    ids = {s.name: s.id for s in cast}
+    turns: list[list[Word]] = []
+    for index, (text, start, end, name) in enumerate(reference_words(WORDS_SECONDS)):
+        sure = 0.3 if index % 9 == 4 else 0.9  # one word in nine is one recognition doubted
+        word = Word(text=text, start=start + shift, end=end + shift, speaker=ids[name],
+                    probability=sure)  # fmt: skip
+        if not turns or turns[-1][-1].speaker != word.speaker:
+            turns.append([])
+        turns[-1].append(word)
+    spoken = [Segment(speaker=t[0].speaker, start=t[0].start, end=t[-1].end,
+                      text=" ".join(w.text for w in t), words=t) for t in turns]  # fmt: skip
+    machine = document.model_copy(
+        update={"segments": [*document.segments, *spoken], "speakers": [*document.speakers, *cast]}
+    )
+    data = document_json(machine)
+    (episode / "episode.json").write_text(data, encoding="utf-8")
+    recognised_path(episode).parent.mkdir(exist_ok=True)
+    recognised_path(episode).write_text(data, encoding="utf-8")
+    render_episode(episode, machine)  # the text files are the machine's: nothing to keep
+    assert [p.name for p in (episode / "history").iterdir()] == [recognised_path(episode).name]
     return episode
+
+
+@pytest.fixture
+def edit_episode(published_words: Path, tmp_path: Path) -> Path:
+    """A private copy of :func:`published_words` and its show, for a test that changes files."""
+    return copy_published(published_words, tmp_path)
 
 
 def fix_first_word(folder: Path, text: str) -> None:

@@ -1,10 +1,10 @@
 """``ppod batch``: a back catalogue of real episodes, run as users run it (the installed command).
 
 Each test builds its own small catalogue from real speech the repository makes (the demo's
-voices, tests/conftest.py) plus broken episodes, and checks outcomes a user relies on: one bad episode fails alone,
-an unchanged catalogue does no work, a change re-runs only what depends on it, a SIGKILLed
-batch resumes without corrupt files or repeated work, two batches share an output folder, and a
-real Dask cluster processes episodes end to end.
+voices, tests/conftest.py) plus broken episodes, and checks outcomes a user relies on: one bad
+episode fails alone, an unchanged catalogue does no work, a change re-runs only what depends
+on it, a SIGKILLed batch resumes without corrupt files or repeated work, two batches share an
+output folder, and a real Dask cluster processes episodes end to end.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.signal import correlate
 from conftest import ffmpeg, voice, write_wav
+from scipy.signal import correlate
 
 from ppod_audio.audio.decode import decode, is_silent, require_sound
 from ppod_audio.errors import InputError

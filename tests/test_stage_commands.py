@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import srt
 import webvtt
 from click.testing import CliRunner
-import pytest
 from conftest import DEMO, THREE_VOICES_TURNS, shared, three_voices, voice
 
 from ppod_audio.cli import cli

@@ -26,7 +26,6 @@ from ppod_audio.audio.meter import HopEnergy, hop_samples, integrated_from, loud
 from ppod_audio.audio.prepare import CleanSettings, prepare_mixed, prepare_tracks
 from ppod_audio.errors import InputError
 
-
 CLIPS = {"three-voices": three_voices, "one-voice": lambda: voice("jasmine", 7.0)}
 
 
