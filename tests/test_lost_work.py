@@ -49,6 +49,7 @@ def published_texts(folder: Path) -> str:
 # --- a failed run never makes the next one discard an editor's work ---------------------------
 
 
+@pytest.mark.slow  # the demo through the whole pipeline
 def test_edits_survive_failed_runs(published_demo: Path, tmp_path: Path) -> None:
     """edit -> break episode.toml -> run fails (twice) -> render -> fix -> run: the edit is
     still in episode.json and every output, on the same words and timings."""
@@ -76,6 +77,7 @@ def test_edits_survive_failed_runs(published_demo: Path, tmp_path: Path) -> None
 # --- a run without speech recognition keeps the transcript ------------------------------------
 
 
+@pytest.mark.slow  # the demo through the whole pipeline
 def test_no_speech_keeps_the_published_transcript_and_its_edits(
     published_demo: Path, tmp_path: Path
 ) -> None:
@@ -93,6 +95,7 @@ def test_no_speech_keeps_the_published_transcript_and_its_edits(
     assert words(folder) == before and "Zanzibar" in published_texts(folder)
 
 
+@pytest.mark.slow  # the demo through the whole pipeline
 def test_no_speech_on_new_recordings_keeps_the_old_transcript_in_history(
     published_demo: Path, tmp_path: Path
 ) -> None:
@@ -193,13 +196,13 @@ def unshare_works() -> bool:
 
 @pytest.mark.parametrize("mode", ["render", "from-text", "revert", "editor"])
 def test_a_full_disk_midway_leaves_every_published_file_as_it_was(
-    published_demo: Path, tmp_path: Path, mode: str
+    published_words: Path, tmp_path: Path, mode: str
 ) -> None:
     """On a small tmpfs, the disk is filled to leave from nothing to more than the MP3: each
     attempt either publishes everything or fails leaving every file byte-identical."""
     if not unshare_works():
         pytest.skip("needs `unshare -rm` (user and mount namespaces) to mount a small tmpfs")
-    folder = copy_published(published_demo, tmp_path)
+    folder = copy_published(published_words, tmp_path)
     if mode == "revert":
         fix_first_word(folder, "Zanzibar")  # published, with a version to go back to
         assert CliRunner().invoke(cli, ["render", str(folder)]).exit_code == 0
