@@ -375,7 +375,8 @@ def published_short(tmp_path_factory: pytest.TempPathFactory) -> Path:
     clip = root.parent / "clip.flac"
     ffmpeg("-i", str(DEMO / "recording.flac"), "-t", "30", str(clip))
     manifest = ('title = "A short episode"\nseason = 1\nepisode = 3\ninputs = ["clip.flac"]\n'
-                '[[chapters]]\nstart = 12.0\ntitle = "The middle"\n' + NO_NOISE_REDUCTION)  # fmt: skip
+                '[[chapters]]\nstart = 12.0\ntitle = "The middle"\n')  # fmt: skip
+    manifest += NO_NOISE_REDUCTION
     make_episode(root, SHORT, {"clip.flac": clip}, manifest)
     out = root.parent / "output"
     result = CliRunner().invoke(cli, ["process", str(root / SHORT), "-o", str(out), "--no-speech"])

@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -281,10 +280,16 @@ def test_render_and_editor_saves_wait_for_the_episode_lock(
             status, answer = put(api, body)
             assert status == 423 and "another command" in answer["error"], answer
             assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
-            time.sleep(2.0)
+            # Render says it waits, and is still waiting: read until it says so (a render that
+            # ignored the lock would finish without a word, and readline would reach the end).
+            said = ""
+            while "locked by another run; waiting" not in said:
+                line = render.stderr.readline()
+                assert line, f"ppod render ended without waiting for the lock: {said}"
+                said += line
             assert render.poll() is None, "ppod render ran while the episode was locked"
     _, stderr = render.communicate(timeout=120)
-    assert render.returncode == 0 and "locked by another run; waiting" in stderr, stderr
+    assert render.returncode == 0, said + stderr
     with EditorServer(folder, port=0) as server:
         api = server.url.replace("/?token=", "/api/document?token=")
         body["revision"] = json.loads(fetch(api)[1])["revision"]
