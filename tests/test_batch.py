@@ -29,8 +29,13 @@ GOOD = ("good-1", "good-2", "good-3")
 
 
 def catalogue(base: Path, bad: bool = True) -> Path:
-    """Three short real-speech episodes (one with two inputs) and, optionally, two broken ones."""
+    """Three short real-speech episodes (one with two inputs) and, optionally, two broken ones.
+
+    Without RNNoise (two thirds of a no-speech run's time, and tests/test_denoise.py's subject):
+    these tests are about the batch, and run ten episodes between them."""
     root = make_show(base / "raw_audio")
+    show = root / "show.toml"
+    show.write_text(show.read_text().replace("[clean]\n", '[clean]\nnoise_reduction = "off"\n', 1))
     make_episode(root, "good-1", {"recording.wav": voice("steve", 11.0)})
     make_episode(root, "good-2", {"recording.wav": three_voices()})
     make_episode(root, "good-3", {"a.wav": voice("jasmine", 7.0), "b.wav": voice("rebecca", 6.0)})
