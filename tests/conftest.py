@@ -1,11 +1,27 @@
-"""Shared fixtures: real audio (made here with ffmpeg, or read from ../shared/data in place)."""
+"""Shared fixtures: real audio made from what the repository holds, or read from ../shared/data.
+
+Two tiers of real speech:
+
+* :func:`voice` and :func:`three_voices`: speech the project makes itself, from the demo's
+  enrolment recordings tracked in ``raw_audio/`` (``scripts/make_demo_episode.py``, three
+  espeak-ng voices). Every fast test uses these, so ``pytest -m "not slow"`` needs nothing but
+  the repository.
+* :func:`shared`: the recordings in ``../shared/data`` (human speech with reference text or
+  turns), for the evaluation tier. A test that calls it must be marked ``@pytest.mark.shared``
+  (checked here); such a test is also ``slow``, and skips with the reason when the data is absent.
+"""
 
 from __future__ import annotations
 
+import atexit
+import functools
+import json
 import os
 import re
 import shutil
 import subprocess
+import tempfile
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +36,87 @@ DEMO = RAW_AUDIO / "demo-what-is-the-sscp"
 SHARED_DATA = Path(os.environ.get("PPOD_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The evaluation tier (``shared``) runs with the slow tier, never in the fast one."""
+    for item in items:
+        if item.get_closest_marker("shared") and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
+
+
+_running: list[pytest.Item] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):  # type: ignore[no-untyped-def]
+    _running[:] = [item]
+    return (yield)
+
+
 def shared(relative: str) -> Path:
-    """A file from ../shared/data, or skip the test saying why."""
+    """A file from ../shared/data, or skip the test saying why.
+
+    Only a test marked ``shared`` may ask: the fast tier must not depend on data outside the
+    repository without saying so.
+    """
+    if _running and not _running[0].get_closest_marker("shared"):
+        raise AssertionError(
+            f"{_running[0].nodeid} reads ../shared/data ({relative}) but is not marked "
+            "@pytest.mark.shared: use voice() or three_voices() instead"
+        )
     path = SHARED_DATA / relative
     if not path.exists():
         pytest.skip(f"needs {path} (real speech from ../shared/data), which is absent here")
     return path
+
+
+VOICES = ("steve", "jasmine", "rebecca")  # the demo's cast: raw_audio/.../enroll-<name>.flac
+VOICE_RATE = 16000
+
+
+@functools.cache
+def _clips() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="ppod-test-clips-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def _voice_samples(name: str) -> np.ndarray:
+    source = DEMO / "reference" / f"enroll-{name}.flac"  # tracked: a missing one is a failure
+    samples, rate = soundfile.read(source, dtype="float32")
+    assert rate == VOICE_RATE and samples.ndim == 1, source
+    return samples
+
+
+@functools.cache
+def voice(name: str, seconds: float | None = None, offset: float = 0.0) -> Path:
+    """``seconds`` (all when None) of one demo voice from ``offset``, as a 16 kHz mono WAV.
+
+    Real speech the repository makes itself (about 17 s per voice, clean, three different
+    talkers: "steve" a man, "jasmine" and "rebecca" women), for tests of decoding, cleaning,
+    loudness and publishing that need speech, not any particular words.
+    """
+    samples = _voice_samples(name)
+    start = int(offset * VOICE_RATE)
+    stop = len(samples) if seconds is None else start + int(seconds * VOICE_RATE)
+    assert stop <= len(samples), f"enroll-{name}.flac is shorter than {offset + (seconds or 0)} s"
+    suffix = "all" if seconds is None else f"{offset:g}-{seconds:g}"
+    return write_wav(_clips() / f"{name}-{suffix}.wav", samples[start:stop], VOICE_RATE)
+
+
+THREE_VOICES_TURNS = [(0.5, 6.5, "jasmine"), (7.3, 13.3, "steve"), (14.1, 20.1, "rebecca")]
+
+
+@functools.cache
+def three_voices() -> Path:
+    """A 20.6 s conversation of the three demo voices, 6 s each with 0.8 s of silence between
+    (turns in :data:`THREE_VOICES_TURNS`), 16 kHz mono WAV: the repository's own stand-in for
+    a short multi-speaker recording."""
+    mix = np.zeros(int(20.6 * VOICE_RATE), np.float32)
+    for start, end, name in THREE_VOICES_TURNS:
+        piece = _voice_samples(name)[: int((end - start) * VOICE_RATE)]
+        at = int(start * VOICE_RATE)
+        mix[at : at + len(piece)] = piece
+    return write_wav(_clips() / "three-voices.wav", mix, VOICE_RATE)
 
 
 def ffmpeg(*args: str) -> None:
@@ -109,8 +200,8 @@ def two_talkers(
     import pyloudnorm
 
     rate = 44100
-    loud = [shared("speech/librivox-0870.wav"), shared("speech/librivox-0880.wav")]
-    quiet = [shared("speech/librispeech-1272-128104-0000.wav"), shared("speech/jfk.wav")]
+    loud = [voice("steve", 6.0), voice("steve", 5.0, offset=6.0)]
+    quiet = [voice("jasmine", 6.0), voice("jasmine", 5.0, offset=6.0)]
     meter = pyloudnorm.Meter(rate)
 
     def at(path: Path, lufs: float) -> np.ndarray:
@@ -153,18 +244,89 @@ def published_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / DEMO.name
 
 
-@pytest.fixture
-def edit_episode(published_demo: Path, tmp_path: Path) -> Path:
-    """A private copy of the published demo and its show, for a test that changes files."""
-    import json
+# The editing fixtures' episodes skip RNNoise: 27 s of a 41 s run on 2 cores, and nothing an
+# editing test looks at (tests/test_denoise.py tests it).
+NO_NOISE_REDUCTION = '\n[overrides]\nclean = { noise_reduction = "off" }\n'
+WORDS_SECONDS = 41.0  # the demo's first four turns (Steve, Jasmine, Steve, Rebecca)
 
-    show = tmp_path / "raw_audio"
-    shutil.copytree(published_demo.parents[1] / "raw_audio", show)
-    episode = shutil.copytree(published_demo, tmp_path / "output" / DEMO.name)
+
+def reference_words(until: float) -> list[tuple[str, float, float, str]]:
+    """The demo's words as it was made to say them (reference.txt, turn by turn as in
+    reference.rttm), each turn's words spread evenly over its span: (text, start, end, name)
+    on the recording's clock, for the turns that end before ``until``."""
+    reference = DEMO / "reference"
+    blocks = (reference / "reference.txt").read_text(encoding="utf-8").strip().split("\n\n")
+    paragraphs = [(blocks[i].split(" - ")[0], blocks[i + 1]) for i in range(0, len(blocks), 2)]
+    turns = [line.split() for line in (reference / "reference.rttm").read_text().splitlines()]
+    words = []
+    for (name, text), turn in zip(paragraphs, turns, strict=True):
+        start, length = float(turn[3]), float(turn[4])
+        assert name.replace(" ", "_") == turn[7], (name, turn)
+        if start + length > until:
+            break
+        said = text.split()
+        step = length / len(said)
+        words += [(w, start + i * step, start + (i + 0.8) * step, name) for i, w in enumerate(said)]
+    return words
+
+
+@pytest.fixture(scope="session")
+def published_words(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's first 41 s published without speech recognition, then given the words it
+    says (:func:`reference_words`) as its machine transcript (``episode.json`` and
+    ``history/recognised.json``) and rendered: an episode to edit, fast (no model), with the
+    demo's slug, manifest and cast. Read-only: tests copy it (:func:`copy_published`)."""
+    from click.testing import CliRunner
+
+    from ppod_audio.cli import cli
+    from ppod_audio.edit.history import recognised_path
+    from ppod_audio.edit.render import render_episode
+    from ppod_audio.transcript.model import Segment, Speaker, Word, document_json, load_document
+
+    root = make_show(tmp_path_factory.mktemp("words") / "raw_audio")
+    folder = root / DEMO.name
+    folder.mkdir()
+    manifest = (DEMO / "episode.toml").read_text(encoding="utf-8") + NO_NOISE_REDUCTION
+    (folder / "episode.toml").write_text(manifest, encoding="utf-8")
+    recording = str(folder / "recording.flac")
+    ffmpeg("-i", str(DEMO / "recording.flac"), "-t", str(WORDS_SECONDS), recording)
+    out = root.parent / "output"
+    result = CliRunner().invoke(cli, ["process", str(folder), "-o", str(out), "--no-speech"])
+    assert result.exit_code == 0, result.output
+    episode = out / DEMO.name
+    document = load_document(episode / "episode.json")
     report = json.loads((episode / "report.json").read_text(encoding="utf-8"))
-    report["source"] = str(show / DEMO.name)
-    (episode / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    shift = report["intro_offset"] - report["trimmed_start"]  # recording -> published clock
+    manifest = tomllib.loads((folder / "episode.toml").read_text(encoding="utf-8"))
+    cast = [Speaker(id=f"S{i}", name=s["name"], role=s.get("role"))
+            for i, s in enumerate(manifest["speakers"], 1)]  # fmt: skip
+    ids = {s.name: s.id for s in cast}
+    turns: list[list[Word]] = []
+    for index, (text, start, end, name) in enumerate(reference_words(WORDS_SECONDS)):
+        sure = 0.3 if index % 9 == 4 else 0.9  # one word in nine is one recognition doubted
+        word = Word(text=text, start=start + shift, end=end + shift, speaker=ids[name],
+                    probability=sure)  # fmt: skip
+        if not turns or turns[-1][-1].speaker != word.speaker:
+            turns.append([])
+        turns[-1].append(word)
+    spoken = [Segment(speaker=t[0].speaker, start=t[0].start, end=t[-1].end,
+                      text=" ".join(w.text for w in t), words=t) for t in turns]  # fmt: skip
+    machine = document.model_copy(
+        update={"segments": [*document.segments, *spoken], "speakers": [*document.speakers, *cast]}
+    )
+    data = document_json(machine)
+    (episode / "episode.json").write_text(data, encoding="utf-8")
+    recognised_path(episode).parent.mkdir(exist_ok=True)
+    recognised_path(episode).write_text(data, encoding="utf-8")
+    render_episode(episode, machine)  # the text files are the machine's: nothing to keep
+    assert [p.name for p in (episode / "history").iterdir()] == [recognised_path(episode).name]
     return episode
+
+
+@pytest.fixture
+def edit_episode(published_words: Path, tmp_path: Path) -> Path:
+    """A private copy of :func:`published_words` and its show, for a test that changes files."""
+    return copy_published(published_words, tmp_path)
 
 
 def fix_first_word(folder: Path, text: str) -> None:
@@ -214,6 +376,7 @@ def published_short(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ffmpeg("-i", str(DEMO / "recording.flac"), "-t", "30", str(clip))
     manifest = ('title = "A short episode"\nseason = 1\nepisode = 3\ninputs = ["clip.flac"]\n'
                 '[[chapters]]\nstart = 12.0\ntitle = "The middle"\n')  # fmt: skip
+    manifest += NO_NOISE_REDUCTION
     make_episode(root, SHORT, {"clip.flac": clip}, manifest)
     out = root.parent / "output"
     result = CliRunner().invoke(cli, ["process", str(root / SHORT), "-o", str(out), "--no-speech"])

@@ -53,6 +53,7 @@ def test_a_bad_episode_is_a_result_not_an_exception(tmp_path: Path) -> None:
         ppod_audio.load_document(tmp_path / "out" / "missing")
 
 
+@pytest.mark.shared
 @pytest.mark.slow
 def test_transcribe_and_diarize_real_speech() -> None:
     jfk = shared("speech/jfk.wav")

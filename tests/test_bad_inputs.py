@@ -623,7 +623,21 @@ def results(
     return _run_all(cases, template, tmp_path_factory.mktemp("cases"))
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+# One case of each kind runs in the fast tier; the whole corpus (about 70 runs of the real
+# command, 50 s on 2 cores) with the slow tier (`pytest` without -m).
+FAST_CASES = {
+    "input missing", "input FLAC damaged mid-file", "episode.toml invalid TOML",
+    "episode.toml UTF-16 with BOM", "chapter at nan", "show.toml unknown key",
+    "content warning damaged", "cover is text", "glossary invalid TOML", "-o names a file",
+    "disk full", "batch: disk full",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, id=c.name, marks=() if c.name in FAST_CASES else pytest.mark.slow)
+     for c in CASES],
+)  # fmt: skip
 def test_bad_input(case: Case, results: dict[str, dict | BaseException]) -> None:
     result = results[case.name]
     if isinstance(result, BaseException):
@@ -634,6 +648,7 @@ def test_bad_input(case: Case, results: dict[str, dict | BaseException]) -> None
 def test_corpus_is_large_and_varied() -> None:
     assert len(CASES) >= 40
     assert len({c.name for c in CASES}) == len(CASES)
+    assert {c.name for c in CASES} >= FAST_CASES
 
 
 def test_batch_fails_each_bad_episode_alone(template: Path, tmp_path: Path) -> None:

@@ -1,10 +1,10 @@
 """``ppod batch``: a back catalogue of real episodes, run as users run it (the installed command).
 
-Each test builds its own small catalogue from real speech in ../shared/data (skipped when it is
-absent) plus broken episodes, and checks outcomes a user relies on: one bad episode fails alone,
-an unchanged catalogue does no work, a change re-runs only what depends on it, a SIGKILLed
-batch resumes without corrupt files or repeated work, two batches share an output folder, and a
-real Dask cluster processes episodes end to end.
+Each test builds its own small catalogue from real speech the repository makes (the demo's
+voices, tests/conftest.py) plus broken episodes, and checks outcomes a user relies on: one bad
+episode fails alone, an unchanged catalogue does no work, a change re-runs only what depends
+on it, a SIGKILLed batch resumes without corrupt files or repeated work, two batches share an
+output folder, and a real Dask cluster processes episodes end to end.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_episode, make_show, shared
+from conftest import make_episode, make_show, three_voices, voice
 from mutagen.mp3 import MP3
 
 from ppod_audio.batch import default_jobs, discover, plan_episode
@@ -29,18 +29,16 @@ GOOD = ("good-1", "good-2", "good-3")
 
 
 def catalogue(base: Path, bad: bool = True) -> Path:
-    """Three short real-speech episodes (one with two inputs) and, optionally, two broken ones."""
+    """Three short real-speech episodes (one with two inputs) and, optionally, two broken ones.
+
+    Without RNNoise (two thirds of a no-speech run's time, and tests/test_denoise.py's subject):
+    these tests are about the batch, and run ten episodes between them."""
     root = make_show(base / "raw_audio")
-    make_episode(root, "good-1", {"recording.wav": shared("speech/jfk.wav")})
-    make_episode(root, "good-2", {"recording.wav": shared("conversation/three-excerpts.wav")})
-    make_episode(
-        root,
-        "good-3",
-        {
-            "a.wav": shared("speech/librivox-0870.wav"),
-            "b.wav": shared("speech/librispeech-1272-128104-0000.wav"),
-        },
-    )
+    show = root / "show.toml"
+    show.write_text(show.read_text().replace("[clean]\n", '[clean]\nnoise_reduction = "off"\n', 1))
+    make_episode(root, "good-1", {"recording.wav": voice("steve", 11.0)})
+    make_episode(root, "good-2", {"recording.wav": three_voices()})
+    make_episode(root, "good-3", {"a.wav": voice("jasmine", 7.0), "b.wav": voice("rebecca", 6.0)})
     if bad:
         garbage = base / "garbage.wav"
         garbage.write_bytes(b"RIFF\x00\x00\x00\x00this is not audio" * 200)
@@ -48,7 +46,7 @@ def catalogue(base: Path, bad: bool = True) -> Path:
         make_episode(
             root,
             "bad-manifest",
-            {"recording.wav": shared("speech/jfk.wav")},
+            {"recording.wav": voice("steve", 11.0)},
             manifest='title = "Broken"\nseson = 1\ninputs = ["recording.wav"]\n',
         )
     return root
@@ -141,7 +139,7 @@ def test_batch_speech_cached_and_selective_reruns(tmp_path: Path) -> None:
 
     # The glossary: text cleaning and rendering only, no audio and no speech model.
     with open(root / "glossary.toml", "a", encoding="utf-8") as glossary:
-        glossary.write('"country" = "nation"\n')
+        glossary.write('"news" = "tidings"\n')  # good-1 says "news and updates"
     dry = dry_run(root, out)
     assert dry.count("document + publish (glossary changed)") == 3, dry
     code, results, _ = batch(root, "-o", out, "--only", "good-*")
@@ -151,7 +149,7 @@ def test_batch_speech_cached_and_selective_reruns(tmp_path: Path) -> None:
         assert "decode+clean" not in stages and "transcribe" not in stages
         assert stages["speech"]["cached"] and stages["master"]["cached"]
         assert {"document", "publish"} <= set(by_episode(results)[slug]["stages_run"])
-    assert "nation" in (out / "good-1" / "good-1.txt").read_text()
+    assert "tidings" in (out / "good-1" / "good-1.txt").read_text()
 
     # The loudness target: master and export again; the speech model's words come from the cache.
     show = root / "show.toml"
@@ -177,7 +175,7 @@ def test_plan_says_what_changed_once(tmp_path: Path) -> None:
     from ppod_audio.speech.stage import SpeechOptions
 
     root = make_show(tmp_path / "raw_audio")
-    folder = make_episode(root, "ep", {"recording.wav": shared("speech/jfk.wav")})
+    folder = make_episode(root, "ep", {"recording.wav": voice("steve", 11.0)})
     out = tmp_path / "output"
     speech = SpeechOptions(enabled=False)
     assert process_episode(folder, ProcessOptions(output_root=out, speech=speech)).ok
@@ -194,7 +192,7 @@ def test_plan_says_what_changed_once(tmp_path: Path) -> None:
     assert not result.report["stages"]["decode+clean"]["cached"]
     show.write_text(original)
 
-    (folder / "recording.wav").write_bytes(shared("speech/librivox-0890.wav").read_bytes())
+    (folder / "recording.wav").write_bytes(voice("rebecca", 5.5).read_bytes())
     plan = plan_episode(folder, out, speech)
     # Speech recognition is off for this catalogue: new inputs never run it (process does not).
     assert plan.stages == ["decode+clean", "master", "export", "document", "publish"]
@@ -202,39 +200,35 @@ def test_plan_says_what_changed_once(tmp_path: Path) -> None:
 
 
 def test_batch_survives_sigkill_and_resumes(tmp_path: Path) -> None:
+    """A power cut in the middle of publishing the second episode (its journal written, one of
+    its files renamed): a re-run leaves the first as it was, finishes the second's publishing
+    and does the third, with no temporary file left. The kill lands at that point every time:
+    ``PPOD_TEST_KILL_AT`` makes the worker SIGKILL its process group there (staging.py)."""
     root = catalogue(tmp_path, bad=False)
     out = tmp_path / "output"
-    proc = subprocess.Popen(
+    proc = subprocess.run(
         [PPOD, "batch", root, "-o", out, "--jobs", "1", "--no-speech"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        env={**os.environ, "PPOD_TEST_KILL_AT": "mid-commit:good-2"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        start_new_session=True,  # the kill takes the batch and its workers, and nothing else
     )
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            reports = [out / slug / "report.json" for slug in GOOD]
-            if any(path.is_file() for path in reports):
-                break
-            time.sleep(0.02)
-        else:
-            pytest.fail("no episode finished before the batch ended or timed out")
-        time.sleep(0.3)  # land the kill in the middle of the next episode
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the batch and its workers, as a power cut would
-        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stderr)
     finished = [slug for slug in GOOD if (out / slug / "report.json").is_file()]
-    assert 1 <= len(finished) < 3, finished
-    mtimes = {slug: (out / slug / f"{slug}.mp3").stat().st_mtime_ns for slug in finished}
+    assert finished == ["good-1"]
+    assert (out / "good-2" / ".publish.journal").is_file(), "killed mid-commit"
+    assert temporaries(out), "the second episode's other files are still staged"
+    mtime = (out / "good-1" / "good-1.mp3").stat().st_mtime_ns
 
     code, results, _ = batch(root, "-o", out, "--no-speech")
     assert code == 0, results
     outcome = by_episode(results)
     for slug in GOOD:
         assert_published(out, slug)
-    for slug in finished:
-        assert outcome[slug]["status"] == "up to date"
-        assert (out / slug / f"{slug}.mp3").stat().st_mtime_ns == mtimes[slug]
+    assert outcome["good-1"]["status"] == "up to date"
+    assert (out / "good-1" / "good-1.mp3").stat().st_mtime_ns == mtime
+    assert not (out / "good-2" / ".publish.journal").exists()
     assert temporaries(out) == []
 
 

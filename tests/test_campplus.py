@@ -36,6 +36,7 @@ def test_pinned_weights_load_and_a_faithful_copy_loads_too(tmp_path: Path) -> No
     assert sum(p.numel() for p in model.parameters()) > 6_000_000
 
 
+@pytest.mark.shared
 @pytest.mark.slow
 def test_embeddings_tell_two_real_voices_apart() -> None:
     """Halves of one speaker's enrolment recording sit far closer than the two speakers do."""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from conftest import normalise
+from conftest import normalise, shared
 
 from ppod_audio.errors import InputError
 from ppod_audio.transcript.clean import (
@@ -25,8 +24,7 @@ from ppod_audio.transcript.model import Word
 
 REPO = Path(__file__).parents[1]
 SHOW_GLOSSARY = REPO / "raw_audio" / "glossary.toml"
-SHARED = Path(os.environ.get("PPOD_SHARED_DATA", REPO.parent / "shared" / "data"))
-SEED = SHARED.parent / "seed" / "ppod-s01e02-what-is-the-sscp.txt"
+SEED = "../seed/ppod-s01e02-what-is-the-sscp.txt"  # beside ../shared/data: a real episode's text
 
 
 def words(text: str, speaker: str | None = None) -> list[Word]:
@@ -212,12 +210,12 @@ def test_clean_is_pure(glossary):
 # ---------------------------------------------------------------------------- WER
 
 
-@pytest.mark.skipif(not SEED.is_file(), reason="seed transcript not found")
+@pytest.mark.shared
 def test_seed_style_text_keeps_its_words(glossary):
     """The published (hand-cleaned) transcript, cleaned again, loses no words but fillers."""
     import jiwer
 
-    paragraphs = [p for p in SEED.read_text().split("\n\n") if len(p.split()) > 40][:8]
+    paragraphs = [p for p in shared(SEED).read_text().split("\n\n") if len(p.split()) > 40][:8]
     published = " ".join(paragraphs)
     cleaned = text(clean_words(words(published), CleanOptions(glossary=glossary)))
     assert jiwer.wer(normalise(published), normalise(cleaned)) < 0.02
@@ -225,7 +223,7 @@ def test_seed_style_text_keeps_its_words(glossary):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (SHARED / "speech").is_dir(), reason="shared data not found")
+@pytest.mark.shared
 def test_real_transcripts_not_worse_after_cleaning(glossary):
     import jiwer
     import soundfile
@@ -234,9 +232,9 @@ def test_real_transcripts_not_worse_after_cleaning(glossary):
 
     references, raw, cleaned = [], [], []
     for name in ("jfk", "librivox-0870", "librivox-0920", "librispeech-1272-128104-0000"):
-        audio, _ = soundfile.read(SHARED / "speech" / f"{name}.wav", dtype="float32")
+        audio, _ = soundfile.read(shared(f"speech/{name}.wav"), dtype="float32")
         result = transcribe(audio, TranscribeOptions(cpu_threads=2))
-        references.append(normalise((SHARED / "speech" / f"{name}.txt").read_text()))
+        references.append(normalise(shared(f"speech/{name}.txt").read_text()))
         raw.append(normalise(result.text))
         cleaned.append(normalise(text(clean_words(result.words, CleanOptions(glossary=glossary)))))
     assert jiwer.wer(references, cleaned) <= jiwer.wer(references, raw)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_episode, shared, write_wav
+from conftest import make_episode, three_voices, voice, write_wav
 
 from ppod_audio.audio.activity import frame_levels_db
 from ppod_audio.audio.clean import HighPass, clean, edge_ramp, trim_bounds
@@ -45,9 +45,9 @@ def band_db(samples: np.ndarray, rate: int, freq: float) -> float:
 def test_streamed_cleaning_with_noise_reduction_matches_whole_array(tmp_path: Path) -> None:
     """Two takes (different rates), blocks of 10 s, hum and noise: the file-at-once result."""
     first, second = tmp_path / "a.wav", tmp_path / "b.wav"
-    for source, target, rate in (("conversation/three-excerpts.wav", first, 48000),
-                                 ("speech/jfk.wav", second, 44100)):  # fmt: skip
-        speech = decode(shared(source), rate, 1).samples[0]
+    for source, target, rate in ((three_voices(), first, 48000),
+                                 (voice("steve", 11.0), second, 44100)):  # fmt: skip
+        speech = decode(source, rate, 1).samples[0]
         write_wav(target, noisy(speech, 15) + hum(len(speech), rate, 0.01), rate)
     cleaned = prepare_mixed([first, second], tmp_path / "work", RATE, True, ON, speech=False)
     joined = np.concatenate([decode(first, RATE, 1).samples, decode(second, RATE, 1).samples], 1)
@@ -66,7 +66,7 @@ def test_streamed_cleaning_with_noise_reduction_matches_whole_array(tmp_path: Pa
 
 
 def test_denoiser_blocks_of_any_size_match_one_block() -> None:
-    speech = decode(shared("speech/librivox-0870.wav"), RATE, 2).samples
+    speech = decode(voice("jasmine", 7.0), RATE, 2).samples
     samples = np.stack([noisy(speech[0], 10, 1), noisy(speech[1], 10, 2)])
     whole = denoise(samples, RATE)
     gain = level_gain_db(frame_levels_db(samples.mean(axis=0), RATE))
@@ -87,7 +87,7 @@ def test_denoiser_blocks_of_any_size_match_one_block() -> None:
 def test_off_switch_leaves_the_programme_bit_identical(tmp_path: Path) -> None:
     """noise_reduction = "off" with hum removal on, on audio with no hum: exactly the old
     cleaning (high-pass and trim), the same bytes."""
-    speech = decode(shared("speech/librivox-0890.wav"), RATE, 1).samples[0]
+    speech = decode(voice("rebecca", 5.5), RATE, 1).samples[0]
     tone = 0.001 * np.random.default_rng(3).standard_normal(RATE).astype(np.float32)
     path = write_wav(tmp_path / "in.wav", np.concatenate([tone, speech, tone]), RATE)
     settings = CleanSettings(noise_reduction="off", hum_removal=True)
@@ -107,7 +107,7 @@ def test_off_switch_leaves_the_programme_bit_identical(tmp_path: Path) -> None:
 
 
 def test_hum_is_removed_only_when_present() -> None:
-    speech = decode(shared("speech/librivox-0870.wav"), RATE, 1).samples
+    speech = decode(voice("jasmine", 7.0), RATE, 1).samples
     speech = HighPass(RATE, 80.0)(speech)
     # Clean speech: no hum found, so not one sample changes.
     untouched, found = remove_hum(speech, RATE)
@@ -142,7 +142,11 @@ def test_hum_is_removed_only_when_present() -> None:
 def test_silence_then_speech_does_not_pump() -> None:
     """Room tone then speech: the pause stays down to its edge, and the first syllables are not
     turned down while the network wakes up."""
-    speech = HighPass(RATE, 80.0)(decode(shared("speech/jfk.wav"), RATE, 1).samples)[0]
+    speech = HighPass(RATE, 80.0)(decode(voice("steve", 11.0), RATE, 1).samples)[0]
+    # At -16 dBFS RMS. The first 50 ms frame's reduction depends on the level of the speech
+    # 3 s later (about 12 dB at -17 dBFS, 7 dB at -23 dBFS, with this voice and with the clip
+    # this test was first written against): a known weak point, kept visible by this margin.
+    speech *= 10 ** (-16 / 20) / np.sqrt(np.mean(speech**2))
     room = 0.003 * np.random.default_rng(5).standard_normal(len(speech) + 3 * RATE)
     clean_speech = np.concatenate([np.zeros(3 * RATE, np.float32), speech])
     samples = (clean_speech + room).astype(np.float32)[None, :]

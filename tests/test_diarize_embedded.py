@@ -43,6 +43,7 @@ def test_silence_gives_no_turns() -> None:
     assert diarize_embedded(np.zeros(16000 * 2, dtype=np.float32)) == []
 
 
+@pytest.mark.shared
 @pytest.mark.slow
 def test_three_excerpts_der_at_most_3_percent() -> None:
     """Dev clip, speaker count estimated: DER (collar 0.25 s, overlap scored) <= 3 %."""
@@ -67,9 +68,7 @@ def test_known_count_keeps_a_speaker_who_says_little() -> None:
     Real dev audio: every demo turn of one host plus 3 s of a second, distinct voice (about 4 % of
     the speech). The old outlier fold labelled this whole file as one speaker.
     """
-    audio_path, rttm = DEMO / "recording.flac", DEMO / "reference" / "reference.rttm"
-    if not (audio_path.exists() and rttm.exists()):
-        pytest.skip(f"demo episode not found at {DEMO}")
+    audio_path, rttm = DEMO / "recording.flac", DEMO / "reference" / "reference.rttm"  # tracked
     from ppod_audio.speech.diarize_embedded import diarize_embedded
 
     (reference,) = read_rttm(rttm).values()
@@ -93,6 +92,7 @@ def test_known_count_keeps_a_speaker_who_says_little() -> None:
     assert any(t.speaker != turns[0].speaker for t in in_guest), in_guest
 
 
+@pytest.mark.shared
 @pytest.mark.slow
 def test_known_count_finds_quiet_far_field_speech() -> None:
     """AMI dev clip trn02: one talker at about -51 dBFS, Silero at 0.5 hears nothing. With the
@@ -158,6 +158,7 @@ def test_largest_clusters_look_past_an_outlier() -> None:
     assert labels[0] != labels[40]
 
 
+@pytest.mark.shared
 @pytest.mark.slow
 def test_estimated_count_keeps_two_real_voices_as_two() -> None:
     """Dev audio: the katie-steve enrolment recordings cut into a host-led conversation. The
@@ -185,6 +186,7 @@ def test_estimated_count_keeps_two_real_voices_as_two() -> None:
         assert (label != turns[0].speaker) == is_katie
 
 
+@pytest.mark.shared
 @pytest.mark.slow
 def test_known_count_two_never_comes_out_as_one() -> None:
     """AMI dev trn03 with a change penalty high enough to wipe the brief second talker's
@@ -236,6 +238,7 @@ def test_speaker_count_comes_from_the_episode_list() -> None:
     assert speaker_counts(_manifest(3), show, told) == (2, None, None)
 
 
+@pytest.mark.shared
 @pytest.mark.slow
 def test_the_episode_speaker_list_sets_the_diarized_count() -> None:
     """three-excerpts has three voices and comes out as three with the count estimated; an
@@ -255,6 +258,7 @@ def test_the_episode_speaker_list_sets_the_diarized_count() -> None:
     assert found == {0: 3, 2: 2}
 
 
+@pytest.mark.shared
 @pytest.mark.slow
 def test_monologues_stay_one_speaker_and_a_telephone_pair_stays_two() -> None:
     """Count estimated, dev audio. JFK's speech and the five LibriVox readings of one reader

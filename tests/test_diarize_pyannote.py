@@ -60,6 +60,7 @@ def random_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_random_pipeline(tmp_path_factory.mktemp("pyannote") / "community-1-random")
 
 
+@pytest.mark.shared
 @pytest.mark.slow
 def test_random_pipeline_runs_on_real_speech(random_pipeline: Path, no_network: None) -> None:
     from ppod_audio.speech.diarize_pyannote import _load_pipeline
@@ -204,6 +205,7 @@ def test_assembly_is_idempotent_and_repairs_a_damaged_folder(assembled: Path) ->
     assert not [p for p in assembled.parent.iterdir() if p.name.startswith(".")]  # no temp left
 
 
+@pytest.mark.shared
 @pytest.mark.slow
 def test_real_pipeline_diarizes_real_speech(
     assembled: Path, no_network: None, monkeypatch: pytest.MonkeyPatch
@@ -278,6 +280,7 @@ def test_overlap_turns_survive_rttm_and_relabelling(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.shared
 @pytest.mark.slow
 def test_real_crosstalk_is_labelled_and_words_keep_their_speaker(
     assembled: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path

@@ -25,6 +25,7 @@ ALL = list(commands(cli))
 
 def test_there_are_commands_to_check() -> None:
     assert {"ppod process", "ppod render", "ppod voices enroll"} <= {path for path, _ in ALL}
+    assert (cli.help or "").strip(), "ppod --help has no summary"
 
 
 @pytest.mark.parametrize(("path", "command"), ALL, ids=[path for path, _ in ALL])

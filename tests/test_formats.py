@@ -554,8 +554,11 @@ def test_empty_document_renders() -> None:
     empty = EpisodeDocument(
         episode=EpisodeInfo(slug="x", title="T", show="S"), audio="x.mp3", duration=0.0
     )
-    for _, render in RENDERERS.values():
-        assert isinstance(render(empty), str)
+    out = {name: render(empty) for name, (_, render) in RENDERERS.items()}
+    assert out["txt"] == "S\n\nT\n\nTranscript\n\n"  # the heading, no paragraph
+    assert out["srt"] == out["lyrics"] == ""
+    assert "<title>S: T (transcript)</title>" in out["html"] and "<p" not in out["html"]
+    assert json.loads(out["chapters"])["chapters"] == []
     assert render_vtt(empty) == "WEBVTT\n"
     assert json.loads(render_transcript_json(empty))["segments"] == []
 

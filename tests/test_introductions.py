@@ -134,7 +134,6 @@ def test_a_name_from_one_passing_mention_is_a_guess_with_a_warning() -> None:
 VOICES = DEMO.parent / "voices"
 
 
-@pytest.mark.skipif(not VOICES.is_dir(), reason="the show's voices are not in this checkout")
 def test_voiceprints_win_over_the_transcript(tmp_path: Path) -> None:
     """A cluster whose voice is Steve's stays Steve even if the words say "I'm Jasmine"; the
     transcript only names the clusters voiceprints left open."""

@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +48,7 @@ def published_texts(folder: Path) -> str:
 # --- a failed run never makes the next one discard an editor's work ---------------------------
 
 
+@pytest.mark.slow  # the demo through the whole pipeline
 def test_edits_survive_failed_runs(published_demo: Path, tmp_path: Path) -> None:
     """edit -> break episode.toml -> run fails (twice) -> render -> fix -> run: the edit is
     still in episode.json and every output, on the same words and timings."""
@@ -76,6 +76,7 @@ def test_edits_survive_failed_runs(published_demo: Path, tmp_path: Path) -> None
 # --- a run without speech recognition keeps the transcript ------------------------------------
 
 
+@pytest.mark.slow  # the demo through the whole pipeline
 def test_no_speech_keeps_the_published_transcript_and_its_edits(
     published_demo: Path, tmp_path: Path
 ) -> None:
@@ -93,6 +94,7 @@ def test_no_speech_keeps_the_published_transcript_and_its_edits(
     assert words(folder) == before and "Zanzibar" in published_texts(folder)
 
 
+@pytest.mark.slow  # the demo through the whole pipeline
 def test_no_speech_on_new_recordings_keeps_the_old_transcript_in_history(
     published_demo: Path, tmp_path: Path
 ) -> None:
@@ -193,13 +195,13 @@ def unshare_works() -> bool:
 
 @pytest.mark.parametrize("mode", ["render", "from-text", "revert", "editor"])
 def test_a_full_disk_midway_leaves_every_published_file_as_it_was(
-    published_demo: Path, tmp_path: Path, mode: str
+    published_words: Path, tmp_path: Path, mode: str
 ) -> None:
     """On a small tmpfs, the disk is filled to leave from nothing to more than the MP3: each
     attempt either publishes everything or fails leaving every file byte-identical."""
     if not unshare_works():
         pytest.skip("needs `unshare -rm` (user and mount namespaces) to mount a small tmpfs")
-    folder = copy_published(published_demo, tmp_path)
+    folder = copy_published(published_words, tmp_path)
     if mode == "revert":
         fix_first_word(folder, "Zanzibar")  # published, with a version to go back to
         assert CliRunner().invoke(cli, ["render", str(folder)]).exit_code == 0
@@ -278,10 +280,16 @@ def test_render_and_editor_saves_wait_for_the_episode_lock(
             status, answer = put(api, body)
             assert status == 423 and "another command" in answer["error"], answer
             assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
-            time.sleep(2.0)
+            # Render says it waits, and is still waiting: read until it says so (a render that
+            # ignored the lock would finish without a word, and readline would reach the end).
+            said = ""
+            while "locked by another run; waiting" not in said:
+                line = render.stderr.readline()
+                assert line, f"ppod render ended without waiting for the lock: {said}"
+                said += line
             assert render.poll() is None, "ppod render ran while the episode was locked"
     _, stderr = render.communicate(timeout=120)
-    assert render.returncode == 0 and "locked by another run; waiting" in stderr, stderr
+    assert render.returncode == 0, said + stderr
     with EditorServer(folder, port=0) as server:
         api = server.url.replace("/?token=", "/api/document?token=")
         body["revision"] = json.loads(fetch(api)[1])["revision"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ebur128, shared, write_wav
+from conftest import ebur128, three_voices, voice, write_wav
 
 from ppod_audio.audio.clean import clean
 from ppod_audio.audio.decode import decode
@@ -37,9 +37,12 @@ def level_speakers(samples: np.ndarray, rate: int) -> np.ndarray:
     return samples * gain_at(gain_db, rate, 0, samples.shape[1])
 
 
-@pytest.mark.parametrize("clip", ["speech/librivox-0870.wav", "conversation/three-excerpts.wav"])
+CLIPS = {"one-voice": lambda: voice("jasmine", 7.0), "three-voices": three_voices}
+
+
+@pytest.mark.parametrize("clip", CLIPS)
 def test_bs1770_matches_ffmpeg_ebur128(tmp_path: Path, clip: str) -> None:
-    audio = decode(shared(clip), 48000, 2)
+    audio = decode(CLIPS[clip](), 48000, 2)
     path = write_wav(tmp_path / "x.wav", audio.samples, 48000)
     _, ours = analyse(on_disk(tmp_path / "x.f32", decode(path, 48000, 2).samples, 48000))
     theirs = ebur128(path)
@@ -59,7 +62,7 @@ def test_true_peak_sees_intersample_overs() -> None:
 
 @pytest.mark.parametrize("target", [-16.0, -19.0])
 def test_normalize_hits_target_under_ceiling(target: float) -> None:
-    audio = decode(shared("conversation/three-excerpts.wav"), 44100, 2)
+    audio = decode(three_voices(), 44100, 2)
     out = normalize(audio.samples, 44100, target, -1.5)
     assert integrated_lufs(out, 44100) == pytest.approx(target, abs=0.2)
     assert true_peak_dbtp(out, 44100) <= -1.5 + 1e-3

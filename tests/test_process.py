@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import DEMO, ebur128, ffmpeg, make_episode, shared, write_wav
+from conftest import DEMO, ebur128, ffmpeg, make_episode, voice, write_wav
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
@@ -24,6 +24,7 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output  # Click 8.2+: stdout and stderr interleaved
 
 
+@pytest.mark.slow  # the demo through the whole pipeline
 def test_demo_mp3_meets_loudness_spec(published_demo: Path) -> None:
     mp3 = published_demo / f"{SLUG}.mp3"
     measured = ebur128(mp3)
@@ -34,6 +35,7 @@ def test_demo_mp3_meets_loudness_spec(published_demo: Path) -> None:
     assert info.bitrate == 128000 and info.bitrate_mode != 2  # 2 = VBR in mutagen
 
 
+@pytest.mark.slow  # the demo through the whole pipeline
 def test_demo_report_records_before_and_after(published_demo: Path) -> None:
     report = json.loads((published_demo / "report.json").read_text())
     assert report["status"] == "ok"
@@ -50,6 +52,7 @@ def test_demo_report_records_before_and_after(published_demo: Path) -> None:
     assert not list(published_demo.glob(".*tmp*")), "no temporary files left behind"
 
 
+@pytest.mark.slow  # the demo through the whole pipeline
 def test_demo_tags_read_back_with_mutagen(published_demo: Path) -> None:
     tags = ID3(published_demo / f"{SLUG}.mp3")
     assert tags.version[:2] == (2, 3)
@@ -80,6 +83,7 @@ def test_demo_tags_read_back_with_mutagen(published_demo: Path) -> None:
     assert all(a.end_time == b.start_time for a, b in zip(chapters, chapters[1:], strict=False))
 
 
+@pytest.mark.slow  # the demo through the whole pipeline
 def test_demo_tags_read_back_with_eyed3(published_demo: Path) -> None:
     import eyed3
 
@@ -94,6 +98,7 @@ def test_demo_tags_read_back_with_eyed3(published_demo: Path) -> None:
     assert len(list(tag.table_of_contents)) == 1
 
 
+@pytest.mark.slow  # the demo through the whole pipeline
 def test_demo_tags_read_back_with_ffprobe(published_demo: Path) -> None:
     ffprobe = shutil.which("ffprobe")
     if ffprobe is None:
@@ -221,8 +226,8 @@ def test_short_episode_mono_minus19_and_rerun(show_root: Path, tmp_path: Path) -
     """Several takes joined, mono output at -19 LUFS; a re-run reuses the published audio."""
     take1 = tmp_path / "take1.flac"
     take2 = tmp_path / "take2.m4a"
-    ffmpeg("-i", str(shared("speech/librivox-0890.wav")), "-ar", "48000", str(take1))
-    ffmpeg("-i", str(shared("speech/jfk.wav")), "-ac", "2", "-c:a", "aac", str(take2))
+    ffmpeg("-i", str(voice("rebecca", 4.4)), "-ar", "48000", str(take1))
+    ffmpeg("-i", str(voice("steve", 11.0)), "-ac", "2", "-c:a", "aac", str(take2))
     manifest = """title = "Two takes"
 season = 2
 episode = 1
@@ -265,7 +270,7 @@ def test_interrupted_run_leaves_no_partial_mp3(
     from ppod_audio.speech.stage import SpeechOptions
 
     take = tmp_path / "take.wav"
-    ffmpeg("-i", str(shared("speech/jfk.wav")), str(take))
+    ffmpeg("-i", str(voice("steve", 11.0)), str(take))
     folder = make_episode(show_root, "crash", {"take.wav": take})
     out = tmp_path / "out"
     original = pipeline.master_to_mp3
@@ -318,6 +323,7 @@ def _reference_turns() -> list[tuple[float, float, str]]:
     return [(t.start, t.end, t.speaker.replace("_", " ")) for t in turns]
 
 
+@pytest.mark.slow  # the demo through the whole pipeline
 def test_demo_paragraphs_carry_the_right_names(published_demo: Path) -> None:
     from ppod_audio.transcript.model import load_document
 
@@ -337,16 +343,17 @@ def test_demo_paragraphs_carry_the_right_names(published_demo: Path) -> None:
     assert names == ["Content warning", "Steve Macabee", "Jasmine Wark", "Rebecca Leggett"]
 
 
+@pytest.mark.slow  # the demo through the whole pipeline
 def test_fewer_voices_than_listed_is_a_warning(
     show_root: Path, tmp_path: Path, published_demo: Path
 ) -> None:
     """One voice with three people listed: the console and report.json say the diarizer told
     fewer voices apart, so an editor checks the names; the demo (three of three) stays quiet."""
-    take = tmp_path / "jfk.flac"
-    ffmpeg("-i", str(shared("speech/jfk.wav")), "-ar", "44100", str(take))
+    take = tmp_path / "take.flac"
+    ffmpeg("-i", str(voice("steve", 11.0)), "-ar", "44100", str(take))
     people = "".join(f'[[speakers]]\nname = "{name}"\n' for name in ("Ann", "Bo", "Cy"))
-    manifest = f'title = "One voice"\nseason = 1\nepisode = 9\ninputs = ["jfk.flac"]\n{people}'
-    folder = make_episode(show_root, "one-voice", {"jfk.flac": take}, manifest)
+    manifest = f'title = "One voice"\nseason = 1\nepisode = 9\ninputs = ["take.flac"]\n{people}'
+    folder = make_episode(show_root, "one-voice", {"take.flac": take}, manifest)
     out = tmp_path / "out"
     code, output = run("process", str(folder), "-o", str(out))
     assert code == 0, output
@@ -372,6 +379,7 @@ def test_fewer_voices_than_listed_is_a_warning(
     assert not [w for w in demo["warnings"] if "diarizer told" in w]
 
 
+@pytest.mark.slow  # the demo through the whole pipeline
 def test_demo_transcripts_in_every_format(published_demo: Path) -> None:
     import srt
     import webvtt
@@ -407,6 +415,7 @@ def test_demo_transcripts_in_every_format(published_demo: Path) -> None:
     assert "<cite>Jasmine Wark:</cite>" in html and "<time>" in html
 
 
+@pytest.mark.slow  # the demo through the whole pipeline
 def test_demo_mp3_carries_transcript_and_matching_chapters(published_demo: Path) -> None:
     tags = ID3(published_demo / f"{SLUG}.mp3")
     lyrics = tags.getall("USLT")[0].text
@@ -418,6 +427,7 @@ def test_demo_mp3_carries_transcript_and_matching_chapters(published_demo: Path)
     assert [round(c["startTime"] * 1000) for c in chapters] == [f.start_time for f in frames]
 
 
+@pytest.mark.slow  # the demo through the whole pipeline
 def test_demo_talkers_levelled_within_2_lu(published_demo: Path) -> None:
     from ppod_audio.audio.decode import decode
     from ppod_audio.audio.loudness import integrated_lufs
@@ -437,9 +447,9 @@ def test_reprocessing_keeps_or_backs_up_an_edited_document(show_root: Path, tmp_
     """A re-run keeps an editor's episode.json (the content warning's speaker following
     show.toml), and an edited episode.json that no longer parses is replaced only after its
     bytes are kept in history/, with a warning saying so."""
-    take = tmp_path / "jfk.flac"
-    ffmpeg("-i", str(shared("speech/jfk.wav")), "-ar", "44100", str(take))
-    folder = make_episode(show_root, "edited", {"jfk.flac": take})
+    take = tmp_path / "take.flac"
+    ffmpeg("-i", str(voice("steve", 11.0)), "-ar", "44100", str(take))
+    folder = make_episode(show_root, "edited", {"take.flac": take})
     out = tmp_path / "out"
     episode = out / "edited"
 
@@ -451,17 +461,36 @@ def test_reprocessing_keeps_or_backs_up_an_edited_document(show_root: Path, tmp_
     process()
     document = json.loads((episode / "episode.json").read_text())
     assert [s["id"] for s in document["speakers"]] == ["warning"]
-    document["episode"]["description"] = "Edited by hand."
+    # Published without speech recognition, the editor types the first paragraph by hand: a
+    # speaker and a segment (a field this run writes, like the description, would prove nothing).
+    offset = document["intro_offset"]
+    document["speakers"].append({"id": "host", "name": "Ann Host", "role": "Presenter"})
+    words = [{"text": t, "start": offset + 0.5 * i, "end": offset + 0.5 * i + 0.4,
+              "speaker": "host"} for i, t in enumerate(["Typed", "by", "hand."])]  # fmt: skip
+    document["segments"].append({"speaker": "host", "start": offset, "end": offset + 1.4,
+                                 "text": "Typed by hand.", "words": words})  # fmt: skip
     (episode / "episode.json").write_text(json.dumps(document), encoding="utf-8")
     show = show_root / "show.toml"
     assert "enabled = true" in show.read_text()
     show.write_text(show.read_text().replace("enabled = true", "enabled = false", 1))
     report = process()
-    assert (
-        "kept the editor's changes to episode.json (use --force to discard)" in report["warnings"]
-    )
+    assert report["warnings"] == [
+        "speech recognition was off for this run: kept the transcript already published "
+        "(its words, speakers and any edits)"
+    ]
     kept = json.loads((episode / "episode.json").read_text())
-    assert kept["segments"] == [] and kept["speakers"] == []  # no warning, no warning speaker
+    # The warning and its speaker follow show.toml (switched off); the editor's paragraph is
+    # kept, moved onto the new clock (no warning in front: the episode starts earlier).
+    assert [s["id"] for s in kept["speakers"]] == ["host"]
+    (paragraph,) = kept["segments"]
+    assert paragraph["text"] == "Typed by hand." and paragraph["speaker"] == "host"
+    shift = kept["intro_offset"] - offset
+    assert shift < -5
+    assert paragraph["start"] == pytest.approx(offset + shift)
+    assert [w["start"] for w in paragraph["words"]] == pytest.approx(
+        [w["start"] + shift for w in words]
+    )
+    assert "Typed by hand." in (episode / "edited.txt").read_text()
 
     broken = b'{"version": 1, "segments": ['
     (episode / "episode.json").write_bytes(broken)

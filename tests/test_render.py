@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -53,18 +52,20 @@ def test_render_republishes_every_format_and_the_mp3_tags(edit_episode: Path) ->
     assert not list(edit_episode.glob(".*tmp*")), "the MP3 is tagged as a copy, then renamed"
 
 
-def test_render_is_fast_and_needs_no_audio_decoding(
+def test_render_needs_no_audio_decoding(
     edit_episode: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """What keeps render fast: no ffmpeg at all. (How fast is bench/bench_render.py's figure:
+    a wall-clock assertion here would fail on a busy machine, not on slow code.)"""
+
     def no_subprocess(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"render started a process (ffmpeg?): {args[:1]}")
 
+    fix_first_word(edit_episode, "Zanzibar")
     # Every ffmpeg call (decoding, encoding, measuring) goes through subprocess.Popen.
     monkeypatch.setattr(subprocess, "Popen", no_subprocess)
-    render_episode(edit_episode)  # warm imports
-    started = time.perf_counter()
     render_episode(edit_episode)
-    assert time.perf_counter() - started < 1.0
+    assert "Zanzibar" in (edit_episode / f"{SLUG}.vtt").read_text()
 
 
 def test_a_save_writes_episode_json_once_with_one_backup(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from pathlib import Path
 
 import numpy as np
@@ -131,7 +130,9 @@ def test_sweep_matches_the_brute_force_definition_on_random_data() -> None:
     assert speakers(assign_speakers(words, turns)) == _reference(words, turns)
 
 
-def test_assign_speakers_scales_to_an_episode() -> None:
+def test_assign_speakers_labels_every_word_of_an_episode() -> None:
+    """10^4 words and 10^3 turns, as in an hour's episode. How long it takes is
+    bench/bench_segments.py's figure (a wall-clock assertion fails on a busy machine)."""
     rng = random.Random(1)
     turns, t = [], 0.0
     for index in range(1000):
@@ -142,11 +143,9 @@ def test_assign_speakers_scales_to_an_episode() -> None:
     for _ in range(10_000):
         words.append(w("word", t, t + 0.3))
         t += 0.35
-    started = time.perf_counter()
     out = assign_speakers(words, turns)
-    elapsed = time.perf_counter() - started
     assert len(out) == 10_000 and all(word.speaker for word in out)
-    assert elapsed < 2.0, f"assign_speakers took {elapsed:.2f} s for 10^4 words x 10^3 turns"
+    assert speakers(out[:100]) == _reference(words[:100], turns), "the sweep's answer, at scale"
 
 
 # --- build_segments ---------------------------------------------------------------------------
@@ -251,7 +250,6 @@ def _enrolled_as(library: Path, slug: str, name: str) -> None:
     np.savez(library / f"{slug}.npz", **fields)
 
 
-@pytest.mark.skipif(not VOICES.is_dir(), reason="the show's voices are not in this checkout")
 def test_voices_enrolled_in_another_case_still_name_the_roster(tmp_path: Path) -> None:
     library = tmp_path / "voices"
     library.mkdir()

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pyloudnorm
 import pytest
-from conftest import ebur128, ffmpeg, shared, write_wav
+from conftest import ebur128, ffmpeg, three_voices, voice, write_wav
 
 from ppod_audio.audio import master
 from ppod_audio.audio.clean import HighPass, clean
@@ -29,10 +29,12 @@ from ppod_audio.errors import InputError
 # Cleaning without noise or hum reduction (what these streaming tests compare).
 PLAIN = CleanSettings(noise_reduction="off", hum_removal=False)
 
+CLIPS = {"three-voices": three_voices, "one-voice": lambda: voice("jasmine", 7.0)}
 
-@pytest.mark.parametrize("clip", ["conversation/three-excerpts.wav", "speech/librivox-0870.wav"])
+
+@pytest.mark.parametrize("clip", CLIPS)
 def test_streamed_meter_matches_pyloudnorm_and_ffmpeg(clip: str) -> None:
-    audio = decode(shared(clip), 48000, 2).samples
+    audio = decode(CLIPS[clip](), 48000, 2).samples
     meter = HopEnergy(48000, 2)
     for start in range(0, audio.shape[1], 12345):  # blocks that do not line up with hops
         meter.add(audio[:, start : start + 12345])
@@ -41,13 +43,13 @@ def test_streamed_meter_matches_pyloudnorm_and_ffmpeg(clip: str) -> None:
     assert integrated_from(meter.energies(), hop) == pytest.approx(reference, abs=0.05)
     if audio.shape[1] > 48000 * 15:
         assert loudness_range_from(meter.energies(), hop) == pytest.approx(
-            ebur128(shared(clip))["lra"], abs=0.5
+            ebur128(CLIPS[clip]())["lra"], abs=0.5
         )
 
 
 def test_block_processing_equals_whole_programme(tmp_path: Path) -> None:
     rate = 44100
-    samples = decode(shared("conversation/three-excerpts.wav"), rate, 1).samples * 8.0
+    samples = decode(three_voices(), rate, 1).samples * 8.0
     writer = DiskAudioWriter(tmp_path / "x.f32", 1, rate)
     writer.append(samples)
     chain = _Chain(writer.close(), None, 0.0, -1.5)
@@ -64,7 +66,7 @@ def test_encoded_stream_after_a_crossfade_equals_whole_programme(
     # The crossfade (1.3 s) is not a multiple of the limiter's 16-sample grid, and the clip
     # spans two 10 s blocks, so a block cut at the crossfade would be limited off the grid.
     rate = 44100
-    samples = decode(shared("conversation/three-excerpts.wav"), rate, 1).samples * 8.0
+    samples = decode(three_voices(), rate, 1).samples * 8.0
     writer = DiskAudioWriter(tmp_path / "x.f32", 1, rate)
     writer.append(samples)
     audio = writer.close()
@@ -111,8 +113,8 @@ def test_streamed_cleaning_matches_in_memory(tmp_path: Path) -> None:
     first, second = tmp_path / "a.flac", tmp_path / "b.wav"
     # Room tone (-60 dBFS noise) at both ends of both takes, so the joined programme is trimmed.
     noise = np.random.default_rng(0)
-    for source, target in (("speech/librivox-0890.wav", first), ("speech/jfk.wav", second)):
-        speech = decode(shared(source), 48000, 1).samples[0]
+    for source, target in ((voice("rebecca", 5.5), first), (voice("steve", 11.0), second)):
+        speech = decode(source, 48000, 1).samples[0]
         tone = [0.001 * noise.standard_normal(int(1.5 * 48000)) for _ in range(2)]
         padded = write_wav(tmp_path / f"{target.stem}-padded.wav",
                            np.concatenate([tone[0], speech, tone[1]]), 48000)  # fmt: skip
@@ -143,7 +145,7 @@ def test_streamed_cleaning_matches_in_memory(tmp_path: Path) -> None:
 def test_streamed_tracks_mix_matches_in_memory(tmp_path: Path) -> None:
     rate = 44100
     # Tracks of different lengths, the longer spanning two blocks: the shorter is padded.
-    paths = [shared("conversation/three-excerpts.wav"), shared("speech/jfk.wav")]
+    paths = [three_voices(), voice("steve", 11.0)]
     settings = PLAIN.model_copy(update={"trim_silence": False})
     cleaned = prepare_tracks(
         [("a", paths[0]), ("b", paths[1])], tmp_path / "work", rate, settings, tmp_path / "m"
@@ -159,9 +161,9 @@ def test_streamed_tracks_mix_matches_in_memory(tmp_path: Path) -> None:
     assert all(track.shape == (count16,) for _, track in cleaned.tracks)
     assert cleaned.speech16.dtype == np.float32
     assert np.array_equal(cleaned.speech16, cleaned.tracks[0][1] + cleaned.tracks[1][1])
-    jfk16 = decode(paths[1], 16000, 1).samples[0]
-    assert np.array_equal(cleaned.tracks[1][1][: len(jfk16)], jfk16)
-    assert not cleaned.tracks[1][1][len(jfk16) :].any()
+    short16 = decode(paths[1], 16000, 1).samples[0]
+    assert np.array_equal(cleaned.tracks[1][1][: len(short16)], short16)
+    assert not cleaned.tracks[1][1][len(short16) :].any()
     # The published audio reused (a new model): only the 16 kHz copies, the same ones.
     speech_only = prepare_tracks(
         [("a", paths[0]), ("b", paths[1])], tmp_path / "w2", rate, settings, tmp_path / "m",
@@ -181,7 +183,7 @@ def test_all_silent_tracks_are_refused(tmp_path: Path) -> None:
 
 
 def test_published_file_is_measured_like_ebur128(tmp_path: Path) -> None:
-    path = write_wav(tmp_path / "x.wav", decode(shared("speech/jfk.wav"), 44100, 2).samples, 44100)
+    path = write_wav(tmp_path / "x.wav", decode(voice("steve", 11.0), 44100, 2).samples, 44100)
     ours = measure_file(path)
     theirs = ebur128(path)
     assert ours.integrated_lufs == pytest.approx(theirs["integrated"], abs=0.05)
@@ -190,7 +192,7 @@ def test_published_file_is_measured_like_ebur128(tmp_path: Path) -> None:
 
 def test_published_mp3_loudness_matches_pyloudnorm(tmp_path: Path) -> None:
     rate = 44100
-    samples = decode(shared("conversation/three-excerpts.wav"), rate, 1).samples * 0.5
+    samples = decode(three_voices(), rate, 1).samples * 0.5
     path = tmp_path / "x.mp3"
     encode_mp3(samples, path, rate=rate, bitrate_kbps=128, channels=2)
     ours = measure_file(path)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import make_episode, read_mono, shared, write_wav
+from conftest import make_episode, read_mono, voice, write_wav
 
 from ppod_audio.cli import cli
 from ppod_audio.speech.diarize_tracks import diarize_tracks
@@ -19,11 +19,8 @@ RATE = 16000
 
 def _studio_tracks(bleed_db: float = -18.0) -> tuple[np.ndarray, np.ndarray, list[Turn]]:
     """Two talkers taking turns (a short overlap included), each microphone hearing the other."""
-    host = [read_mono(shared("speech/jfk.wav")), read_mono(shared("speech/librivox-0890.wav"))]
-    guest = [
-        read_mono(shared("speech/librispeech-1272-128104-0000.wav")),
-        read_mono(shared("speech/harvard-birch-canoe.wav")),
-    ]
+    host = [read_mono(voice("steve", 8.0)), read_mono(voice("steve", 5.5, offset=8.0))]
+    guest = [read_mono(voice("rebecca", 6.0)), read_mono(voice("rebecca", 3.5, offset=6.0))]
     a = np.zeros(RATE * 60, np.float32)
     b = np.zeros(RATE * 60, np.float32)
     truth: list[Turn] = []
@@ -52,6 +49,7 @@ def test_tracks_diarizer_rejects_bleed() -> None:
     assert {t.speaker for t in turns} == {"Host", "Guest"}
 
 
+@pytest.mark.slow
 def test_tracks_episode_mixed_and_named(show_root: Path, tmp_path: Path) -> None:
     host, guest, truth = _studio_tracks()
     host_path = write_wav(tmp_path / "host.wav", host, RATE)

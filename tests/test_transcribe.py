@@ -28,6 +28,7 @@ def test_prompt_arguments():
     assert prompt_arguments(terms, "initial_prompt") == {"initial_prompt": "Glossary: P Pod, SSCP."}
 
 
+@pytest.mark.shared
 @pytest.mark.slow
 def test_jfk_words():
     import jiwer
@@ -57,6 +58,7 @@ def test_jfk_words():
     assert abs(info.duration - duration) < 1e-6 and info.real_time_factor > 0
 
 
+@pytest.mark.shared
 @pytest.mark.slow
 def test_batched_path_keeps_word_timestamps():
     import soundfile

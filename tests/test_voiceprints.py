@@ -146,6 +146,7 @@ def test_enroll_from_a_folder_that_is_no_episode(tmp_path: Path) -> None:
     assert code == 2 and "--from takes --speaker NAME" in output
 
 
+@pytest.mark.shared
 @pytest.mark.slow
 def test_enroll_from_a_published_episode(tmp_path: Path) -> None:
     """katie-steve through the real pipeline with two listed people and nothing to name them

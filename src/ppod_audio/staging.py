@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +41,14 @@ def _fsync_dir(folder: Path) -> None:
             os.fsync(handle)
         finally:
             os.close(handle)
+
+
+def _power_cut_here(point: str, folder: Path) -> None:
+    """A test hook: ``PPOD_TEST_KILL_AT=<point>:<folder name>`` SIGKILLs this process group at
+    that point, as a power cut would, so a crash test lands where it means to, every time
+    (tests/test_batch.py). Unset in use: one environment lookup per commit."""
+    if os.environ.get("PPOD_TEST_KILL_AT") == f"{point}:{folder.name}":
+        os.killpg(os.getpgrp(), signal.SIGKILL)
 
 
 def _replace(temporary: Path, destination: Path) -> None:
@@ -112,7 +121,9 @@ class Staging:
             os.fsync(stream.fileno())
         os.replace(stream.name, journal)
         _fsync_dir(self.folder)
-        for temporary, destination in pairs:
+        for index, (temporary, destination) in enumerate(pairs):
+            if index == 1:
+                _power_cut_here("mid-commit", self.folder)
             _replace(temporary, destination)
         for folder in {destination.parent for _, destination in pairs}:
             _fsync_dir(folder)
