@@ -159,6 +159,28 @@ def two_speaker_splices(data: Path) -> list[Case]:
     ]
 
 
+def alike_voices(speech_dir: Path, factor: float = 0.9) -> Case:
+    """Two alike voices: the LibriVox reader, and the reader slowed to ``factor`` of his speed
+    (pitch and formants lowered about 10 %), alternating. Speaker-recognition recipes (Kaldi,
+    3D-Speaker) count a speed-perturbed copy as a new speaker; at 0.9 its centre lies 0.64-0.87
+    (cosine) from the reader's, the range where pyannote-sample's two voices merged, while the
+    reader's own readings lie 0.88-0.94 apart. The unperturbed reader (``one_voice_cases``)
+    must stay one voice at the same settings."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(factor).limit_denominator(20)
+    names = ("0870", "0880", "0890", "0920", "0930")
+    readings = [load_audio(speech_dir / f"librivox-{n}.wav") for n in names]
+    slowed = [
+        resample_poly(r, ratio.denominator, ratio.numerator).astype(np.float32) for r in readings
+    ]
+    pieces = [("reader", readings[0]), ("slowed", slowed[1]), ("reader", readings[2]),
+              ("slowed", slowed[3]), ("reader", readings[4]), ("slowed", slowed[0])]  # fmt: skip
+    return _splice("reader-and-slowed", "spliced, alike voices", pieces)
+
+
 def one_voice_cases(speech_dir: Path) -> list[Case]:
     """Monologues: the five LibriVox readings of one reader spliced, and JFK's speech. A
     diarizer must find one speaker in them; splitting a voice into several is the error that
@@ -213,7 +235,11 @@ def load_cases(split: str) -> list[Case]:
                 only_uri(conv / "three-excerpts.rttm"),
             )
         )
-        spliced = [spliced_conversation(data / "speech"), *two_speaker_splices(data)]
+        spliced = [
+            spliced_conversation(data / "speech"),
+            *two_speaker_splices(data),
+            alike_voices(data / "speech"),
+        ]
         cases += spliced + [telephone(case) for case in spliced]
         cases += one_voice_cases(data / "speech")
         for i in range(1, 10):
