@@ -13,13 +13,15 @@ short windows. The steps:
    once over each region's filterbank and every window pools the frames it covers
    (:func:`.campplus.embed_dense`), so the cost is one pass over the speech whatever the hop.
 3. **Clustering**, count estimated: spectral clustering on windows ``cluster_hop`` apart
-   (:func:`spectral_clusters`: pruned cosine affinity, count by the Laplacian's eigengap,
-   k-means), clusters with under ``min_cluster_fraction`` of the speech merged into their
-   nearest (:func:`merge_small_clusters`), clusters whose centres are more alike than
-   ``merge_similarity`` merged (:func:`merge_similar_clusters`); every window then takes its
-   nearest cluster. Count known (the episode lists its speakers): agglomerative, average
-   linkage on cosine distance cut at ``threshold``, small clusters merged, then clusters beyond
-   the count merged by Ward's cost (:func:`merge_to_count`); at most that many clusters and at
+   (:func:`spectral_clusters`: cosine affinity pruned to each window's nearest windows,
+   never its neighbours in time, count by the Laplacian's eigengap, k-means), clusters with
+   under ``min_cluster_fraction`` of the speech merged into their nearest
+   (:func:`merge_small_clusters`), clusters whose centres are more alike than
+   ``merge_similarity`` merged, or than ``merge_similarity_large`` when both are big
+   (:func:`merge_similar_clusters`); every window then takes its nearest cluster.
+   Count known (the episode lists its speakers): agglomerative, average linkage on cosine
+   distance cut at ``threshold``, small clusters merged, then clusters beyond the count
+   merged by Ward's cost (:func:`merge_to_count`); at most that many clusters and at
    least two, and a voice needs only ``known_min_fraction`` of the speech.
 4. **Re-segmentation**: every ``frame`` seconds of speech is scored against each cluster centroid
    (mean similarity of the windows covering it) and a Viterbi pass with a speaker-change penalty
@@ -77,6 +79,10 @@ class EmbeddedDiarizerOptions:
     cluster_hop: float = 0.75
     merge_similarity: float = 0.6
     affinity_min_neighbours: int = 4
+    affinity_exclude: float = 1.6
+    exclude_min_windows: int = 12
+    large_cluster_windows: int = 4
+    merge_similarity_large: float = 0.875
     quiet_speech_fraction: float = 0.15
     quiet_vad_threshold: float = 0.25
     torch_threads: int = 1
@@ -307,8 +313,12 @@ def cluster_windows(
     min_speakers: int,
     max_speakers: int,
     options: EmbeddedDiarizerOptions,
+    centres: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Cluster label per window: AHC cut at ``threshold``, small clusters merged, count clamped."""
+    """Cluster label per window: AHC cut at ``threshold``, small clusters merged, count clamped.
+
+    ``centres`` (seconds, one per window) lets the estimated-count graph ignore a window's
+    neighbours in time (see :func:`spectral_clusters`)."""
     from scipy.cluster.hierarchy import fcluster, linkage
 
     if len(embeddings) == 1 or num_speakers == 1 or max_speakers <= 1:
@@ -321,12 +331,13 @@ def cluster_windows(
         # windows ``cluster_hop`` apart, and every window then takes its nearest cluster.
         stride = max(1, int(round(options.cluster_hop / options.hop)))
         subset = _on_subset(
-            lambda vectors, seconds: spectral_clusters(
+            lambda vectors, seconds, times=None: spectral_clusters(
                 vectors, seconds, min_speakers=min_speakers, max_speakers=max_speakers,
-                options=options,
+                options=options, times=times,
             ),
             embeddings[::stride],
             weights[::stride] * stride,
+            None if centres is None else centres[::stride],
         )  # fmt: skip
         assert subset is not None
         if stride == 1 or subset.max() == 0:
@@ -361,6 +372,7 @@ def spectral_clusters(
     min_speakers: int,
     max_speakers: int,
     options: EmbeddedDiarizerOptions,
+    times: np.ndarray | None = None,
 ) -> np.ndarray:
     """Cluster labels with the count estimated: spectral clustering, count by eigengap.
 
@@ -372,6 +384,11 @@ def spectral_clusters(
     pair) apart where average linkage joined them, while one voice's halves stay one: two
     voices are two dense groups however close their centres, one voice is one group. Clusters
     with under ``min_cluster_fraction`` of the speech are then merged into their nearest.
+
+    ``times`` (window centres, seconds) keeps a window's neighbours in time out of its
+    neighbour list (``options.affinity_exclude``, in graphs of ``exclude_min_windows`` or
+    more): overlapping windows are near-copies, and a graph built on them groups speech by
+    where it is rather than by who speaks.
     """
     from scipy.linalg import eigh
     from sklearn.cluster import KMeans
@@ -381,10 +398,15 @@ def spectral_clusters(
     if n < 3 or high < 2:
         return np.zeros(n, dtype=int)
     affinity = vectors @ vectors.T
+    if times is not None and options.affinity_exclude > 0 and n >= options.exclude_min_windows:
+        near = np.abs(times[:, None] - times[None, :]) < options.affinity_exclude
+        np.fill_diagonal(near, False)
+        affinity[near] = -1.0  # never chosen as a neighbour; pruned to 0 below
     keep = max(int(round(options.affinity_keep * n)), options.affinity_min_neighbours)
     if keep < n:
         weakest = np.argpartition(affinity, n - keep, axis=1)[:, : n - keep]
         np.put_along_axis(affinity, weakest, 0.0, axis=1)
+    affinity = np.maximum(affinity, 0.0)
     affinity = 0.5 * (affinity + affinity.T)
     np.fill_diagonal(affinity, 0.0)
     laplacian = np.diag(np.abs(affinity).sum(axis=1)) - affinity
@@ -395,22 +417,43 @@ def spectral_clusters(
     labels = KMeans(n_clusters=count, random_state=0, n_init=10).fit_predict(vectors_[:, :count])
     floor = _min_cluster_weight(seconds, options, options.min_cluster_fraction)
     labels = merge_small_clusters(vectors, seconds, labels, floor, keep=low)
-    return merge_similar_clusters(vectors, labels, options.merge_similarity, keep=low)
+    return merge_similar_clusters(
+        vectors,
+        labels,
+        options.merge_similarity,
+        keep=low,
+        large=(options.large_cluster_windows, options.merge_similarity_large),
+    )
 
 
 def merge_similar_clusters(
-    vectors: np.ndarray, labels: np.ndarray, similarity: float, keep: int
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    similarity: float,
+    keep: int,
+    large: tuple[int, float] | None = None,
 ) -> np.ndarray:
     """Merge the two clusters whose centres are most alike while their cosine similarity is
     over ``similarity`` (and more than ``keep`` clusters are left): the eigengap of a short
-    file's small graph can cut one voice in two, whose halves' centres stay close."""
+    file's small graph can cut one voice in two, whose halves' centres stay close.
+
+    ``large`` is ``(windows, bar)``: two clusters that both have at least ``windows`` windows
+    merge only above ``bar``. Big clusters that the graph kept apart are alike voices
+    (pyannote-sample's pair lies 0.65 apart), while the pieces it cuts one voice into are
+    small, so a low bar for them costs nothing."""
     labels = np.unique(labels, return_inverse=True)[1]
     while labels.max() + 1 > keep:
         centres = cluster_centres(vectors, labels)
         alike = centres @ centres.T
         np.fill_diagonal(alike, -np.inf)
-        a, b = np.unravel_index(int(np.argmax(alike)), alike.shape)
-        if alike[a, b] <= similarity:
+        bar = np.full(alike.shape, similarity)
+        if large is not None:
+            sizes = np.bincount(labels)
+            both = np.minimum(sizes[:, None], sizes[None, :]) >= large[0]
+            bar[both] = max(large[1], similarity)
+        margin = alike - bar
+        a, b = np.unravel_index(int(np.argmax(margin)), margin.shape)
+        if margin[a, b] <= 0:
             break
         labels[labels == b] = a
         labels = np.unique(labels, return_inverse=True)[1]
@@ -424,18 +467,21 @@ def _on_subset(
     cluster: Callable[[np.ndarray, np.ndarray], np.ndarray | None],
     embeddings: np.ndarray,
     weights: np.ndarray,
+    times: np.ndarray | None = None,
 ) -> np.ndarray | None:
-    """``cluster(embeddings, weights)``, on at most ``MAX_CLUSTERED_WINDOWS`` windows.
+    """``cluster(embeddings, weights[, times])``, on at most ``MAX_CLUSTERED_WINDOWS`` windows.
 
     Average linkage keeps every pairwise distance (1.3 GB for the 18,000 windows of an hour), so
     beyond that an evenly spaced subset is clustered (each window standing for ``stride`` of
     them) and every window then takes the label of the nearest cluster centre; re-segmentation
     refines it anyway.
     """
+    extra = () if times is None else (times,)
     if len(embeddings) <= MAX_CLUSTERED_WINDOWS:
-        return cluster(embeddings, weights)
+        return cluster(embeddings, weights, *extra)
     stride = int(np.ceil(len(embeddings) / MAX_CLUSTERED_WINDOWS))
-    subset = cluster(embeddings[::stride], weights[::stride] * stride)
+    extra = () if times is None else (times[::stride],)
+    subset = cluster(embeddings[::stride], weights[::stride] * stride, *extra)
     if subset is None:
         return None
     return np.argmax(embeddings @ cluster_centres(embeddings[::stride], subset).T, axis=1)
@@ -709,6 +755,7 @@ def diarize_embedded_detailed(
     labels = cluster_windows(
         embeddings,
         weights,
+        centres=np.array([(s + e) / 2 for s, e in spans]),
         num_speakers=num_speakers,
         min_speakers=min_speakers,
         max_speakers=max_speakers,
