@@ -128,7 +128,7 @@ def pesq_stoi(reference: np.ndarray, degraded: np.ndarray) -> tuple[float, float
 def bench_demo(work: Path) -> None:
     print("\n## Published demo (after the content warning)")
     print(f"{'':<18}{'floor dBFS':>11}{'speech/floor':>13}{'DNSMOS sig':>11}{'bak':>6}"
-          f"{'ovrl':>6}{'PESQ-wb':>9}{'STOI':>7}   report.json cleaning")  # fmt: skip
+          f"{'ovrl':>6}{'PESQ-wb':>9}{'STOI':>8}   report.json cleaning")  # fmt: skip
     said = stems()
     rows = {}
     for mode in MODES:
@@ -143,14 +143,14 @@ def bench_demo(work: Path) -> None:
         brief = {k: cleaning.get(k) for k in ("noise_reduction", "hum_hz", "pause_floor", "dnsmos")}
         print(f"{label(mode):<18}{floor['pause_floor_dbfs']:>11.1f}"
               f"{floor['speech_to_floor_db']:>13.1f}{mos.signal:>11.2f}{mos.background:>6.2f}"
-              f"{mos.overall:>6.2f}{pesq_wb:>9.2f}{stoi_score:>7.3f}   {json.dumps(brief)}",
+              f"{mos.overall:>6.2f}{pesq_wb:>9.2f}{stoi_score:>8.4f}   {json.dumps(brief)}",
               flush=True)  # fmt: skip
     after, before = rows[DEFAULT], rows["off"]
     print(f"targets: floor {after[0]['pause_floor_dbfs']} <= -60: "
           f"{after[0]['pause_floor_dbfs'] <= -60}; speech-to-floor "
           f"{after[0]['speech_to_floor_db']} >= 45: {after[0]['speech_to_floor_db'] >= 45}; "
           f"DNSMOS ovrl +{after[1].overall - before[1].overall:.2f} (>= 0.3); PESQ "
-          f"{before[2]:.2f} -> {after[2]:.2f}; STOI {before[3]:.3f} -> {after[3]:.3f}")  # fmt: skip
+          f"{before[2]:.2f} -> {after[2]:.2f}; STOI {before[3]:.4f} -> {after[3]:.4f}")  # fmt: skip
 
 
 # --- DNSMOS on real recordings -----------------------------------------------------------------

