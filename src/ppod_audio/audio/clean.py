@@ -75,6 +75,30 @@ def edge_ramp(rate: int, frames: int) -> np.ndarray:
     return np.linspace(0.0, 1.0, fade, dtype=np.float32)
 
 
+def _denoised_if_better(
+    samples: np.ndarray,
+    before: np.ndarray,
+    rate: int,
+    method: str,
+    max_reduction_db: float,
+    mono_before: np.ndarray,
+) -> np.ndarray:
+    """``samples`` (hum notched) denoised, kept only where DNSMOS does not fall below that of
+    ``before`` (the input to hum and noise reduction), as ``prepare.reduce_noise`` decides (the
+    same sampled windows, scored at the same level)."""
+    from .denoise import denoise, level_gain_db
+    from .quality import keeps_denoised, sampled_dnsmos
+
+    denoised = denoise(samples, rate, max_reduction_db, mono_before, method)
+    scale = np.float32(10 ** (level_gain_db(frame_levels_db(mono_before, rate)) / 20))
+
+    def score(source: np.ndarray):  # noqa: ANN202
+        return sampled_dnsmos(lambda lo, hi: source[:, lo:hi].mean(axis=0) * scale,
+                              source.shape[1], rate)  # fmt: skip
+
+    return denoised if keeps_denoised(score(before), score(denoised)) else samples
+
+
 def clean(
     audio: Audio,
     *,
@@ -86,7 +110,7 @@ def clean(
     hum_removal: bool = False,
 ) -> CleanResult:
     """The whole cleaning stage on a clip in memory: what ``prepare.py`` does streamed."""
-    samples = HighPass(audio.rate, highpass_hz)(audio.samples.astype(np.float32))
+    samples = highpassed = HighPass(audio.rate, highpass_hz)(audio.samples.astype(np.float32))
     start, end = 0, samples.shape[1]
     mono_before = samples.mean(axis=0)
     if hum_removal:
@@ -94,9 +118,8 @@ def clean(
 
         samples, _ = remove_hum(samples, audio.rate, highpass_hz)
     if noise_reduction != "off":
-        from .denoise import denoise
-
-        samples = denoise(samples, audio.rate, max_noise_reduction_db, mono_before)
+        samples = _denoised_if_better(samples, highpassed, audio.rate, noise_reduction,
+                                      max_noise_reduction_db, mono_before)  # fmt: skip
     if trim_silence:
         # Decided on the levels before noise reduction, like the streamed path.
         start, end = trim_bounds(mono_before, audio.rate, keep_silence_seconds)

