@@ -55,11 +55,16 @@ class ProgressEvent:
 Listener = Callable[[ProgressEvent], None]
 
 
+class Cancelled(Exception):  # noqa: N818 - it is not an error: the run stopped elsewhere
+    """Raised by :func:`advance` in a stage whose run was cancelled (another stage failed)."""
+
+
 @dataclass
 class _Run:
-    listener: Listener
+    listener: Listener | None
     episode: str
     lock: threading.Lock
+    cancelled: threading.Event
 
 
 @dataclass
@@ -75,11 +80,9 @@ _stage: contextvars.ContextVar[_Stage | None] = contextvars.ContextVar("ppod_sta
 
 @contextlib.contextmanager
 def listening(listener: Listener | None, episode: str) -> Iterator[None]:
-    """Send this run's progress (in this context and threads started by :func:`in_thread`)."""
-    if listener is None:
-        yield
-        return
-    token = _run.set(_Run(listener, episode, threading.Lock()))
+    """Send this run's progress (in this context and threads started by :func:`in_thread`) to
+    ``listener``; with none, stages can still be cancelled (:func:`cancel`)."""
+    token = _run.set(_Run(listener, episode, threading.Lock(), threading.Event()))
     try:
         yield
     finally:
@@ -87,6 +90,8 @@ def listening(listener: Listener | None, episode: str) -> Iterator[None]:
 
 
 def _emit(run: _Run, current: _Stage, fraction: float) -> None:
+    if run.listener is None:
+        return
     event = ProgressEvent(run.episode, current.name, fraction, time.monotonic() - current.started)
     with run.lock:  # two stages (two threads) report to one display
         run.listener(event)
@@ -96,7 +101,7 @@ def _emit(run: _Run, current: _Stage, fraction: float) -> None:
 def stage(name: str) -> Iterator[None]:
     """A stage: reported at 0 % when it starts and at 100 % when it ends without error."""
     run = _run.get()
-    if run is None:
+    if run is None or run.listener is None:
         yield
         return
     current = _Stage(name, time.monotonic())
@@ -113,9 +118,12 @@ def stage(name: str) -> Iterator[None]:
 def advance(fraction: float) -> None:
     """The current stage is ``fraction`` done (clamped to 0..0.99: only its end says 100 %).
 
-    Cheap enough to call per block or segment: it reports only a step of at least 1 %.
+    Cheap enough to call per block or segment: it reports only a step of at least 1 %. In a run
+    that was cancelled it raises :class:`Cancelled`, so a worker thread stops at its next block.
     """
     run, current = _run.get(), _stage.get()
+    if run is not None and run.cancelled.is_set():
+        raise Cancelled
     if run is None or current is None:
         return
     fraction = min(max(float(fraction), 0.0), 0.99)
@@ -123,6 +131,29 @@ def advance(fraction: float) -> None:
         return
     current.last = fraction
     _emit(run, current, fraction)
+
+
+def relay(stage_name: str, fraction: float, elapsed: float) -> None:
+    """Pass on a stage's progress reported from elsewhere (a child process's stage)."""
+    run = _run.get()
+    if run is None or run.listener is None:
+        return
+    with run.lock:
+        run.listener(ProgressEvent(run.episode, stage_name, fraction, elapsed))
+
+
+def checkpoint() -> None:
+    """Where a loop that cannot say how far it is may still be stopped (see :func:`cancel`)."""
+    run = _run.get()
+    if run is not None and run.cancelled.is_set():
+        raise Cancelled
+
+
+def cancel() -> None:
+    """Stop this run's other stages (in worker threads) at their next :func:`advance`."""
+    run = _run.get()
+    if run is not None:
+        run.cancelled.set()
 
 
 def in_thread(function: Callable[..., T]) -> Callable[..., T]:

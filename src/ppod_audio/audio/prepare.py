@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import progress
 from ..errors import InputError
 from .activity import FRAME_SECONDS, frame_levels_db
 from .clean import HighPass, edge_ramp, trim_bounds_from
@@ -143,6 +144,7 @@ def reduce_noise(
     began = time.perf_counter()
     writer = DiskAudioWriter(work / "denoised.f32", audio.channels, audio.rate)
     for start, stop in audio.blocks():
+        progress.advance(0.1 + 0.75 * start / max(audio.frames, 1))  # decoding was the first 10 %
         block = audio.read(start, stop)
         before.add(block.mean(axis=0))
         out = notches(block)
@@ -166,6 +168,7 @@ def reduce_noise(
         "before": sampled_dnsmos(mono(audio), audio.frames, audio.rate),
         "after": sampled_dnsmos(mono(denoised), denoised.frames, denoised.rate),
     }
+    progress.advance(0.85)  # DNSMOS scoring, the last part
     report["pause_floor"] = {"before": before.figures(), "after": after.figures()}
     report["dnsmos"] = {key: value.as_dict() if value else None for key, value in mos.items()}
     scored = len(sample_starts(audio.frames, audio.rate)) * DNSMOS_SECONDS
@@ -199,6 +202,7 @@ def prepare_mixed(
     for path in paths:
         peak = 0.0
         for block in decode_blocks(path, rate, channels):
+            progress.checkpoint()
             peak = max(peak, float(np.abs(block).max(initial=0.0)))
             cleaned = highpass(block)
             writer.append(cleaned)
