@@ -295,7 +295,11 @@ def make_published_audio(
     assert cleaned.audio is not None
     intro = load_intro(show, cleaned.audio.channels)
     mp3 = folder / "published.mp3"
-    mastered = master_to_mp3(cleaned.audio, intro, master_settings(show), mp3, timer.stage)
+    if timer.progress:
+        timer.progress(timer.slug, "master")
+    mastered = master_to_mp3(cleaned.audio, intro, master_settings(show), mp3)
+    for stage, seconds in mastered.seconds.items():
+        timer.stages[stage] = {"cached": False, "seconds": round(seconds, 3)}
     return PublishedAudio(cleaned, mastered, mp3)
 
 
@@ -422,6 +426,7 @@ def _process_in(
         speech = SpeechResult.off()
         speech.save(cache, speech_k)  # the planner finds it, as for any speech result
     published: PublishedAudio | None = None
+    folder = Path()  # the work folder, made only when there is audio work
     if not reuse_audio or speech is None:
         cache.root.mkdir(parents=True, exist_ok=True)
         folder = Path(work.enter_context(

@@ -14,12 +14,10 @@ episode encoded again (rare).
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from scipy.ndimage import maximum_filter1d
@@ -51,8 +49,6 @@ TRUE_PEAK_MARGIN_DB = 0.5
 DUAL_MONO_DB = 10 * np.log10(2)
 # The plan's predicted loudness is within this of the target before encoding.
 PLAN_TOLERANCE_LU = 0.02
-
-StageTimer = Callable[[str], contextlib.AbstractContextManager[Any]]
 
 
 @dataclass(frozen=True)
@@ -227,14 +223,12 @@ def master_to_mp3(
     intro: Audio | None,
     settings: MasterSettings,
     destination: Path,
-    stage: StageTimer | None = None,
 ) -> Mastered:
     """Write the published MP3 to ``destination``; return where the episode starts in it.
 
-    ``stage`` times (and reports the progress of) "master" and "export" as the pipeline's
-    other stages; without it they are timed here only.
+    "master" and "export" are reported as stages of their own (:mod:`ppod_audio.progress`) and
+    timed in ``Mastered.seconds``.
     """
-    timed = stage or (lambda _name: contextlib.nullcontext({}))
     started = time.perf_counter()
     rate = episode.rate
     dual = DUAL_MONO_DB if episode.channels == 1 and settings.out_channels == 2 else 0.0
@@ -243,7 +237,7 @@ def master_to_mp3(
     target = settings.target_lufs - dual + compensation
     ceiling = settings.true_peak_dbtp - TRUE_PEAK_MARGIN_DB
 
-    with timed("master"):
+    with progress.stage("master"):
         analysis = measure(episode)
         energies = analysis.energies
         hop = hop_samples(rate)
@@ -263,7 +257,7 @@ def master_to_mp3(
         chain = _Chain(episode, plan, gain_db, ceiling)
     mastered = time.perf_counter()
     encodes = 0
-    with timed("export"):
+    with progress.stage("export"):
         while True:
             encodes += 1
             offset = _encode(chain, head, settings, destination)
