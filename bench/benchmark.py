@@ -51,6 +51,7 @@ DEMO = REPO / "raw_audio" / "demo-what-is-the-sscp"
 SHARED = data_root()
 STAGES = (
     "hash",
+    "decode-speech",
     "decode+clean",
     "transcribe",
     "diarize",
@@ -147,8 +148,8 @@ def ppod_run(
     return json.loads(result.stdout), wall, cpu
 
 
-RATIO_STAGES = ("decode+clean", "transcribe", "diarize", "master", "export", "document",
-                "publish", "review")  # fmt: skip
+RATIO_STAGES = ("decode-speech", "decode+clean", "transcribe", "diarize", "master", "export",
+                "document", "publish", "review")  # fmt: skip
 
 
 def bench_ratio(
