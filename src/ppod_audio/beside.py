@@ -12,7 +12,7 @@ episode's settings itself, writes the MP3 into the run's work folder and reports
 stdout, one JSON object a line: progress events, then its result or its error (a ``PpodError``
 keeps its message and exit code across). Killing it is safe: it writes only into that folder.
 
-    python -m ppod_audio.beside EPISODE_DIR WORK_FOLDER
+    python -m ppod_audio.beside EPISODE_DIR WORK_FOLDER PARENT_PID
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ class Beside:
         root = str(Path(__file__).resolve().parents[1])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ppod_audio.beside", str(episode_dir), str(folder)],
+            [sys.executable, "-m", "ppod_audio.beside", str(episode_dir), str(folder),
+             str(os.getpid())],
             stdout=subprocess.PIPE, stderr=self.errors, stdin=subprocess.DEVNULL, text=True,
             env=env,
         )  # fmt: skip
@@ -99,8 +100,20 @@ class Beside:
         self.errors.close()
 
 
+def _die_with_parent(parent: int) -> None:
+    """A parent killed outright (SIGKILL: no ``stop``) takes this child with it (Linux)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before the line above: nobody waits for this work
+        sys.exit(1)
+
+
 def main(argv: list[str]) -> int:
     episode_dir, folder = Path(argv[0]), Path(argv[1])
+    _die_with_parent(int(argv[2]))
     # The protocol owns the real stdout; anything a library prints goes to stderr instead.
     channel = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
