@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -53,6 +54,10 @@ class ProgressEvent:
 
 
 Listener = Callable[[ProgressEvent], None]
+
+# What :class:`PlainLines` writes, so a reader of the output (a test, a log filter) can tell
+# progress from an error line.
+PLAIN_LINE = re.compile(r"^\d\d:\d\d:\d\d \S+: \S+ (\d+%( \(eta [\d:]+\))?|done in [\d:]+)$")
 
 
 class Cancelled(Exception):  # noqa: N818 - it is not an error: the run stopped elsewhere
