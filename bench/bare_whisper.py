@@ -3,11 +3,23 @@ directly, as a user would, with the pipeline's model file and settings.
 
 One place builds it so the bench scripts cannot drift apart (a different beam size or VAD
 setting in one of them would make its ratio meaningless).
+
+Run as a script it is the benchmark's baseline process (``bench/benchmark.py`` times it from
+outside, start-up included, like ``ppod process``)::
+
+    python bench/bare_whisper.py RECORDING [--model tiny.en] [--device cpu]
+
+It does what a user of faster-whisper would: load the model, decode the file with
+``faster_whisper.decode_audio``, transcribe it with the pipeline's settings, and print one JSON
+line of timings.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -65,3 +77,28 @@ def bare_text(
     segments = list(segments)  # decoding happens here
     words = sum(len(segment.words or ()) for segment in segments)
     return " ".join(segment.text.strip() for segment in segments), words
+
+
+def main() -> None:
+    started = time.perf_counter()
+    parser = argparse.ArgumentParser(description="bare faster-whisper on one recording")
+    parser.add_argument("audio", type=Path)
+    parser.add_argument("--model", default="tiny.en")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    from faster_whisper import decode_audio
+
+    options = TranscribeOptions(model=args.model, device=args.device)
+    model = bare_model(options)
+    loaded = time.perf_counter()
+    audio = decode_audio(str(args.audio))
+    decoded = time.perf_counter()
+    _, words = bare_text(model, audio, options)
+    finished = time.perf_counter()
+    print(json.dumps({"load": round(loaded - started, 3), "decode": round(decoded - loaded, 3),
+                      "transcribe": round(finished - decoded, 3), "words": words,
+                      "audio_seconds": round(len(audio) / 16000, 3)}))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

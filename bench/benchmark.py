@@ -1,9 +1,16 @@
 """Speed and memory of the pipeline, printed as figures (not a test: nothing here asserts).
 
-    python bench/benchmark.py [--quick] [--skip rtf,bare,memory,batch] [--work DIR]
+    python bench/benchmark.py [--quick] [--skip ratio,rtf,bare,memory,batch] [--work DIR]
+                              [--model tiny.en,base] [--only ratio] [--episodes demo,long]
 
 Prints, as each measurement finishes:
 
+* the headline: the whole ``ppod process`` (a fresh process, ``--force``, default settings)
+  against bare faster-whisper transcribing the same recording (``bench/bare_whisper.py``, a
+  fresh process too: import, model load, decode, transcribe), timed from outside in the same
+  run, on the demo and on a 30-minute episode: both wall times and their ratio (target <= 1.5),
+  CPU seconds (user + sys, children included) of both, and the pipeline's per-stage times.
+  On a shared machine the wall ratio moves with the load; the CPU figures do not;
 * real-time factor (processing seconds per second of programme) of every stage and of the whole
   pipeline, on the demo episode and on a 30-minute episode made here, on CPU and, when
   CTranslate2 sees a GPU, on CUDA;
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -43,6 +51,7 @@ DEMO = REPO / "raw_audio" / "demo-what-is-the-sscp"
 SHARED = data_root()
 STAGES = (
     "hash",
+    "decode-speech",
     "decode+clean",
     "transcribe",
     "diarize",
@@ -106,6 +115,88 @@ def process(episode: Path, out: Path, device: str = "cpu") -> tuple[dict[str, An
     lines = result.stdout.strip().splitlines()
     peak_mb = int(lines[-1]) / 1024
     return json.loads("\n".join(lines[:-1])), peak_mb
+
+
+def timed(command: list[str]) -> tuple[subprocess.CompletedProcess[str], float, float]:
+    """Run ``command``; its result, wall seconds and CPU seconds (user + sys, its children too)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command[:3])} failed:\n{result.stderr[-2000:]}")
+    return result, wall, cpu
+
+
+def bare_run(recording: Path, model: str, device: str) -> tuple[dict[str, Any], float, float]:
+    """bench/bare_whisper.py in a fresh process: its own timings, wall and CPU seconds."""
+    script = str(REPO / "bench" / "bare_whisper.py")
+    command = [sys.executable, script, str(recording), "--model", model, "--device", device]
+    result, wall, cpu = timed(command)
+    return json.loads(result.stdout.strip().splitlines()[-1]), wall, cpu
+
+
+def ppod_run(
+    episode: Path, out: Path, model: str, device: str
+) -> tuple[dict[str, Any], float, float]:
+    """``ppod process --force`` in a fresh process: its report, wall and CPU seconds."""
+    command = [PPOD, "process", str(episode), "-o", str(out), "--force", "--json",
+               "--model", model, "--device", device]  # fmt: skip
+    result, wall, cpu = timed(command)
+    return json.loads(result.stdout), wall, cpu
+
+
+RATIO_STAGES = ("decode-speech", "decode+clean", "transcribe", "diarize", "master", "export",
+                "document", "publish", "review")  # fmt: skip
+
+
+def bench_ratio(
+    show: Path, work: Path, long_minutes: float, devices: list[str], models: list[str],
+    episodes: list[str],
+) -> None:  # fmt: skip
+    """The issue's headline: whole ``ppod process`` wall time over bare faster-whisper's."""
+    print("\n## Whole pipeline vs bare faster-whisper, same recording, same run "
+          "(fresh processes; target: wall ratio <= 1.5)")  # fmt: skip
+    made = {"demo": show / DEMO.name, "long": show / "long"}
+    if "demo" in episodes and not made["demo"].exists():
+        shutil.copytree(DEMO, made["demo"])
+    if "long" in episodes and not made["long"].exists():
+        looped_episode(show, "long", long_minutes)
+    for device in devices:
+        for model in models:
+            for name in episodes:
+                episode = made[name]
+                recording = episode / "recording.flac"
+                bare1, bare_wall1, bare_cpu1 = bare_run(recording, model, device)
+                report, wall, cpu = ppod_run(episode, work / f"ratio-{device}", model, device)
+                if name == "demo":  # short: a second bare run after, to average out the drift
+                    _, bare_wall2, bare_cpu2 = bare_run(recording, model, device)
+                    bare_wall, bare_cpu = (bare_wall1 + bare_wall2) / 2, (bare_cpu1 + bare_cpu2) / 2
+                else:
+                    bare_wall, bare_cpu = bare_wall1, bare_cpu1
+                stages = report["stages"]
+                parts = ", ".join(f"{s} {stages[s]['seconds']:.1f}" for s in RATIO_STAGES
+                                  if s in stages)  # fmt: skip
+                both = sum(stages[s]["seconds"] for s in ("master", "export") if s in stages)
+                transcribe_s = stages.get("transcribe", {}).get("seconds") or float("nan")
+                label = f"{name} ({bare1['audio_seconds'] / 60:.1f} min) / {model} / {device}"
+                print(
+                    f"{label}: ppod process {wall:.1f} s wall ({cpu:.1f} s CPU), bare "
+                    f"faster-whisper {bare_wall:.1f} s wall ({bare_cpu:.1f} s CPU; transcribe "
+                    f"call {bare1['transcribe']:.1f} s), RATIO {wall / bare_wall:.2f} wall, "
+                    f"{cpu / bare_cpu:.2f} CPU\n  stages (s): {parts}; master+export = "
+                    f"{both / transcribe_s:.2f}x transcribe (target <= 0.15)"
+                    f"{_overlap_note(report)}",
+                    flush=True,
+                )
+
+
+def _overlap_note(report: dict[str, Any]) -> str:
+    """Stages that ran beside the speech models are not on the critical path: say so."""
+    overlapped = report.get("overlapped")
+    return f"\n  ran beside speech: {', '.join(overlapped)}" if overlapped else ""
 
 
 def rtf_rows(label: str, report: dict[str, Any]) -> list[str]:
@@ -268,8 +359,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short episodes: a smoke run")
     parser.add_argument("--skip", default="", help="comma list of: rtf,bare,memory,batch")
     parser.add_argument("--work", type=Path, help="keep the made episodes and outputs here")
+    parser.add_argument("--only", default="", help="comma list: run only these sections")
+    parser.add_argument("--model", default="tiny.en", help="ratio rows: comma list of models")
+    parser.add_argument("--episodes", default="demo,long", help="ratio rows: demo,long")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
+    only = set(filter(None, args.only.split(",")))
+    if only:
+        skip = {"ratio", "rtf", "bare", "memory", "batch"} - only
 
     import ctranslate2
 
@@ -289,6 +386,9 @@ def main() -> None:
     show = make_show(work / "episodes" / "raw_audio")
     long_minutes, memory = (5.0, (2.0, 12.0)) if args.quick else (30.0, (10.0, 60.0))
     try:
+        if "ratio" not in skip:
+            bench_ratio(show, work, long_minutes, devices, args.model.split(","),
+                        args.episodes.split(","))  # fmt: skip
         if "bare" not in skip:
             bench_bare(devices)
         if "batch" not in skip:

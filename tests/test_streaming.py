@@ -18,10 +18,12 @@ from ppod_audio.audio.encode import encode_mp3, measure_file
 from ppod_audio.audio.loudness import (
     LevellerOptions,
     gain_at,
+    integrated_lufs,
     leveller_gain_from,
     limit_true_peak,
+    true_peak_dbtp,
 )
-from ppod_audio.audio.master import MasterSettings, _Chain, analyse
+from ppod_audio.audio.master import STEP, MasterSettings, _Chain, _Plan, analyse, measure
 from ppod_audio.audio.meter import HopEnergy, hop_samples, integrated_from, loudness_range_from
 from ppod_audio.audio.prepare import CleanSettings, prepare_mixed, prepare_tracks
 from ppod_audio.errors import InputError
@@ -47,24 +49,41 @@ def test_streamed_meter_matches_pyloudnorm_and_ffmpeg(clip: str) -> None:
         )
 
 
+def planned_whole(samples: np.ndarray, plan: _Plan, gain_db: float, ceiling: float,
+                  level: np.ndarray | float = 1.0) -> np.ndarray:  # fmt: skip
+    """The plan applied to the whole programme in memory: what streaming must reproduce."""
+    gain = np.float32(10 ** (gain_db / 20))
+    limiter = np.interp(np.arange(samples.shape[1]), plan.centres, plan.limiter(gain, ceiling))
+    return samples * (limiter.astype(np.float32) * gain * level)
+
+
 def test_block_processing_equals_whole_programme(tmp_path: Path) -> None:
     rate = 44100
     samples = decode(three_voices(), rate, 1).samples * 8.0
     writer = DiskAudioWriter(tmp_path / "x.f32", 1, rate)
     writer.append(samples)
-    chain = _Chain(writer.close(), None, 0.0, -1.5)
+    audio = writer.close()
+    plan = _Plan(measure(audio), rate, None)
+    chain = _Chain(audio, plan, 0.0, -1.5)
     streamed = np.concatenate(list(chain.blocks()), axis=1)
-    whole = limit_true_peak(samples, rate, -1.5)
+    whole = planned_whole(samples, plan, 0.0, -1.5)
     assert streamed.shape == whole.shape
-    assert np.max(np.abs(streamed - whole)) < 1e-5, "blocks carry enough context"
+    assert np.max(np.abs(streamed - whole)) < 1e-5, "each block takes its part of the plan"
+    assert true_peak_dbtp(streamed, rate) <= -1.5 + 0.01
+    # The plan limits like the in-memory limiter (its hold and smoothing), from a step or two
+    # earlier: on this clip, driven 18 dB into the limiter, within 0.2 LU of its loudness.
+    reference = limit_true_peak(samples, rate, -1.5)
+    assert integrated_lufs(streamed, rate) == pytest.approx(
+        integrated_lufs(reference, rate), abs=0.2
+    )
 
 
 @pytest.mark.parametrize("levelled", [False, True])
 def test_encoded_stream_after_a_crossfade_equals_whole_programme(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, levelled: bool
 ) -> None:
-    # The crossfade (1.3 s) is not a multiple of the limiter's 16-sample grid, and the clip
-    # spans two 10 s blocks, so a block cut at the crossfade would be limited off the grid.
+    # The crossfade (1.3 s) is not a multiple of the limiter's grid, and the clip spans two
+    # 10 s blocks: the stream cut at the crossfade must still be the whole programme's.
     rate = 44100
     samples = decode(three_voices(), rate, 1).samples * 8.0
     writer = DiskAudioWriter(tmp_path / "x.f32", 1, rate)
@@ -77,7 +96,8 @@ def test_encoded_stream_after_a_crossfade_equals_whole_programme(
         level_db = leveller_gain_from(energies, hop_samples(rate), LevellerOptions())
         gain = gain_at(level_db, rate, 0, samples.shape[1])
         assert np.ptp(level_db) > 1.0, "the leveller should act on this clip"
-    chain = _Chain(audio, level_db, 0.0, -1.5)
+    plan = _Plan(measure(audio), rate, level_db)
+    chain = _Chain(audio, plan, 0.0, -1.5)
     written: list[np.ndarray] = []
 
     class Recorder:
@@ -100,12 +120,12 @@ def test_encoded_stream_after_a_crossfade_equals_whole_programme(
     assert offset == pytest.approx(3.0 - 1.3, abs=0.001)
 
     fade = int(1.3 * rate)
-    assert fade % 16 != 0 and samples.shape[1] > audio.rate * 10
+    assert fade % STEP != 0 and samples.shape[1] > audio.rate * 10
     episode = np.concatenate(written[1:], axis=1)
     assert np.array_equal(episode, np.concatenate(list(chain.blocks()), axis=1)[:, fade:])
-    whole = limit_true_peak(samples * np.float32(1.0) * gain, rate, -1.5)
+    whole = planned_whole(samples, plan, 0.0, -1.5, gain)
     assert episode.shape == whole[:, fade:].shape
-    assert np.max(np.abs(episode - whole[:, fade:])) < 1e-5, "the limiter's grid is kept"
+    assert np.max(np.abs(episode - whole[:, fade:])) < 1e-5, "the plan is kept, cut anywhere"
 
 
 def test_streamed_cleaning_matches_in_memory(tmp_path: Path) -> None:
@@ -210,3 +230,29 @@ def test_silent_file_reports_as_valid_json(tmp_path: Path) -> None:
     figures = measure_file(path).as_dict()
     assert figures["true_peak_dbtp"] is None and figures["sample_peak_dbfs"] is None
     json.dumps(figures, allow_nan=False)  # -inf would be written as invalid "-Infinity"
+
+
+@pytest.mark.parametrize("levelled", [False, True])
+def test_gain_plan_predicts_the_limited_loudness(tmp_path: Path, levelled: bool) -> None:
+    # Mastering finds its gain on the analysis's per-step arrays instead of passes over the
+    # audio: what the plan predicts must be what the limited programme then measures.
+    rate = 44100
+    samples = decode(shared("conversation/three-excerpts.wav"), rate, 1).samples
+    writer = DiskAudioWriter(tmp_path / "x.f32", 1, rate)
+    writer.append(samples)
+    audio = writer.close()
+    analysis = measure(audio)
+    level_db = None
+    if levelled:
+        level_db = leveller_gain_from(analysis.energies, hop_samples(rate), LevellerOptions())
+    plan = _Plan(analysis, rate, level_db)
+    target, ceiling = -16.0, -1.5
+    gain_db, _ = master.plan_gain(plan, target, ceiling, 0.0)
+    chain = _Chain(audio, plan, gain_db, ceiling)
+    meter = HopEnergy(rate, 1)
+    for block in chain.blocks():
+        meter.add(block)
+    limited_by = gain_db - (target - integrated_lufs(samples, rate))
+    assert limited_by > 0.5, "the limiter takes loudness away on this clip: the plan matters"
+    assert integrated_from(meter.energies(), hop_samples(rate)) == pytest.approx(target, abs=0.05)
+    assert true_peak_dbtp(np.concatenate(list(chain.blocks()), axis=1), rate) <= ceiling + 0.01

@@ -7,11 +7,12 @@ input) or 1 (processing failed); ``--debug`` shows the traceback as well.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,26 @@ def _console():
     from rich.console import Console
 
     return Console(stderr=True)
+
+
+@contextlib.contextmanager
+def _progress_display() -> Iterator[tuple[Any, Callable[[str, str], None]]]:
+    """Progress on stderr: bars with percentage and time left on a terminal, timestamped lines
+    (``14:02:11 demo: transcribe 40% (eta 0:12)``) in a log or a pipe. Yields the listener for
+    stage progress and a function for one-off notes (waiting for another run's lock)."""
+    from . import progress
+
+    console = _console()
+    if console.is_terminal:
+        with progress.rich_display(console) as listener:
+            yield listener, lambda slug, text: console.print(f"{slug}: {text}")
+        return
+    lines = progress.PlainLines(sys.stderr)
+
+    def note(slug: str, text: str) -> None:
+        click.echo(f"{time.strftime('%H:%M:%S')} {slug}: {text}", err=True)
+
+    yield lines, note
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -138,13 +159,13 @@ def process(episode_dir: Path, output_root: Path, force: bool, as_json: bool,
     """Process one episode folder into OUTPUT/<episode>/."""
     from .pipeline import ProcessOptions, process_episode
 
-    console = _console()
-    with console.status("starting") as status:
+    with _progress_display() as (listener, note):
         options = ProcessOptions(
             output_root=_output_folder(output_root),
             force=force,
             speech=_speech(model, device, diarizer, no_speech, allow_download),
-            progress=lambda slug, stage: status.update(f"{slug}: {stage}"),
+            progress=lambda slug, stage: note(slug, stage) if "waiting" in stage else None,
+            listener=listener,
         )
         result = process_episode(episode_dir, options)
     if as_json:

@@ -26,14 +26,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
+import numpy as np
+
+from . import __version__, progress
 from .audio import decode as decoding
 from .audio.clean import clean
 from .audio.decode import Audio
 from .audio.denoise import DENOISER_VERSION
 from .audio.loudness import LevellerOptions
-from .audio.master import TRUE_PEAK_MARGIN_DB, MasterSettings, master_to_mp3
+from .audio.master import TRUE_PEAK_MARGIN_DB, Mastered, MasterSettings, master_to_mp3
 from .audio.prepare import CleanedEpisode, prepare_mixed, prepare_tracks
+from .beside import Beside
 from .cache import Cache, make_key
 from .config import (
     EPISODE_FILE,
@@ -83,6 +86,8 @@ class ProcessOptions:
     force: bool = False
     speech: SpeechOptions = field(default_factory=SpeechOptions)
     progress: Progress | None = None
+    # Each stage's percentage and time left, as it goes (``progress.ProgressEvent``).
+    listener: progress.Listener | None = None
 
     def cache(self) -> Cache:
         return Cache(self.cache_dir or Path(self.output_root) / ".cache")
@@ -112,7 +117,8 @@ class _Timer:
             self.progress(self.slug, name)
         entry: dict[str, Any] = {"cached": False}
         started = time.perf_counter()
-        yield entry
+        with progress.stage(name):
+            yield entry
         entry["seconds"] = round(time.perf_counter() - started, 3)
         self.stages[name] = entry
 
@@ -263,6 +269,60 @@ def master_settings(show: ShowConfig) -> MasterSettings:
     )
 
 
+@dataclass
+class PublishedAudio:
+    """The audio path's result: the cleaned programme, its mastering, the MP3 made."""
+
+    cleaned: CleanedEpisode
+    mastered: Mastered
+    mp3: Path
+
+
+def make_published_audio(
+    manifest: EpisodeManifest, show: ShowConfig, folder: Path, timer: _Timer
+) -> PublishedAudio:
+    """Decode, clean, master and encode the published audio into ``folder``.
+
+    Independent of the speech models, which hear the recording as it came (not the cleaned
+    programme), so ``_process_in`` runs it in a child process beside them (:mod:`.beside`).
+    """
+    with timer.stage("decode+clean"):
+        cleaned = load_and_clean(manifest, show, folder, speech=False)
+    assert cleaned.audio is not None
+    intro = load_intro(show, cleaned.audio.channels)
+    mp3 = folder / "published.mp3"
+    if timer.progress:
+        timer.progress(timer.slug, "master")
+    mastered = master_to_mp3(cleaned.audio, intro, master_settings(show), mp3)
+    for stage, seconds in mastered.seconds.items():
+        timer.stages[stage] = {"cached": False, "seconds": round(seconds, 3)}
+    return PublishedAudio(cleaned, mastered, mp3)
+
+
+@contextlib.contextmanager
+def _beside(episode_dir: Path, folder: Path, timer: _Timer, run: bool) -> Iterator[Beside | None]:
+    """The published audio made in a child process while the block runs (:mod:`.beside`);
+    ``run`` False: not at all. If the block fails, the child is ended."""
+    if not run:
+        yield None
+        return
+    on_stage = (lambda name: timer.progress(timer.slug, name)) if timer.progress else None
+    child = Beside(episode_dir, folder, on_stage)
+    try:
+        yield child
+    finally:
+        child.stop()
+
+
+def _published_from(child: Beside, timer: _Timer) -> PublishedAudio:
+    """The child's result as the sequential path's (its stages timed, its MP3 in the folder)."""
+    made = child.result()
+    for name, seconds in made.stages.items():
+        timer.stages[name] = {"cached": False, "seconds": seconds}
+    cleaned = CleanedEpisode(None, np.zeros(0, np.float32), made.trimmed_start, noise=made.noise)
+    return PublishedAudio(cleaned, Mastered(**made.mastered), made.mp3)
+
+
 # --- the episode --------------------------------------------------------------------------------
 
 
@@ -334,6 +394,7 @@ def _process_in(
     manifest, show = episode_settings(episode_dir)
     early_warnings = check_before_work(manifest, show)
     slug = manifest.slug
+    work.enter_context(progress.listening(options.listener, slug))
     timer = _Timer(progress=options.progress, slug=slug)
     cache = options.cache()
     speech_options = options.speech.resolved(show)
@@ -358,23 +419,28 @@ def _process_in(
     elif not speech_options.enabled:
         speech = SpeechResult.off()
         speech.save(cache, speech_k)  # the planner finds it, as for any speech result
-    cleaned: CleanedEpisode | None = None
+    published: PublishedAudio | None = None
+    folder = Path()  # the work folder, made only when there is audio work
     if not reuse_audio or speech is None:
-        with timer.stage("decode+clean"):
-            cache.root.mkdir(parents=True, exist_ok=True)
-            folder = work.enter_context(
-                tempfile.TemporaryDirectory(prefix=f".work-{slug}-", dir=cache.root)
-            )
-            # Only what will be used: the 16 kHz copies for the speech models, the cleaned
-            # full-rate programme for mastering.
-            cleaned = load_and_clean(manifest, show, Path(folder), speech=speech is None,
-                                     audio=not reuse_audio)  # fmt: skip
+        cache.root.mkdir(parents=True, exist_ok=True)
+        folder = Path(work.enter_context(
+            tempfile.TemporaryDirectory(prefix=f".work-{slug}-", dir=cache.root)
+        ))  # fmt: skip
+    # The published audio (decode, clean, master, encode) and the speech models share nothing
+    # but the recordings: when both are to run, the audio path runs beside the speech.
+    beside = speech is None and not reuse_audio
+    with _beside(episode_dir, folder, timer, beside) as child:
+        if speech is None:
+            with timer.stage("decode-speech"):
+                heard = load_and_clean(manifest, show, folder, audio=False)
+            speech = run_speech(heard, manifest, show, speech_options, terms, timer.stage)
+            speech.save(cache, speech_k)
+        if child is not None:
+            published = _published_from(child, timer)
+    if not reuse_audio and published is None:
+        published = make_published_audio(manifest, show, folder, timer)
+    cleaned = published.cleaned if published is not None else None
     trimmed_start = previous["trimmed_start"] if reuse_audio else cleaned.trimmed_start
-
-    if speech is None:
-        assert cleaned is not None
-        speech = run_speech(cleaned, manifest, show, speech_options, terms, timer.stage)
-        speech.save(cache, speech_k)
 
     output_dir.mkdir(parents=True, exist_ok=True)
     # Every output is staged and the set published at once when the block ends cleanly
@@ -389,13 +455,9 @@ def _process_in(
             assert facts.mp3 is not None
             shutil.copyfile(facts.mp3, target_mp3)
         else:
-            assert cleaned is not None and cleaned.audio is not None
-            if options.progress:
-                options.progress(slug, "master")
-            intro = load_intro(show, cleaned.audio.channels)
-            mastered = master_to_mp3(cleaned.audio, intro, master_settings(show), target_mp3)
-            for stage, seconds in mastered.seconds.items():
-                timer.stages[stage] = {"cached": False, "seconds": round(seconds, 3)}
+            assert published is not None
+            shutil.move(published.mp3, target_mp3)
+            mastered = published.mastered
             offset, duration = mastered.offset, mastered.duration
             loudness = {"input": mastered.input, "output": mastered.output,
                         "target_lufs": show.loudness.target_lufs,
@@ -449,6 +511,8 @@ def _process_in(
         made = Made(document, loudness, offset, duration, trimmed_start, warnings, naming)
         report = _report(manifest, show, speech, made, timer, keys, time.perf_counter() - started)
         report["source"] = str(Path(episode_dir).resolve())
+        if beside:  # their seconds overlap the speech stages' (the wall clock counts them once)
+            report["overlapped"] = ["decode+clean", "master", "export"]
         # The published document holds words or edits not made by this run's machine: the
         # next run must treat it as the editor's too (see ``publish.edited_document``).
         report["edited"] = document is not machine

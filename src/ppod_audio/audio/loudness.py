@@ -186,14 +186,29 @@ def limit_true_peak(
     count = len(need)
     padded = np.pad(need, (0, (-count) % block), constant_values=1.0)
     blocks = padded.reshape(-1, block).min(axis=1)
-    attack = max(1, round(attack_seconds * rate / block))
-    release = max(1, round(release_seconds * rate / block))
-    # Window [i - attack - release, i + attack]: origin > 0 moves the filter towards the past.
-    held = minimum_filter1d(blocks, size=2 * attack + release + 1, origin=release // 2)
-    gain = uniform_filter1d(uniform_filter1d(held, attack + 1), attack + 1)
+    gain = limiter_gain(blocks, rate, block, attack_seconds, release_seconds)
     centres = (np.arange(len(gain)) + 0.5) * block
     per_sample = np.interp(np.arange(count), centres, gain).astype(np.float32)
     return (samples * per_sample).astype(np.float32)
+
+
+def limiter_gain(
+    need: np.ndarray,
+    rate: int,
+    block: int,
+    attack_seconds: float = 0.005,
+    release_seconds: float = 0.08,
+) -> np.ndarray:
+    """The limiter's gain per ``block`` samples from the gain each block's peak needs.
+
+    Shared by :func:`limit_true_peak` (an array in memory) and mastering, which plans the gain
+    of a whole episode from the peaks its one analysis pass kept (``master.py``).
+    """
+    attack = max(1, round(attack_seconds * rate / block))
+    release = max(1, round(release_seconds * rate / block))
+    # Window [i - attack - release, i + attack]: origin > 0 moves the filter towards the past.
+    held = minimum_filter1d(need, size=2 * attack + release + 1, origin=release // 2)
+    return uniform_filter1d(uniform_filter1d(held, attack + 1), attack + 1)
 
 
 def normalize(

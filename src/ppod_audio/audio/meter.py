@@ -36,9 +36,17 @@ class HopEnergy:
         self.parts: list[np.ndarray] = []
 
     def add(self, block: np.ndarray) -> None:
+        self.add_weighted(self.weight(block))
+
+    def weight(self, block: np.ndarray) -> np.ndarray:
+        """The block K-weighted (float64), filter state carried on; feed it to ``add_weighted``."""
         weighted = block.astype(np.float64)
         for index, (b, a) in enumerate(self.filters):
             weighted, self.state[index] = lfilter(b, a, weighted, axis=1, zi=self.state[index])
+        return weighted
+
+    def add_weighted(self, weighted: np.ndarray) -> None:
+        """Accumulate an already K-weighted block (mastering keeps finer energies of it too)."""
         weighted = np.concatenate([self.rest, weighted], axis=1)
         count = weighted.shape[1] // self.hop
         squares = weighted[:, : count * self.hop] ** 2

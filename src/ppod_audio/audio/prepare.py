@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import progress
 from ..config import CleanSettings  # show.toml's [clean], validated: the one settings class
 from ..errors import InputError
 from .activity import FRAME_SECONDS, frame_levels_db
@@ -132,6 +133,7 @@ def reduce_noise(
     notched_writer = (DiskAudioWriter(work / "notched.f32", audio.channels, audio.rate)
                       if harmonics and denoiser is not None else None)  # fmt: skip
     for start, stop in audio.blocks():
+        progress.advance(0.1 + 0.75 * start / max(audio.frames, 1))  # decoding was the first 10 %
         block = audio.read(start, stop)
         meters["before"].add(block.mean(axis=0))
         out = notches(block)
@@ -158,6 +160,7 @@ def reduce_noise(
         "before": sampled_dnsmos(mono(audio), audio.frames, audio.rate),
         "after": sampled_dnsmos(mono(denoised), denoised.frames, denoised.rate),
     }
+    progress.advance(0.85)  # DNSMOS scoring, the last part
     kept = denoiser is None or keeps_denoised(mos["before"], mos["after"])
     if not kept:
         report["denoised_dnsmos"] = mos["after"].as_dict() if mos["after"] else None
@@ -212,6 +215,7 @@ def prepare_mixed(
     for path in paths:
         peak = 0.0
         for block in decode_blocks(path, rate, channels):
+            progress.checkpoint()
             peak = max(peak, float(np.abs(block).max(initial=0.0)))
             cleaned = highpass(block)
             writer.append(cleaned)

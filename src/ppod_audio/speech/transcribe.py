@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
+from .. import progress
 from ..defaults import SPEECH_RATE
 from ..errors import InputError, ProcessingError
 from ..transcript.model import Word
@@ -270,6 +272,13 @@ def words_from_segments(segments, duration: float) -> list[Word]:
     return words
 
 
+def _reporting(segments: Iterable[Any], first: int, total: int) -> Iterator[Any]:
+    """The segments, each reported as progress (how far into the audio it ends)."""
+    for segment in segments:
+        progress.advance((first + segment.end * SAMPLE_RATE) / max(total, 1))
+        yield segment
+
+
 def check_audio(audio: np.ndarray) -> np.ndarray:
     audio = np.asarray(audio)
     if audio.ndim != 1:
@@ -317,7 +326,9 @@ def transcribe(audio: np.ndarray, options: TranscribeOptions | None = None) -> T
         else:
             segments, info = model.transcribe(piece, **arguments)
         # segments is lazy: decoding happens here
-        found = words_from_segments(segments, len(piece) / SAMPLE_RATE)
+        found = words_from_segments(
+            _reporting(segments, first, len(audio)), len(piece) / SAMPLE_RATE
+        )
         shift = first / SAMPLE_RATE
         words += [w.model_copy(update={"start": w.start + shift, "end": w.end + shift})
                   for w in found]  # fmt: skip

@@ -1,0 +1,149 @@
+"""The published audio made in a child process, beside the speech models.
+
+Decoding, cleaning, mastering and encoding the published audio share nothing with speech
+recognition and diarization but the recordings (the models hear the recording as it came, not
+the cleaned programme), and on two cores faster-whisper leaves most of one idle. So when both
+are to run, the pipeline starts this child first and runs the speech models meanwhile.
+
+A process, not a thread: RNNoise is called once per 10 ms frame through ctypes, and each call
+gives up and takes back Python's lock; beside faster-whisper's Python loop a thread waited for
+it at every frame (measured: the cleaning took ten times as long). The child re-reads the
+episode's settings itself, writes the MP3 into the run's work folder and reports on its own
+stdout, one JSON object a line: progress events, then its result or its error (a ``PpodError``
+keeps its message and exit code across). Killing it is safe: it writes only into that folder.
+
+    python -m ppod_audio.beside EPISODE_DIR WORK_FOLDER PARENT_PID
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from . import progress
+from .errors import InputError, PpodError, ProcessingError, from_os_error
+
+
+@dataclass
+class AudioResult:
+    """What the parent needs from the audio path (the cleaned programme stays on disk)."""
+
+    trimmed_start: float
+    noise: dict[str, Any]
+    mastered: dict[str, Any]  # ``Mastered`` as a dict
+    stages: dict[str, float]  # seconds of decode+clean, master, export
+    mp3: Path
+
+
+class Beside:
+    """The child running; :meth:`result` waits for it, :meth:`stop` ends it early."""
+
+    def __init__(self, episode_dir: Path, folder: Path, on_stage: Callable[[str], None] | None):
+        self.on_stage = on_stage
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        # ``-m`` needs this package importable the way the parent imported it (a checkout run
+        # with PYTHONPATH=src, or an installed package): hand the parent's path on.
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ppod_audio.beside", str(episode_dir), str(folder),
+             str(os.getpid())],
+            stdout=subprocess.PIPE, stderr=self.errors, stdin=subprocess.DEVNULL, text=True,
+            env=env,
+        )  # fmt: skip
+        self.outcome: dict[str, Any] | None = None
+        self.reader = threading.Thread(target=progress.in_thread(self._read), daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            message = json.loads(line)
+            if "stage" in message:
+                if message["fraction"] == 0.0 and self.on_stage is not None:
+                    self.on_stage(message["stage"])
+                progress.relay(message["stage"], message["fraction"], message["elapsed"])
+            else:
+                self.outcome = message
+
+    def result(self) -> AudioResult:
+        code = self.process.wait()
+        self.reader.join()
+        outcome = self.outcome or {}
+        if "error" in outcome:
+            kind = InputError if outcome["exit_code"] == 2 else ProcessingError
+            raise kind(outcome["error"])
+        if code != 0 or "result" not in outcome:
+            self.errors.seek(0)
+            tail = self.errors.read().decode(errors="replace").strip()[-500:]
+            raise ProcessingError(f"making the published audio failed (exit {code}): {tail}")
+        data = outcome["result"]
+        return AudioResult(data["trimmed_start"], data["noise"], data["mastered"], data["stages"],
+                           Path(data["mp3"]))  # fmt: skip
+
+    def stop(self) -> None:
+        """End the child (another stage failed); what it wrote is in the work folder only."""
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+        self.process.wait()
+        self.reader.join()
+        self.errors.close()
+
+
+def _die_with_parent(parent: int) -> None:
+    """A parent killed outright (SIGKILL: no ``stop``) takes this child with it (Linux)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before the line above: nobody waits for this work
+        sys.exit(1)
+
+
+def main(argv: list[str]) -> int:
+    episode_dir, folder = Path(argv[0]), Path(argv[1])
+    _die_with_parent(int(argv[2]))
+    # The protocol owns the real stdout; anything a library prints goes to stderr instead.
+    channel = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+
+    def send(message: dict[str, Any]) -> None:
+        channel.write(json.dumps(message) + "\n")
+        channel.flush()
+
+    def report(event: progress.ProgressEvent) -> None:
+        send({"stage": event.stage, "fraction": event.fraction, "elapsed": event.elapsed})
+
+    from .pipeline import _Timer, episode_settings, make_published_audio
+
+    try:
+        try:
+            manifest, show = episode_settings(episode_dir)
+            timer = _Timer()
+            with progress.listening(report, manifest.slug):
+                made = make_published_audio(manifest, show, folder, timer)
+        except OSError as failure:
+            raise from_os_error(failure, folder) from failure
+    except PpodError as error:
+        send({"error": str(error), "exit_code": error.exit_code})
+        return 0
+    stages = {name: entry["seconds"] for name, entry in timer.stages.items()}
+    send({"result": {"trimmed_start": made.cleaned.trimmed_start, "noise": made.cleaned.noise,
+                     "mastered": asdict(made.mastered), "stages": stages,
+                     "mp3": str(made.mp3)}})  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

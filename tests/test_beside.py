@@ -1,0 +1,32 @@
+"""The published audio made in a child process beside the speech models (``ppod_audio.beside``):
+its errors reach the user as the sequential path's would, and it leaves nothing behind."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import make_episode, write_wav
+
+
+@pytest.mark.slow
+def test_silent_recording_is_refused_with_speech_on(show_root: Path, tmp_path: Path) -> None:
+    # Only the audio path checks for silence; with speech on it runs in the child, whose
+    # error must come back as the same one line and exit code 2, with nothing published.
+    silent = write_wav(tmp_path / "take.wav", np.full(5 * 44100, 1e-5, np.float32), 44100)
+    folder = make_episode(show_root, "quiet", {"take.wav": silent})
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-c", "from ppod_audio.cli import main; main()", "process",
+         str(folder), "-o", str(out), "--model", "tiny.en"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "is silent" in errors[0] and "take.wav" in errors[0], errors
+    assert "Traceback" not in result.stderr
+    assert not list((out / "quiet").glob("*.mp3")), "nothing published"
+    assert not list((out / ".cache").glob(".work-*")), "the work folder is removed"
