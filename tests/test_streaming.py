@@ -237,7 +237,7 @@ def test_gain_plan_predicts_the_limited_loudness(tmp_path: Path, levelled: bool)
     # Mastering finds its gain on the analysis's per-step arrays instead of passes over the
     # audio: what the plan predicts must be what the limited programme then measures.
     rate = 44100
-    samples = decode(shared("conversation/three-excerpts.wav"), rate, 1).samples
+    samples = decode(three_voices(), rate, 1).samples
     writer = DiskAudioWriter(tmp_path / "x.f32", 1, rate)
     writer.append(samples)
     audio = writer.close()
