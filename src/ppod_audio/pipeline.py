@@ -45,6 +45,7 @@ from .config import (
     require_show_file,
 )
 from .cover import cover_warnings, inspect_cover
+from .edit import audio_edits
 from .edit.history import backup as backup_document
 from .edit.history import document_path
 from .errors import InputError, PpodError, from_os_error
@@ -80,6 +81,9 @@ class ProcessOptions:
     force: bool = False
     speech: SpeechOptions = field(default_factory=SpeechOptions)
     progress: Progress | None = None
+    # An edited document to publish in place of episode.json (an audio edit being applied:
+    # ``ppod redact``/``cut``); its audio_edits are rendered into this run's MP3.
+    document: EpisodeDocument | None = None
 
     def cache(self) -> Cache:
         return Cache(self.cache_dir or Path(self.output_root) / ".cache")
@@ -349,11 +353,15 @@ def _process_in(
 
     previous = published_report(output_dir)
     mp3_path = output_dir / f"{slug}.mp3"
+    # Redactions and cuts made since (or kept from) earlier runs: replayed on this run's audio.
+    stored_edits = audio_edits.stored_edits(output_dir, previous, options.document)
+    edits_k = audio_edits.edits_key(stored_edits, show, speech_k)
     reuse_audio = (
         not options.force
         and previous is not None
         and previous.get("status") == "ok"
         and previous.get("keys", {}).get("audio") == audio_k
+        and previous.get("keys", {}).get("edits") == edits_k
         and mp3_path.is_file()
     )
     speech: SpeechResult | None = (
@@ -365,6 +373,7 @@ def _process_in(
         speech = SpeechResult.off()
         speech.save(cache, speech_k)  # the planner finds it, as for any speech result
     cleaned: CleanedEpisode | None = None
+    folder = ""
     if not reuse_audio or speech is None:
         with timer.stage("decode+clean"):
             cache.root.mkdir(parents=True, exist_ok=True)
@@ -381,6 +390,7 @@ def _process_in(
         assert cleaned is not None
         speech = run_speech(cleaned, manifest, show, speech_options, terms, timer.stage)
         speech.save(cache, speech_k)
+    edits, tidy = audio_edits.edits_for_run(stored_edits, show, speech.words, trimmed_start)
 
     output_dir.mkdir(parents=True, exist_ok=True)
     # Every output is staged and the set published at once when the block ends cleanly
@@ -398,7 +408,13 @@ def _process_in(
             if options.progress:
                 options.progress(slug, "master")
             intro = load_intro(show, cleaned.audio.channels)
-            mastered = master_to_mp3(cleaned.audio, intro, master_settings(show), target_mp3)
+            programme = cleaned.audio
+            if edits:
+                with timer.stage("audio edits"):
+                    programme = audio_edits.render_audio(
+                        cleaned.audio, edits, trimmed_start, show.safeguarding.redact_with,
+                        Path(folder) / "edited.f32")  # fmt: skip
+            mastered = master_to_mp3(programme, intro, master_settings(show), target_mp3)
             for stage, seconds in mastered.seconds.items():
                 timer.stages[stage] = {"cached": False, "seconds": round(seconds, 3)}
             offset, duration = mastered.offset, mastered.duration
@@ -415,12 +431,17 @@ def _process_in(
                 speech=speech,
                 intro_offset=offset,
                 trimmed_start=trimmed_start,
-                duration=duration,
+                # Built on the uncut clock, then the edits cut it to the MP3's length.
+                duration=duration + audio_edits.cut_seconds(edits),
             )
+            machine = audio_edits.apply_edits(machine, edits, trimmed_start)
+            machine = machine.model_copy(update={"duration": round(duration, 3)})
             speech.warnings += [w for w in early_warnings if w not in speech.warnings]
             document, words_k = _keep_editors_work(
                 output_dir, previous, machine, speech_k, stage_k["inputs"], trimmed_start,
-                options.force, speech_options.enabled, speech.warnings)  # fmt: skip
+                options.force, speech_options.enabled, speech.warnings,
+                options.document)  # fmt: skip
+            document = audio_edits.enforce_redactions(document, machine.audio_edits, trimmed_start)
         with timer.stage("publish"):
             stage_recognised(staging, output_dir, machine)
             written_sha256 = stage_transcripts(staging, document, output_dir, show, target_mp3)
@@ -438,6 +459,7 @@ def _process_in(
             "text": stage_k["text"],
             "glossary": stage_k["glossary"],
             "document": written_sha256,
+            "edits": edits_k,
         }
         report = _report(manifest, show, document, speech, timer, loudness, offset, duration,
                          trimmed_start, keys, time.perf_counter() - started)  # fmt: skip
@@ -448,6 +470,7 @@ def _process_in(
         # Noise and hum reduction: what was done, pause floor and DNSMOS before and after.
         report["cleaning"] = previous.get("cleaning") if reuse_audio and previous else cleaned.noise
         report["review"], report["ready"] = review.summary(), review.ready
+        report["audio_edits"] = audio_edits.edits_report(edits, tidy)
         staging.write_bytes(output_dir / "report.json", report_json(report).encode("utf-8"),
                             rank=2)  # fmt: skip
     return report
@@ -492,14 +515,16 @@ def _keep_editors_work(
     force: bool,
     speech_enabled: bool,
     warnings: list[str],
+    incoming: EpisodeDocument | None = None,
 ) -> tuple[EpisodeDocument, str]:
     """Re-processing must not throw away an editor's corrections, nor a transcript.
 
     Returns the document to publish and the key of the speech result its words came from.
 
     ``episode.json`` differing from the hash this pipeline last wrote means a person edited it.
-    If the words underneath are the same (same speech key) on the same clock (same trim), their
-    edited document is kept, with metadata, chapters and intro offset refreshed from this run;
+    If the words underneath are the same (same speech key) on the same clock (same trim, same
+    cuts), their edited document is kept, with metadata, chapters and intro offset refreshed
+    from this run;
     otherwise (a new model, new audio, a new trim, or ``--force``) the machine's document wins and
     theirs is kept in ``history/``. The trim is checked apart because the speech key leaves out
     the cleaning settings (speech hears the untrimmed recording), and ``refresh_edited`` moves
@@ -508,19 +533,28 @@ def _keep_editors_work(
     A run without speech recognition (``--no-speech``) has no words of its own: the transcript
     already published (edited or not) is kept while it still fits the recordings (same inputs,
     same trim); otherwise it goes to ``history/``, and the warnings say which.
+
+    ``incoming``: an edited document a command is publishing (an audio edit), taken as the
+    editor's ``episode.json`` would be.
     """
     same_clock = previous is not None and previous.get("trimmed_start") == round(trimmed_start, 3)
     old_keys: dict[str, Any] = (previous or {}).get("keys", {})
     if not speech_enabled and not force:
         kept = _published_words(output_dir, previous, machine, warnings,
-                                fits=same_clock and old_keys.get("inputs") == inputs_k)  # fmt: skip
+                                fits=same_clock and old_keys.get("inputs") == inputs_k,
+                                incoming=incoming)  # fmt: skip
         if kept is not None:
             return kept, old_keys.get("speech") or speech_k
-    edited = edited_document(output_dir, previous)
+    edited: tuple[bytes, EpisodeDocument | None] | None
+    if incoming is not None:
+        edited = (incoming.model_dump_json().encode("utf-8"), incoming)
+    else:
+        edited = edited_document(output_dir, previous)
     if edited is None:
         return machine, speech_k
     data, document = edited
-    same_words = same_clock and old_keys.get("speech") == speech_k
+    same_words = (same_clock and old_keys.get("speech") == speech_k and document is not None
+                  and audio_edits.same_cuts(document, machine))  # fmt: skip
     if document is not None and same_words and not force:
         warnings.append("kept the editor's changes to episode.json (use --force to discard)")
         return refresh_edited(document, machine), speech_k
@@ -537,19 +571,25 @@ def _published_words(
     warnings: list[str],
     *,
     fits: bool,
+    incoming: EpisodeDocument | None = None,
 ) -> EpisodeDocument | None:
-    """For a run without speech recognition: the published transcript, kept (``fits``) or
-    moved to history/; ``None`` when there is none to keep."""
+    """For a run without speech recognition: the published transcript (or ``incoming``, the
+    one a command is publishing), kept (``fits``) or moved to history/; ``None`` when there is
+    none to keep."""
     path = document_path(output_dir)
-    if not path.is_file():
+    if incoming is not None:
+        published, data = incoming, incoming.model_dump_json().encode("utf-8")
+    elif not path.is_file():
         return None
-    data = path.read_bytes()
-    try:
-        published = EpisodeDocument.model_validate_json(data)
-    except ValueError:
-        return None  # a damaged file: the edited-document rule keeps it in history/
+    else:
+        data = path.read_bytes()
+        try:
+            published = EpisodeDocument.model_validate_json(data)
+        except ValueError:
+            return None  # a damaged file: the edited-document rule keeps it in history/
     if not any(s.speaker != WARNING_SPEAKER_ID for s in published.segments):
         return None
+    fits = fits and audio_edits.same_cuts(published, machine)
     if fits:
         warnings.append("speech recognition was off for this run: kept the transcript already "
                         "published (its words, speakers and any edits)")  # fmt: skip
