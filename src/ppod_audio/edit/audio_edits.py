@@ -588,3 +588,13 @@ def edits_report(edits: Sequence[AudioEdit], tidy: TidyPlan | None) -> dict:
             "seconds_removed": round(tidy.seconds, 3),
         }
     return report
+
+
+def keep_redacted(document: EpisodeDocument, report: dict) -> EpisodeDocument:
+    """:func:`enforce_redactions` for a render or an editor's save: a word typed into a
+    redacted span is not published."""
+    trimmed_start = report.get("trimmed_start")
+    if not any(e.kind == "redact" for e in document.audio_edits) or trimmed_start is None:
+        return document
+    enforced = enforce_redactions(document, document.audio_edits, float(trimmed_start))
+    return document if enforced == document else enforced
