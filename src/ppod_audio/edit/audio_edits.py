@@ -35,7 +35,7 @@ from ..transcript.model import WARNING_SPEAKER_ID, AudioEdit, EpisodeDocument, S
 
 REDACTED = "[redacted]"
 TONE_HZ = 1000.0
-TONE_AMPLITUDE = 0.1  # -20 dBFS peak: about speech level in the cleaned programme
+TONE_AMPLITUDE = 0.1  # -20 dBFS peak: the tone follows the words' level up to 6 dB above
 FADE_SECONDS = 0.01  # into and out of a redaction: no click
 CROSSFADE_SECONDS = 0.02  # across a cut's join
 QUIET_SEARCH_SECONDS = 0.04  # a cut slides this far either way to join at a quiet point
@@ -374,7 +374,7 @@ def tidy_edits(
 class _Redaction:
     start: int
     stop: int
-    tone: bool
+    amplitude: float  # of the tone; 0 for silence
 
 
 def _frame(seconds: float, rate: int) -> int:
@@ -397,10 +397,23 @@ def _apply_redactions(
         weight = (0.5 - 0.5 * np.cos(np.pi * weight)).astype(np.float32)  # raised cosine
         part = block[:, lo - offset : hi - offset]
         part *= 1.0 - weight
-        if red.tone:
-            tone = TONE_AMPLITUDE * np.sin(2 * np.pi * TONE_HZ * (t - red.start) / rate)
+        if red.amplitude:
+            tone = red.amplitude * np.sin(2 * np.pi * TONE_HZ * (t - red.start) / rate)
             part += (tone * weight).astype(np.float32)
     return block
+
+
+def _tone_level(audio, start: int, stop: int) -> float:
+    """The tone's amplitude: as loud (RMS) as the words it replaces, so the programme's
+    loudness, and the gain mastering finds for it, stay where they were; never under
+    -40 dBFS (a bleep must be heard) nor over :data:`TONE_AMPLITUDE`'s 6 dB above it."""
+    power, count = 0.0, 0
+    for at in range(start, stop, audio.rate * 10):
+        block = audio.read(at, min(stop, at + audio.rate * 10))
+        power += float(np.square(block, dtype=np.float64).mean(axis=0).sum())
+        count += block.shape[1]
+    rms = np.sqrt(power / max(1, count))
+    return float(np.clip(rms * np.sqrt(2), 0.01, 2 * TONE_AMPLITUDE))
 
 
 def _quiet_shift(read, start: int, stop: int, rate: int, lo: int, hi: int) -> int:
@@ -433,16 +446,15 @@ def render_audio(
     from ..audio.disk import DiskAudioWriter
 
     rate, frames = audio.rate, audio.frames
-    redactions = [
-        _Redaction(
-            max(0, _frame(e.start - trimmed_start, rate)),
-            min(frames, _frame(e.end - trimmed_start, rate)),
-            (e.mode or default_mode) == "tone",
-        )
-        for e in edits
-        if e.kind == "redact"
-    ]
-    redactions = [r for r in redactions if r.stop > r.start]
+    redactions = []
+    for e in edits:
+        start = max(0, _frame(e.start - trimmed_start, rate))
+        stop = min(frames, _frame(e.end - trimmed_start, rate))
+        if e.kind == "redact" and stop > start:
+            tone = (e.mode or default_mode) == "tone"
+            redactions.append(
+                _Redaction(start, stop, _tone_level(audio, start, stop) if tone else 0)
+            )
 
     def read(start: int, stop: int) -> np.ndarray:
         block = audio.read(start, stop)

@@ -1,0 +1,288 @@
+"""Edits that change the audio (redact, cut, tidy) on real audio through the real pipeline.
+
+The recording is made here: ten 0.4 s "words" (each a note of its own, 200-605 Hz) one second
+apart over room noise, processed with ``--no-speech`` and given a transcript whose words sit on
+the buzzes, as an editor would have it. Everything else is real: cleaning, mastering, the MP3
+encoder, the tags, every transcript format, and ffmpeg decoding what was published.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import ebur128, make_episode, make_show, read_mono, write_wav
+
+from ppod_audio.cli import cli
+from ppod_audio.edit.history import save_document
+from ppod_audio.transcript.model import Segment, Speaker, Word, load_document
+
+RATE = 44100
+WORDS = ["Hello", "and", "welcome,", "Jessica", "Smithers", "talked", "about", "the", "case",
+         "today."]  # fmt: skip
+FIRST_WORD = 2.0  # seconds on the raw recording
+WORD_SECONDS = 0.4
+STEP = 1.0
+SECRET = "Smithers"
+
+
+def pitch(index: int | str) -> float:
+    """Each word its own note, so a test can tell which word is heard where."""
+    if isinstance(index, str):
+        index = WORDS.index(index)
+    return 200.0 + 45.0 * index
+
+
+def _recording(path: Path) -> Path:
+    rng = np.random.default_rng(3)
+    total = FIRST_WORD + STEP * len(WORDS) + 1.5
+    samples = rng.normal(0, 10 ** (-55 / 20), int(total * RATE))
+    t = np.arange(int(WORD_SECONDS * RATE)) / RATE
+    envelope = np.minimum(1.0, np.minimum(t, WORD_SECONDS - t) / 0.03)
+    for index in range(len(WORDS)):
+        buzz = np.sin(2 * np.pi * pitch(index) * t) * 0.2 * envelope
+        start = int((FIRST_WORD + index * STEP) * RATE)
+        samples[start : start + len(buzz)] += buzz
+    return write_wav(path, samples.astype(np.float32), RATE)
+
+
+@pytest.fixture(scope="module")
+def processed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The episode processed once (``--no-speech``) with its transcript: copied per test."""
+    root = make_show(tmp_path_factory.mktemp("edits") / "raw_audio")
+    recording = _recording(root.parent / "words.wav")
+    manifest = ('title = "Audio edits"\ninputs = ["words.wav"]\n'
+                '[[speakers]]\nname = "Jasmine Wark"\n'
+                '[[chapters]]\nstart = 0.0\ntitle = "Opening"\n'
+                '[[chapters]]\nstart = 10.0\ntitle = "The case"\n')  # fmt: skip
+    make_episode(root, "edits", {"words.wav": recording}, manifest)
+    out = root.parent / "output"
+    result = CliRunner().invoke(cli, ["process", str(root / "edits"), "-o", str(out),
+                                      "--no-speech"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    folder = out / "edits"
+    report = json.loads((folder / "report.json").read_text())
+    shift = report["intro_offset"] - report["trimmed_start"]
+    doc = load_document(folder / "episode.json")
+    words = [
+        Word(text=text, start=round(FIRST_WORD + i * STEP + shift, 3),
+             end=round(FIRST_WORD + i * STEP + WORD_SECONDS + shift, 3), probability=0.9,
+             speaker="S1")
+        for i, text in enumerate(WORDS)
+    ]  # fmt: skip
+    segment = Segment(speaker="S1", start=words[0].start, end=words[-1].end,
+                      text=" ".join(WORDS), words=words)  # fmt: skip
+    host = Speaker(id="S1", name="Jasmine Wark")
+    doc = doc.model_copy(update={"segments": [*doc.segments, segment],
+                                 "speakers": [*doc.speakers, host]})  # fmt: skip
+    save_document(folder, doc)
+    result = CliRunner().invoke(cli, ["render", str(folder)])
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+@pytest.fixture
+def episode(processed: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    root = processed.parents[1]
+    shutil.copytree(root / "raw_audio", tmp_path / "raw_audio")
+    shutil.copytree(root / "output", tmp_path / "output")
+    folder = tmp_path / "output" / "edits"
+    report = json.loads((folder / "report.json").read_text())
+    report["source"] = str(tmp_path / "raw_audio" / "edits")
+    (folder / "report.json").write_text(json.dumps(report))
+    return folder
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(cli, [*args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def decoded(folder: Path) -> np.ndarray:
+    return read_mono(folder / "edits.mp3", RATE)
+
+
+def band_energy(samples: np.ndarray, start: float, end: float, hz: float) -> float:
+    """Energy within 30 Hz of ``hz`` in ``start..end`` seconds."""
+    part = samples[int(start * RATE) : int(end * RATE)]
+    spectrum = np.abs(np.fft.rfft(part * np.hanning(len(part)))) ** 2
+    freqs = np.fft.rfftfreq(len(part), 1 / RATE)
+    return float(spectrum[np.abs(freqs - hz) < 30].sum())
+
+
+def published_files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*")
+            if p.is_file() and "history" not in p.relative_to(folder).parts]  # fmt: skip
+
+
+def tag_text(mp3: Path) -> str:
+    from mutagen.id3 import ID3
+
+    return "\n".join(str(frame) for frame in ID3(mp3).values())
+
+
+def word_times(folder: Path) -> dict[str, tuple[float, float]]:
+    doc = load_document(folder / "episode.json")
+    return {w.text: (w.start, w.end) for w in doc.words()}
+
+
+def test_redact_puts_a_tone_on_the_words_and_removes_them_from_every_published_file(
+    episode: Path,
+) -> None:
+    before_audio = decoded(episode)
+    before = word_times(episode)
+    run("redact", str(episode), "--words", "3-4")
+    after_audio = decoded(episode)
+    start, end = before["Jessica"][0], before[SECRET][1]
+    # The span holds the 1 kHz tone and no longer the words' notes.
+    assert band_energy(after_audio, start + 0.05, end - 0.05, 1000) > 100 * band_energy(
+        before_audio, start + 0.05, end - 0.05, 1000)  # fmt: skip
+    for word in ("Jessica", SECRET):
+        a, b = before[word]
+        assert band_energy(after_audio, a + 0.05, b - 0.05, pitch(word)) < 0.01 * band_energy(
+            before_audio, a + 0.05, b - 0.05, pitch(word))  # fmt: skip
+    # Words either side are still there (the programme's gain is found again, so within 3 dB).
+    for word in ("welcome,", "talked"):
+        a, b = before[word]
+        ratio = band_energy(after_audio, a + 0.05, b - 0.05, pitch(word)) / band_energy(
+            before_audio, a + 0.05, b - 0.05, pitch(word))  # fmt: skip
+        assert 0.5 < ratio < 2.0
+    # Length and every later time unchanged.
+    assert abs(len(after_audio) - len(before_audio)) <= 1
+    after = word_times(episode)
+    assert after["today."] == before["today."] and after["talked"] == before["talked"]
+    assert "[redacted]" in after and SECRET not in after and "Jessica" not in after
+    # No click: no sample-to-sample jump at the edges bigger than the tone's own steepest step.
+    tone_step = np.abs(np.diff(after_audio[int((start + 0.2) * RATE) : int((end - 0.2) * RATE)]))
+    for edge in (start - 0.13, end + 0.13, start, end):
+        region = after_audio[int((edge - 0.03) * RATE) : int((edge + 0.03) * RATE)]
+        assert np.abs(np.diff(region)).max() <= 1.2 * tone_step.max()
+    # "[redacted]" in every transcript and the lyrics tag; the name in no published file or tag.
+    for suffix in (".txt", ".srt", ".vtt", ".html", ".transcript.json"):
+        assert "[redacted]" in (episode / f"edits{suffix}").read_text(encoding="utf-8")
+    assert "[redacted]" in tag_text(episode / "edits.mp3")
+    assert SECRET not in tag_text(episode / "edits.mp3")
+    for path in published_files(episode):
+        data = path.read_bytes()
+        assert SECRET.encode() not in data, path
+        assert SECRET.encode("utf-16-le") not in data, path
+    # history/ keeps the words (local only).
+    assert any(SECRET.encode() in p.read_bytes() for p in (episode / "history").iterdir())
+    report = json.loads((episode / "report.json").read_text())
+    assert report["audio_edits"]["redactions"] == 1
+    loudness = ebur128(episode / "edits.mp3")
+    assert abs(loudness["integrated"] + 16) <= 0.5 and loudness["true_peak"] <= -1.0
+
+
+def test_silence_mode_leaves_the_span_quiet(episode: Path) -> None:
+    before_audio = decoded(episode)
+    before = word_times(episode)
+    run("redact", str(episode), "--phrase", "jessica smithers", "--mode", "silence")
+    after_audio = decoded(episode)
+    start, end = before["Jessica"][0] + 0.05, before[SECRET][1] - 0.05
+    span = after_audio[int(start * RATE) : int(end * RATE)]
+    speech = before_audio[int(start * RATE) : int(end * RATE)]
+    assert np.sqrt(np.mean(span**2)) < 0.01 * np.sqrt(np.mean(speech**2))
+    assert band_energy(after_audio, start, end, 1000) < 1e-3 * band_energy(
+        before_audio, start, end, pitch(SECRET))  # fmt: skip
+    assert abs(len(after_audio) - len(before_audio)) <= 1
+
+
+def test_cut_shortens_by_exactly_the_cut_and_moves_everything_after_it(episode: Path) -> None:
+    before_audio = decoded(episode)
+    before = word_times(episode)
+    chapters_before = load_document(episode / "episode.json").chapters
+    out = run("cut", str(episode), "--words", "5-6", "--json")
+    cut = json.loads(out[out.index("{"):])["added"][0]
+    length = cut["end"] - cut["start"]
+    # Half the pause either side: 0.3 + 0.4 + 0.6 + 0.4 + 0.3 s.
+    assert length == pytest.approx(2.0, abs=0.002)
+    after_audio = decoded(episode)
+    assert (len(before_audio) - len(after_audio)) / RATE == pytest.approx(length, abs=0.01)
+    after = word_times(episode)
+    assert "talked" not in after and "about" not in after
+    for word in ("the", "case", "today."):
+        assert after[word][0] == pytest.approx(before[word][0] - length, abs=0.002)
+    assert after["welcome,"] == before["welcome,"]
+    # The audio moved with the words: "case"'s note is heard at its new time, where "about"
+    # was heard before the cut.
+    a, b = after["case"]
+    note = pitch("case")
+    ratio = band_energy(after_audio, a + 0.05, b - 0.05, note) / band_energy(
+        before_audio, before["case"][0] + 0.05, before["case"][1] - 0.05, note)  # fmt: skip
+    assert 0.5 < ratio < 2.0
+    assert band_energy(before_audio, a + 0.05, b - 0.05, note) < 0.01 * band_energy(
+        after_audio, a + 0.05, b - 0.05, note)  # fmt: skip
+    chapters = load_document(episode / "episode.json").chapters
+    later = [c for c in chapters_before if c.title == "The case"][0]
+    moved = [c for c in chapters if c.title == "The case"][0]
+    assert moved.start == pytest.approx(later.start - length, abs=0.002)
+    from mutagen.id3 import ID3
+
+    chap = ID3(episode / "edits.mp3").getall("CHAP")
+    frames = {f.sub_frames["TIT2"].text[0]: f.start_time for f in chap}
+    assert frames["The case"] == pytest.approx(moved.start * 1000, abs=2)
+    vtt = (episode / "edits.vtt").read_text()
+    assert "talked" not in vtt
+    loudness = ebur128(episode / "edits.mp3")
+    assert abs(loudness["integrated"] + 16) <= 0.5 and loudness["true_peak"] <= -1.0
+
+
+def test_undo_restores_the_words_and_the_audio(episode: Path) -> None:
+    before_audio = decoded(episode)
+    before = word_times(episode)
+    run("cut", str(episode), "--words", "5-6")
+    run("cut", str(episode), "--undo")
+    assert word_times(episode) == before
+    assert abs(len(decoded(episode)) - len(before_audio)) <= 1
+    assert load_document(episode / "episode.json").audio_edits == []
+
+
+def test_reprocessing_keeps_the_redaction_and_the_cut(episode: Path) -> None:
+    before = word_times(episode)
+    run("redact", str(episode), "--words", "3-4")
+    run("cut", str(episode), "--phrase", "case")
+    edited_audio = decoded(episode)
+    source = json.loads((episode / "report.json").read_text())["source"]
+    # A change of loudness target forces the audio to be mastered again from the recordings.
+    show = Path(source).parent / "show.toml"
+    show.write_text(show.read_text().replace("target_lufs = -16.0", "target_lufs = -17.0"))
+    run("process", source, "-o", str(episode.parent), "--no-speech")
+    report = json.loads((episode / "report.json").read_text())
+    assert report["stages"]["master"]["cached"] is False
+    after = word_times(episode)
+    assert SECRET not in after and "[redacted]" in after and "case" not in after
+    audio = decoded(episode)
+    assert abs(len(audio) - len(edited_audio)) <= 1
+    start, end = before["Jessica"][0], before[SECRET][1]
+    assert band_energy(audio, start + 0.05, end - 0.05, 1000) > 10 * band_energy(
+        audio, start + 0.05, end - 0.05, pitch(SECRET))  # fmt: skip
+    for path in published_files(episode):
+        assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_a_word_typed_back_into_a_redaction_is_not_published(episode: Path) -> None:
+    run("redact", str(episode), "--words", "4")
+    doc = load_document(episode / "episode.json")
+    for word in doc.segments[-1].words:
+        if word.text == "[redacted]":
+            word.text = SECRET
+    doc.segments[-1].text = " ".join(w.text for w in doc.segments[-1].words)
+    save_document(episode, doc)
+    run("render", str(episode))
+    for path in published_files(episode):
+        assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_bad_selections_are_one_line_and_exit_2(episode: Path) -> None:
+    for args in (["--words", "5-99"], ["--phrase", "nobody said this"], ["--from", "1"],
+                 ["--words", "x"], ["--from", "0", "--to", "1"]):  # fmt: skip
+        result = CliRunner().invoke(cli, ["redact", str(episode), *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert result.output.startswith("Error: ") and len(result.output.splitlines()) == 1
