@@ -286,3 +286,32 @@ def test_bad_selections_are_one_line_and_exit_2(episode: Path) -> None:
         result = CliRunner().invoke(cli, ["redact", str(episode), *args])
         assert result.exit_code == 2, (args, result.output)
         assert result.output.startswith("Error: ") and len(result.output.splitlines()) == 1
+
+
+def test_tidy_shortens_pauses_and_cuts_fillers_and_removes_what_it_reports(episode: Path) -> None:
+    before_audio = decoded(episode)
+    doc = load_document(episode / "episode.json")
+    doc.segments[-1].words[1].text = "um"  # "and" said as a filler
+    doc.segments[-1].text = " ".join(w.text for w in doc.segments[-1].words)
+    save_document(episode, doc)
+    source = Path(json.loads((episode / "report.json").read_text())["source"])
+    show = source.parent / "show.toml"
+    show.write_text(show.read_text() + "\n[tidy]\nenabled = true\nmax_pause_seconds = 0.3\n")
+    run("process", str(source), "-o", str(episode.parent), "--no-speech")
+    report = json.loads((episode / "report.json").read_text())
+    tidy = report["audio_edits"]["tidy"]
+    assert tidy["fillers_cut"] == 1 and tidy["pauses_shortened"] == 7
+    # 7 pauses of 0.6 s down to 0.3 s, and "um" with the pauses either side down to one 0.3 s.
+    assert tidy["seconds_removed"] == pytest.approx(7 * 0.3 + (0.6 + 0.4 + 0.6 - 0.3), abs=0.01)
+    removed = (len(before_audio) - len(decoded(episode))) / RATE
+    assert removed == pytest.approx(tidy["seconds_removed"], abs=0.01)
+    after = load_document(episode / "episode.json")
+    texts = [w.text for w in after.words()]
+    assert "um" not in texts and texts[:2] == ["Hello", "welcome,"]
+    gaps = [b.start - a.end for a, b in zip(after.words(), after.words()[1:], strict=False)]
+    assert max(gaps) == pytest.approx(0.3, abs=0.01)
+    # The words are where the audio now has them: "today."'s note at its new time.
+    a, b = after.words()[-1].start, after.words()[-1].end
+    audio = decoded(episode)
+    assert band_energy(audio, a + 0.05, b - 0.05, pitch("today.")) > 100 * band_energy(
+        audio, a + 0.05, b - 0.05, pitch("case"))  # fmt: skip

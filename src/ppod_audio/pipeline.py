@@ -390,7 +390,10 @@ def _process_in(
         assert cleaned is not None
         speech = run_speech(cleaned, manifest, show, speech_options, terms, timer.stage)
         speech.save(cache, speech_k)
-    edits, tidy = audio_edits.edits_for_run(stored_edits, show, speech.words, trimmed_start)
+    # Tidying reads word timings: this run's, or (speech off) the published transcript's.
+    tidy_words = speech.words or audio_edits.published_words(output_dir, options.document,
+                                                             trimmed_start, show)  # fmt: skip
+    edits, tidy = audio_edits.edits_for_run(stored_edits, show, tidy_words, trimmed_start)
 
     output_dir.mkdir(parents=True, exist_ok=True)
     # Every output is staged and the set published at once when the block ends cleanly
@@ -542,7 +545,7 @@ def _keep_editors_work(
     if not speech_enabled and not force:
         kept = _published_words(output_dir, previous, machine, warnings,
                                 fits=same_clock and old_keys.get("inputs") == inputs_k,
-                                incoming=incoming)  # fmt: skip
+                                incoming=incoming, trimmed_start=trimmed_start)  # fmt: skip
         if kept is not None:
             return kept, old_keys.get("speech") or speech_k
     edited: tuple[bytes, EpisodeDocument | None] | None
@@ -552,14 +555,15 @@ def _keep_editors_work(
         edited = edited_document(output_dir, previous)
     if edited is None:
         return machine, speech_k
-    data, document = edited
-    same_words = (same_clock and old_keys.get("speech") == speech_k and document is not None
-                  and audio_edits.same_cuts(document, machine))  # fmt: skip
+    data, parsed = edited
+    # On this run's clock (its cuts applied), or None when it had a cut this run undoes.
+    document = None if parsed is None else audio_edits.adopt_cuts(parsed, machine, trimmed_start)
+    same_words = same_clock and old_keys.get("speech") == speech_k
     if document is not None and same_words and not force:
         warnings.append("kept the editor's changes to episode.json (use --force to discard)")
         return refresh_edited(document, machine), speech_k
     backup = backup_document(output_dir, data)
-    why = "had edits" if document is not None else "had edits but no longer parses"
+    why = "had edits" if parsed is not None else "had edits but no longer parses"
     warnings.append(f"episode.json {why}; replaced, previous version kept as history/{backup.name}")
     return machine, speech_k
 
@@ -572,6 +576,7 @@ def _published_words(
     *,
     fits: bool,
     incoming: EpisodeDocument | None = None,
+    trimmed_start: float = 0.0,
 ) -> EpisodeDocument | None:
     """For a run without speech recognition: the published transcript (or ``incoming``, the
     one a command is publishing), kept (``fits``) or moved to history/; ``None`` when there is
@@ -589,8 +594,9 @@ def _published_words(
             return None  # a damaged file: the edited-document rule keeps it in history/
     if not any(s.speaker != WARNING_SPEAKER_ID for s in published.segments):
         return None
-    fits = fits and audio_edits.same_cuts(published, machine)
-    if fits:
+    adopted = audio_edits.adopt_cuts(published, machine, trimmed_start)
+    if fits and adopted is not None:
+        published = adopted
         warnings.append("speech recognition was off for this run: kept the transcript already "
                         "published (its words, speakers and any edits)")  # fmt: skip
         return refresh_edited(published, machine)

@@ -520,6 +520,29 @@ def stored_edits(
         return []
 
 
+def published_words(
+    output_dir: Path, incoming: EpisodeDocument | None, trimmed_start: float, show
+) -> list[Word]:
+    """The published transcript's words on the raw clock (for tidying a run without speech
+    recognition); none unless ``[tidy]`` is on."""
+    if not show.tidy.enabled:
+        return []
+    from .history import document_path
+
+    document = incoming
+    if document is None:
+        try:
+            document = EpisodeDocument.model_validate_json(document_path(output_dir).read_bytes())
+        except (OSError, ValueError):
+            return []
+    clock = Clock.of(document, trimmed_start)
+    return [
+        w.model_copy(update={"start": clock.raw(w.start), "end": clock.raw(w.end)})
+        for w in _words(document)
+        if w.text != REDACTED
+    ]
+
+
 def edits_key(edits: Sequence[AudioEdit], show, speech_key: str) -> str | None:
     """What the MP3's samples depend on besides the recordings and settings; ``None`` when
     nothing is edited (so a report from before audio edits existed still matches)."""
@@ -564,9 +587,23 @@ def edits_for_run(
     return plan.edits + edits, plan
 
 
-def same_cuts(document: EpisodeDocument, machine: EpisodeDocument) -> bool:
-    """Whether ``document``'s times are on ``machine``'s clock as far as cuts go."""
-    return merged_cuts(document.audio_edits) == merged_cuts(machine.audio_edits)
+def adopt_cuts(
+    document: EpisodeDocument, machine: EpisodeDocument, trimmed_start: float
+) -> EpisodeDocument | None:
+    """``document`` (a person's) on ``machine``'s clock: the cuts this run makes that it has
+    not had yet (tidying switched on, a cut made elsewhere) applied to it. ``None`` when it
+    has had a cut this run no longer makes: the words that cut removed cannot come back from
+    it, so the machine's document (which has them) must be used."""
+
+    def spans(doc: EpisodeDocument) -> set[tuple[float, float]]:
+        return {(e.start, e.end) for e in doc.audio_edits if e.kind in CUT_KINDS}
+
+    if spans(document) - spans(machine):
+        return None
+    for edit in machine.audio_edits:
+        if edit.kind in CUT_KINDS and (edit.start, edit.end) not in spans(document):
+            document = add_edit(document, edit, trimmed_start)
+    return document
 
 
 def enforce_redactions(
