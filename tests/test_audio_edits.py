@@ -315,3 +315,55 @@ def test_tidy_shortens_pauses_and_cuts_fillers_and_removes_what_it_reports(episo
     audio = decoded(episode)
     assert band_energy(audio, a + 0.05, b - 0.05, pitch("today.")) > 100 * band_energy(
         audio, a + 0.05, b - 0.05, pitch("case"))  # fmt: skip
+
+
+@pytest.mark.browser
+def test_the_editor_redacts_the_selected_words_and_undoes_it(episode: Path) -> None:
+    from playwright.sync_api import expect
+    from test_editor_browser import chromium
+
+    from ppod_audio.editor.server import EditorServer
+
+    before_audio = decoded(episode)
+    before = word_times(episode)
+    last = len(load_document(episode / "episode.json").segments) - 1
+    with EditorServer(episode) as server, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server.url)
+        page.wait_for_selector(".w")
+        expect(page.locator("#undo-audio")).to_be_disabled()
+        # Select "Jessica Smithers" with the mouse, as a person would, and press Redact.
+        first = page.locator(f'.w[data-seg="{last}"][data-i="3"]').bounding_box()
+        second = page.locator(f'.w[data-seg="{last}"][data-i="4"]').bounding_box()
+        page.mouse.move(first["x"] + 1, first["y"] + first["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(second["x"] + second["width"] - 1, second["y"] + second["height"] / 2)
+        page.mouse.up()
+        page.click("#redact")
+        page.wait_for_function(
+            "document.getElementById('status').textContent.startsWith('Redacted 2 word(s)')",
+            timeout=180_000,
+        )
+        expect(page.locator(f'.w[data-seg="{last}"][data-i="3"]')).to_have_text("[redacted]")
+        assert SECRET not in page.locator("#transcript").inner_text()
+        redacted_audio = decoded(episode)
+        assert SECRET not in word_times(episode)
+        for path in published_files(episode):
+            assert SECRET.encode() not in path.read_bytes(), path
+        start, end = before["Jessica"][0], before[SECRET][1]
+        assert band_energy(redacted_audio, start + 0.05, end - 0.05, 1000) > 100 * band_energy(
+            before_audio, start + 0.05, end - 0.05, 1000)  # fmt: skip
+        # The player has the new MP3.
+        assert "&v=" in page.eval_on_selector("#player", "p => p.src")
+        page.click("#undo-audio")
+        page.wait_for_function(
+            "document.getElementById('status').textContent.startsWith('Undid')", timeout=180_000
+        )
+        expect(page.locator(f'.w[data-seg="{last}"][data-i="4"]')).to_have_text(SECRET)
+        assert not errors, errors
+    assert word_times(episode) == before
+    restored = decoded(episode)
+    assert band_energy(restored, start + 0.05, end - 0.05, 1000) < 0.01 * band_energy(
+        redacted_audio, start + 0.05, end - 0.05, 1000)  # fmt: skip
