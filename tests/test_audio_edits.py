@@ -367,3 +367,54 @@ def test_the_editor_redacts_the_selected_words_and_undoes_it(episode: Path) -> N
     restored = decoded(episode)
     assert band_energy(restored, start + 0.05, end - 0.05, 1000) < 0.01 * band_energy(
         redacted_audio, start + 0.05, end - 0.05, 1000)  # fmt: skip
+
+
+def _fold(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+@pytest.mark.slow
+def test_on_real_speech_recognition_no_longer_hears_a_redacted_word_and_a_cut_moves_the_rest(
+    edit_episode: Path,
+) -> None:
+    """The demo (espeak-ng voices) through the whole pipeline; then a redaction and a cut, and
+    faster-whisper run again on the published MP3."""
+    from collections import Counter
+
+    from ppod_audio.api import transcribe
+
+    slug = edit_episode.name
+    mp3 = edit_episode / f"{slug}.mp3"
+    doc = load_document(edit_episode / "episode.json")
+    words = [w for s in doc.segments if s.speaker != "warning" for w in s.words]
+    counts = Counter(_fold(w.text) for w in words)
+    # A word said once, long enough that nothing else sounds like it, in the first half.
+    index = next(i for i, w in enumerate(words[: len(words) // 2])
+                 if counts[_fold(w.text)] == 1 and len(_fold(w.text)) >= 8
+                 and (w.probability or 0) > 0.6
+                 and _fold(w.text) not in _fold(doc.episode.model_dump_json()))  # fmt: skip
+    secret = _fold(words[index].text)
+    length_before = len(read_mono(mp3, RATE)) / RATE
+    run("redact", str(edit_episode), "--words", str(index))
+    length_redacted = len(read_mono(mp3, RATE)) / RATE
+    assert abs(length_redacted - length_before) <= 0.010
+    # A cut of six words in the second half; a word said once, after it, is then listened for.
+    cut_at = len(words) * 2 // 3
+    run("cut", str(edit_episode), "--words", f"{cut_at}-{cut_at + 5}")
+    cut = load_document(edit_episode / "episode.json").audio_edits[-1]
+    length_cut = len(read_mono(mp3, RATE)) / RATE
+    assert length_redacted - length_cut == pytest.approx(cut.end - cut.start, abs=0.010)
+    after = [w for s in load_document(edit_episode / "episode.json").segments
+             if s.speaker != "warning" for w in s.words]  # fmt: skip
+    later = next(w for w in after[cut_at + 3 :]
+                 if counts[_fold(w.text)] == 1 and len(_fold(w.text)) >= 7)  # fmt: skip
+    heard = transcribe(mp3).words
+    assert secret not in {_fold(w.text) for w in heard}
+    found = [w for w in heard if _fold(w.text) == _fold(later.text)]
+    assert found, f"{later.text!r} not recognised in the cut MP3"
+    assert min(abs(w.start - later.start) for w in found) <= 0.1
+    loudness = ebur128(mp3)
+    assert abs(loudness["integrated"] + 16) <= 0.5 and loudness["true_peak"] <= -1.0
+    for path in published_files(edit_episode):
+        text = tag_text(path) if path.suffix == ".mp3" else path.read_text("utf-8", "replace")
+        assert secret not in {_fold(token) for token in text.replace('"', " ").split()}, path
