@@ -418,3 +418,32 @@ def test_on_real_speech_recognition_no_longer_hears_a_redacted_word_and_a_cut_mo
     for path in published_files(edit_episode):
         text = tag_text(path) if path.suffix == ".mp3" else path.read_text("utf-8", "replace")
         assert secret not in {_fold(token) for token in text.replace('"', " ").split()}, path
+
+
+def test_a_paragraph_cut_whole_goes_with_its_text_and_the_clock_round_trips() -> None:
+    """Document-level: a cut that takes every word of a paragraph leaves no text of it behind;
+    raw <-> published seconds invert each other across cuts."""
+    from ppod_audio.edit.audio_edits import Clock, cut_document
+    from ppod_audio.transcript.model import Chapter, EpisodeDocument, EpisodeInfo
+
+    def paragraph(texts: list[tuple[str, float]], who: str) -> Segment:
+        words = [Word(text=t, start=s, end=s + 0.4, speaker=who) for t, s in texts]
+        return Segment(speaker=who, start=words[0].start, end=words[-1].end,
+                       text=" ".join(t for t, _ in texts), words=words)  # fmt: skip
+
+    doc = EpisodeDocument(
+        episode=EpisodeInfo(slug="x", title="x", show="x"), audio="x.mp3", duration=20.0,
+        intro_offset=1.0,
+        segments=[paragraph([("a", 2), ("b", 3)], "S1"), paragraph([(SECRET, 4), ("x", 5)], "S2"),
+                  paragraph([("c", 6), ("d", 7)], "S1")],
+        chapters=[Chapter(start=1.0, end=6.5, title="one"),
+                  Chapter(start=6.5, end=20, title="two")],
+    )  # fmt: skip
+    cut = cut_document(doc, 3.9, 5.9)
+    assert [s.text for s in cut.segments] == ["a b", "c d"]
+    assert SECRET not in cut.model_dump_json()
+    assert cut.duration == 18.0 and [c.start for c in cut.chapters] == [1.0, 4.5]
+    clock = Clock(intro_offset=7.0, trimmed_start=1.5, cuts=((10.0, 12.0), (20.0, 21.5)))
+    for raw in (3.0, 9.99, 12.0, 15.0, 21.5, 30.0):
+        assert clock.raw(clock.published(raw)) == pytest.approx(raw)
+    assert clock.published(30.0) == pytest.approx(30.0 - 1.5 + 7.0 - 3.5)

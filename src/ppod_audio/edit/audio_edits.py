@@ -181,7 +181,8 @@ def cut_document(document: EpisodeDocument, start: float, end: float) -> Episode
             for w in segment.words
             if not start <= _middle(w) <= end
         ]
-        segments.append(segment.model_copy(update={"words": words}))
+        if words:  # a paragraph cut whole goes, its text with it
+            segments.append(segment.model_copy(update={"words": words}))
     chapters = []
     for chapter in document.chapters:
         ends = chapter.end if chapter.end is not None else document.duration
