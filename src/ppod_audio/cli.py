@@ -405,6 +405,13 @@ def render(output_dir: Path | None, from_text: bool, revert_to: str | None,
     lines = history_lines(output_dir) if list_history else render_command(
         output_dir, from_text=from_text, revert_to=revert_to, on_wait=waiting)  # fmt: skip
     click.echo("\n".join(lines))
+    if not list_history:
+        from .remaster import remaster_if_needed
+
+        result = remaster_if_needed(output_dir)
+        if result is not None:
+            click.echo(f"  the audio edits changed: re-mastered from the recordings in "
+                       f"{result.seconds:.1f} s")  # fmt: skip
 
 
 @cli.command()
@@ -442,13 +449,23 @@ def edit(output_dir: Path, port: int | None, no_browser: bool) -> None:
 @click.option("--redact", "redact_ids", multiple=True, metavar="ID", help="Mark item ID redact.")
 @click.option("--by", help="The reviewer's name, recorded with each decision.")
 @click.option("--json", "as_json", is_flag=True, help="Print the review as JSON.")
+@click.option("--apply/--no-apply", "apply", default=True, show_default=True,
+              help="With --redact: also redact the items' words in the audio and transcripts.")
 @handle_errors
 def review(output_dir: Path, keep_ids: tuple[str, ...], redact_ids: tuple[str, ...],
-           by: str | None, as_json: bool) -> None:  # fmt: skip
+           by: str | None, as_json: bool, apply: bool) -> None:  # fmt: skip
     """List OUTPUT_DIR's safeguarding review items; mark them keep or redact."""
     from .review import review_command
 
     result = review_command(output_dir, keep=keep_ids, redact=redact_ids, by=by)
+    if redact_ids and apply:
+        from .remaster import redact_review_items
+
+        edited = redact_review_items(output_dir, redact_ids)
+        if edited is not None:
+            click.echo(f"redacted {len(edited.added)} span(s) in the audio and transcripts; "
+                       f"re-published in {edited.seconds:.1f} s", err=as_json)  # fmt: skip
+            result = review_command(output_dir)
     if as_json:
         click.echo(json.dumps(result.model_dump(mode="json") | {"summary": result.summary()},
                               indent=1, ensure_ascii=False))  # fmt: skip
@@ -464,6 +481,98 @@ def review(output_dir: Path, keep_ids: tuple[str, ...], redact_ids: tuple[str, .
 
 def _clock(seconds: float) -> str:
     return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+
+
+# --- edits that change the audio ----------------------------------------------------------------
+
+
+def _selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    decorators = [
+        click.option("--words", metavar="A-B",
+                     help="Word numbers, 0-based, first and last included (the editor's count)."),
+        click.option("--phrase", metavar="TEXT", help="The words as the transcript has them."),
+        click.option("--all", "every", is_flag=True, help="With --phrase: every place it is said."),
+        click.option("--from", "start", type=float, metavar="S",
+                     help="Start, seconds on the published MP3 (with --to)."),
+        click.option("--to", "end", type=float, metavar="E", help="End, seconds on the MP3."),
+        click.option("--undo", is_flag=True,
+                     help="Undo the latest redaction or cut (re-masters without it)."),
+        click.option("--list", "list_only", is_flag=True, help="List the audio edits; no change."),
+        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
+    ]  # fmt: skip
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+def _audio_edit(output_dir: Path, kind: str, *, words: str | None, phrase: str | None,
+                every: bool, start: float | None, end: float | None, undo: bool,
+                list_only: bool, as_json: bool, mode: str | None = None) -> None:  # fmt: skip
+    from .remaster import Selection, apply_edit, list_edits, undo_edit
+
+    if list_only:
+        listed = list_edits(output_dir)
+        if as_json:
+            click.echo(json.dumps([e.model_dump(mode="json") for e in listed], indent=1))
+        for e in [] if as_json else listed:
+            click.echo(f"{e.id}  {e.kind:<6} {e.start:.3f}-{e.end:.3f} s (recording clock)"
+                       f"{'  ' + e.mode if e.mode else ''}  {e.made or ''}")  # fmt: skip
+        if not listed and not as_json:
+            click.echo("no audio edits")
+        return
+    console = _console()
+    with console.status("re-mastering") as status:
+        progress = lambda slug, stage: status.update(f"{slug}: {stage}")  # noqa: E731
+        if undo:
+            if words or phrase or start is not None or end is not None:
+                raise click.UsageError("--undo takes no --words, --phrase, --from or --to")
+            result = undo_edit(output_dir, progress=progress)
+        else:
+            selection = Selection(words=words, phrase=phrase, every=every, start=start, end=end)
+            result = apply_edit(output_dir, kind, selection, mode=mode, progress=progress)
+    summary = {
+        "added": [e.model_dump(mode="json") for e in result.added],
+        "undone": [e.model_dump(mode="json") for e in result.removed],
+        "seconds": round(result.seconds, 2),
+        "duration": result.report.get("duration"),
+        "loudness": result.report.get("loudness", {}).get("output"),
+        "audio_edits": result.report.get("audio_edits"),
+    }
+    if as_json:
+        click.echo(json.dumps(summary, indent=1))
+        return
+    for e in result.added:
+        click.echo(f"{e.kind} {e.id}: {e.end - e.start:.3f} s")
+    for e in result.removed:
+        click.echo(f"undid {e.kind} {e.id}")
+    click.echo(f"re-mastered from the recordings and re-published in {result.seconds:.1f} s")
+    _print_summary(result.report, result.output_dir)
+
+
+@cli.command()
+@output_dir_argument
+@_selection_options
+@click.option("--mode", type=click.Choice(["tone", "silence"]), default=None,
+              help="What replaces the words (default: show.toml's redact_with, tone).")  # fmt: skip
+@handle_errors
+def redact(output_dir: Path, words: str | None, phrase: str | None, every: bool,
+           start: float | None, end: float | None, undo: bool, list_only: bool, as_json: bool,
+           mode: str | None) -> None:  # fmt: skip
+    """Bleep (or silence) words in OUTPUT_DIR's audio; "[redacted]" in every transcript."""
+    _audio_edit(output_dir, "redact", words=words, phrase=phrase, every=every, start=start,
+                end=end, undo=undo, list_only=list_only, as_json=as_json, mode=mode)  # fmt: skip
+
+
+@cli.command()
+@output_dir_argument
+@_selection_options
+@handle_errors
+def cut(output_dir: Path, words: str | None, phrase: str | None, every: bool,
+        start: float | None, end: float | None, undo: bool, list_only: bool,
+        as_json: bool) -> None:  # fmt: skip
+    """Remove a span from OUTPUT_DIR's audio; every later time moves up by its length."""
+    _audio_edit(output_dir, "cut", words=words, phrase=phrase, every=every, start=start,
+                end=end, undo=undo, list_only=list_only, as_json=as_json)  # fmt: skip
 
 
 @cli.group()

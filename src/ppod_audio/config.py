@@ -170,6 +170,22 @@ class SafeguardingSettings(_Strict):
 
     require_review: bool = False
     allow: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    # What a redaction puts in place of the words: a 1 kHz tone (heard as a bleep) or silence.
+    redact_with: Literal["tone", "silence"] = "tone"
+
+
+class TidySettings(_Strict):
+    """``[tidy]``: shorten long pauses and cut filler words from the audio (off by default).
+
+    Decided from the word timings every run (edit/audio_edits.py), so a new transcript tidies
+    again; the seconds removed go to report.json.
+    """
+
+    enabled: bool = False
+    max_pause_seconds: Annotated[float, Field(gt=0.2, le=10.0)] = 1.0
+    fillers: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=lambda: ["um", "umm", "uh", "er", "erm", "ah", "hmm"]
+    )
 
 
 class ShowConfig(_Strict):
@@ -194,6 +210,7 @@ class ShowConfig(_Strict):
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
     transcript: TranscriptSettings = Field(default_factory=TranscriptSettings)
     safeguarding: SafeguardingSettings = Field(default_factory=SafeguardingSettings)
+    tidy: TidySettings = Field(default_factory=TidySettings)
 
     # Set by the loader: the folder that relative paths in this file are relative to.
     root: Path = Field(default=Path("."), exclude=True)
@@ -222,6 +239,7 @@ class Overrides(_Strict):
     mp3: dict[str, Any] = Field(default_factory=dict)
     speech: dict[str, Any] = Field(default_factory=dict)
     content_warning: dict[str, Any] = Field(default_factory=dict)
+    tidy: dict[str, Any] = Field(default_factory=dict)
 
 
 class EpisodeManifest(_Strict):

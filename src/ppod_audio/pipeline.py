@@ -48,6 +48,7 @@ from .config import (
     require_show_file,
 )
 from .cover import cover_warnings, inspect_cover
+from .edit import audio_edits
 from .edit.history import backup as backup_document
 from .errors import InputError, PpodError, from_os_error
 from .fileio import LONGEST_SUFFIX, name_max, stamped_sha256, write_text
@@ -56,6 +57,7 @@ from .outputs import document_path
 from .publish import (
     edited_document,
     failure_report,
+    published_report,
     refresh_edited,
     report_json,
     stage_recognised,
@@ -88,6 +90,9 @@ class ProcessOptions:
     progress: Progress | None = None
     # Each stage's percentage and time left, as it goes (``progress.ProgressEvent``).
     listener: progress.Listener | None = None
+    # An edited document to publish in place of episode.json (an audio edit being applied:
+    # ``ppod redact``/``cut``); its audio_edits are rendered into this run's MP3.
+    document: EpisodeDocument | None = None
 
     def cache(self) -> Cache:
         return Cache(self.cache_dir or Path(self.output_root) / ".cache")
@@ -217,7 +222,18 @@ def episode_keys(episode_dir: Path, options: ProcessOptions) -> dict[str, Any]:
     """The keys ``process_episode`` would record for this episode now (raises ``PpodError``)."""
     manifest, show = episode_settings(episode_dir)
     check_before_work(manifest, show)
-    return stage_keys(manifest, show, options.speech.resolved(show))
+    keys = stage_keys(manifest, show, options.speech.resolved(show))
+    keys["edits"] = audio_edits_key(Path(options.output_root) / manifest.slug, show, keys["speech"])
+    return keys
+
+
+def audio_edits_key(
+    output_dir: Path, show: ShowConfig, speech_k: str, incoming: EpisodeDocument | None = None
+) -> str | None:
+    """The key of the audio edits the MP3 carries (``None``: none, and no tidying): the edit
+    list of the published ``episode.json`` (or ``incoming``, a command's), as replayed."""
+    stored = audio_edits.stored_edits(output_dir, published_report(output_dir), incoming)
+    return audio_edits.edits_key(stored, show, speech_k)
 
 
 # --- audio ------------------------------------------------------------------------------------
@@ -278,25 +294,42 @@ class PublishedAudio:
     mp3: Path
 
 
+def clean_published(
+    manifest: EpisodeManifest, show: ShowConfig, folder: Path, timer: _Timer
+) -> CleanedEpisode:
+    """Decode and clean the programme the MP3 is made from (full rate, on disk in ``folder``)."""
+    with timer.stage("decode+clean"):
+        cleaned = load_and_clean(manifest, show, folder, speech=False)
+    assert cleaned.audio is not None
+    return cleaned
+
+
+def master_published(
+    cleaned: CleanedEpisode, programme: Audio, show: ShowConfig, folder: Path, timer: _Timer
+) -> PublishedAudio:
+    """Master and encode ``programme`` (the cleaned audio, audio edits applied) with the
+    content warning in front, into ``folder``."""
+    intro = load_intro(show, programme.channels)
+    mp3 = folder / "published.mp3"
+    if timer.progress:
+        timer.progress(timer.slug, "master")
+    mastered = master_to_mp3(programme, intro, master_settings(show), mp3)
+    for stage, seconds in mastered.seconds.items():
+        timer.stages[stage] = {"cached": False, "seconds": round(seconds, 3)}
+    return PublishedAudio(cleaned, mastered, mp3)
+
+
 def make_published_audio(
     manifest: EpisodeManifest, show: ShowConfig, folder: Path, timer: _Timer
 ) -> PublishedAudio:
-    """Decode, clean, master and encode the published audio into ``folder``.
+    """Decode, clean, master and encode the published audio into ``folder`` (no audio edits).
 
     Independent of the speech models, which hear the recording as it came (not the cleaned
     programme), so ``_process_in`` runs it in a child process beside them (:mod:`.beside`).
     """
-    with timer.stage("decode+clean"):
-        cleaned = load_and_clean(manifest, show, folder, speech=False)
+    cleaned = clean_published(manifest, show, folder, timer)
     assert cleaned.audio is not None
-    intro = load_intro(show, cleaned.audio.channels)
-    mp3 = folder / "published.mp3"
-    if timer.progress:
-        timer.progress(timer.slug, "master")
-    mastered = master_to_mp3(cleaned.audio, intro, master_settings(show), mp3)
-    for stage, seconds in mastered.seconds.items():
-        timer.stages[stage] = {"cached": False, "seconds": round(seconds, 3)}
-    return PublishedAudio(cleaned, mastered, mp3)
+    return master_published(cleaned, cleaned.audio, show, folder, timer)
 
 
 @contextlib.contextmanager
@@ -403,6 +436,7 @@ def _process_in(
         stage_k = stage_keys(manifest, show, speech_options)
         clean_k, audio_k, speech_k = stage_k["clean"], stage_k["audio"], stage_k["speech"]
         terms: list[str] = stage_k["terms"]
+        stage_k["edits"] = audio_edits_key(output_dir, show, speech_k, options.document)
 
     # The same plan ``ppod batch --dry-run`` prints (:mod:`ppod_audio.stages`).
     facts = survey(stage_k, output_dir, cache, force=options.force,
@@ -410,6 +444,9 @@ def _process_in(
     plan = plan_stages(facts)
     previous = facts.previous
     mp3_path = output_dir / f"{slug}.mp3"
+    # Redactions and cuts made since (or kept from) earlier runs: replayed on this run's audio
+    # (their key is in ``stage_k["edits"]``, so the plan re-masters when they change).
+    stored_edits = audio_edits.stored_edits(output_dir, previous, options.document)
     reuse_audio = not plan.runs("master")
     speech: SpeechResult | None = None
     if facts.speech_cached and not options.force:
@@ -428,7 +465,9 @@ def _process_in(
         ))  # fmt: skip
     # The published audio (decode, clean, master, encode) and the speech models share nothing
     # but the recordings: when both are to run, the audio path runs beside the speech.
-    beside = speech is None and not reuse_audio
+    # Audio edits (redactions, cuts, tidying) go between cleaning and mastering, and tidying
+    # reads this run's word timings: with edits, the audio path waits for the speech.
+    beside = speech is None and not reuse_audio and stage_k["edits"] is None
     with _beside(episode_dir, folder, timer, beside) as child:
         if speech is None:
             with timer.stage("decode-speech"):
@@ -437,10 +476,24 @@ def _process_in(
             speech.save(cache, speech_k)
         if child is not None:
             published = _published_from(child, timer)
-    if not reuse_audio and published is None:
-        published = make_published_audio(manifest, show, folder, timer)
     cleaned = published.cleaned if published is not None else None
+    if not reuse_audio and published is None:
+        cleaned = clean_published(manifest, show, folder, timer)
     trimmed_start = previous["trimmed_start"] if reuse_audio else cleaned.trimmed_start
+
+    # Tidying reads word timings: this run's, or (speech off) the published transcript's.
+    tidy_words = speech.words or audio_edits.published_words(output_dir, options.document,
+                                                             trimmed_start, show)  # fmt: skip
+    edits, tidy = audio_edits.edits_for_run(stored_edits, show, tidy_words, trimmed_start)
+    if not reuse_audio and published is None:
+        assert cleaned is not None and cleaned.audio is not None
+        programme = cleaned.audio
+        if edits:
+            with timer.stage("audio edits"):
+                programme = audio_edits.render_audio(
+                    cleaned.audio, edits, trimmed_start, show.safeguarding.redact_with,
+                    folder / "edited.f32")  # fmt: skip
+        published = master_published(cleaned, programme, show, folder, timer)
 
     output_dir.mkdir(parents=True, exist_ok=True)
     # Every output is staged and the set published at once when the block ends cleanly
@@ -483,13 +536,17 @@ def _process_in(
                 model=speech.model,
                 intro_offset=offset,
                 trimmed_start=trimmed_start,
-                duration=duration,
+                # Built on the uncut clock, then the edits cut it to the MP3's length.
+                duration=duration + audio_edits.cut_seconds(edits),
                 warnings=warnings,
             )
+            machine = audio_edits.apply_edits(machine, edits, trimmed_start)
+            machine = machine.model_copy(update={"duration": round(duration, 3)})
             warnings += [w for w in early_warnings if w not in warnings]
             document, words_k = _keep_editors_work(
                 output_dir, previous, machine, speech_k, stage_k["inputs"], trimmed_start,
-                options.force, speech_options.enabled, warnings)  # fmt: skip
+                options.force, speech_options.enabled, warnings, options.document)  # fmt: skip
+            document = audio_edits.enforce_redactions(document, machine.audio_edits, trimmed_start)
         with timer.stage("publish"):
             stage_recognised(staging, output_dir, machine)
             written_sha256 = stage_transcripts(staging, document, output_dir, show, target_mp3)
@@ -507,6 +564,7 @@ def _process_in(
             "text": stage_k["text"],
             "glossary": stage_k["glossary"],
             "document": written_sha256,
+            "edits": stage_k["edits"],
         }
         made = Made(document, loudness, offset, duration, trimmed_start, warnings, naming)
         report = _report(manifest, show, speech, made, timer, keys, time.perf_counter() - started)
@@ -519,6 +577,7 @@ def _process_in(
         # Noise and hum reduction: what was done, pause floor and DNSMOS before and after.
         report["cleaning"] = previous.get("cleaning") if reuse_audio and previous else cleaned.noise
         report["review"], report["ready"] = review.summary(), review.ready
+        report["audio_edits"] = audio_edits.edits_report(edits, tidy)
         staging.write_bytes(output_dir / "report.json", report_json(report).encode("utf-8"),
                             rank=2)  # fmt: skip
     return report
@@ -563,14 +622,16 @@ def _keep_editors_work(
     force: bool,
     speech_enabled: bool,
     warnings: list[str],
+    incoming: EpisodeDocument | None = None,
 ) -> tuple[EpisodeDocument, str]:
     """Re-processing must not throw away an editor's corrections, nor a transcript.
 
     Returns the document to publish and the key of the speech result its words came from.
 
     ``episode.json`` differing from the hash this pipeline last wrote means a person edited it.
-    If the words underneath are the same (same speech key) on the same clock (same trim), their
-    edited document is kept, with metadata, chapters and intro offset refreshed from this run;
+    If the words underneath are the same (same speech key) on the same clock (same trim, same
+    cuts), their edited document is kept, with metadata, chapters and intro offset refreshed
+    from this run;
     otherwise (a new model, new audio, a new trim, or ``--force``) the machine's document wins and
     theirs is kept in ``history/``. The trim is checked apart because the speech key leaves out
     the cleaning settings (speech hears the untrimmed recording), and ``refresh_edited`` moves
@@ -579,24 +640,34 @@ def _keep_editors_work(
     A run without speech recognition (``--no-speech``) has no words of its own: the transcript
     already published (edited or not) is kept while it still fits the recordings (same inputs,
     same trim); otherwise it goes to ``history/``, and the warnings say which.
+
+    ``incoming``: an edited document a command is publishing (an audio edit), taken as the
+    editor's ``episode.json`` would be.
     """
     same_clock = previous is not None and previous.get("trimmed_start") == round(trimmed_start, 3)
     old_keys: dict[str, Any] = (previous or {}).get("keys", {})
     if not speech_enabled and not force:
         kept = _published_words(output_dir, previous, machine, warnings,
-                                fits=same_clock and old_keys.get("inputs") == inputs_k)  # fmt: skip
+                                fits=same_clock and old_keys.get("inputs") == inputs_k,
+                                incoming=incoming, trimmed_start=trimmed_start)  # fmt: skip
         if kept is not None:
             return kept, old_keys.get("speech") or speech_k
-    edited = edited_document(output_dir, previous)
+    edited: tuple[bytes, EpisodeDocument | None] | None
+    if incoming is not None:
+        edited = (incoming.model_dump_json().encode("utf-8"), incoming)
+    else:
+        edited = edited_document(output_dir, previous)
     if edited is None:
         return machine, speech_k
-    data, document = edited
+    data, parsed = edited
+    # On this run's clock (its cuts applied), or None when it had a cut this run undoes.
+    document = None if parsed is None else audio_edits.adopt_cuts(parsed, machine, trimmed_start)
     same_words = same_clock and old_keys.get("speech") == speech_k
     if document is not None and same_words and not force:
         warnings.append("kept the editor's changes to episode.json (use --force to discard)")
         return refresh_edited(document, machine), speech_k
     backup = backup_document(output_dir, data)
-    why = "had edits" if document is not None else "had edits but no longer parses"
+    why = "had edits" if parsed is not None else "had edits but no longer parses"
     warnings.append(f"episode.json {why}; replaced, previous version kept as history/{backup.name}")
     return machine, speech_k
 
@@ -608,20 +679,28 @@ def _published_words(
     warnings: list[str],
     *,
     fits: bool,
+    incoming: EpisodeDocument | None = None,
+    trimmed_start: float = 0.0,
 ) -> EpisodeDocument | None:
-    """For a run without speech recognition: the published transcript, kept (``fits``) or
-    moved to history/; ``None`` when there is none to keep."""
+    """For a run without speech recognition: the published transcript (or ``incoming``, the
+    one a command is publishing), kept (``fits``) or moved to history/; ``None`` when there is
+    none to keep."""
     path = document_path(output_dir)
-    if not path.is_file():
+    if incoming is not None:
+        published, data = incoming, incoming.model_dump_json().encode("utf-8")
+    elif not path.is_file():
         return None
-    data = path.read_bytes()
-    try:
-        published = EpisodeDocument.model_validate_json(data)
-    except ValueError:
-        return None  # a damaged file: the edited-document rule keeps it in history/
+    else:
+        data = path.read_bytes()
+        try:
+            published = EpisodeDocument.model_validate_json(data)
+        except ValueError:
+            return None  # a damaged file: the edited-document rule keeps it in history/
     if not any(s.speaker != WARNING_SPEAKER_ID for s in published.segments):
         return None
-    if fits:
+    adopted = audio_edits.adopt_cuts(published, machine, trimmed_start)
+    if fits and adopted is not None:
+        published = adopted
         warnings.append("speech recognition was off for this run: kept the transcript already "
                         "published (its words, speakers and any edits)")  # fmt: skip
         return refresh_edited(published, machine)

@@ -43,7 +43,7 @@ class Facts:
         return (self.previous or {}).get("keys", {})
 
     def moved(self, key: str) -> bool:
-        return self.old.get(key) != self.keys[key]
+        return self.old.get(key) != self.keys.get(key)
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,8 @@ class Stage:
     steps: tuple[str, ...] = ()
     # Stages whose re-running re-runs this one.
     after: tuple[str, ...] = ()
+    # Other keys its result depends on, whose moving re-runs it for reason ``changed``.
+    also: tuple[str, ...] = ()
 
     def recorded(self) -> tuple[str, ...]:
         return self.steps or (self.name,)
@@ -77,15 +79,17 @@ def _text_reused(facts: Facts) -> bool:
     return not (facts.force or facts.last_failed or facts.moved("text") or facts.edited)
 
 
-_AUDIO_CHANGED = "cleaning, loudness, MP3 or content-warning settings changed"
+_AUDIO_CHANGED = "cleaning, loudness, MP3 or content-warning settings, or audio edits, changed"
 
 STAGES: tuple[Stage, ...] = (
     # Decoding serves the speech models (16 kHz) and mastering (full rate): it runs for them.
     Stage("decode+clean", "clean", lambda facts: True, after=("speech", "master")),
     Stage("speech", "speech", _speech_reused, "model or speech settings changed",
           "speech result missing from the cache", steps=("transcribe", "diarize")),
-    Stage("master", "audio", _audio_reused, _AUDIO_CHANGED, "published MP3 missing"),
-    Stage("export", "audio", _audio_reused, _AUDIO_CHANGED, "published MP3 missing"),
+    Stage("master", "audio", _audio_reused, _AUDIO_CHANGED, "published MP3 missing",
+          also=("edits",)),
+    Stage("export", "audio", _audio_reused, _AUDIO_CHANGED, "published MP3 missing",
+          also=("edits",)),
     Stage("document", "text", _text_reused, after=("speech", "master")),
     # Publishing includes the safeguarding review list written beside the transcripts.
     Stage("publish", "text", _text_reused, steps=("publish", "review"), after=("document",)),
@@ -129,7 +133,8 @@ def plan(facts: Facts) -> Plan:
     for stage in STAGES:
         if stage.name in stale and stage.changed and not stage.reuse(facts):
             why = "inputs changed" if inputs_changed else (
-                stage.changed if facts.moved(stage.key) else stage.missing)  # fmt: skip
+                stage.changed if any(map(facts.moved, (stage.key, *stage.also)))
+                else stage.missing)  # fmt: skip
             if why not in result.reasons:
                 result.reasons.append(why)
     if result.stages:
@@ -142,13 +147,16 @@ def plan(facts: Facts) -> Plan:
     return result
 
 
-def published_mp3(output_dir: Path, previous: dict[str, Any] | None, audio_key: str) -> Path | None:
+def published_mp3(
+    output_dir: Path, previous: dict[str, Any] | None, audio_key: str, edits_key: str | None = None
+) -> Path | None:
     """The published MP3, when it can stand for this run's audio: the last good run made it
-    from the same audio key, and it is the file its report names, inside the episode's folder
-    (a hand-edited report naming a file elsewhere means there is nothing to reuse)."""
+    from the same audio key and audio edits, and it is the file its report names, inside the
+    episode's folder (a hand-edited report naming a file elsewhere means nothing to reuse)."""
     if previous is None or previous.get("status") != "ok":
         return None
-    if previous.get("keys", {}).get("audio") != audio_key:
+    old = previous.get("keys", {})
+    if old.get("audio") != audio_key or old.get("edits") != edits_key:
         return None
     try:
         path = inside(output_dir, previous.get("mp3"), source="report.json", field="mp3")
@@ -178,7 +186,7 @@ def survey(
         last_failed=last is not None and last.get("status") != "ok",
         speech_cached=cache.has("speech", keys["speech"]),
         speech_enabled=speech_enabled,
-        mp3=published_mp3(output_dir, previous, keys["audio"]),
+        mp3=published_mp3(output_dir, previous, keys["audio"], keys.get("edits")),
         edited=written != document_sha256(output_dir),
         force=force,
     )

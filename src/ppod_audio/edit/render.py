@@ -36,6 +36,7 @@ from ..publish import published_report, stage_document
 from ..staging import Staging, staged
 from ..transcript.formats import render_txt
 from ..transcript.model import EpisodeDocument, document_json
+from .audio_edits import keep_redacted
 from .checks import check_document, document_files
 from .history import stage_save
 
@@ -225,13 +226,15 @@ def stage_render(
     """:func:`render_episode`'s work, staged in ``staging`` (which a save shares)."""
     output_dir = Path(output_dir)
     notes: list[str] = []
+    loaded = document is None
     if document is None:
         document = load_episode_document(output_dir)
         notes += text_edit_note(output_dir, document, staging)
     report = read_report(output_dir)
-    refreshed = document
+    # A redacted span typed back into episode.json is redacted again before anything is staged.
+    refreshed = keep_redacted(document, report) if loaded else document
     if refresh:
-        refreshed, changes = refresh_from_manifest(document, output_dir, report)
+        refreshed, changes = refresh_from_manifest(refreshed, output_dir, report)
         notes += changes
     files = check_document(refreshed, output_dir)  # before anything is staged from it
     if refreshed is not document:

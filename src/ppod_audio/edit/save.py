@@ -15,6 +15,7 @@ from pathlib import Path
 from ..staging import staged
 from ..transcript.clean import spread
 from ..transcript.model import EpisodeDocument, Segment, Word, document_json
+from .audio_edits import keep_redacted
 from .checks import check_document
 from .history import revision_of, stage_save
 from .render import (
@@ -92,7 +93,7 @@ def save_and_render(
     history entry, ``episode.json`` and every output are published together or not at all.
     """
     started = time.perf_counter()
-    document = tidy(document)
+    document = keep_redacted(tidy(document), read_report(output_dir))
     # Refreshed before saving, so a changed manifest does not make a second save (and backup).
     document, refreshed = refresh_from_manifest(document, output_dir, read_report(output_dir))
     check_document(document, output_dir)

@@ -133,6 +133,23 @@ def parse_body(data: bytes) -> dict[str, Any]:
     return body
 
 
+def parse_audio_edit(data: bytes) -> dict[str, Any]:
+    """``{revision, kind: redact|cut|undo, first, last, mode?}``, or :class:`BadBody`."""
+    try:
+        body = json.loads(data, parse_constant=_constant)
+    except (ValueError, RecursionError):
+        raise BadBody("send {revision, kind, first, last} as JSON") from None
+    if not isinstance(body, dict) or body.get("kind") not in ("redact", "cut", "undo"):
+        raise BadBody("kind must be redact, cut or undo")
+    if body["kind"] != "undo":
+        first, last = body.get("first"), body.get("last")
+        if not (isinstance(first, int) and isinstance(last, int) and 0 <= first <= last):
+            raise BadBody("first and last must be word numbers, first <= last")
+    if body.get("mode") not in (None, "tone", "silence"):
+        raise BadBody("mode must be tone or silence")
+    return body
+
+
 def make_app(output_dir: Path, token: str, threshold: float = REVIEW_THRESHOLD) -> bottle.Bottle:
     """The editor's WSGI app for ``output_dir``; every route checks the Host and ``token``."""
     output_dir = Path(output_dir)
@@ -210,7 +227,42 @@ def make_app(output_dir: Path, token: str, threshold: float = REVIEW_THRESHOLD) 
                 "notes": result.notes,
             }
 
+    @app.post("/api/audio-edit")
+    def post_audio_edit() -> dict[str, Any]:
+        """Redact or cut words ``first..last`` (the page's count, 0-based), or undo the
+        latest audio edit: the MP3 is re-mastered from the recordings, so this takes as long
+        as the episode's audio stages (the page says so while it waits)."""
+        from ..remaster import Selection, apply_edit, undo_edit
+
+        try:
+            body = parse_audio_edit(bottle.request.body.read(64 * 1024))
+        except BadBody as error:
+            bottle.abort(400, str(error))
+        with lock:
+            try:
+                if body.get("revision") != revision_of(document_path(output_dir).read_bytes()):
+                    bottle.abort(409, "episode.json changed since this page loaded it")
+                if body["kind"] == "undo":
+                    result = undo_edit(output_dir, wait=False)
+                else:
+                    selection = Selection(words=f"{body['first']}-{body['last']}")
+                    result = apply_edit(output_dir, body["kind"], selection,
+                                        mode=body.get("mode"), wait=False)  # fmt: skip
+            except EpisodeBusy as error:
+                bottle.abort(423, str(error))
+            except PpodError as error:
+                bottle.abort(400 if error.exit_code == 2 else 500, str(error))
+            document, data = load_episode_bytes(output_dir)
+            return {
+                "revision": revision_of(data),
+                "document": document.model_dump(mode="json"),
+                "seconds": round(result.seconds, 1),
+                "added": [e.model_dump(mode="json") for e in result.added],
+                "undone": [e.model_dump(mode="json") for e in result.removed],
+            }
+
     @app.error(400)
+    @app.error(500)
     @app.error(403)
     @app.error(404)
     @app.error(409)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
@@ -107,6 +107,28 @@ class Chapter(_Model):
     end: float | None = None
 
 
+class AudioEdit(_Model):
+    """One edit that changes the audio: a redaction (tone or silence), a cut, or a tidy cut.
+
+    ``start``/``end`` are seconds on the *raw recording's* clock (as the speech models heard
+    it), not the published one: a re-run with another content warning or a new trim puts the
+    edit on the same sound. No words are stored here: a redacted word survives only in
+    ``history/`` (:mod:`ppod_audio.edit.audio_edits`).
+    """
+
+    id: str
+    kind: Literal["redact", "cut", "tidy"]
+    start: float
+    end: float
+    mode: Literal["tone", "silence"] | None = Field(
+        None, description="Redactions: tone or silence; unset, show.toml's redact_with."
+    )
+    made: str | None = Field(None, description="When the edit was made (ISO 8601).")
+    before: str | None = Field(
+        None, description="The history/ version the edit replaced (what an undo goes back to)."
+    )
+
+
 class EpisodeInfo(_Model):
     slug: str
     title: str
@@ -138,6 +160,17 @@ class EpisodeDocument(_Model):
     segments: list[Segment] = Field(default_factory=list)
     chapters: list[Chapter] = Field(default_factory=list)
     model: str | None = Field(None, description="The speech model that made the words.")
+    audio_edits: list[AudioEdit] = Field(
+        default_factory=list, description="Redactions and cuts applied to the audio, in order."
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_no_edits(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A document without audio edits is written exactly as before they existed."""
+        data = handler(self)
+        if not data.get("audio_edits"):
+            data.pop("audio_edits", None)
+        return data
 
     def speaker_name(self, speaker_id: str | None) -> str:
         for speaker in self.speakers:

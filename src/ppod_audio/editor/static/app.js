@@ -443,4 +443,72 @@ window.addEventListener("beforeunload", (event) => {
   if (dirty) event.preventDefault();
 });
 
-load();
+// --- edits that change the audio (redact, cut, undo) --------------------------------------------
+// The selected words are sent by number (the count the server and `ppod redact --words` use:
+// every word outside the content warning, in order); the server re-masters the MP3 from the
+// recordings and answers with the new document, which replaces this page's.
+
+function audioWordNumber(si, wi) {
+  let n = 0;
+  for (let s = 0; s < si; s += 1) {
+    if (doc.segments[s].speaker !== "warning") n += doc.segments[s].words.length;
+  }
+  return n + wi;
+}
+
+function selectedWordRange() {
+  const selection = window.getSelection();
+  const spans = Array.from(main.querySelectorAll(".w")).filter(
+    (el) => selection && !selection.isCollapsed && selection.containsNode(el, true)
+  );
+  if (!spans.length && current >= 0 && timeline[current]) spans.push(timeline[current].el);
+  if (!spans.length) return null;
+  const numbers = spans.map((el) => audioWordNumber(Number(el.dataset.seg), Number(el.dataset.i)));
+  return { first: Math.min(...numbers), last: Math.max(...numbers), count: spans.length };
+}
+
+function updateAudioEditButtons() {
+  const edits = (doc && doc.audio_edits) || [];
+  $("undo-audio").disabled = !edits.some((e) => e.kind !== "tidy");
+}
+
+async function audioEdit(kind) {
+  const range = kind === "undo" ? {} : selectedWordRange();
+  if (!range) return status("Select the words to " + kind + " first", "error");
+  if (dirty) {
+    await save();
+    if (dirty) return; // not saved: the reason is on the status line
+  }
+  player.pause();
+  const words = `${range.count} word(s)`;
+  const label = { redact: `Redacting ${words}`, cut: `Cutting ${words}`, undo: "Undoing the latest audio edit" }[kind];
+  const done = { redact: `Redacted ${words}`, cut: `Cut ${words}`, undo: "Undid the latest audio edit" }[kind];
+  status(`${label}: re-mastering from the recordings…`, "dirty");
+  document.body.classList.add("busy");
+  try {
+    const response = await fetch(url("/api/audio-edit"), {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ revision, kind, first: range.first, last: range.last }),
+    });
+    const data = await response.json().catch(() => ({ error: response.statusText }));
+    if (!response.ok) return status(`Not done: ${data.error}`, "error");
+    doc = data.document;
+    revision = data.revision;
+    window.getSelection().removeAllRanges();
+    player.src = `${url("/audio")}&v=${Date.now()}`; // the re-mastered MP3
+    render();
+    updateAudioEditButtons();
+    status(`${done}: re-published in ${data.seconds} s`, "saved");
+  } catch (error) {
+    status(`Not done: ${error.message} (is ppod edit still running?)`, "error");
+  } finally {
+    document.body.classList.remove("busy");
+  }
+}
+
+$("redact").addEventListener("click", () => audioEdit("redact"));
+$("cut").addEventListener("click", () => audioEdit("cut"));
+$("undo-audio").addEventListener("click", () => audioEdit("undo"));
+
+load().then(updateAudioEditButtons);
