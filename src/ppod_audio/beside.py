@@ -12,7 +12,9 @@ episode's settings itself, writes the MP3 into the run's work folder and reports
 stdout, one JSON object a line: progress events, then its result or its error (a ``PpodError``
 keeps its message and exit code across). Killing it is safe: it writes only into that folder.
 
-    python -m ppod_audio.beside EPISODE_DIR WORK_FOLDER PARENT_PID
+    python -m ppod_audio.beside_child EPISODE_DIR WORK_FOLDER PARENT_PID
+
+The child's side is :mod:`.beside_child` (it imports the pipeline; this module must not).
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import progress
-from .errors import InputError, PpodError, ProcessingError, from_os_error
+from .errors import InputError, ProcessingError
 
 
 @dataclass
@@ -56,7 +58,7 @@ class Beside:
         root = str(Path(__file__).resolve().parents[1])
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ppod_audio.beside", str(episode_dir), str(folder),
+            [sys.executable, "-m", "ppod_audio.beside_child", str(episode_dir), str(folder),
              str(os.getpid())],
             stdout=subprocess.PIPE, stderr=self.errors, stdin=subprocess.DEVNULL, text=True,
             env=env,
@@ -98,52 +100,3 @@ class Beside:
         self.process.wait()
         self.reader.join()
         self.errors.close()
-
-
-def _die_with_parent(parent: int) -> None:
-    """A parent killed outright (SIGKILL: no ``stop``) takes this child with it (Linux)."""
-    with contextlib.suppress(Exception):
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # it died before the line above: nobody waits for this work
-        sys.exit(1)
-
-
-def main(argv: list[str]) -> int:
-    episode_dir, folder = Path(argv[0]), Path(argv[1])
-    _die_with_parent(int(argv[2]))
-    # The protocol owns the real stdout; anything a library prints goes to stderr instead.
-    channel = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)
-
-    def send(message: dict[str, Any]) -> None:
-        channel.write(json.dumps(message) + "\n")
-        channel.flush()
-
-    def report(event: progress.ProgressEvent) -> None:
-        send({"stage": event.stage, "fraction": event.fraction, "elapsed": event.elapsed})
-
-    from .pipeline import _Timer, episode_settings, make_published_audio
-
-    try:
-        try:
-            manifest, show = episode_settings(episode_dir)
-            timer = _Timer()
-            with progress.listening(report, manifest.slug):
-                made = make_published_audio(manifest, show, folder, timer)
-        except OSError as failure:
-            raise from_os_error(failure, folder) from failure
-    except PpodError as error:
-        send({"error": str(error), "exit_code": error.exit_code})
-        return 0
-    stages = {name: entry["seconds"] for name, entry in timer.stages.items()}
-    send({"result": {"trimmed_start": made.cleaned.trimmed_start, "noise": made.cleaned.noise,
-                     "mastered": asdict(made.mastered), "stages": stages,
-                     "mp3": str(made.mp3)}})  # fmt: skip
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
