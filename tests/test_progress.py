@@ -10,7 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from conftest import ffmpeg, make_episode, shared
+from conftest import DEMO, ffmpeg, make_episode
 
 LINE = re.compile(
     r"^(\d\d:\d\d:\d\d) (?P<episode>\S+): (?P<stage>\S+) "
@@ -49,11 +49,9 @@ def assert_grows(steps: list[str], stage: str) -> None:
 
 
 def long_take(tmp_path: Path) -> Path:
-    """About a minute of real speech from two recordings, joined by ffmpeg."""
+    """A minute of real speech: the start of the demo recording the repository makes."""
     take = tmp_path / "take.flac"
-    parts = [shared("speech/dagon.wav"), shared("conversation/katie-steve.wav")]
-    ffmpeg("-i", str(parts[0]), "-i", str(parts[1]), "-filter_complex",
-           "[0:a][1:a]concat=n=2:v=0:a=1", "-ar", "44100", str(take))  # fmt: skip
+    ffmpeg("-i", str(DEMO / "recording.flac"), "-t", "60", "-ar", "44100", str(take))
     return take
 
 
