@@ -275,7 +275,8 @@ def build_document(
         word.model_copy(update={"speaker": mapping.get(word.speaker or "", word.speaker)})
         for word in speech.words
     ]
-    words = clean_words(words, clean_options(show, manifest))
+    cleaning = clean_options(show, manifest)
+    words = clean_words(words, cleaning)
     # Speech times are on the raw recording's clock: minus the trimmed head, plus the intro.
     words = [
         word
@@ -303,4 +304,7 @@ def build_document(
             manifest, show, intro_offset, trimmed_start, duration, speech.warnings
         ),
         model=speech.model,
+        vocabulary=[entry.text for entry in cleaning.vocabulary.entries]
+        if cleaning.vocabulary
+        else [],
     )

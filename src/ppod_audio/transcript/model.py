@@ -117,6 +117,20 @@ class EpisodeDocument(_Model):
     segments: list[Segment] = Field(default_factory=list)
     chapters: list[Chapter] = Field(default_factory=list)
     model: str | None = Field(None, description="The speech model that made the words.")
+    vocabulary: list[str] = Field(
+        default_factory=list,
+        description="The show's names and terms the words were corrected against: the editor "
+        "does not shade them as unsure (written only when set).",
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_vocabulary(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave ``vocabulary`` out when empty: a document made without a glossary or cast
+        stays as it was, and readers of schema 2 without it see nothing new."""
+        data = handler(self)
+        if not data.get("vocabulary"):
+            data.pop("vocabulary", None)
+        return data
 
     def speaker_name(self, speaker_id: str | None) -> str:
         for speaker in self.speakers:
