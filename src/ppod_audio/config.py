@@ -125,7 +125,7 @@ class Mp3Settings(_Strict):
 
 
 class SpeechSettings(_Strict):
-    model: str = "tiny.en"
+    model: str = "base"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     diarizer: Literal["embedded", "pyannote", "tracks", "none"] = "embedded"
     pyannote_pipeline: str | None = None
@@ -133,6 +133,9 @@ class SpeechSettings(_Strict):
     # Parallel decoding of VAD chunks: faster, but it drops words (1.2x faster for 5 % fewer
     # words on an H100; see speech/transcribe.py), so only for throughput over accuracy.
     batched: bool = False
+    # Beam search width of recognition: 5 is faster-whisper's default; narrower is cheaper
+    # (bench/choose_model.py measures WER and cost per beam).
+    beam_size: Annotated[int, Field(ge=1, le=10)] = 5
     # Cosine similarity a cluster needs to an enrolled voice to take its name. Same-voice
     # similarity across separately recorded clips measured ~0.6 (katie-steve), wrong-voice <0.55.
     naming_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
