@@ -1,7 +1,7 @@
 """The show's own words: WER, term recall and precision, shading and captions on the domain set.
 
     python bench/make_domain_set.py                       # once: renders build/domain-set
-    python bench/eval_domain.py [--model tiny.en] [--prompt none|hotwords] [--split dev|eval|all]
+    python bench/eval_domain.py [--model base] [--prompt none|hotwords] [--split dev|eval|all]
                                 [--generic] [--documents episode.json ...]
 
 For every passage of the domain set (the seed transcript's passages spoken by espeak-ng voices,
@@ -332,7 +332,7 @@ def report_corrections(rows: list[Scored]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default="tiny.en")
+    parser.add_argument("--model", default="base")
     parser.add_argument("--prompt", choices=("none", "hotwords", "initial_prompt"), default="none")
     parser.add_argument("--split", choices=("dev", "eval", "all"), default="all")
     parser.add_argument("--generic", action="store_true", help="also ../shared/data dev + eval")
