@@ -69,7 +69,7 @@ def read_audio(path: str | Path, rate: int = 16000):
 def transcribe(
     audio: str | Path,
     *,
-    model: str = "base",
+    model: str = "tiny.en",
     device: str = "auto",
     batched: bool = False,
     allow_download: bool = False,

@@ -125,7 +125,7 @@ class Mp3Settings(_Strict):
 
 
 class SpeechSettings(_Strict):
-    model: str = "base"
+    model: str = "tiny.en"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     diarizer: Literal["embedded", "pyannote", "tracks", "none"] = "embedded"
     pyannote_pipeline: str | None = None

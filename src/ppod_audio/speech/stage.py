@@ -232,7 +232,7 @@ def _transcribe(
     from .transcribe import TranscribeOptions, transcribe
 
     transcribe_options = TranscribeOptions(
-        model=options.model or "base",
+        model=options.model or "tiny.en",
         device=options.device or "auto",
         terms=tuple(terms),
         prompt=prompt,
