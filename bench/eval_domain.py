@@ -1,7 +1,7 @@
 """The show's own words: WER, term recall and precision, shading and captions on the domain set.
 
     python bench/make_domain_set.py                       # once: renders build/domain-set
-    python bench/eval_domain.py [--model tiny.en] [--prompt none|hotwords] [--split dev|eval|all]
+    python bench/eval_domain.py [--model base] [--prompt none|hotwords] [--split dev|eval|all]
                                 [--generic] [--documents episode.json ...]
 
 For every passage of the domain set (the seed transcript's passages spoken by espeak-ng voices,
@@ -194,19 +194,10 @@ def wer(rows: list[Scored], system: str) -> float:
 
 
 def needs_review(words: list, index: int, known: frozenset[str]) -> bool:  # type: ignore[type-arg]
-    """The chosen shading signal (on the domain dev passages, tiny.en): a word is shaded when
-    its probability is under 0.6, or under 0.85 beside a word under 0.4 (recognition that lost
-    its footing spills onto neighbours: "we'll do" for "with two") — unless the word is the
-    show's own vocabulary, heard so or put back by a correction (a right "Somerset Safeguarding
-    Children Partnership" is no longer shaded).
-    """
-    from ppod_audio.transcript.vocabulary import letters
+    """The editor's shading rule (``ppod_audio.transcript.confidence``; chosen on dev)."""
+    from ppod_audio.transcript.confidence import needs_review as rule
 
-    word = words[index]
-    if word.original is not None or letters(word.text) in known:
-        return False
-    neighbours = [_p(w) for w in (words[index - 1 : index] + words[index + 1 : index + 2])]
-    return _p(word) < SHADE_THRESHOLD or (_p(word) < 0.85 and min(neighbours, default=1.0) < 0.4)
+    return rule(words, index, known)
 
 
 def shading(rows: list[Scored], known: frozenset[str]) -> dict[str, tuple[float, float, int, int]]:
@@ -341,7 +332,7 @@ def report_corrections(rows: list[Scored]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default="tiny.en")
+    parser.add_argument("--model", default="base")
     parser.add_argument("--prompt", choices=("none", "hotwords", "initial_prompt"), default="none")
     parser.add_argument("--split", choices=("dev", "eval", "all"), default="all")
     parser.add_argument("--generic", action="store_true", help="also ../shared/data dev + eval")
@@ -358,9 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     from ppod_audio.config import EpisodeManifest, SpeakerEntry, load_show
     from ppod_audio.speech.transcribe import TranscribeOptions
     from ppod_audio.transcript.clean import CleanOptions
+    from ppod_audio.transcript.confidence import known_words
     from ppod_audio.transcript.document import clean_options
     from ppod_audio.transcript.model import load_document
-    from ppod_audio.transcript.vocabulary import letters
 
     listing = json.loads((DOMAIN / "passages.json").read_text(encoding="utf-8"))
     show = load_show(REPO / "raw_audio")
@@ -370,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     after = clean_options(show, manifest)
     cleaning = {"before": CleanOptions(glossary=after.glossary), "after": after}
     terms = term_list(after.vocabulary)
-    known = frozenset(letters(t) for e in after.vocabulary.entries for t in e.text.split())
+    known = known_words([e.text for e in after.vocabulary.entries])
     assert after.glossary is not None
     options = TranscribeOptions(
         model=args.model, terms=after.glossary.terms, prompt=args.prompt, device="cpu"

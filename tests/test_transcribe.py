@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from conftest import normalise, shared
 
+from ppod_audio.speech.models import DEFAULT_MODEL
 from ppod_audio.speech.transcribe import (
     BATCH_THRESHOLD_S,
     TranscribeOptions,
@@ -53,7 +54,7 @@ def test_jfk_words():
     assert any(w.text.endswith((",", ".")) for w in words)  # punctuation stays attached
 
     info = result.info
-    assert info.model == "tiny.en" and info.model_verified and info.language == "en"
+    assert info.model == DEFAULT_MODEL and info.model_verified and info.language == "en"
     assert info.compute_type in ("int8", "float16") and not info.batched
     assert abs(info.duration - duration) < 1e-6 and info.real_time_factor > 0
 

@@ -143,6 +143,9 @@ class SpeechSettings(_Strict):
     # Parallel decoding of VAD chunks: faster, but it drops words (1.2x faster for 5 % fewer
     # words on an H100; see speech/transcribe.py), so only for throughput over accuracy.
     batched: bool = False
+    # Beam search width of recognition: 5 is faster-whisper's default; narrower is cheaper
+    # (bench/choose_model.py measures WER and cost per beam).
+    beam_size: Annotated[int, Field(ge=1, le=10)] = 5
     # Cosine similarity a cluster needs to an enrolled voice to take its name. Same-voice
     # similarity across separately recorded clips measured ~0.6 (katie-steve), wrong-voice <0.55.
     naming_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = NAMING_THRESHOLD

@@ -50,11 +50,13 @@ from ..edit.save import save_and_render
 from ..errors import InputError, PpodError
 from ..lock import EpisodeBusy, locked_episode
 from ..outputs import document_path
+from ..transcript.confidence import THRESHOLD, editor_rule
 from ..transcript.model import EpisodeDocument
 
 STATIC = Path(__file__).parent / "static"
-# Words the recogniser was less sure of than this are shaded for review.
-REVIEW_THRESHOLD = 0.6
+# Words the recogniser was less sure of than this are shaded for review (with the neighbour and
+# vocabulary rules of transcript/confidence.py).
+REVIEW_THRESHOLD = THRESHOLD
 # A save carries the whole document: the demo's 3.6 minutes are 60 kB, so 16 MB is about 15
 # hours of speech. More is not an episode.
 MAX_BODY = 16 * 1024 * 1024
@@ -194,6 +196,7 @@ def make_app(output_dir: Path, token: str, threshold: float = REVIEW_THRESHOLD) 
             "document": document.model_dump(mode="json"),
             "revision": revision_of(data),
             "threshold": threshold,
+            "shading": editor_rule(document) | {"threshold": threshold},
         }
 
     @app.put("/api/document")

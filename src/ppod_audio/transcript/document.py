@@ -176,7 +176,8 @@ def build_document(
         word.model_copy(update={"speaker": clusters.get(word.speaker or "", word.speaker)})
         for word in words
     ]
-    words = clean_words(words, clean_options(show, manifest, glossary))
+    cleaning = clean_options(show, manifest, glossary)
+    words = clean_words(words, cleaning)
     # Speech times are on the raw recording's clock: minus the trimmed head, plus the intro.
     words = [
         word
@@ -202,4 +203,7 @@ def build_document(
         segments=segments,
         chapters=chapters_for(manifest, show, intro_offset, trimmed_start, duration, warnings),
         model=model,
+        vocabulary=[entry.text for entry in cleaning.vocabulary.entries]
+        if cleaning.vocabulary
+        else [],
     )

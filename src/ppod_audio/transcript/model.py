@@ -163,13 +163,20 @@ class EpisodeDocument(_Model):
     audio_edits: list[AudioEdit] = Field(
         default_factory=list, description="Redactions and cuts applied to the audio, in order."
     )
+    vocabulary: list[str] = Field(
+        default_factory=list,
+        description="The show's names and terms the words were corrected against: the editor "
+        "does not shade them as unsure (written only when set).",
+    )
 
     @model_serializer(mode="wrap")
-    def _omit_no_edits(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """A document without audio edits is written exactly as before they existed."""
+    def _omit_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave ``audio_edits`` and ``vocabulary`` out when empty: a document without them is
+        written exactly as before they existed, and readers of schema 2 see nothing new."""
         data = handler(self)
-        if not data.get("audio_edits"):
-            data.pop("audio_edits", None)
+        for name in ("audio_edits", "vocabulary"):
+            if not data.get(name):
+                data.pop(name, None)
         return data
 
     def speaker_name(self, speaker_id: str | None) -> str:

@@ -14,6 +14,8 @@ const SKIP_SECONDS = 2;
 let doc = null;
 let revision = null;
 let threshold = 0.6;
+let shadingRule = null;       // the server's confidence rule (transcript/confidence.py)
+let knownWords = new Set();   // the show's names and terms: never shaded as unsure
 let dirty = false;
 let saving = false;
 let edited = new WeakSet();   // words the editor changed since the last save
@@ -33,6 +35,7 @@ async function load() {
   doc = data.document;
   revision = data.revision;
   threshold = data.threshold;
+  useShadingRule(data.shading);
   $("threshold").value = threshold;
   $("title").textContent = `${doc.episode.show}: ${doc.episode.title}`;
   document.title = `Edit · ${doc.episode.title}`;
@@ -92,9 +95,10 @@ function wordSpan(word, si, wi) {
   span.dataset.i = wi;
   if (word.probability !== null && word.probability !== undefined) {
     span.title = `${Math.round(word.probability * 100)}% confident · ${word.start.toFixed(2)} s`;
-    if (word.probability < threshold) span.classList.add("low");
+    if (needsReview(doc.segments[si].words, wi)) span.classList.add("low");
   }
   if (edited.has(word)) span.classList.add("edited");
+  markCorrection(span, word);
   return span;
 }
 
@@ -130,6 +134,7 @@ function paragraph(segment, si) {
     segment.words.forEach((word, wi) => {
       if (wi) text.append(" ");
       text.append(wordSpan(word, si, wi));
+      if (word.original) text.append(undoButton(word, si, wi));
     });
   } else {
     text.classList.add("fixed");
@@ -162,6 +167,71 @@ function renderParagraph(si) {
   main.querySelector(`section.para[data-seg="${si}"]`).replaceWith(paragraph(doc.segments[si], si));
   indexWords();
 }
+
+// --- confidence shading and vocabulary corrections ---------------------------------------------
+// The rule is transcript/confidence.py's needs_review, with the server's parameters: a word under
+// the threshold, or under neighbour_threshold beside a word under neighbour_low, unless it is one
+// of the show's names or terms. A correction the cleaning made (word.original: what was heard) is
+// marked instead, with the heard word in its tooltip and a one-click undo beside it.
+
+function useShadingRule(rule) {
+  shadingRule = rule || null;
+  knownWords = new Set((rule && rule.known) || []);
+}
+
+const wordKey = (text) => text.toLowerCase().replace(/[^a-z0-9]+/g, "");
+
+function probabilityOf(word) {
+  return word && word.probability !== null && word.probability !== undefined
+    ? word.probability : 1;
+}
+
+function needsReview(words, wi) {
+  const word = words[wi];
+  if (word.probability === null || word.probability === undefined || word.original) return false;
+  if (knownWords.has(wordKey(word.text))) return false;
+  if (word.probability < threshold) return true;
+  if (!shadingRule) return false;
+  const neighbour = Math.min(probabilityOf(words[wi - 1]), probabilityOf(words[wi + 1]));
+  return word.probability < shadingRule.neighbour_threshold && neighbour < shadingRule.neighbour_low;
+}
+
+function markCorrection(span, word) {
+  if (!word.original) return;
+  span.classList.add("corrected");
+  span.title = `Corrected from “${word.original}” (heard) · ${word.start.toFixed(2)} s`;
+}
+
+function undoButton(word, si, wi) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "undo";
+  button.dataset.seg = si;
+  button.dataset.i = wi;
+  button.textContent = "↶";
+  button.title = `Undo: put back “${word.original}”`;
+  button.setAttribute("aria-label", `Undo correction, put back ${word.original}`);
+  return button;
+}
+
+function undoCorrection(si, wi) {
+  const segment = doc.segments[si];
+  const word = segment.words[wi];
+  if (!word || !word.original) return;
+  word.text = word.original;
+  delete word.original;
+  edited.add(word);
+  segment.text = segment.words.map((w) => w.text).join(" ");
+  changed("Correction undone (unsaved)");
+  renderParagraph(si);
+}
+
+main.addEventListener("click", (event) => {
+  const button = event.target.closest("button.undo");
+  if (!button) return;
+  event.stopPropagation();
+  undoCorrection(Number(button.dataset.seg), Number(button.dataset.i));
+});
 
 // --- playback and the word being heard ---------------------------------------------------------
 
