@@ -232,6 +232,7 @@ def test_batch_survives_sigkill_and_resumes(tmp_path: Path) -> None:
     assert temporaries(out) == []
 
 
+@pytest.mark.slow  # two whole batches of the pipeline at once
 def test_two_batches_on_one_output_do_not_collide(tmp_path: Path) -> None:
     root = catalogue(tmp_path, bad=False)
     out = tmp_path / "output"
@@ -267,6 +268,7 @@ def test_dry_run_processes_nothing(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+@pytest.mark.slow  # a Dask cluster and the pipeline on two episodes
 def test_batch_on_a_dask_cluster(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     root = catalogue(tmp_path, bad=False)
