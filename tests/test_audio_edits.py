@@ -447,3 +447,15 @@ def test_a_paragraph_cut_whole_goes_with_its_text_and_the_clock_round_trips() ->
     for raw in (3.0, 9.99, 12.0, 15.0, 21.5, 30.0):
         assert clock.raw(clock.published(raw)) == pytest.approx(raw)
     assert clock.published(30.0) == pytest.approx(30.0 - 1.5 + 7.0 - 3.5)
+
+
+def test_review_redact_applies_the_redaction(episode: Path) -> None:
+    source = json.loads((episode / "report.json").read_text())["source"]
+    run("process", source, "-o", str(episode.parent), "--no-speech")  # reviews the transcript
+    review = json.loads(run("review", str(episode), "--json"))
+    item = next(i for i in review["items"] if SECRET in i["text"])
+    run("review", str(episode), "--redact", item["id"], "--by", "Jasmine Wark")
+    assert SECRET not in word_times(episode) and "[redacted]" in word_times(episode)
+    assert load_document(episode / "episode.json").audio_edits[0].kind == "redact"
+    for path in published_files(episode):
+        assert SECRET.encode() not in path.read_bytes(), path
