@@ -204,7 +204,8 @@ def test_clean_recording_goes_out_as_it_came(tmp_path: Path) -> None:
     plain = prepare_mixed([path], tmp_path / "off", RATE, True, off, speech=False)
     assert kept.noise["denoised_kept"] is False
     mos = kept.noise["dnsmos"]
-    assert kept.noise["denoised_dnsmos"]["overall"] < mos["before"]["overall"]
+    # Lower at full precision; the report rounds to two places.
+    assert kept.noise["denoised_dnsmos"]["overall"] <= mos["before"]["overall"]
     assert mos["after"] == mos["before"]
     assert kept.noise["pause_floor"]["after"] == kept.noise["pause_floor"]["before"]
     assert np.array_equal(kept.audio.load(), plain.audio.load())
