@@ -279,8 +279,8 @@ def published_words(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from click.testing import CliRunner
 
     from ppod_audio.cli import cli
-    from ppod_audio.outputs import recognised_path
     from ppod_audio.edit.render import render_episode
+    from ppod_audio.outputs import recognised_path
     from ppod_audio.transcript.model import Segment, Speaker, Word, document_json, load_document
 
     root = make_show(tmp_path_factory.mktemp("words") / "raw_audio")

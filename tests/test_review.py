@@ -197,7 +197,8 @@ def test_review_command_lists_and_records_decisions(tmp_path: Path) -> None:
     report = json.loads((folder / "report.json").read_text())
     assert report["ready"] is False and report["review"]["pending"] == len(ids) - 1
     rest = [arg for i in ids[1:] for arg in ("--redact", i)]
-    done = runner.invoke(cli, ["review", str(folder), *rest, "--by", "Jo Smith"])
+    # --no-apply: decisions only (applying a redaction to the audio: test_audio_edits.py).
+    done = runner.invoke(cli, ["review", str(folder), *rest, "--by", "Jo Smith", "--no-apply"])
     assert done.exit_code == 0, done.output
     saved = read_review(folder)
     assert saved.items[0].decision == "keep" and saved.items[0].decided_by == "Jo Smith"

@@ -59,8 +59,8 @@ class Stage:
     steps: tuple[str, ...] = ()
     # Stages whose re-running re-runs this one.
     after: tuple[str, ...] = ()
-    # Other keys its result depends on, whose moving re-runs it for reason ``changed``.
-    also: tuple[str, ...] = ()
+    # Other keys its result depends on: (key, why it re-runs when that key moved).
+    also: tuple[tuple[str, str], ...] = ()
 
     def recorded(self) -> tuple[str, ...]:
         return self.steps or (self.name,)
@@ -79,7 +79,8 @@ def _text_reused(facts: Facts) -> bool:
     return not (facts.force or facts.last_failed or facts.moved("text") or facts.edited)
 
 
-_AUDIO_CHANGED = "cleaning, loudness, MP3 or content-warning settings, or audio edits, changed"
+_AUDIO_CHANGED = "cleaning, loudness, MP3 or content-warning settings changed"
+_EDITS = (("edits", "audio edits changed"),)  # redactions, cuts, tidying (edit/audio_edits.py)
 
 STAGES: tuple[Stage, ...] = (
     # Decoding serves the speech models (16 kHz) and mastering (full rate): it runs for them.
@@ -87,9 +88,9 @@ STAGES: tuple[Stage, ...] = (
     Stage("speech", "speech", _speech_reused, "model or speech settings changed",
           "speech result missing from the cache", steps=("transcribe", "diarize")),
     Stage("master", "audio", _audio_reused, _AUDIO_CHANGED, "published MP3 missing",
-          also=("edits",)),
+          also=_EDITS),
     Stage("export", "audio", _audio_reused, _AUDIO_CHANGED, "published MP3 missing",
-          also=("edits",)),
+          also=_EDITS),
     Stage("document", "text", _text_reused, after=("speech", "master")),
     # Publishing includes the safeguarding review list written beside the transcripts.
     Stage("publish", "text", _text_reused, steps=("publish", "review"), after=("document",)),
@@ -132,9 +133,9 @@ def plan(facts: Facts) -> Plan:
     inputs_changed = facts.moved("inputs")
     for stage in STAGES:
         if stage.name in stale and stage.changed and not stage.reuse(facts):
+            also = next((why for key, why in stage.also if facts.moved(key)), stage.missing)
             why = "inputs changed" if inputs_changed else (
-                stage.changed if any(map(facts.moved, (stage.key, *stage.also)))
-                else stage.missing)  # fmt: skip
+                stage.changed if facts.moved(stage.key) else also)  # fmt: skip
             if why not in result.reasons:
                 result.reasons.append(why)
     if result.stages:
