@@ -139,7 +139,7 @@ def test_batch_speech_cached_and_selective_reruns(tmp_path: Path) -> None:
 
     # The glossary: text cleaning and rendering only, no audio and no speech model.
     with open(root / "glossary.toml", "a", encoding="utf-8") as glossary:
-        glossary.write('"news" = "tidings"\n')  # good-1 says "news and updates"
+        glossary.write('"listening" = "tidings"\n')  # good-1 (steve) says "found listening to"
     dry = dry_run(root, out)
     assert dry.count("document + publish (glossary changed)") == 3, dry
     code, results, _ = batch(root, "-o", out, "--only", "good-*")

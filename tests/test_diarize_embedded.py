@@ -253,7 +253,7 @@ def test_the_episode_speaker_list_sets_the_diarized_count() -> None:
     cleaned = SimpleNamespace(tracks=[])
     found = {}
     for listed in (0, 2):
-        _, turns, _, _ = _diarize(audio, cleaned, _manifest(listed), ShowConfig(), options)
+        turns = _diarize(audio, cleaned, _manifest(listed), ShowConfig(), options).turns
         found[listed] = len({t.speaker for t in turns})
     assert found == {0: 3, 2: 2}
 
@@ -292,7 +292,7 @@ def test_monologues_stay_one_speaker_and_a_telephone_pair_stays_two() -> None:
     assert first and second and not first & second
 
 
-@pytest.mark.slow
+@pytest.mark.shared
 def test_estimated_count_keeps_two_alike_voices_apart() -> None:
     """Dev audio, count estimated: the LibriVox reader alternating with himself slowed to 0.9
     (pitch and formants about 10 % lower: a new speaker in speaker-recognition recipes; its

@@ -260,7 +260,8 @@ def test_gate_holds_the_demo_until_every_item_is_decided(tmp_path: Path) -> None
     runner = CliRunner()
     ids = [item.id for item in review.items]
     redact, keep = ids[:1], ids[1:]
-    args = ["review", str(episode), "--by", "Jasmine Wark"]
+    # --no-apply: the decisions are what this test follows (applying: test_audio_edits.py).
+    args = ["review", str(episode), "--by", "Jasmine Wark", "--no-apply"]
     args += [a for i in keep for a in ("--keep", i)] + [a for i in redact for a in ("--redact", i)]
     assert runner.invoke(cli, args).exit_code == 0
     assert json.loads((episode / "report.json").read_text())["ready"] is True

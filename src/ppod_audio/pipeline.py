@@ -546,6 +546,9 @@ def _process_in(
             document, words_k = _keep_editors_work(
                 output_dir, previous, machine, speech_k, stage_k["inputs"], trimmed_start,
                 options.force, speech_options.enabled, warnings, options.document)  # fmt: skip
+            # Whose document this is, decided before the redactions are enforced on it (that
+            # makes a copy even of the machine's own, which must not count as a person's).
+            persons = document is not machine
             document = audio_edits.enforce_redactions(document, machine.audio_edits, trimmed_start)
         with timer.stage("publish"):
             stage_recognised(staging, output_dir, machine)
@@ -573,7 +576,7 @@ def _process_in(
             report["overlapped"] = ["decode+clean", "master", "export"]
         # The published document holds words or edits not made by this run's machine: the
         # next run must treat it as the editor's too (see ``publish.edited_document``).
-        report["edited"] = document is not machine
+        report["edited"] = persons
         # Noise and hum reduction: what was done, pause floor and DNSMOS before and after.
         report["cleaning"] = previous.get("cleaning") if reuse_audio and previous else cleaned.noise
         report["review"], report["ready"] = review.summary(), review.ready
