@@ -31,7 +31,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..transcript.model import WARNING_SPEAKER_ID, AudioEdit, EpisodeDocument, Segment, Word
+from ..transcript.model import (
+    WARNING_SPEAKER_ID,
+    AudioEdit,
+    EpisodeDocument,
+    Segment,
+    Word,
+    segment_from_words,
+)
 
 REDACTED = "[redacted]"
 TONE_HZ = 1000.0
@@ -119,17 +126,7 @@ def _rebuild(
             if segment.speaker == WARNING_SPEAKER_ID or segment.text.strip():
                 kept.append(segment)
             continue
-        words = segment.words
-        kept.append(
-            segment.model_copy(
-                update={
-                    "words": words,
-                    "text": " ".join(w.text for w in words),
-                    "start": words[0].start,
-                    "end": words[-1].end,
-                }
-            )
-        )
+        kept.append(segment_from_words(segment.words, segment.speaker))
     used = {segment.speaker for segment in kept}
     speakers = [s for s in document.speakers if s.id in used]
     return document.model_copy(update={"segments": kept, "speakers": speakers, **update})

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..staging import staged
 from ..transcript.clean import spread
-from ..transcript.model import EpisodeDocument, Segment, Word, document_json
+from ..transcript.model import EpisodeDocument, Segment, Word, document_json, segment_from_words
 from .audio_edits import keep_redacted
 from .checks import check_document
 from .history import revision_of, stage_save
@@ -67,16 +67,7 @@ def tidy(document: EpisodeDocument) -> EpisodeDocument:
         ]
         if not words:
             continue  # every word deleted: the paragraph goes
-        segments.append(
-            segment.model_copy(
-                update={
-                    "words": words,
-                    "text": " ".join(w.text for w in words),
-                    "start": words[0].start,
-                    "end": words[-1].end,
-                }
-            )
-        )
+        segments.append(segment_from_words(words, segment.speaker))
     used = {segment.speaker for segment in segments}
     return document.model_copy(
         update={"segments": segments, "speakers": [s for s in document.speakers if s.id in used]}
