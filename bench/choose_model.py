@@ -22,7 +22,6 @@ figures only report.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from eval_domain import (  # noqa: E402
     DOMAIN,
     domain_files,
+    domain_setup,
     recognise,
     term_counts,
     term_list,
@@ -102,17 +102,12 @@ def main() -> int:
         print(f"no domain set at {DOMAIN}: run bench/make_domain_set.py first", file=sys.stderr)
         return 2
 
-    from ppod_audio.config import EpisodeManifest, SpeakerEntry, load_show
+    from ppod_audio.config import EpisodeManifest
     from ppod_audio.transcript.clean import CleanOptions
     from ppod_audio.transcript.document import clean_options, glossary_terms
 
-    listing = json.loads((DOMAIN / "passages.json").read_text(encoding="utf-8"))
-    show = load_show(REPO / "raw_audio")
-    manifest = EpisodeManifest(
-        title="Domain set", speakers=[SpeakerEntry(**person) for person in listing["cast"]]
-    )
-    after = clean_options(show, manifest)
-    domain_cleaning = {"before": CleanOptions(glossary=after.glossary), "after": after}
+    show, manifest, domain_cleaning = domain_setup()
+    after = domain_cleaning["after"]
     terms = term_list(after.vocabulary)
     hotwords = glossary_terms(show, manifest)
     plain = EpisodeManifest(title="generic")

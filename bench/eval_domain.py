@@ -71,6 +71,22 @@ class Scored:
 # --- terms -------------------------------------------------------------------------------------
 
 
+def domain_setup():  # type: ignore[no-untyped-def]
+    """The show, the domain set's cast as an episode, and text cleaning without (``before``)
+    and with (``after``) vocabulary correction: what every domain bench scores against."""
+    from ppod_audio.config import EpisodeManifest, SpeakerEntry, load_show
+    from ppod_audio.transcript.clean import CleanOptions
+    from ppod_audio.transcript.document import clean_options
+
+    listing = json.loads((DOMAIN / "passages.json").read_text(encoding="utf-8"))
+    show = load_show(REPO / "raw_audio")
+    manifest = EpisodeManifest(
+        title="Domain set", speakers=[SpeakerEntry(**person) for person in listing["cast"]]
+    )
+    after = clean_options(show, manifest)
+    return show, manifest, {"before": CleanOptions(glossary=after.glossary), "after": after}
+
+
 def term_list(vocabulary) -> list[tuple[str, ...]]:  # type: ignore[no-untyped-def]
     """Every name and term as normalised word tuples, longest first."""
     terms = {tuple(normalise(entry.text).split()) for entry in vocabulary.entries}
@@ -346,20 +362,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no domain set at {DOMAIN}: run bench/make_domain_set.py first", file=sys.stderr)
         return 2
 
-    from ppod_audio.config import EpisodeManifest, SpeakerEntry, load_show
+    from ppod_audio.config import EpisodeManifest
     from ppod_audio.speech.transcribe import TranscribeOptions
     from ppod_audio.transcript.clean import CleanOptions
     from ppod_audio.transcript.confidence import known_words
     from ppod_audio.transcript.document import clean_options
     from ppod_audio.transcript.model import load_document
 
-    listing = json.loads((DOMAIN / "passages.json").read_text(encoding="utf-8"))
-    show = load_show(REPO / "raw_audio")
-    manifest = EpisodeManifest(
-        title="Domain set", speakers=[SpeakerEntry(**person) for person in listing["cast"]]
-    )
-    after = clean_options(show, manifest)
-    cleaning = {"before": CleanOptions(glossary=after.glossary), "after": after}
+    show, manifest, cleaning = domain_setup()
+    after = cleaning["after"]
     terms = term_list(after.vocabulary)
     known = known_words([e.text for e in after.vocabulary.entries])
     assert after.glossary is not None
