@@ -1,53 +1,62 @@
 """How long re-publishing a 30-minute episode takes after one redaction (and after one cut).
 
-Builds a 30-minute episode from the demo recording looped (``raw_audio/demo-what-is-the-sscp``),
-processes it once with ``--no-speech`` (the first publication, timed for comparison), gives it
-a transcript of ~5,000 timed words (as ``bench/bench_render.py`` does), then times
-:func:`ppod_audio.remaster.apply_edit`: the redaction added to the document, the recordings
-decoded and cleaned again, the edit rendered, the programme mastered and encoded, every file
-published. Prints the seconds and where they went (report.json's stages).
+    python bench/bench_redact.py [--minutes 30] [--no-speech] [--cut] [--work DIR]
 
-    python bench/bench_redact.py [--minutes 30] [--cut]
+The demo episode (its manifest and its recording looped to ``--minutes``, as
+``bench/pipeline_rtf.py`` makes it) is published once by a fresh ``ppod process`` (the
+project's show and default speech model; ``--no-speech`` skips the models and gives the
+programme a transcript of ~2.8 timed words a second instead, as ``bench/bench_render.py``
+does). Then ``ppod redact OUTPUT --phrase "..."`` redacts one phrase said once, near the
+middle, and re-publishes: the recordings decoded and cleaned again, the edit rendered, the
+programme levelled, mastered and encoded, every file published (the speech model is not run
+again: its words come from the cache).
+
+Each step is a subprocess, timed two ways because the machines this runs on are shared: wall
+seconds (what a person waits, inflated by anything else running) and CPU seconds (user +
+system, its children included: what the work costs). Per-stage wall seconds come from
+report.json's ``stages``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
-
-from ppod_audio.audio.decode import ffmpeg_exe
-from ppod_audio.edit.history import save_document
-from ppod_audio.pipeline import ProcessOptions, process_episode
-from ppod_audio.remaster import Selection, apply_edit
-from ppod_audio.speech.stage import SpeechOptions
-from ppod_audio.transcript.model import Speaker, Word, load_document, segment_from_words
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-DEMO = REPO / "raw_audio" / "demo-what-is-the-sscp"
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "bench"))
+
+from benchmark import PPOD, looped_episode  # noqa: E402
+from eval_pipeline import make_show  # noqa: E402
+
+from ppod_audio.edit.history import save_document  # noqa: E402
+from ppod_audio.transcript.model import (  # noqa: E402
+    Speaker,
+    Word,
+    load_document,
+    segment_from_words,
+)
 
 
-def build(root: Path, minutes: float) -> Path:
-    show = root / "raw_audio"
-    show.mkdir(parents=True)
-    shutil.copy(REPO / "raw_audio" / "show.toml", show / "show.toml")
-    shutil.copytree(REPO / "raw_audio" / "assets", show / "assets")
-    if (REPO / "raw_audio" / "glossary.toml").exists():
-        shutil.copy(REPO / "raw_audio" / "glossary.toml", show / "glossary.toml")
-    episode = show / "bench-redact"
-    episode.mkdir()
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-stream_loop", "-1", "-i",
-                    str(DEMO / "recording.flac"), "-t", str(minutes * 60), "-c:a", "flac",
-                    str(episode / "recording.flac")], check=True)  # fmt: skip
-    (episode / "episode.toml").write_text(
-        'title = "Bench"\ninputs = ["recording.flac"]\n[[speakers]]\nname = "Person 1"\n',
-        encoding="utf-8",
-    )
-    return episode
+def timed(command: list[str]) -> tuple[float, float]:
+    """Run ``command``; its wall and CPU seconds (exits on failure with its error)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    began = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True)
+    wall = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def give_words(folder: Path) -> None:
@@ -65,36 +74,68 @@ def give_words(folder: Path) -> None:
                                                  "speakers": speakers}))  # fmt: skip
 
 
-def main() -> None:
+def unique_phrase(folder: Path) -> str:
+    """Three words said once in the transcript, as near its middle as can be."""
+    doc = load_document(folder / "episode.json")
+    words = [w.text for s in doc.segments for w in s.words]
+    triples = [" ".join(words[i : i + 3]) for i in range(len(words) - 2)]
+    counts = Counter(t.lower() for t in triples)
+    middle = len(triples) // 2
+    for i in sorted(range(len(triples)), key=lambda i: abs(i - middle)):
+        if counts[triples[i].lower()] == 1 and all(c.isalnum() or c in " '" for c in triples[i]):
+            return triples[i]
+    sys.exit(f"{folder}: no phrase is said only once")
+
+
+def stages_of(folder: Path) -> dict[str, Any]:
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    return {name: (None if stage.get("cached") else round(stage.get("seconds", 0), 1))
+            for name, stage in report["stages"].items()}  # fmt: skip
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30.0)
-    parser.add_argument("--cut", action="store_true", help="Also time one cut after it.")
+    parser.add_argument(
+        "--no-speech",
+        action="store_true",
+        help="first publication without the speech models (synthetic words)",
+    )
+    parser.add_argument("--cut", action="store_true", help="also time one cut after it")
+    parser.add_argument("--work", type=Path, help="keep the work folder here")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as temporary:
-        root = Path(temporary)
-        episode = build(root, args.minutes)
-        options = ProcessOptions(output_root=root / "output", speech=SpeechOptions(enabled=False))
-        started = time.perf_counter()
-        result = process_episode(episode, options)
-        first = time.perf_counter() - started
-        assert result.ok, result.error
-        folder = result.output_dir
-        give_words(folder)
-        print(f"{args.minutes:g}-minute episode: first publication (--no-speech) {first:.1f} s")
-        edits = [("redact", Selection(words="100-101"))]
+    work = args.work or Path(tempfile.mkdtemp(prefix="ppod-redact-"))
+    try:
+        show = make_show(work / "raw_audio")
+        episode = looped_episode(show, "long", args.minutes)
+        out = work / "output"
+        folder = out / episode.name
+        first = [PPOD, "process", str(episode), "-o", str(out), "--device", "cpu"]
+        wall, cpu = timed(first + (["--no-speech"] if args.no_speech else []))
+        speech = "--no-speech" if args.no_speech else "speech on (show.toml's model)"
+        print(f"# {args.minutes:g}-minute episode; wall seconds on a shared machine, CPU = "
+              "user + system")  # fmt: skip
+        print(f"first `ppod process` ({speech}): wall {wall:.1f} s, CPU {cpu:.1f} s")
+        print(f"  stages (wall s): {json.dumps(stages_of(folder))}")
+        if args.no_speech:
+            give_words(folder)
+        phrase = unique_phrase(folder)
+        edits = [("redact", [PPOD, "redact", str(folder), "--phrase", phrase])]
         if args.cut:
-            edits.append(("cut", Selection(words="120-130")))
-        for kind, selection in edits:
-            started = time.perf_counter()
-            edited = apply_edit(folder, kind, selection)
-            seconds = time.perf_counter() - started
-            stages = {name: stage.get("seconds") for name, stage in edited.report["stages"].items()}
-            out = edited.report["loudness"]["output"]
-            print(f"re-publish after one {kind}: {seconds:.1f} s "
-                  f"({seconds / first:.2f}x the first publication); "
-                  f"{out['integrated_lufs']} LUFS, {out['true_peak_dbtp']} dBTP")  # fmt: skip
-            print(f"  stages: {json.dumps(stages)}")
+            edits.append(("cut", [PPOD, "cut", str(folder), "--phrase", unique_phrase(folder)]))
+        for kind, command in edits:
+            wall2, cpu2 = timed(command)
+            report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+            loud = report["loudness"]["output"]
+            print(f"re-publish after one {kind} ({command[-1]!r}): wall {wall2:.1f} s "
+                  f"({wall2 / wall:.2f}x the first), CPU {cpu2:.1f} s ({cpu2 / cpu:.2f}x); "
+                  f"{loud['integrated_lufs']} LUFS, {loud['true_peak_dbtp']} dBTP")  # fmt: skip
+            print(f"  stages (wall s; null: reused): {json.dumps(stages_of(folder))}")
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
