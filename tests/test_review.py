@@ -150,8 +150,9 @@ def test_a_town_heard_as_small_ordinary_words_is_flagged() -> None:
     # "...went to Northgate Primary School in Glastonbury": tiny.en heard the town as "the
     # last and very so", its "the" at 0.07. The school is found by its pattern; the town only
     # by the unsure word after "in", although "the" is a small word.
-    doc = heard("s2", "went[0.79] to[0.98] Northgate[0.71] Primary[0.60] School[0.97] in[0.90] "
-                      "the[0.07] last[0.93] and[0.39] very[0.45] so[0.14] again,[0.67]")  # fmt: skip
+    said = ("went[0.79] to[0.98] Northgate[0.71] Primary[0.60] School[0.97] in[0.90] the[0.07] "
+            "last[0.93] and[0.39] very[0.45] so[0.14] again,[0.67]")  # fmt: skip
+    doc = heard("s2", said)
     review = build_review(doc, CAST, ALLOW)
     assert covering(review, doc, 6), [(i.text, i.why) for i in review.items]
     assert "unclear word after 'in'" in next(i.why for i in review.items if i.text == "the")
@@ -159,6 +160,24 @@ def test_a_town_heard_as_small_ordinary_words_is_flagged() -> None:
     sure = heard("s2", "went[0.79] to[0.98] school[0.97] in[0.90] the[0.97] last[0.93] "
                        "year[0.99] or[0.9] so[0.94]")  # fmt: skip
     assert not build_review(sure, CAST, ALLOW).items
+
+
+def test_a_name_heard_as_ordinary_words_where_a_name_is_announced_is_flagged() -> None:
+    # espeak-ng (the demo's Jasmine) said "The case involved Kerys Alcott and her stepdad, who
+    # drank a lot."; tiny.en heard the name as three ordinary words, no capital, nothing NER
+    # calls a name. They sit after "involved" and before "and her step(dad)", unsure (0.19).
+    rest = "carry[0.19] nail[0.44] cut[0.92] and[0.86] her[0.23] step[0.53] and[0.59] bring[0.33]"
+    doc = heard("s2", f"The[0.33] case[0.86] involved[0.87] {rest} a[0.81] lot.[0.52]")
+    review = build_review(doc, CAST, ALLOW)
+    assert [(i.kind, i.text) for i in review.items] == [("name", "carry nail cut")]
+    assert "after 'involved'" in review.items[0].why
+    # Before "and her stepdad" alone (the cue word before it heard wrong) finds it too.
+    doc = heard("s2", f"The[0.33] case[0.86] is[0.87] {rest} a[0.81] lot.[0.52]")
+    assert [i.text for i in build_review(doc, CAST, ALLOW).items] == ["carry nail cut"]
+    # The same places in clear talk name nobody (real words from the bench's clean talk).
+    clear = heard("s2", "how[1.00] they[0.99] are[0.92] working[1.00] with[1.00] families,[0.99] "
+                        "with[0.99] children,[1.00] and[0.99] her[0.95] mum[0.97]")  # fmt: skip
+    assert not build_review(clear, CAST, ALLOW).items
 
 
 def test_ordinary_numbers_are_not_phone_numbers() -> None:
