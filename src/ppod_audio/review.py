@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import InputError, ProcessingError
 from .fileio import write_text
+from .transcript.confidence import THRESHOLD as CONFIDENCE_THRESHOLD
 from .transcript.model import WARNING_SPEAKER_ID, EpisodeDocument, Word
 
 REVIEW_FILE = "review.json"
@@ -55,6 +56,7 @@ CAST_SIMILARITY = 82
 # Below this word probability, a word after "in"/"from"/"near" is a name the recogniser did not
 # know often enough to flag (tuned on the dev half of bench/eval_review.py).
 UNCLEAR_PROBABILITY = 0.35
+SHADED_PROBABILITY = CONFIDENCE_THRESHOLD  # the editor shades words under it
 # Words either side of a person's name within which a date counts as "next to" them.
 DATE_NEAR_PERSON_WORDS = 12
 
@@ -463,6 +465,9 @@ def _unclear_place_hits(passage: _Passage) -> list[_Hit]:
 # Words that announce a person's name after them ("a girl called ...", "I worked with ...",
 # "the case involved ...") and relations that announce one before them ("... and her stepdad").
 NAME_BEFORE = {"called", "named", "with", "involved", "involving", "involves"}
+# After these a name is all but certain, so a word the editor would shade (confidence under
+# the transcript's review threshold, ``transcript.confidence.THRESHOLD``) is enough.
+NAME_CERTAIN = {"called", "named"}
 RELATIONS = {"mum", "mother", "mom", "dad", "father", "stepdad", "stepfather", "stepmum",
              "stepmother", "step-dad", "step-mum", "step", "brother", "sister", "son",
              "daughter", "nan", "nanna", "gran", "grandma", "grandad", "grandfather",
@@ -507,13 +512,17 @@ def _person_cue_hits(passage: _Passage) -> list[_Hit]:
         bare = _bare(word.text)
         span: list[int] = []
         cue = ""
-        if bare in NAME_BEFORE and not _ends_clause(word.text):
+        below = UNCLEAR_PROBABILITY
+        # A comma after "involved" is the recogniser's mark for the pause before a name it
+        # does not know ("involved, man and man"): the verb still wants its object.
+        if bare in NAME_BEFORE and word.text.rstrip()[-1:] not in {".", "?", "!"}:
             span, cue = _name_span(words, i + 1, 1), f"after {word.text!r}"
+            below = SHADED_PROBABILITY if bare in NAME_CERTAIN else below
         elif (bare == "and" and i + 2 < len(words) and _bare(words[i + 1].text) in POSSESSIVES
               and _bare(words[i + 2].text) in RELATIONS):  # fmt: skip
             span = _name_span(words, i - 1, -1)
             cue = f"before {' '.join(w.text for w in words[i : i + 3])!r}"
-        unsure = [j for j in span if _unclear(words[j])]
+        unsure = [j for j in span if _unclear(words[j], below)]
         if not unsure:
             continue
         lowest = min(words[j].probability or 0.0 for j in unsure)
