@@ -395,3 +395,24 @@ def test_an_unchanged_document_is_reviewed_without_loading_spacy(tmp_path: Path)
     first, second = run(), run()
     assert first["spacy"] and first["items"], first
     assert not second["spacy"] and second["items"] == first["items"]
+
+
+def test_new_rules_review_an_unchanged_document_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cached list is keyed on the rules' version too: after a rule change, re-processing
+    an unchanged episode must find what the new rules flag, not serve the old list."""
+    import ppod_audio.review as review_module
+    from ppod_audio.cache import Cache
+    from ppod_audio.config import EpisodeManifest, ShowConfig
+    from ppod_audio.pipeline import safeguarding_review
+
+    doc = document(("s2", "Last year I met Kayleigh Thompson at Oakfield Primary School."))
+    manifest = EpisodeManifest(title="T", speakers=[{"name": "Jasmine Wark"}])
+    cache = Cache(tmp_path / "cache")
+    safeguarding_review(tmp_path, manifest, ShowConfig(), doc, cache)
+    safeguarding_review(tmp_path, manifest, ShowConfig(), doc, cache)
+    assert len(list((tmp_path / "cache" / "review").iterdir())) == 1
+    monkeypatch.setattr(review_module, "RULES_VERSION", review_module.RULES_VERSION + 1)
+    safeguarding_review(tmp_path, manifest, ShowConfig(), doc, cache)
+    assert len(list((tmp_path / "cache" / "review").iterdir())) == 2

