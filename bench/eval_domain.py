@@ -130,6 +130,26 @@ def alignment(ref: list[str], hyp: list[str], equal_only: bool = True) -> dict[i
     return pairs
 
 
+def term_misses(reference_text: str, text: str, terms: list[tuple[str, ...]]) -> list[str]:
+    """Each term of the reference the text does not have, as "said -> written" (the words the
+    alignment pairs with it), and each term the text has where the reference does not."""
+    ref, hyp = normalise(reference_text).split(), normalise(text).split()
+    ref_to_hyp = alignment(ref, hyp, equal_only=False)
+    hyp_to_ref = {h: r for r, h in ref_to_hyp.items()}
+    out = []
+    for a, b in occurrences(ref, terms):
+        term = _term_at(ref[a:b], terms)
+        if not all(k in ref_to_hyp and _is(hyp[ref_to_hyp[k]], term[k - a]) for k in range(a, b)):
+            heard = " ".join(hyp[ref_to_hyp[k]] if k in ref_to_hyp else "_" for k in range(a, b))
+            out.append(f"missed {' '.join(ref[a:b])!r} <- {heard!r}")
+    for a, b in occurrences(hyp, terms):
+        term = _term_at(hyp[a:b], terms)
+        if not all(k in hyp_to_ref and _is(ref[hyp_to_ref[k]], term[k - a]) for k in range(a, b)):
+            said = " ".join(ref[hyp_to_ref[k]] if k in hyp_to_ref else "_" for k in range(a, b))
+            out.append(f"WRONG  {' '.join(hyp[a:b])!r} where {said!r} was said")
+    return out
+
+
 def term_counts(
     reference_text: str, text: str, terms: list[tuple[str, ...]]
 ) -> tuple[int, int, int, int]:
@@ -179,14 +199,11 @@ def domain_files(split: str) -> list[tuple[Path, str, str]]:
 
 def recognise(path: Path, split: str, speaker: str | None, ref: str, options, cleaning) -> Scored:  # type: ignore[no-untyped-def]
     from ppod_audio.audio.decode import decode
-    from ppod_audio.speech.transcribe import transcribe
     from ppod_audio.transcript.clean import clean_words
 
     audio = decode(path, 16000, 1).samples[0]
-    began = time.perf_counter()
-    result = transcribe(audio, options)
-    decode_seconds = time.perf_counter() - began
-    words = [w.model_copy(update={"speaker": speaker}) for w in result.words]
+    words, decode_seconds = _recognised(path, audio, options)
+    words = [w.model_copy(update={"speaker": speaker}) for w in words]
     texts = {"raw": " ".join(w.text for w in words)}
     after: list = []
     for system, clean in cleaning.items():
@@ -196,6 +213,36 @@ def recognise(path: Path, split: str, speaker: str | None, ref: str, options, cl
             after = cleaned
     return Scored(path.stem, split, speaker, audio.shape[0] / 16000, decode_seconds, ref, texts,
                   after)  # fmt: skip
+
+
+CACHE = REPO / "build" / "domain-cache"
+_use_cache = True
+
+
+def _recognised(path: Path, audio, options) -> tuple[list, float]:  # type: ignore[no-untyped-def]
+    """The recogniser's words for ``path`` and the seconds they took, cached per model and
+    prompt under ``build/domain-cache`` (keyed by the file's size and mtime), so re-scoring
+    after a change to the text post-processing does not recognise again (``--no-cache``
+    recognises afresh)."""
+    from ppod_audio.speech.transcribe import transcribe
+    from ppod_audio.transcript.model import Word
+
+    stat = path.stat()
+    model = str(options.model).replace("/", "_")
+    beam = getattr(options, "beam_size", "")
+    where = CACHE / f"{model}-{options.prompt}-{beam}" / f"{path.parent.name}-{path.stem}.json"
+    stamp = [stat.st_size, stat.st_mtime_ns]
+    if _use_cache and where.is_file():
+        saved = json.loads(where.read_text(encoding="utf-8"))
+        if saved["stamp"] == stamp:
+            return [Word(**w) for w in saved["words"]], saved["seconds"]
+    began = time.perf_counter()
+    result = transcribe(audio, options)
+    seconds = time.perf_counter() - began
+    where.parent.mkdir(parents=True, exist_ok=True)
+    where.write_text(json.dumps({"stamp": stamp, "seconds": seconds,
+                                 "words": [w.model_dump() for w in result.words]}))  # fmt: skip
+    return list(result.words), seconds
 
 
 def wer(rows: list[Scored], system: str) -> float:
@@ -327,6 +374,9 @@ def report_terms(rows: list[Scored], terms: list[tuple[str, ...]], label: str) -
             recalled, in_ref, right, in_text = recalled + a, in_ref + b, right + c, in_text + d
         print(f"  {system:8} {recalled / max(in_ref, 1):7.1%} ({recalled:3d}/{in_ref:3d})"
               f" {right / max(in_text, 1):7.1%} ({right:3d}/{in_text:3d})")  # fmt: skip
+    for row in rows:
+        for line in term_misses(row.reference, row.texts["after"], terms):
+            print(f"    after, {row.name}: {line}")
 
 
 def report_corrections(rows: list[Scored]) -> None:
@@ -356,7 +406,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="episode.json files whose captions to check too")  # fmt: skip
     parser.add_argument("--show-text", action="store_true")
     parser.add_argument("--save", type=Path, help="pickle the scored passages here")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="recognise afresh instead of reusing build/domain-cache")  # fmt: skip
     args = parser.parse_args(argv)
+    global _use_cache
+    _use_cache = not args.no_cache
 
     if not (DOMAIN / "passages.json").is_file():
         print(f"no domain set at {DOMAIN}: run bench/make_domain_set.py first", file=sys.stderr)
