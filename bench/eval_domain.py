@@ -205,6 +205,16 @@ def recognise(path: Path, split: str, speaker: str | None, ref: str, options, cl
     words, decode_seconds = _recognised(path, audio, options)
     words = [w.model_copy(update={"speaker": speaker}) for w in words]
     texts = {"raw": " ".join(w.text for w in words)}
+    if _redecode:
+        from ppod_audio.speech.redecode import redecode_terms
+
+        began = time.perf_counter()
+        words, log = redecode_terms(audio, words, options, cleaning["after"].vocabulary,
+                                    hear=_cached_hearer(path, options))  # fmt: skip
+        decode_seconds += time.perf_counter() - began
+        for entry in log:
+            print(f"  redecode {path.stem}: {'KEPT' if entry.kept else 'kept not'} "
+                  f"{entry.heard!r} -> {entry.again!r}")  # fmt: skip
     after: list = []
     for system, clean in cleaning.items():
         cleaned = clean_words(words, clean)
@@ -217,6 +227,7 @@ def recognise(path: Path, split: str, speaker: str | None, ref: str, options, cl
 
 CACHE = REPO / "build" / "domain-cache"
 _use_cache = True
+_redecode = False
 
 
 def _recognised(path: Path, audio, options) -> tuple[list, float]:  # type: ignore[no-untyped-def]
@@ -243,6 +254,30 @@ def _recognised(path: Path, audio, options) -> tuple[list, float]:  # type: igno
     where.write_text(json.dumps({"stamp": stamp, "seconds": seconds,
                                  "words": [w.model_dump() for w in result.words]}))  # fmt: skip
     return list(result.words), seconds
+
+
+def _cached_hearer(path: Path, options):  # type: ignore[no-untyped-def]
+    """redecode's ``hear``, its windows' words cached beside the recognition cache."""
+    import hashlib
+
+    from ppod_audio.speech.redecode import _hearer
+    from ppod_audio.transcript.model import Word
+
+    hear = _hearer(options)
+    model = str(options.model).replace("/", "_")
+    folder = CACHE / f"{model}-redecode-{options.beam_size}"
+
+    def cached(window) -> list:  # type: ignore[no-untyped-def]
+        digest = hashlib.sha1(window.tobytes()).hexdigest()[:16]
+        where = folder / f"{path.parent.name}-{path.stem}-{digest}.json"
+        if _use_cache and where.is_file():
+            return [Word(**w) for w in json.loads(where.read_text(encoding="utf-8"))]
+        words = hear(window)
+        where.parent.mkdir(parents=True, exist_ok=True)
+        where.write_text(json.dumps([w.model_dump() for w in words]))
+        return words
+
+    return cached
 
 
 def wer(rows: list[Scored], system: str) -> float:
@@ -406,11 +441,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="episode.json files whose captions to check too")  # fmt: skip
     parser.add_argument("--show-text", action="store_true")
     parser.add_argument("--save", type=Path, help="pickle the scored passages here")
+    parser.add_argument("--redecode", action="store_true",
+                        help="hear unsure stretches again with the terms as hotwords "
+                        "(ppod_audio.speech.redecode)")  # fmt: skip
     parser.add_argument("--no-cache", action="store_true",
                         help="recognise afresh instead of reusing build/domain-cache")  # fmt: skip
     args = parser.parse_args(argv)
-    global _use_cache
+    parser_redecode = args.redecode
+    global _use_cache, _redecode
     _use_cache = not args.no_cache
+    _redecode = parser_redecode
 
     if not (DOMAIN / "passages.json").is_file():
         print(f"no domain set at {DOMAIN}: run bench/make_domain_set.py first", file=sys.stderr)
