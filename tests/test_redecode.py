@@ -75,8 +75,9 @@ def test_ordinary_speech_is_left_exactly_as_heard() -> None:
     nothing is kept (a hotword written into ordinary speech is an error)."""
     audio = read_mono(shared("speech/jfk.wav"))
     heard = transcribe(audio, OPTIONS).words
-    words, _ = redecode_terms(audio, heard, OPTIONS, VOCABULARY)
-    assert words == heard
+    words, log = redecode_terms(audio, heard, OPTIONS, VOCABULARY)
+    assert log  # tiny.en is unsure of "you ask what": heard again, with the terms ...
+    assert words == heard  # ... and nothing of it kept
 
 
 def test_without_vocabulary_nothing_is_heard_again(tmp_path: Path) -> None:
