@@ -37,6 +37,13 @@ def test_unsure_stretches_take_one_word_of_context_either_side() -> None:
     assert unsure_stretches(words) == [(3, 7), (8, 10)]
 
 
+# The domain set's sign-off (a dev passage), in Steve's first voice there.
+THANKS = (
+    "Thank you, Jasmine Wark and Rebecca Leggett. If you'd like to find out more about the "
+    "SSCP, or would like to join us for a future episode of the P Pod, get in touch."
+)
+
+
 def _passage(text: str) -> np.ndarray:
     """``text`` in one of the domain set's voices (bench/make_domain_set.py), 16 kHz."""
     if shutil.which("espeak-ng") is None:
@@ -51,10 +58,7 @@ def _passage(text: str) -> np.ndarray:
 def test_names_heard_unsurely_come_back_and_record_what_was_heard() -> None:
     """tiny.en hears "Jasmine Whark and Rebecca Leggert" in this voice, unsure of both surnames;
     heard again with the cast as hotwords they are the cast's, and the rest is as first heard."""
-    audio = _passage(
-        "Thank you, Jasmine Wark and Rebecca Leggett. If you'd like to find out more about the "
-        "SSCP, or would like to join us for a future episode of the P Pod, get in touch."
-    )
+    audio = _passage(THANKS)
     heard = transcribe(audio, OPTIONS).words
     assert "Wark" not in " ".join(w.text for w in heard)  # the recogniser alone gets it wrong
     words, log = redecode_terms(audio, heard, OPTIONS, VOCABULARY)
@@ -86,3 +90,17 @@ def test_without_vocabulary_nothing_is_heard_again(tmp_path: Path) -> None:
         words,
         [],
     )
+
+
+@pytest.mark.slow
+def test_show_toml_prompt_unsure_reaches_recognition() -> None:
+    """``[speech] prompt = "unsure"``: the speech stage hears the unsure stretches again; with
+    "none" it does not."""
+    from ppod_audio.speech.stage import SpeechOptions, _transcribe
+
+    audio = _passage(THANKS)
+    options = SpeechOptions(model="tiny.en", device="cpu")
+    plain = " ".join(w.text for w in _transcribe(audio, options, "none", list(TERMS), 5, []))
+    again = _transcribe(audio, options, "unsure", list(TERMS), 5, list(CAST))
+    assert "Wark" not in plain
+    assert "Jasmine Wark" in " ".join(w.text for w in again)
