@@ -13,6 +13,9 @@ and scores three texts against the reference:
   after    cleaned as the pipeline now does (``transcript.document.clean_options``): the glossary,
            then vocabulary correction against the cast's names and the glossary's terms, then
            the show's house spelling (en-GB)
+  unsure   (``--redecode``) the recogniser's unsure stretches heard again with the terms as
+           hotwords (``ppod_audio.speech.redecode``, ``[speech] prompt = "unsure"``), then
+           cleaned as "after"; its words are the ones shading and captions are scored on
 
 and prints, per split:
 
@@ -24,7 +27,7 @@ and prints, per split:
   that writes a term where it was not said counts against precision;
 * the vocabulary corrections made, right (the word it wrote is the reference's) or wrong;
 * word-confidence shading (the editor's threshold, 0.6): the share of the errors left in the
-  "after" text it shades, and the share of correct words it shades, for a few signals;
+  last text it shades, and the share of correct words it shades, for a few signals;
 * captions: cues under 1 s and cues ending on a title or initial, for the domain passages laid
   out as an episode, and for any ``--documents`` given (e.g. the demo's published episode.json).
 
@@ -50,7 +53,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from eval_wer import OUT_OF_TOTALS, SPLITS, data_root, normalise, reference  # noqa: E402
 
 DOMAIN = REPO / "build" / "domain-set"
-SYSTEMS = ("raw", "before", "after")
+SYSTEMS = ["raw", "before", "after"]  # + "unsure" with --redecode
 SHADE_THRESHOLD = 0.6  # the editor's REVIEW_THRESHOLD
 
 
@@ -205,22 +208,24 @@ def recognise(path: Path, split: str, speaker: str | None, ref: str, options, cl
     words, decode_seconds = _recognised(path, audio, options)
     words = [w.model_copy(update={"speaker": speaker}) for w in words]
     texts = {"raw": " ".join(w.text for w in words)}
-    if _redecode:
-        from ppod_audio.speech.redecode import redecode_terms
-
-        began = time.perf_counter()
-        words, log = redecode_terms(audio, words, options, cleaning["after"].vocabulary,
-                                    hear=_cached_hearer(path, options))  # fmt: skip
-        decode_seconds += time.perf_counter() - began
-        for entry in log:
-            print(f"  redecode {path.stem}: {'KEPT' if entry.kept else 'kept not'} "
-                  f"{entry.heard!r} -> {entry.again!r}")  # fmt: skip
     after: list = []
     for system, clean in cleaning.items():
         cleaned = clean_words(words, clean)
         texts[system] = " ".join(w.text for w in cleaned)
         if system == "after":
             after = cleaned
+    if _redecode:
+        from ppod_audio.speech.redecode import redecode_terms
+
+        began = time.perf_counter()
+        again, log = redecode_terms(audio, words, options, cleaning["after"].vocabulary,
+                                    hear=_cached_hearer(path, options))  # fmt: skip
+        decode_seconds += time.perf_counter() - began
+        for entry in log:
+            print(f"  redecode {path.stem}: {'KEPT' if entry.kept else 'kept not'} "
+                  f"{entry.heard!r} -> {entry.again!r}")  # fmt: skip
+        after = clean_words(again, cleaning["after"])
+        texts["unsure"] = " ".join(w.text for w in after)
     return Scored(path.stem, split, speaker, audio.shape[0] / 16000, decode_seconds, ref, texts,
                   after)  # fmt: skip
 
@@ -410,8 +415,8 @@ def report_terms(rows: list[Scored], terms: list[tuple[str, ...]], label: str) -
         print(f"  {system:8} {recalled / max(in_ref, 1):7.1%} ({recalled:3d}/{in_ref:3d})"
               f" {right / max(in_text, 1):7.1%} ({right:3d}/{in_text:3d})")  # fmt: skip
     for row in rows:
-        for line in term_misses(row.reference, row.texts["after"], terms):
-            print(f"    after, {row.name}: {line}")
+        for line in term_misses(row.reference, row.texts[SYSTEMS[-1]], terms):
+            print(f"    {SYSTEMS[-1]}, {row.name}: {line}")
 
 
 def report_corrections(rows: list[Scored]) -> None:
@@ -451,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     global _use_cache, _redecode
     _use_cache = not args.no_cache
     _redecode = parser_redecode
+    if _redecode:
+        SYSTEMS.append("unsure")
 
     if not (DOMAIN / "passages.json").is_file():
         print(f"no domain set at {DOMAIN}: run bench/make_domain_set.py first", file=sys.stderr)

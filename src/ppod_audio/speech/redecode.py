@@ -10,7 +10,9 @@ terms as hotwords, and keeps the new words only when
 * they contain one of the show's names or terms that the stretch did not have,
 * everything outside the unsure words is heard the same (the context words agree), and
 * the new term sounds something like what it replaces (:data:`SOUND`), so a hotword written
-  into silence or over a different word is refused.
+  into silence or over a different word is refused, and
+* every new word is either one heard before or a word of a name or term ("Jasmine Walk and"
+  heard again as "Wark, Anna" is refused: "Anna" is a new error).
 
 Everything else is left exactly as first heard. A replaced word records what was heard
 (``Word.original``), as a text correction does, so the editor sees and can undo it.
@@ -217,6 +219,9 @@ def _kept(words, first, last, again, vocabulary, similarity):  # type: ignore[no
     said = "".join(k for k in new_keys if k not in old_keys)
     if not said or similarity(heard, said) < SOUND:
         return None
+    known = {_norm(t) for e in vocabulary.entries for t in e.tokens}
+    if any(k not in old_keys and k.removesuffix("s") not in known for k in new_keys):
+        return None  # a new word that is not the show's ("Walk and" -> "Wark, Anna")
     original = " ".join(w.original or w.text for w in old)
     speaker = words[lo].speaker
     new = [
