@@ -104,3 +104,23 @@ def test_show_toml_prompt_unsure_reaches_recognition() -> None:
     again = _transcribe(audio, options, "unsure", list(TERMS), 5, list(CAST))
     assert "Wark" not in plain
     assert "Jasmine Wark" in " ".join(w.text for w in again)
+
+
+def test_a_stretch_heard_again_is_kept_only_with_no_new_word_but_the_shows() -> None:
+    """What base heard again for "Jasmine Walk and": "Wark" is the cast's, "Anna" a new error."""
+    from ppod_audio.speech.redecode import _kept
+    from ppod_audio.transcript.vocabulary import similarity
+
+    def timed(pairs: list[tuple[str, float | None]]) -> list[Word]:
+        return [word(text, p, float(i)) for i, (text, p) in enumerate(pairs)]
+
+    heard = timed([("Jasmine", 0.9), ("Walk", 0.3), ("and", 0.4), ("Rebecca", 0.9)])
+    wrong = timed([("Jasmine", None), ("Wark,", None), ("Anna,", None), ("Rebecca", None)])
+    right = timed([("Jasmine", None), ("Wark", None), ("and", None), ("Rebecca", None)])
+    assert _kept(heard, 0, 4, wrong, VOCABULARY, similarity) is None
+    kept = _kept(heard, 0, 4, right, VOCABULARY, similarity)
+    assert kept is not None
+    first, last, new = kept
+    assert (first, last) == (1, 3)
+    assert [w.text for w in new] == ["Wark", "and"]
+    assert all(w.original == "Walk and" for w in new)
