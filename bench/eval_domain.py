@@ -13,6 +13,9 @@ and scores three texts against the reference:
   after    cleaned as the pipeline now does (``transcript.document.clean_options``): the glossary,
            then vocabulary correction against the cast's names and the glossary's terms, then
            the show's house spelling (en-GB)
+  unsure   (``--redecode``) the recogniser's unsure stretches heard again with the terms as
+           hotwords (``ppod_audio.speech.redecode``, ``[speech] prompt = "unsure"``), then
+           cleaned as "after"; its words are the ones shading and captions are scored on
 
 and prints, per split:
 
@@ -24,7 +27,7 @@ and prints, per split:
   that writes a term where it was not said counts against precision;
 * the vocabulary corrections made, right (the word it wrote is the reference's) or wrong;
 * word-confidence shading (the editor's threshold, 0.6): the share of the errors left in the
-  "after" text it shades, and the share of correct words it shades, for a few signals;
+  last text it shades, and the share of correct words it shades, for a few signals;
 * captions: cues under 1 s and cues ending on a title or initial, for the domain passages laid
   out as an episode, and for any ``--documents`` given (e.g. the demo's published episode.json).
 
@@ -50,7 +53,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from eval_wer import OUT_OF_TOTALS, SPLITS, data_root, normalise, reference  # noqa: E402
 
 DOMAIN = REPO / "build" / "domain-set"
-SYSTEMS = ("raw", "before", "after")
+SYSTEMS = ["raw", "before", "after"]  # + "unsure" with --redecode
 SHADE_THRESHOLD = 0.6  # the editor's REVIEW_THRESHOLD
 
 
@@ -130,6 +133,26 @@ def alignment(ref: list[str], hyp: list[str], equal_only: bool = True) -> dict[i
     return pairs
 
 
+def term_misses(reference_text: str, text: str, terms: list[tuple[str, ...]]) -> list[str]:
+    """Each term of the reference the text does not have, as "said -> written" (the words the
+    alignment pairs with it), and each term the text has where the reference does not."""
+    ref, hyp = normalise(reference_text).split(), normalise(text).split()
+    ref_to_hyp = alignment(ref, hyp, equal_only=False)
+    hyp_to_ref = {h: r for r, h in ref_to_hyp.items()}
+    out = []
+    for a, b in occurrences(ref, terms):
+        term = _term_at(ref[a:b], terms)
+        if not all(k in ref_to_hyp and _is(hyp[ref_to_hyp[k]], term[k - a]) for k in range(a, b)):
+            heard = " ".join(hyp[ref_to_hyp[k]] if k in ref_to_hyp else "_" for k in range(a, b))
+            out.append(f"missed {' '.join(ref[a:b])!r} <- {heard!r}")
+    for a, b in occurrences(hyp, terms):
+        term = _term_at(hyp[a:b], terms)
+        if not all(k in hyp_to_ref and _is(ref[hyp_to_ref[k]], term[k - a]) for k in range(a, b)):
+            said = " ".join(ref[hyp_to_ref[k]] if k in hyp_to_ref else "_" for k in range(a, b))
+            out.append(f"WRONG  {' '.join(hyp[a:b])!r} where {said!r} was said")
+    return out
+
+
 def term_counts(
     reference_text: str, text: str, terms: list[tuple[str, ...]]
 ) -> tuple[int, int, int, int]:
@@ -179,14 +202,11 @@ def domain_files(split: str) -> list[tuple[Path, str, str]]:
 
 def recognise(path: Path, split: str, speaker: str | None, ref: str, options, cleaning) -> Scored:  # type: ignore[no-untyped-def]
     from ppod_audio.audio.decode import decode
-    from ppod_audio.speech.transcribe import transcribe
     from ppod_audio.transcript.clean import clean_words
 
     audio = decode(path, 16000, 1).samples[0]
-    began = time.perf_counter()
-    result = transcribe(audio, options)
-    decode_seconds = time.perf_counter() - began
-    words = [w.model_copy(update={"speaker": speaker}) for w in result.words]
+    words, decode_seconds = _recognised(path, audio, options)
+    words = [w.model_copy(update={"speaker": speaker}) for w in words]
     texts = {"raw": " ".join(w.text for w in words)}
     after: list = []
     for system, clean in cleaning.items():
@@ -194,8 +214,75 @@ def recognise(path: Path, split: str, speaker: str | None, ref: str, options, cl
         texts[system] = " ".join(w.text for w in cleaned)
         if system == "after":
             after = cleaned
+    if _redecode:
+        from ppod_audio.speech.redecode import redecode_terms
+
+        began = time.perf_counter()
+        again, log = redecode_terms(audio, words, options, cleaning["after"].vocabulary,
+                                    hear=_cached_hearer(path, options))  # fmt: skip
+        decode_seconds += time.perf_counter() - began
+        for entry in log:
+            print(f"  redecode {path.stem}: {'KEPT' if entry.kept else 'kept not'} "
+                  f"{entry.heard!r} -> {entry.again!r}")  # fmt: skip
+        after = clean_words(again, cleaning["after"])
+        texts["unsure"] = " ".join(w.text for w in after)
     return Scored(path.stem, split, speaker, audio.shape[0] / 16000, decode_seconds, ref, texts,
                   after)  # fmt: skip
+
+
+CACHE = REPO / "build" / "domain-cache"
+_use_cache = True
+_redecode = False
+
+
+def _recognised(path: Path, audio, options) -> tuple[list, float]:  # type: ignore[no-untyped-def]
+    """The recogniser's words for ``path`` and the seconds they took, cached per model and
+    prompt under ``build/domain-cache`` (keyed by the file's size and mtime), so re-scoring
+    after a change to the text post-processing does not recognise again (``--no-cache``
+    recognises afresh)."""
+    from ppod_audio.speech.transcribe import transcribe
+    from ppod_audio.transcript.model import Word
+
+    stat = path.stat()
+    model = str(options.model).replace("/", "_")
+    beam = getattr(options, "beam_size", "")
+    where = CACHE / f"{model}-{options.prompt}-{beam}" / f"{path.parent.name}-{path.stem}.json"
+    stamp = [stat.st_size, stat.st_mtime_ns]
+    if _use_cache and where.is_file():
+        saved = json.loads(where.read_text(encoding="utf-8"))
+        if saved["stamp"] == stamp:
+            return [Word(**w) for w in saved["words"]], saved["seconds"]
+    began = time.perf_counter()
+    result = transcribe(audio, options)
+    seconds = time.perf_counter() - began
+    where.parent.mkdir(parents=True, exist_ok=True)
+    where.write_text(json.dumps({"stamp": stamp, "seconds": seconds,
+                                 "words": [w.model_dump() for w in result.words]}))  # fmt: skip
+    return list(result.words), seconds
+
+
+def _cached_hearer(path: Path, options):  # type: ignore[no-untyped-def]
+    """redecode's ``hear``, its windows' words cached beside the recognition cache."""
+    import hashlib
+
+    from ppod_audio.speech.redecode import _hearer
+    from ppod_audio.transcript.model import Word
+
+    hear = _hearer(options)
+    model = str(options.model).replace("/", "_")
+    folder = CACHE / f"{model}-redecode-{options.beam_size}"
+
+    def cached(window) -> list:  # type: ignore[no-untyped-def]
+        digest = hashlib.sha1(window.tobytes()).hexdigest()[:16]
+        where = folder / f"{path.parent.name}-{path.stem}-{digest}.json"
+        if _use_cache and where.is_file():
+            return [Word(**w) for w in json.loads(where.read_text(encoding="utf-8"))]
+        words = hear(window)
+        where.parent.mkdir(parents=True, exist_ok=True)
+        where.write_text(json.dumps([w.model_dump() for w in words]))
+        return words
+
+    return cached
 
 
 def wer(rows: list[Scored], system: str) -> float:
@@ -327,6 +414,9 @@ def report_terms(rows: list[Scored], terms: list[tuple[str, ...]], label: str) -
             recalled, in_ref, right, in_text = recalled + a, in_ref + b, right + c, in_text + d
         print(f"  {system:8} {recalled / max(in_ref, 1):7.1%} ({recalled:3d}/{in_ref:3d})"
               f" {right / max(in_text, 1):7.1%} ({right:3d}/{in_text:3d})")  # fmt: skip
+    for row in rows:
+        for line in term_misses(row.reference, row.texts[SYSTEMS[-1]], terms):
+            print(f"    {SYSTEMS[-1]}, {row.name}: {line}")
 
 
 def report_corrections(rows: list[Scored]) -> None:
@@ -356,7 +446,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="episode.json files whose captions to check too")  # fmt: skip
     parser.add_argument("--show-text", action="store_true")
     parser.add_argument("--save", type=Path, help="pickle the scored passages here")
+    parser.add_argument("--redecode", action="store_true",
+                        help="hear unsure stretches again with the terms as hotwords "
+                        "(ppod_audio.speech.redecode)")  # fmt: skip
+    parser.add_argument("--no-cache", action="store_true",
+                        help="recognise afresh instead of reusing build/domain-cache")  # fmt: skip
     args = parser.parse_args(argv)
+    parser_redecode = args.redecode
+    global _use_cache, _redecode
+    _use_cache = not args.no_cache
+    _redecode = parser_redecode
+    if _redecode:
+        SYSTEMS.append("unsure")
 
     if not (DOMAIN / "passages.json").is_file():
         print(f"no domain set at {DOMAIN}: run bench/make_domain_set.py first", file=sys.stderr)

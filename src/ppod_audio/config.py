@@ -139,7 +139,10 @@ class SpeechSettings(_Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     diarizer: Literal["embedded", "pyannote", "tracks", "none"] = "embedded"
     pyannote_pipeline: str | None = None
-    prompt: Literal["none", "hotwords", "initial_prompt"] = "none"
+    # "unsure": no prompt, then only the stretches recognition was unsure of are heard again
+    # with the terms as hotwords, kept when they bring a term that sounds like what was heard
+    # (speech/redecode.py).
+    prompt: Literal["none", "hotwords", "initial_prompt", "unsure"] = "none"
     # Parallel decoding of VAD chunks: faster, but it drops words (1.2x faster for 5 % fewer
     # words on an H100; see speech/transcribe.py), so only for throughput over accuracy.
     batched: bool = False

@@ -188,8 +188,9 @@ def run_speech(
 
     with stage("transcribe") as entry:
         result.words = _transcribe(
-            audio16, options, show.speech.prompt, terms, show.speech.beam_size
-        )
+            audio16, options, show.speech.prompt, terms, show.speech.beam_size,
+            [speaker.name for speaker in manifest.speakers],
+        )  # fmt: skip
     result.timings["transcribe"] = entry["seconds"]
 
     with stage("diarize") as entry:
@@ -227,20 +228,34 @@ def speaker_count_warnings(turns: list[Turn], listed: int, backend: str | None) 
 
 
 def _transcribe(
-    audio16: np.ndarray, options: SpeechOptions, prompt: str, terms: list[str], beam_size: int = 5
+    audio16: np.ndarray,
+    options: SpeechOptions,
+    prompt: str,
+    terms: list[str],
+    beam_size: int = 5,
+    names: list[str] | None = None,
 ) -> list[Word]:
+    """The recogniser's words; with ``prompt = "unsure"``, its unsure stretches heard again
+    with the terms as hotwords (:mod:`ppod_audio.speech.redecode`)."""
     from .transcribe import TranscribeOptions, transcribe
 
     transcribe_options = TranscribeOptions(
         model=options.model or DEFAULT_MODEL,
         device=options.device or "auto",
         terms=tuple(terms),
-        prompt=prompt,
+        prompt="none" if prompt == "unsure" else prompt,
         allow_download=options.allow_download,
         batched=bool(options.batched),
         beam_size=beam_size,
     )
-    return transcribe(audio16, transcribe_options).words
+    words = transcribe(audio16, transcribe_options).words
+    if prompt == "unsure" and terms:
+        from ..transcript.vocabulary import build_vocabulary
+        from .redecode import redecode_terms
+
+        vocabulary = build_vocabulary(terms, names or ())
+        words, _ = redecode_terms(audio16, words, transcribe_options, vocabulary)
+    return words
 
 
 @dataclass

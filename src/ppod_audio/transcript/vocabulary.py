@@ -35,6 +35,11 @@ from .model import Word
 # Thresholds, set on the domain dev passages (bench/eval_domain.py) and the demo; see the tests
 # for the words each one must leave alone.
 TOKEN_WITH_ANCHOR = 0.55  # a word of a phrase whose other words were heard right
+TOKEN_WITH_ANCHORS = 0.5  # ... when two or more of its words were ("A1 and Somerset
+# conservatory" -> Avon ... Constabulary: 0.536)
+ALL_BUT_ONE = 0.2  # the one word left of a term of three or more words whose others were
+# heard right, in order ("Somerset Safeguarding Children sheep": 0.23; "serious case renewal":
+# 0.34); a capitalised word there is another name ("... Children Board") and stays
 SINGLE_WORD = 0.78  # a one-word term heard alone (and not a common word)
 NAME_PART = 0.65  # a cast member's first name or surname heard alone ("Rebekah" -> Rebecca)
 JOINED = 0.85  # a term heard as one word more or fewer ("bullet in" -> "Bulletin")
@@ -352,6 +357,8 @@ def _window_match(entry: Entry, heard: list[_Heard], index: int, length: int) ->
                     break  # running heard words together must explain them better
                 text = target
             else:
+                if len(target) > 3 and letters(pieces[0].core).startswith(letters(target)):
+                    break  # a word made from the term's ("reviewer", "reviewed"): its own word
                 text, score = _inflect(target, pieces[0].core)
             changed += pieces
             scores.append(score)
@@ -401,8 +408,12 @@ def _acceptable(
         return worst >= SURNAME_IN_INTRODUCTION and initial and _introduced(heard, index)
     if entry.kind in ("name", "part") and not all(h.capital for h in changed):
         return False  # names are heard capitalised; "work" is not "Wark"
+    if anchors and not merged and _all_but_one(entry, changed, anchors):
+        return worst >= ALL_BUT_ONE
     if anchors:  # another word of the term heard right beside it: "rapid renew"
-        return worst >= (JOINED if merged else TOKEN_WITH_ANCHOR)
+        if merged:
+            return worst >= JOINED
+        return worst >= (TOKEN_WITH_ANCHORS if anchors >= 2 else TOKEN_WITH_ANCHOR)
     if all(h.common for h in changed):
         # Common words alone: only run together, capitalised mid-sentence ("Summer set").
         return merged and window[0].capital and not window[0].sentence_start and worst >= JOINED
@@ -414,6 +425,18 @@ def _acceptable(
             return False  # a short form ("Becca"), said as such, not a mishearing
         return worst >= NAME_PART
     return worst >= (JOINED if merged else SINGLE_WORD)
+
+
+def _all_but_one(entry: Entry, changed: list[_Heard], anchors: int) -> bool:
+    """Every word of a term of three or more words heard right but one, which is not a word
+    heard as a name (capitalised inside a sentence): the term itself is the context."""
+    size = len(entry.tokens)
+    if size < 3 or anchors != size - 1 or len(changed) != 1:
+        return False
+    word = changed[0]
+    if word.lower in _GLUE or len(letters(word.core)) < 3:
+        return False  # "a serious case of neglect": the term ended before "of"
+    return not (word.capital and not word.sentence_start)
 
 
 def _acronym_match(entry: Entry, heard: _Heard) -> _Match | None:

@@ -1,0 +1,126 @@
+"""Re-decoding only the unsure stretches with the show's terms as hotwords: the terms come back
+where the recogniser was unsure of them, and ordinary speech is left exactly as heard."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO, read_mono, shared
+
+from ppod_audio.speech.redecode import redecode_terms, unsure_stretches
+from ppod_audio.speech.transcribe import TranscribeOptions, transcribe
+from ppod_audio.transcript.glossary import load_glossary
+from ppod_audio.transcript.model import Word
+from ppod_audio.transcript.vocabulary import build_vocabulary
+
+CAST = ("Steve Macabee", "Jasmine Wark", "Rebecca Leggett")
+GLOSSARY = load_glossary(REPO / "raw_audio" / "glossary.toml")
+TERMS = (*GLOSSARY.terms, *CAST)
+VOCABULARY = build_vocabulary(TERMS, CAST)
+OPTIONS = TranscribeOptions(model="tiny.en", device="cpu", terms=TERMS)
+
+
+def word(text: str, p: float | None, at: float) -> Word:
+    return Word(text=text, start=at, end=at + 0.4, probability=p)
+
+
+def test_unsure_stretches_take_one_word_of_context_either_side() -> None:
+    words = [word(t, p, i) for i, (t, p) in enumerate(
+        [("we", 0.9), ("call", 0.9), ("a", 0.9), ("rapid", 0.8), ("rinse", 0.3), ("and", 0.4),
+         ("the", 0.9), ("next", 0.9), ("edited", None), ("one", 0.2)]
+    )]  # fmt: skip
+    # A corrected word (probability None) is sure; a stretch at the end has no context after.
+    assert unsure_stretches(words) == [(3, 7), (8, 10)]
+
+
+# The domain set's sign-off (a dev passage), in Steve's first voice there.
+THANKS = (
+    "Thank you, Jasmine Wark and Rebecca Leggett. If you'd like to find out more about the "
+    "SSCP, or would like to join us for a future episode of the P Pod, get in touch."
+)
+
+
+def _passage(text: str) -> np.ndarray:
+    """``text`` in one of the domain set's voices (bench/make_domain_set.py), 16 kHz."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("needs espeak-ng to speak the passage")
+    sys.path.insert(0, str(REPO / "bench"))
+    from make_domain_set import STEVE, VOICES, render
+
+    return render(VOICES[STEVE][0], text, np.random.default_rng(1)).astype(np.float32)
+
+
+@pytest.mark.slow
+def test_names_heard_unsurely_come_back_and_record_what_was_heard() -> None:
+    """tiny.en hears "Jasmine Whark and Rebecca Leggert" in this voice, unsure of both surnames;
+    heard again with the cast as hotwords they are the cast's, and the rest is as first heard."""
+    audio = _passage(THANKS)
+    heard = transcribe(audio, OPTIONS).words
+    assert "Wark" not in " ".join(w.text for w in heard)  # the recogniser alone gets it wrong
+    words, log = redecode_terms(audio, heard, OPTIONS, VOCABULARY)
+    text = " ".join(w.text for w in words)
+    assert "Jasmine Wark" in text and "Leggett" in text
+    changed = [w for w in words if w.original is not None]
+    assert changed and all(w.probability is None for w in changed)
+    assert any(entry.kept for entry in log)
+    # Words outside the kept stretches are the very words first heard.
+    untouched = [w for w in words if w.original is None]
+    assert all(w in heard for w in untouched)
+
+
+@pytest.mark.slow
+@pytest.mark.shared
+def test_ordinary_speech_is_left_exactly_as_heard() -> None:
+    """Real speech that says none of the show's words: whatever is heard again with the terms,
+    nothing is kept (a hotword written into ordinary speech is an error)."""
+    audio = read_mono(shared("speech/jfk.wav"))
+    heard = transcribe(audio, OPTIONS).words
+    words, log = redecode_terms(audio, heard, OPTIONS, VOCABULARY)
+    assert log  # tiny.en is unsure of "you ask what": heard again, with the terms ...
+    assert words == heard  # ... and nothing of it kept
+
+
+def test_without_vocabulary_nothing_is_heard_again(tmp_path: Path) -> None:
+    words = [word("rinse", 0.1, 0.0)]
+    assert redecode_terms(np.zeros(16000, np.float32), words, OPTIONS, build_vocabulary([])) == (
+        words,
+        [],
+    )
+
+
+@pytest.mark.slow
+def test_show_toml_prompt_unsure_reaches_recognition() -> None:
+    """``[speech] prompt = "unsure"``: the speech stage hears the unsure stretches again; with
+    "none" it does not."""
+    from ppod_audio.speech.stage import SpeechOptions, _transcribe
+
+    audio = _passage(THANKS)
+    options = SpeechOptions(model="tiny.en", device="cpu")
+    plain = " ".join(w.text for w in _transcribe(audio, options, "none", list(TERMS), 5, []))
+    again = _transcribe(audio, options, "unsure", list(TERMS), 5, list(CAST))
+    assert "Wark" not in plain
+    assert "Jasmine Wark" in " ".join(w.text for w in again)
+
+
+def test_a_stretch_heard_again_is_kept_only_with_no_new_word_but_the_shows() -> None:
+    """What base heard again for "Jasmine Walk and": "Wark" is the cast's, "Anna" a new error."""
+    from ppod_audio.speech.redecode import _kept
+    from ppod_audio.transcript.vocabulary import similarity
+
+    def timed(pairs: list[tuple[str, float | None]]) -> list[Word]:
+        return [word(text, p, float(i)) for i, (text, p) in enumerate(pairs)]
+
+    heard = timed([("Jasmine", 0.9), ("Walk", 0.3), ("and", 0.4), ("Rebecca", 0.9)])
+    wrong = timed([("Jasmine", None), ("Wark,", None), ("Anna,", None), ("Rebecca", None)])
+    right = timed([("Jasmine", None), ("Wark", None), ("and", None), ("Rebecca", None)])
+    assert _kept(heard, 0, 4, wrong, VOCABULARY, similarity) is None
+    kept = _kept(heard, 0, 4, right, VOCABULARY, similarity)
+    assert kept is not None
+    first, last, new = kept
+    assert (first, last) == (1, 3)
+    assert [w.text for w in new] == ["Wark", "and"]
+    assert all(w.original == "Walk and" for w in new)
