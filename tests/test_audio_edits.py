@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import ebur128, make_episode, make_show, read_mono, write_wav
+from conftest import NO_NOISE_REDUCTION, ebur128, make_episode, make_show, read_mono, write_wav
 
 from ppod_audio.cli import cli
 from ppod_audio.edit.history import save_document
@@ -51,14 +51,16 @@ def _recording(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def processed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The episode processed once (``--no-speech``) with its transcript: copied per test."""
+    """The episode processed once (``--no-speech``, and without noise reduction: most of a
+    no-speech run's time, and tests/test_denoise.py's subject) with its transcript: copied per
+    test."""
     root = make_show(tmp_path_factory.mktemp("edits") / "raw_audio")
     recording = _recording(root.parent / "words.wav")
     manifest = ('title = "Audio edits"\ninputs = ["words.wav"]\n'
                 '[[speakers]]\nname = "Jasmine Wark"\n'
                 '[[chapters]]\nstart = 0.0\ntitle = "Opening"\n'
                 '[[chapters]]\nstart = 10.0\ntitle = "The case"\n')  # fmt: skip
-    make_episode(root, "edits", {"words.wav": recording}, manifest)
+    make_episode(root, "edits", {"words.wav": recording}, manifest + NO_NOISE_REDUCTION)
     out = root.parent / "output"
     result = CliRunner().invoke(cli, ["process", str(root / "edits"), "-o", str(out),
                                       "--no-speech"])  # fmt: skip

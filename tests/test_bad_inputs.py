@@ -11,6 +11,11 @@ runs ``ppod process`` (or ``ppod batch``) again. Each must end in:
 * nothing half-written in the output folder (no temporary files, no work folders),
 * the earlier outputs byte-identical (``report.json`` apart: it records the failure).
 
+Cases run ``ppod`` in the test's own process (Click's ``CliRunner``: the same command, without
+paying the imports again for each of the ~70 runs); the fault cases run inside a namespace, the
+unprivileged ones as another user, and one case (:func:`test_the_real_command`) as the real
+command in a fresh interpreter, where an import-time warning (pydub's) would show.
+
 Inputs are made here (numpy, ffmpeg, text), never committed. File-system faults use real ones: a
 small tmpfs filled up, a read-only bind mount, both inside ``unshare -rm`` (a user and mount
 namespace: no root needed, nothing visible outside); "cannot be read" runs the command as the
@@ -30,7 +35,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -432,8 +436,37 @@ def errors_only(stderr: str) -> list[str]:
 
 
 def ppod(args: list[str], wrap: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The real command in a fresh interpreter (``wrap``: under ``unshare``, as another user)."""
     return subprocess.run([*(wrap or []), *PPOD, *args], capture_output=True, text=True,
                           env=_env(), timeout=300, check=False)  # fmt: skip
+
+
+# What a fresh interpreter shows on stderr by default (Python's default warning filters).
+_HIDDEN_BY_DEFAULT = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+
+
+def ppod_here(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """``ppod`` in this process through Click's ``CliRunner``, answered as :func:`ppod` would:
+    the exit code, stdout, and stderr with every warning the run raised and any uncaught
+    exception's traceback written where a real run would print them."""
+    import traceback
+    import warnings
+
+    from click.testing import CliRunner
+
+    from ppod_audio.cli import cli
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for category in _HIDDEN_BY_DEFAULT:
+            warnings.filterwarnings("ignore", category=category)
+        result = CliRunner().invoke(cli, args)
+    stderr = result.stderr + "".join(
+        f"{w.filename}:{w.lineno}: {w.category.__name__}: {w.message}\n" for w in caught
+    )
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(*result.exc_info))
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, stderr)
 
 
 def snapshot(out: Path) -> dict[str, str]:
@@ -487,9 +520,10 @@ def _mount(fault: str, out: Path) -> None:
         subprocess.run([MOUNT, "--bind", str(out), str(out)], check=True)
 
 
-def execute(case: Case, template: Path, base: Path) -> dict:
-    """Build the world, break it, run ppod; what a check needs, as plain data (JSON-able, so a
-    case can run inside a namespace and report back)."""
+def execute(case: Case, template: Path, base: Path, real: bool = False) -> dict:
+    """Build the world, break it, run ppod (in this process unless ``real`` or the case runs as
+    another user); what a check needs, as plain data (JSON-able, so a case can run inside a
+    namespace and report back)."""
     w = World(base)
     shutil.copytree(template / "raw", w.raw)
     w.out.mkdir(parents=True, exist_ok=True)
@@ -508,11 +542,10 @@ def execute(case: Case, template: Path, base: Path) -> dict:
     wrap = None
     if case.unprivileged and os.geteuid() == 0:
         wrap = [UNSHARE, "-U", "--map-user=1000", "--map-group=1000"]
-    started = time.perf_counter()
-    result = ppod(w.command(), wrap)
+    result = ppod(w.command(), wrap) if real or wrap else ppod_here(w.command())
     return {
         "rc": result.returncode, "stdout": result.stdout, "stderr": result.stderr,
-        "seconds": round(time.perf_counter() - started, 2), "named": str(named),
+        "named": str(named),
         "before": before, "after": snapshot(w.out), "leftovers": leftovers(w.out),
         "speech_before": speech_before, "speech_after": _speech_cache(w.out),
     }  # fmt: skip
@@ -536,6 +569,7 @@ def run_case(case: Case, template: Path, base: Path) -> dict:
             [UNSHARE, "-rm", sys.executable, __file__, "--inside", case.name, str(template),
              str(base), str(answer)],
             capture_output=True, text=True, timeout=300, check=False,
+            env={**os.environ, "PYTHONPATH": str(SRC)},  # this source, run in there
         )  # fmt: skip
         assert inner.returncode == 0, inner.stdout + inner.stderr
         return json.loads(answer.read_text())
@@ -554,7 +588,7 @@ def make_template(root: Path) -> Path:
     (raw / "ep").mkdir()
     _tone(raw / "ep" / "take.wav")
     (raw / "ep" / "episode.toml").write_text(GOOD_MANIFEST, encoding="utf-8")
-    result = ppod(["process", str(raw / "ep"), "-o", str(root / "out"), "--no-speech"])
+    result = ppod_here(["process", str(raw / "ep"), "-o", str(root / "out"), "--no-speech"])
     assert result.returncode == 0 and not errors_only(result.stderr), result.stderr
     return root
 
@@ -599,13 +633,18 @@ def check(case: Case, result: dict) -> list[str]:
     return messages
 
 
+def _own_process(case: Case) -> bool:
+    """Whether the case needs a process of its own: a namespace, or another user."""
+    return bool(case.fault) or (case.unprivileged and os.geteuid() == 0)
+
+
 def _run_all(cases: list[Case], template: Path, root: Path) -> dict[str, dict | BaseException]:
-    """Every case at once, one per core: each is a subprocess that mostly imports (scipy's
-    import alone is ~1 s of CPU), so the corpus takes half the time on two cores."""
+    """Every case: those that need a process of their own (a new interpreter that mostly
+    imports) in threads, one per core, while the others run here one after another (CliRunner
+    swaps this process's stdout and stderr: one at a time)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    def one(index_case: tuple[int, Case]) -> dict | BaseException:
-        index, case = index_case
+    def one(index: int, case: Case) -> dict | BaseException:
         try:
             return run_case(case, template, root / f"case{index:02d}" / "world")
         except BaseException as error:  # noqa: BLE001 - a skip or a failure, re-raised per case
@@ -613,7 +652,10 @@ def _run_all(cases: list[Case], template: Path, root: Path) -> dict[str, dict | 
 
     workers = max(2, len(os.sched_getaffinity(0)))
     with ThreadPoolExecutor(workers) as pool:
-        return dict(zip([c.name for c in cases], pool.map(one, enumerate(cases)), strict=True))
+        apart = {c.name: pool.submit(one, i, c) for i, c in enumerate(cases) if _own_process(c)}
+        here = {c.name: one(i, c) for i, c in enumerate(cases) if not _own_process(c)}
+        done = {**here, **{name: future.result() for name, future in apart.items()}}
+    return {c.name: done[c.name] for c in cases}
 
 
 @pytest.fixture(scope="module")
@@ -652,6 +694,40 @@ def test_bad_input(case: Case, results: dict[str, dict | BaseException]) -> None
     check(case, result)
 
 
+def test_the_real_command(template: Path, tmp_path: Path) -> None:
+    """One case as users meet it: the installed command in a fresh interpreter, its real exit
+    code and stderr (an import-time warning such as pydub's "Couldn't find ffmpeg" shows only
+    there), and a success in the same fresh interpreter with nothing on stderr but progress."""
+    case = next(c for c in CASES if c.name == "episode.toml invalid TOML")
+    check(case, execute(case, template, tmp_path / "bad", real=True))
+    world = World(tmp_path / "good")
+    shutil.copytree(template / "raw", world.raw)
+    result = ppod(world.command())
+    assert result.returncode == 0 and not errors_only(result.stderr), result.stderr
+    assert (world.out / "ep" / "ep.mp3").is_file()
+
+
+def test_in_process_runs_show_what_a_real_run_would(tmp_path: Path) -> None:
+    """:func:`ppod_here` hides nothing a real run would print: a warning raised during the
+    command, and an uncaught exception's traceback, reach its stderr."""
+    import warnings
+
+    from ppod_audio import cli as cli_module
+
+    @cli_module.cli.command("warn-and-crash", hidden=True)
+    def warn_and_crash() -> None:
+        warnings.warn("something odd", UserWarning, stacklevel=1)
+        raise RuntimeError("boom")
+
+    try:
+        result = ppod_here(["warn-and-crash"])
+    finally:
+        del cli_module.cli.commands["warn-and-crash"]
+    assert result.returncode == 1
+    assert "UserWarning: something odd" in result.stderr
+    assert "Traceback" in result.stderr and "RuntimeError: boom" in result.stderr
+
+
 def test_corpus_is_large_and_varied() -> None:
     assert len(CASES) >= 40
     assert len({c.name for c in CASES}) == len(CASES)
@@ -673,7 +749,7 @@ def test_batch_fails_each_bad_episode_alone(template: Path, tmp_path: Path) -> N
         shutil.move(world.ep, folder)
         expected[folder.name] = (case, str(named).replace(str(world.ep), str(folder)))
     out = tmp_path / "out"
-    result = ppod(["batch", str(raw), "-o", str(out), "--no-speech", "--jobs", "2", "--json"])
+    result = ppod_here(["batch", str(raw), "-o", str(out), "--no-speech", "--jobs", "2", "--json"])
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr and "Warning" not in result.stderr, result.stderr
     episodes = {e["episode"]: e for e in json.loads(result.stdout)}

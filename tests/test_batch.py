@@ -28,14 +28,20 @@ PPOD = Path(sys.executable).with_name("ppod")
 GOOD = ("good-1", "good-2", "good-3")
 
 
-def catalogue(base: Path, bad: bool = True) -> Path:
-    """Three short real-speech episodes (one with two inputs) and, optionally, two broken ones.
-
-    Without RNNoise (two thirds of a no-speech run's time, and tests/test_denoise.py's subject):
-    these tests are about the batch, and run ten episodes between them."""
-    root = make_show(base / "raw_audio")
+def without_noise_reduction(root: Path) -> None:
+    """The show's cleaning without noise reduction (two thirds of a no-speech run's time, and
+    tests/test_denoise.py's subject): these tests are about planning and batches."""
     show = root / "show.toml"
-    show.write_text(show.read_text().replace("[clean]\n", '[clean]\nnoise_reduction = "off"\n', 1))
+    text = show.read_text()
+    assert "[clean]\n" in text, "raw_audio/show.toml has no [clean] table"
+    show.write_text(text.replace("[clean]\n", '[clean]\nnoise_reduction = "off"\n', 1))
+
+
+def catalogue(base: Path, bad: bool = True) -> Path:
+    """Three short real-speech episodes (one with two inputs) and, optionally, two broken ones,
+    without noise reduction (:func:`without_noise_reduction`): the tests run ten between them."""
+    root = make_show(base / "raw_audio")
+    without_noise_reduction(root)
     make_episode(root, "good-1", {"recording.wav": voice("steve", 11.0)})
     make_episode(root, "good-2", {"recording.wav": three_voices()})
     make_episode(root, "good-3", {"a.wav": voice("jasmine", 7.0), "b.wav": voice("rebecca", 6.0)})
@@ -175,6 +181,7 @@ def test_plan_says_what_changed_once(tmp_path: Path) -> None:
     from ppod_audio.speech.stage import SpeechOptions
 
     root = make_show(tmp_path / "raw_audio")
+    without_noise_reduction(root)
     folder = make_episode(root, "ep", {"recording.wav": voice("steve", 11.0)})
     out = tmp_path / "output"
     speech = SpeechOptions(enabled=False)
