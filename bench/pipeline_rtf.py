@@ -7,7 +7,9 @@ fresh ``ppod process --force`` subprocess. Two figures are printed, because the 
 this is measured on are shared: the wall-clock RTF (what a user waits, inflated by anything else
 running) and the CPU RTF, the process's user + system CPU seconds divided by 2 cores (what the
 work costs on 2 cores of its own; it does not count waiting, so it is a lower bound of the wall
-figure on an idle machine). Per-stage wall seconds come from ``report.json``.
+figure on an idle machine). Per-stage wall/CPU seconds come from ``report.json``: on an idle
+machine the wall is about the larger of CPU/2 and the longer of the two processes' paths
+(speech in the parent; decode+clean, master, export in the child, marked ``overlapped``).
 """
 
 from __future__ import annotations
@@ -67,7 +69,9 @@ def main() -> int:
             cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
             report = json.loads((work / "out" / "long" / "report.json").read_text())
             programme = args.minutes * 60
-            stages = " ".join(f"{k}={v['seconds']:.0f}" for k, v in report["stages"].items())
+            # name=wall/CPU seconds; the stages in ``overlapped`` ran in the child, beside speech.
+            stages = " ".join(f"{k}={v['seconds']:.0f}/{v.get('cpu', float('nan')):.0f}"
+                              for k, v in report["stages"].items())  # fmt: skip
             print(f"{model or 'default':10} {wall / programme:9.3f} {cpu / CORES / programme:10.3f}"
                   f" {wall:8.0f} {cpu:8.0f}  {stages}", flush=True)  # fmt: skip
     finally:

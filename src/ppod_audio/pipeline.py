@@ -121,10 +121,13 @@ class _Timer:
         if self.progress:
             self.progress(self.slug, name)
         entry: dict[str, Any] = {"cached": False}
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         with progress.stage(name):
             yield entry
         entry["seconds"] = round(time.perf_counter() - started, 3)
+        # CPU seconds of this process (all its threads) in the stage: the work, apart from
+        # waiting for cores another process held (``bench/pipeline_rtf.py`` sums them).
+        entry["cpu"] = round(time.process_time() - cpu, 3)
         self.stages[name] = entry
 
 
@@ -315,7 +318,8 @@ def master_published(
         timer.progress(timer.slug, "master")
     mastered = master_to_mp3(programme, intro, master_settings(show), mp3)
     for stage, seconds in mastered.seconds.items():
-        timer.stages[stage] = {"cached": False, "seconds": round(seconds, 3)}
+        timer.stages[stage] = {"cached": False, "seconds": round(seconds, 3),
+                               "cpu": round(mastered.cpu.get(stage, 0.0), 3)}  # fmt: skip
     return PublishedAudio(cleaned, mastered, mp3)
 
 
@@ -350,8 +354,8 @@ def _beside(episode_dir: Path, folder: Path, timer: _Timer, run: bool) -> Iterat
 def _published_from(child: Beside, timer: _Timer) -> PublishedAudio:
     """The child's result as the sequential path's (its stages timed, its MP3 in the folder)."""
     made = child.result()
-    for name, seconds in made.stages.items():
-        timer.stages[name] = {"cached": False, "seconds": seconds}
+    for name, entry in made.stages.items():
+        timer.stages[name] = {"cached": False, **entry}
     cleaned = CleanedEpisode(None, np.zeros(0, np.float32), made.trimmed_start, noise=made.noise)
     return PublishedAudio(cleaned, Mastered(**made.mastered), made.mp3)
 
@@ -573,7 +577,7 @@ def _process_in(
         report = _report(manifest, show, speech, made, timer, keys, time.perf_counter() - started)
         report["source"] = str(Path(episode_dir).resolve())
         if beside:  # their seconds overlap the speech stages' (the wall clock counts them once)
-            report["overlapped"] = ["decode+clean", "master", "export"]
+            report["overlapped"] = ["audio start-up", "decode+clean", "master", "export"]
         # The published document holds words or edits not made by this run's machine: the
         # next run must treat it as the editor's too (see ``publish.edited_document``).
         report["edited"] = persons
