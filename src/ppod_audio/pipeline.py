@@ -20,6 +20,7 @@ import contextlib
 import glob
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -351,6 +352,28 @@ def _beside(episode_dir: Path, folder: Path, timer: _Timer, run: bool) -> Iterat
         child.stop()
 
 
+def _load_review_model(timer: _Timer) -> threading.Thread:
+    """Load the safeguarding review's NER model (spaCy: seconds of imports and weights) in a
+    thread while the parent waits for the audio child, so the review after it does not.
+
+    Timed as the stage "review model" with its thread's own CPU seconds; a failure to load is
+    left to the review itself, which reports it."""
+
+    def load() -> None:
+        from .review import ner_model
+
+        started, cpu = time.perf_counter(), time.thread_time()
+        with contextlib.suppress(PpodError):
+            ner_model()
+        timer.stages["review model"] = {"cached": False,
+                                        "seconds": round(time.perf_counter() - started, 3),
+                                        "cpu": round(time.thread_time() - cpu, 3)}  # fmt: skip
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    return thread
+
+
 def _published_from(child: Beside, timer: _Timer) -> PublishedAudio:
     """The child's result as the sequential path's (its stages timed, its MP3 in the folder)."""
     made = child.result()
@@ -472,6 +495,7 @@ def _process_in(
     # Audio edits (redactions, cuts, tidying) go between cleaning and mastering, and tidying
     # reads this run's word timings: with edits, the audio path waits for the speech.
     beside = speech is None and not reuse_audio and stage_k["edits"] is None
+    loading: threading.Thread | None = None
     with _beside(episode_dir, folder, timer, beside) as child:
         if speech is None:
             with timer.stage("decode-speech"):
@@ -479,6 +503,8 @@ def _process_in(
             speech = run_speech(heard, manifest, show, speech_options, terms, timer.stage)
             speech.save(cache, speech_k)
         if child is not None:
+            # The parent's core is idle until the child is done: load what the review needs.
+            loading = _load_review_model(timer)
             published = _published_from(child, timer)
     cleaned = published.cleaned if published is not None else None
     if not reuse_audio and published is None:
@@ -557,6 +583,8 @@ def _process_in(
         with timer.stage("publish"):
             stage_recognised(staging, output_dir, machine)
             written_sha256 = stage_transcripts(staging, document, output_dir, show, target_mp3)
+        if loading is not None:
+            loading.join()
         with timer.stage("review"):
             review = safeguarding_review(output_dir, manifest, show, document, cache)
             staging.write_bytes(output_dir / REVIEW_FILE, review_json(review).encode("utf-8"))
@@ -577,7 +605,8 @@ def _process_in(
         report = _report(manifest, show, speech, made, timer, keys, time.perf_counter() - started)
         report["source"] = str(Path(episode_dir).resolve())
         if beside:  # their seconds overlap the speech stages' (the wall clock counts them once)
-            report["overlapped"] = ["audio start-up", "decode+clean", "master", "export"]
+            report["overlapped"] = ["audio start-up", "decode+clean", "master", "export",
+                                    "review model"]  # fmt: skip
         # The published document holds words or edits not made by this run's machine: the
         # next run must treat it as the editor's too (see ``publish.edited_document``).
         report["edited"] = persons
