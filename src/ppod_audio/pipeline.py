@@ -122,13 +122,13 @@ class _Timer:
         if self.progress:
             self.progress(self.slug, name)
         entry: dict[str, Any] = {"cached": False}
-        started, cpu = time.perf_counter(), time.process_time()
+        started, cpu = time.perf_counter(), progress.cpu_seconds()
         with progress.stage(name):
             yield entry
         entry["seconds"] = round(time.perf_counter() - started, 3)
-        # CPU seconds of this process (all its threads) in the stage: the work, apart from
-        # waiting for cores another process held (``bench/pipeline_rtf.py`` sums them).
-        entry["cpu"] = round(time.process_time() - cpu, 3)
+        # CPU seconds of this process (all its threads) and its ffmpeg children in the stage:
+        # the work, apart from waiting for cores (``bench/pipeline_rtf.py`` prints them).
+        entry["cpu"] = round(progress.cpu_seconds() - cpu, 3)
         self.stages[name] = entry
 
 

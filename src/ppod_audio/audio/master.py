@@ -74,7 +74,7 @@ class Mastered:
     encodes: int
     seconds: dict[str, float]
     """Time spent levelling and finding the gain ("master") and encoding and checking ("export")."""
-    # The same stages' CPU seconds (this process, all its threads), to tell work from waiting.
+    # The same stages' CPU seconds (this process and its ffmpeg children), apart from waiting.
     cpu: dict[str, float] = field(default_factory=dict)
 
 
@@ -231,7 +231,7 @@ def master_to_mp3(
     "master" and "export" are reported as stages of their own (:mod:`ppod_audio.progress`) and
     timed in ``Mastered.seconds``.
     """
-    started, cpu_started = time.perf_counter(), time.process_time()
+    started, cpu_started = time.perf_counter(), progress.cpu_seconds()
     rate = episode.rate
     dual = DUAL_MONO_DB if episode.channels == 1 and settings.out_channels == 2 else 0.0
     # What the working copy must measure so the published file measures the target.
@@ -257,7 +257,7 @@ def master_to_mp3(
         head = None if intro is None else Audio(normalize(intro.samples, rate, target, ceiling),
                                                 rate)  # fmt: skip
         chain = _Chain(episode, plan, gain_db, ceiling)
-    mastered, cpu_mastered = time.perf_counter(), time.process_time()
+    mastered, cpu_mastered = time.perf_counter(), progress.cpu_seconds()
     encodes = 0
     with progress.stage("export"):
         while True:
@@ -277,7 +277,7 @@ def master_to_mp3(
                 head = Audio(normalize(head.samples, rate, level, chain.ceiling), rate)
     duration = offset + episode.frames / rate
     seconds = {"master": mastered - started, "export": time.perf_counter() - mastered}
-    cpu = {"master": cpu_mastered - cpu_started, "export": time.process_time() - cpu_mastered}
+    cpu = {"master": cpu_mastered - cpu_started, "export": progress.cpu_seconds() - cpu_mastered}
     return Mastered(
         offset, duration, analysis.stats, published.as_dict(), gain_passes, encodes, seconds, cpu
     )
