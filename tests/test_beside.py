@@ -4,6 +4,7 @@ its errors reach the user as the sequential path's would, and it leaves nothing 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,10 +35,13 @@ def test_silent_recording_is_refused_with_speech_on(show_root: Path, tmp_path: P
 
 
 @pytest.mark.slow
-def test_review_model_loads_while_the_audio_child_works(show_root: Path, tmp_path: Path) -> None:
+def test_audio_child_keeps_a_core_review_model_loads_meanwhile(
+    show_root: Path, tmp_path: Path
+) -> None:
     # While the child makes the published audio, the parent's core would sit idle after the
     # speech models: it loads spaCy's NER model then (seconds of imports and weights), so the
-    # review stage after the join only reads the transcript. In a fresh process, as a user runs.
+    # review stage after the join only reads the transcript; and while both run, the speech
+    # model leaves the child a core. In a fresh process, as a user runs it.
     folder = make_episode(show_root, "talk", {"talk.wav": three_voices()})
     out = tmp_path / "out"
     result = subprocess.run(
@@ -52,5 +56,7 @@ def test_review_model_loads_while_the_audio_child_works(show_root: Path, tmp_pat
     loading, review = stages["review model"], stages["review"]
     assert loading["cpu"] > 0.5, loading  # spaCy really was loaded there
     assert review["cpu"] < loading["cpu"] / 2, (review, loading)  # and not again in the review
+    # The recogniser leaves the child (one thread) a core of its own while both run.
+    assert stages["transcribe"]["threads"] == max(1, (os.cpu_count() or 1) - 1), stages
     # Every stage says what it cost in CPU seconds as well as in wall seconds.
     assert all("cpu" in entry for entry in stages.values()), stages

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import os
 import shutil
 import tempfile
 import threading
@@ -352,6 +353,18 @@ def _beside(episode_dir: Path, folder: Path, timer: _Timer, run: bool) -> Iterat
         child.stop()
 
 
+def _threads_beside(child: Beside | None) -> int:
+    """The recogniser's CPU threads: one core left to the audio child while it runs.
+
+    The child's chain (decoding, noise reduction, mastering) is one thread and the longer of
+    the two (``bench/pipeline_rtf.py``: 119 against 64 CPU seconds per 10 minutes for tiny.en,
+    136 against 111 for base); a recogniser on every core takes a share of the child's core
+    and lengthens the run by that much. 0 (every core) when nothing runs beside it."""
+    if child is None:
+        return 0
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 def _load_review_model(timer: _Timer) -> threading.Thread:
     """Load the safeguarding review's NER model (spaCy: seconds of imports and weights) in a
     thread while the parent waits for the audio child, so the review after it does not.
@@ -500,7 +513,8 @@ def _process_in(
         if speech is None:
             with timer.stage("decode-speech"):
                 heard = load_and_clean(manifest, show, folder, audio=False)
-            speech = run_speech(heard, manifest, show, speech_options, terms, timer.stage)
+            speech = run_speech(heard, manifest, show, speech_options, terms, timer.stage,
+                                cpu_threads=_threads_beside(child))  # fmt: skip
             speech.save(cache, speech_k)
         if child is not None:
             # The parent's core is idle until the child is done: load what the review needs.

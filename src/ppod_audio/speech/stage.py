@@ -170,7 +170,11 @@ def run_speech(
     options: SpeechOptions,
     terms: list[str],
     stage: StageTimer,
+    cpu_threads: int = 0,
 ) -> SpeechResult:
+    """Recognise and diarize the episode's 16 kHz copy. ``cpu_threads``: the recogniser's CPU
+    threads (0: one per core), fewer when another process works beside it (the pipeline's
+    audio child); not in the speech key, since the words do not depend on it."""
     if not options.enabled:
         return SpeechResult.off()
     result = SpeechResult(model=options.model, diarizer=options.diarizer)
@@ -188,8 +192,11 @@ def run_speech(
 
     with stage("transcribe") as entry:
         result.words = _transcribe(
-            audio16, options, show.speech.prompt, terms, show.speech.beam_size
+            audio16, options, show.speech.prompt, terms, show.speech.beam_size, cpu_threads
         )
+        from .transcribe import pick_threads
+
+        entry["threads"] = pick_threads(cpu_threads)
     result.timings["transcribe"] = entry["seconds"]
 
     with stage("diarize") as entry:
@@ -227,7 +234,12 @@ def speaker_count_warnings(turns: list[Turn], listed: int, backend: str | None) 
 
 
 def _transcribe(
-    audio16: np.ndarray, options: SpeechOptions, prompt: str, terms: list[str], beam_size: int = 5
+    audio16: np.ndarray,
+    options: SpeechOptions,
+    prompt: str,
+    terms: list[str],
+    beam_size: int = 5,
+    cpu_threads: int = 0,
 ) -> list[Word]:
     from .transcribe import TranscribeOptions, transcribe
 
@@ -239,6 +251,7 @@ def _transcribe(
         allow_download=options.allow_download,
         batched=bool(options.batched),
         beam_size=beam_size,
+        cpu_threads=cpu_threads,
     )
     return transcribe(audio16, transcribe_options).words
 
