@@ -177,8 +177,8 @@ def bench_ratio(
                 else:
                     bare_wall, bare_cpu = bare_wall1, bare_cpu1
                 stages = report["stages"]
-                parts = ", ".join(f"{s} {stages[s]['seconds']:.1f}" for s in RATIO_STAGES
-                                  if s in stages)  # fmt: skip
+                parts = ", ".join(f"{s} {stages[s]['seconds']:.1f}/{stages[s].get('cpu', 0):.1f}"
+                                  for s in RATIO_STAGES if s in stages)  # fmt: skip
                 both = sum(stages[s]["seconds"] for s in ("master", "export") if s in stages)
                 transcribe_s = stages.get("transcribe", {}).get("seconds") or float("nan")
                 label = f"{name} ({bare1['audio_seconds'] / 60:.1f} min) / {model} / {device}"
@@ -186,7 +186,7 @@ def bench_ratio(
                     f"{label}: ppod process {wall:.1f} s wall ({cpu:.1f} s CPU), bare "
                     f"faster-whisper {bare_wall:.1f} s wall ({bare_cpu:.1f} s CPU; transcribe "
                     f"call {bare1['transcribe']:.1f} s), RATIO {wall / bare_wall:.2f} wall, "
-                    f"{cpu / bare_cpu:.2f} CPU\n  stages (s): {parts}; master+export = "
+                    f"{cpu / bare_cpu:.2f} CPU\n  stages (wall/CPU s): {parts}; master+export = "
                     f"{both / transcribe_s:.2f}x transcribe (target <= 0.15)"
                     f"{_overlap_note(report)}",
                     flush=True,

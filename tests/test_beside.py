@@ -3,13 +3,15 @@ its errors reach the user as the sequential path's would, and it leaves nothing 
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_episode, write_wav
+from conftest import make_episode, three_voices, write_wav
 
 
 @pytest.mark.slow
@@ -30,3 +32,31 @@ def test_silent_recording_is_refused_with_speech_on(show_root: Path, tmp_path: P
     assert "Traceback" not in result.stderr
     assert not list((out / "quiet").glob("*.mp3")), "nothing published"
     assert not list((out / ".cache").glob(".work-*")), "the work folder is removed"
+
+
+@pytest.mark.slow
+def test_audio_child_keeps_a_core_review_model_loads_meanwhile(
+    show_root: Path, tmp_path: Path
+) -> None:
+    # While the child makes the published audio, the parent's core would sit idle after the
+    # speech models: it loads spaCy's NER model then (seconds of imports and weights), so the
+    # review stage after the join only reads the transcript; and while both run, the speech
+    # model leaves the child a core. In a fresh process, as a user runs it.
+    folder = make_episode(show_root, "talk", {"talk.wav": three_voices()})
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-c", "from ppod_audio.cli import main; main()", "process",
+         str(folder), "-o", str(out), "--model", "tiny.en"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "talk" / "report.json").read_text())
+    stages = report["stages"]
+    assert "review model" in report["overlapped"], report["overlapped"]
+    loading, review = stages["review model"], stages["review"]
+    assert loading["cpu"] > 0.5, loading  # spaCy really was loaded there
+    assert review["cpu"] < loading["cpu"] / 2, (review, loading)  # and not again in the review
+    # The recogniser leaves the child (one thread) a core of its own while both run.
+    assert stages["transcribe"]["threads"] == max(1, (os.cpu_count() or 1) - 1), stages
+    # Every stage says what it cost in CPU seconds as well as in wall seconds.
+    assert all("cpu" in entry for entry in stages.values()), stages

@@ -42,7 +42,7 @@ class AudioResult:
     trimmed_start: float
     noise: dict[str, Any]
     mastered: dict[str, Any]  # ``Mastered`` as a dict
-    stages: dict[str, float]  # seconds of decode+clean, master, export
+    stages: dict[str, dict[str, float]]  # decode+clean, master, export: seconds and cpu
     mp3: Path
 
 

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,12 @@ def main(argv: list[str]) -> int:
     def report(event: progress.ProgressEvent) -> None:
         send({"stage": event.stage, "fraction": event.fraction, "elapsed": event.elapsed})
 
+    began, cpu = time.perf_counter(), progress.cpu_seconds()
     from .pipeline import _Timer, episode_settings, make_published_audio
 
+    # The child's own start-up (importing the pipeline), off the parent's clock otherwise.
+    start = {"seconds": round(time.perf_counter() - began, 3),
+             "cpu": round(progress.cpu_seconds() - cpu, 3)}  # fmt: skip
     try:
         try:
             manifest, show = episode_settings(episode_dir)
@@ -58,7 +63,9 @@ def main(argv: list[str]) -> int:
     except PpodError as error:
         send({"error": str(error), "exit_code": error.exit_code})
         return 0
-    stages = {name: entry["seconds"] for name, entry in timer.stages.items()}
+    stages = {name: {key: entry[key] for key in ("seconds", "cpu") if key in entry}
+              for name, entry in timer.stages.items()}  # fmt: skip
+    stages = {"audio start-up": start, **stages}
     send({"result": {"trimmed_start": made.cleaned.trimmed_start, "noise": made.cleaned.noise,
                      "mastered": asdict(made.mastered), "stages": stages,
                      "mp3": str(made.mp3)}})  # fmt: skip

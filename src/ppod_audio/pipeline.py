@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -121,10 +123,13 @@ class _Timer:
         if self.progress:
             self.progress(self.slug, name)
         entry: dict[str, Any] = {"cached": False}
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), progress.cpu_seconds()
         with progress.stage(name):
             yield entry
         entry["seconds"] = round(time.perf_counter() - started, 3)
+        # CPU seconds of this process (all its threads) and its ffmpeg children in the stage:
+        # the work, apart from waiting for cores (``bench/pipeline_rtf.py`` prints them).
+        entry["cpu"] = round(progress.cpu_seconds() - cpu, 3)
         self.stages[name] = entry
 
 
@@ -315,7 +320,8 @@ def master_published(
         timer.progress(timer.slug, "master")
     mastered = master_to_mp3(programme, intro, master_settings(show), mp3)
     for stage, seconds in mastered.seconds.items():
-        timer.stages[stage] = {"cached": False, "seconds": round(seconds, 3)}
+        timer.stages[stage] = {"cached": False, "seconds": round(seconds, 3),
+                               "cpu": round(mastered.cpu.get(stage, 0.0), 3)}  # fmt: skip
     return PublishedAudio(cleaned, mastered, mp3)
 
 
@@ -347,11 +353,45 @@ def _beside(episode_dir: Path, folder: Path, timer: _Timer, run: bool) -> Iterat
         child.stop()
 
 
+def _threads_beside(child: Beside | None) -> int:
+    """The recogniser's CPU threads: one core left to the audio child while it runs.
+
+    The child's chain (decoding, noise reduction, mastering) is one thread and the longer of
+    the two (``bench/pipeline_rtf.py``: 119 against 64 CPU seconds per 10 minutes for tiny.en,
+    136 against 111 for base); a recogniser on every core takes a share of the child's core
+    and lengthens the run by that much. 0 (every core) when nothing runs beside it."""
+    if child is None:
+        return 0
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+def _load_review_model(timer: _Timer) -> threading.Thread:
+    """Load the safeguarding review's NER model (spaCy: seconds of imports and weights) in a
+    thread while the parent waits for the audio child, so the review after it does not.
+
+    Timed as the stage "review model" with its thread's own CPU seconds; a failure to load is
+    left to the review itself, which reports it."""
+
+    def load() -> None:
+        from .review import ner_model
+
+        started, cpu = time.perf_counter(), time.thread_time()
+        with contextlib.suppress(PpodError):
+            ner_model()
+        timer.stages["review model"] = {"cached": False,
+                                        "seconds": round(time.perf_counter() - started, 3),
+                                        "cpu": round(time.thread_time() - cpu, 3)}  # fmt: skip
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    return thread
+
+
 def _published_from(child: Beside, timer: _Timer) -> PublishedAudio:
     """The child's result as the sequential path's (its stages timed, its MP3 in the folder)."""
     made = child.result()
-    for name, seconds in made.stages.items():
-        timer.stages[name] = {"cached": False, "seconds": seconds}
+    for name, entry in made.stages.items():
+        timer.stages[name] = {"cached": False, **entry}
     cleaned = CleanedEpisode(None, np.zeros(0, np.float32), made.trimmed_start, noise=made.noise)
     return PublishedAudio(cleaned, Mastered(**made.mastered), made.mp3)
 
@@ -468,13 +508,17 @@ def _process_in(
     # Audio edits (redactions, cuts, tidying) go between cleaning and mastering, and tidying
     # reads this run's word timings: with edits, the audio path waits for the speech.
     beside = speech is None and not reuse_audio and stage_k["edits"] is None
+    loading: threading.Thread | None = None
     with _beside(episode_dir, folder, timer, beside) as child:
         if speech is None:
             with timer.stage("decode-speech"):
                 heard = load_and_clean(manifest, show, folder, audio=False)
-            speech = run_speech(heard, manifest, show, speech_options, terms, timer.stage)
+            speech = run_speech(heard, manifest, show, speech_options, terms, timer.stage,
+                                cpu_threads=_threads_beside(child))  # fmt: skip
             speech.save(cache, speech_k)
         if child is not None:
+            # The parent's core is idle until the child is done: load what the review needs.
+            loading = _load_review_model(timer)
             published = _published_from(child, timer)
     cleaned = published.cleaned if published is not None else None
     if not reuse_audio and published is None:
@@ -553,6 +597,8 @@ def _process_in(
         with timer.stage("publish"):
             stage_recognised(staging, output_dir, machine)
             written_sha256 = stage_transcripts(staging, document, output_dir, show, target_mp3)
+        if loading is not None:
+            loading.join()
         with timer.stage("review"):
             review = safeguarding_review(output_dir, manifest, show, document, cache)
             staging.write_bytes(output_dir / REVIEW_FILE, review_json(review).encode("utf-8"))
@@ -573,7 +619,8 @@ def _process_in(
         report = _report(manifest, show, speech, made, timer, keys, time.perf_counter() - started)
         report["source"] = str(Path(episode_dir).resolve())
         if beside:  # their seconds overlap the speech stages' (the wall clock counts them once)
-            report["overlapped"] = ["decode+clean", "master", "export"]
+            report["overlapped"] = ["audio start-up", "decode+clean", "master", "export",
+                                    "review model"]  # fmt: skip
         # The published document holds words or edits not made by this run's machine: the
         # next run must treat it as the editor's too (see ``publish.edited_document``).
         report["edited"] = persons

@@ -168,6 +168,16 @@ def in_thread(function: Callable[..., T]) -> Callable[..., T]:
     return lambda *args, **kwargs: context.run(function, *args, **kwargs)
 
 
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) used so far by this process's threads and by the children
+    it has waited for (ffmpeg's decodes and encodes): a stage's cost apart from the time it
+    waited for cores, which on a shared machine is most of its wall time."""
+    import resource
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def clock(seconds: float) -> str:
     """``0:12``, ``3:05``, ``1:02:03``."""
     seconds = max(0, int(round(seconds)))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +74,8 @@ class Mastered:
     encodes: int
     seconds: dict[str, float]
     """Time spent levelling and finding the gain ("master") and encoding and checking ("export")."""
+    # The same stages' CPU seconds (this process and its ffmpeg children), apart from waiting.
+    cpu: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -229,7 +231,7 @@ def master_to_mp3(
     "master" and "export" are reported as stages of their own (:mod:`ppod_audio.progress`) and
     timed in ``Mastered.seconds``.
     """
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), progress.cpu_seconds()
     rate = episode.rate
     dual = DUAL_MONO_DB if episode.channels == 1 and settings.out_channels == 2 else 0.0
     # What the working copy must measure so the published file measures the target.
@@ -255,7 +257,7 @@ def master_to_mp3(
         head = None if intro is None else Audio(normalize(intro.samples, rate, target, ceiling),
                                                 rate)  # fmt: skip
         chain = _Chain(episode, plan, gain_db, ceiling)
-    mastered = time.perf_counter()
+    mastered, cpu_mastered = time.perf_counter(), progress.cpu_seconds()
     encodes = 0
     with progress.stage("export"):
         while True:
@@ -275,8 +277,9 @@ def master_to_mp3(
                 head = Audio(normalize(head.samples, rate, level, chain.ceiling), rate)
     duration = offset + episode.frames / rate
     seconds = {"master": mastered - started, "export": time.perf_counter() - mastered}
+    cpu = {"master": cpu_mastered - cpu_started, "export": progress.cpu_seconds() - cpu_mastered}
     return Mastered(
-        offset, duration, analysis.stats, published.as_dict(), gain_passes, encodes, seconds
+        offset, duration, analysis.stats, published.as_dict(), gain_passes, encodes, seconds, cpu
     )
 
 

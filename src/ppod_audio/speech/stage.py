@@ -170,7 +170,11 @@ def run_speech(
     options: SpeechOptions,
     terms: list[str],
     stage: StageTimer,
+    cpu_threads: int = 0,
 ) -> SpeechResult:
+    """Recognise and diarize the episode's 16 kHz copy. ``cpu_threads``: the recogniser's CPU
+    threads (0: one per core), fewer when another process works beside it (the pipeline's
+    audio child); not in the speech key, since the words do not depend on it."""
     if not options.enabled:
         return SpeechResult.off()
     result = SpeechResult(model=options.model, diarizer=options.diarizer)
@@ -189,8 +193,11 @@ def run_speech(
     with stage("transcribe") as entry:
         result.words = _transcribe(
             audio16, options, show.speech.prompt, terms, show.speech.beam_size,
-            [speaker.name for speaker in manifest.speakers],
+            [speaker.name for speaker in manifest.speakers], cpu_threads,
         )  # fmt: skip
+        from .transcribe import pick_threads
+
+        entry["threads"] = pick_threads(cpu_threads)
     result.timings["transcribe"] = entry["seconds"]
 
     with stage("diarize") as entry:
@@ -234,6 +241,7 @@ def _transcribe(
     terms: list[str],
     beam_size: int = 5,
     names: list[str] | None = None,
+    cpu_threads: int = 0,
 ) -> list[Word]:
     """The recogniser's words; with ``prompt = "unsure"``, its unsure stretches heard again
     with the terms as hotwords (:mod:`ppod_audio.speech.redecode`)."""
@@ -247,6 +255,7 @@ def _transcribe(
         allow_download=options.allow_download,
         batched=bool(options.batched),
         beam_size=beam_size,
+        cpu_threads=cpu_threads,
     )
     words = transcribe(audio16, transcribe_options).words
     if prompt == "unsure" and terms:
