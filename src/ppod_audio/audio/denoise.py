@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..defaults import MAX_NOISE_REDUCTION_DB
+
 NETWORK_RATE = 48000  # both networks work on 10 ms frames of 48 kHz audio
 FRAME = 480
 # Loud speech (95th percentile of frame levels) is brought to this level before the network.
@@ -384,7 +386,7 @@ def denoise_programme(
 def denoise(
     samples: np.ndarray,
     rate: int,
-    max_reduction_db: float = 24.0,
+    max_reduction_db: float = MAX_NOISE_REDUCTION_DB,
     mono: np.ndarray | None = None,
     method: str = "deepfilternet",
     segment_seconds: float | None = None,
