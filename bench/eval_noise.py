@@ -204,6 +204,38 @@ def bench_dnsmos() -> None:
                   f"{sum(change < 0 for change in changes)} of {len(changes)}")  # fmt: skip
 
 
+def bench_limit_study() -> None:
+    """DNSMOS gain at several attenuation limits on the AMI dev clips (trn01-09: dev split
+    only, so that the limit is never chosen on eval data), with each clip's measured input
+    floor and speech-to-floor: does a larger limit, or a limit set from the input SNR, help?"""
+    from ppod_audio.audio.activity import frame_levels_db
+    from ppod_audio.audio.clean import HighPass
+    from ppod_audio.audio.denoise import denoise, level_gain_db
+
+    limits = (24, 28, 32, 40, 100)
+    print("\n## Attenuation limit on the AMI dev clips: DNSMOS sig/bak/ovrl (ovrl change)")
+    gains: dict[int, list[float]] = {limit: [] for limit in limits}
+    for path in sorted((SHARED / "conversation" / "ami").glob("trn*.flac")):
+        samples = HighPass(48000, 80.0)(decode(path, 48000, 1).samples)
+        gain = 10 ** (level_gain_db(frame_levels_db(samples[0], 48000)) / 20)
+        floor = quality.floor_figures(quality.frame_levels(samples[0], 48000))
+        wet = denoise(samples, 48000, max_reduction_db=100.0)[0]  # the network alone
+        before = scored(samples[0], 48000, gain)
+        line = (f"{path.name:<12}floor {floor['pause_floor_dbfs']:6.1f} speech/floor "
+                f"{floor['speech_to_floor_db']:5.1f}  off {_mos(before)} |")  # fmt: skip
+        for limit in limits:
+            dry = 10 ** (-limit / 20)
+            mos = scored((1 - dry) * wet + dry * samples[0], 48000, gain)
+            gains[limit].append(mos.overall - before.overall)
+            line += f" {limit}: {_mos(mos)} ({gains[limit][-1]:+.2f})"
+        print(line, flush=True)
+    for limit, changes in gains.items():
+        print(
+            f"limit {limit} dB: mean ovrl change {np.mean(changes):+.3f}, "
+            f"{sum(change >= 0.3 for change in changes)} of {len(changes)} at +0.3 or more"
+        )
+
+
 def _mos(mos: quality.Mos) -> str:
     return f"{mos.signal:5.2f}{mos.background:5.2f}{mos.overall:5.2f}"
 
@@ -336,31 +368,53 @@ def bench_cost(work: Path, minutes: float, base: bool, memory_only: bool = False
     print(f"peak memory, {what}: {results['off'][1]:.0f} -> "
           f"{results[DEFAULT][1]:.0f} MB ({results[DEFAULT][1] / results['off'][1]:.2f}x, "
           "target within 10 %)")  # fmt: skip
-    print(f"noise-reduction step {spent['filter']:.1f} s wall, {spent['filter_cpu']:.1f} s CPU, "
-          f"{spent['segments']} segments (+ DNSMOS judge {spent['dnsmos']:.1f} s wall)")
+    print(
+        f"noise-reduction step {spent['filter']:.1f} s wall, {spent['filter_cpu']:.1f} s CPU, "
+        f"{spent['segments']} segments (+ DNSMOS judge {spent['dnsmos']:.1f} s wall)"
+    )
     for key, name in (("transcribe", "tiny.en"), ("transcribe_base", "base")):
         if key in spent:
-            print(f"  vs transcription with {name} {spent[key]:.1f} s wall, "
-                  f"{spent[key + '_cpu']:.1f} s CPU: {spent['filter'] / spent[key]:.2f}x wall "
-                  f"(target <= 0.5x), {spent['filter_cpu'] / spent[key + '_cpu']:.2f}x CPU")
+            print(
+                f"  vs transcription with {name} {spent[key]:.1f} s wall, "
+                f"{spent[key + '_cpu']:.1f} s CPU: {spent['filter'] / spent[key]:.2f}x wall "
+                f"(target <= 0.5x), {spent['filter_cpu'] / spent[key + '_cpu']:.2f}x CPU"
+            )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip", default="", help="comma-separated: demo,dnsmos,wer,der,cost")
     parser.add_argument("--cost-minutes", type=float, default=60.0)
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help=f"wer: the speech model (default: the project's, {DEFAULT_MODEL})")
-    parser.add_argument("--memory-only", action="store_true",
-                        help="cost: peak memory of the cleaning stage alone (off and on), no "
-                        "transcription: the cheap way to check memory on a long episode")
-    parser.add_argument("--limits", default="",
-                        help="demo: comma-separated max_noise_reduction_db values to run the "
-                        "default method at (default: the show's setting)")
-    parser.add_argument("--no-rnnoise", action="store_true",
-                        help="off and the default method only (half the time)")
-    parser.add_argument("--base", action="store_true",
-                        help="cost: also time transcription with the base model (if installed)")
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help=f"wer: the speech model (default: the project's, {DEFAULT_MODEL})",
+    )
+    parser.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="cost: peak memory of the cleaning stage alone (off and on), no "
+        "transcription: the cheap way to check memory on a long episode",
+    )
+    parser.add_argument(
+        "--limits",
+        default="",
+        help="demo: comma-separated max_noise_reduction_db values to run the "
+        "default method at (default: the show's setting)",
+    )
+    parser.add_argument(
+        "--limit-study",
+        action="store_true",
+        help="DNSMOS at several attenuation limits on the AMI dev clips",
+    )
+    parser.add_argument(
+        "--no-rnnoise", action="store_true", help="off and the default method only (half the time)"
+    )
+    parser.add_argument(
+        "--base",
+        action="store_true",
+        help="cost: also time transcription with the base model (if installed)",
+    )
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     limits: list[float | None] = [float(v) for v in args.limits.split(",") if v] or [None]
@@ -377,6 +431,8 @@ def main() -> int:
             bench_demo(work, limits)
         if "dnsmos" not in skip:
             bench_dnsmos()
+        if args.limit_study:
+            bench_limit_study()
         if "wer" not in skip:
             bench_wer(args.model)
         if "der" not in skip:
