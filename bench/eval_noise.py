@@ -45,6 +45,7 @@ from eval_wer import OUT_OF_TOTALS, SPLITS, data_root, reference, wer  # noqa: E
 from ppod_audio.audio import quality  # noqa: E402
 from ppod_audio.audio.clean import clean  # noqa: E402
 from ppod_audio.audio.decode import Audio, decode  # noqa: E402
+from ppod_audio.defaults import DEFAULT_MODEL  # noqa: E402
 
 PPOD = str(Path(sys.executable).with_name("ppod"))
 DEMO = REPO / "raw_audio" / "demo-what-is-the-sscp"
@@ -67,13 +68,17 @@ def label(mode: str) -> str:
 # --- the published demo ---------------------------------------------------------------------
 
 
-def show_with(root: Path, mode: str) -> Path:
-    """A copy of the project's raw_audio with ``[clean] noise_reduction`` set to ``mode``."""
-    target = root / f"raw_audio-{mode}"
+def show_with(root: Path, mode: str, limit: float | None = None) -> Path:
+    """A copy of the project's raw_audio with ``[clean] noise_reduction`` set to ``mode`` (and
+    ``max_noise_reduction_db`` to ``limit``, if given)."""
+    target = root / f"raw_audio-{mode}-{limit}"
     shutil.copytree(REPO / "raw_audio", target)
     show = target / "show.toml"
     text = show.read_text(encoding="utf-8")
-    show.write_text(text.replace("[clean]\n", f'[clean]\nnoise_reduction = "{mode}"\n', 1))
+    setting = f'noise_reduction = "{mode}"\n'
+    if limit is not None:
+        setting += f"max_noise_reduction_db = {limit}\n"
+    show.write_text(text.replace("[clean]\n", "[clean]\n" + setting, 1))
     return target / DEMO.name
 
 
@@ -125,14 +130,16 @@ def pesq_stoi(reference: np.ndarray, degraded: np.ndarray) -> tuple[float, float
     return float(np.mean(scores)), float(stoi(ref16, deg16, 16000, extended=False))
 
 
-def bench_demo(work: Path) -> None:
+def bench_demo(work: Path, limits: list[float | None]) -> None:
     print("\n## Published demo (after the content warning)")
     print(f"{'':<18}{'floor dBFS':>11}{'speech/floor':>13}{'DNSMOS sig':>11}{'bak':>6}"
           f"{'ovrl':>6}{'PESQ-wb':>9}{'STOI':>8}   report.json cleaning")  # fmt: skip
     said = stems()
     rows = {}
-    for mode in MODES:
-        programme, report = published(show_with(work, mode), work / f"out-{mode}")
+    runs = [(mode, None) for mode in MODES if mode != DEFAULT]
+    runs += [(DEFAULT, limit) for limit in limits]
+    for mode, limit in runs:
+        programme, report = published(show_with(work, mode, limit), work / f"out-{mode}-{limit}")
         floor = quality.floor_figures(quality.frame_levels(programme, RATE))
         mos = quality.dnsmos(programme, RATE)
         start = int(round(report["trimmed_start"] * RATE))
@@ -140,8 +147,10 @@ def bench_demo(work: Path) -> None:
         pesq_wb, stoi_score = pesq_stoi(reference_speech, programme)
         rows[mode] = (floor, mos, pesq_wb, stoi_score)
         cleaning = report.get("cleaning", {})
-        brief = {k: cleaning.get(k) for k in ("noise_reduction", "hum_hz", "pause_floor", "dnsmos")}
-        print(f"{label(mode):<18}{floor['pause_floor_dbfs']:>11.1f}"
+        brief = {k: cleaning.get(k) for k in ("noise_reduction", "max_reduction_db", "hum_hz",
+                                              "pause_floor", "dnsmos")}  # fmt: skip
+        name = label(mode) if limit is None else f"{mode} {limit:g} dB"
+        print(f"{name:<18}{floor['pause_floor_dbfs']:>11.1f}"
               f"{floor['speech_to_floor_db']:>13.1f}{mos.signal:>11.2f}{mos.background:>6.2f}"
               f"{mos.overall:>6.2f}{pesq_wb:>9.2f}{stoi_score:>8.4f}   {json.dumps(brief)}",
               flush=True)  # fmt: skip
@@ -195,6 +204,38 @@ def bench_dnsmos() -> None:
                   f"{sum(change < 0 for change in changes)} of {len(changes)}")  # fmt: skip
 
 
+def bench_limit_study() -> None:
+    """DNSMOS gain at several attenuation limits on the AMI dev clips (trn01-09: dev split
+    only, so that the limit is never chosen on eval data), with each clip's measured input
+    floor and speech-to-floor: does a larger limit, or a limit set from the input SNR, help?"""
+    from ppod_audio.audio.activity import frame_levels_db
+    from ppod_audio.audio.clean import HighPass
+    from ppod_audio.audio.denoise import denoise, level_gain_db
+
+    limits = (24, 28, 32, 40, 100)
+    print("\n## Attenuation limit on the AMI dev clips: DNSMOS sig/bak/ovrl (ovrl change)")
+    gains: dict[int, list[float]] = {limit: [] for limit in limits}
+    for path in sorted((SHARED / "conversation" / "ami").glob("trn*.flac")):
+        samples = HighPass(48000, 80.0)(decode(path, 48000, 1).samples)
+        gain = 10 ** (level_gain_db(frame_levels_db(samples[0], 48000)) / 20)
+        floor = quality.floor_figures(quality.frame_levels(samples[0], 48000))
+        wet = denoise(samples, 48000, max_reduction_db=100.0)[0]  # the network alone
+        before = scored(samples[0], 48000, gain)
+        line = (f"{path.name:<12}floor {floor['pause_floor_dbfs']:6.1f} speech/floor "
+                f"{floor['speech_to_floor_db']:5.1f}  off {_mos(before)} |")  # fmt: skip
+        for limit in limits:
+            dry = 10 ** (-limit / 20)
+            mos = scored((1 - dry) * wet + dry * samples[0], 48000, gain)
+            gains[limit].append(mos.overall - before.overall)
+            line += f" {limit}: {_mos(mos)} ({gains[limit][-1]:+.2f})"
+        print(line, flush=True)
+    for limit, changes in gains.items():
+        print(
+            f"limit {limit} dB: mean ovrl change {np.mean(changes):+.3f}, "
+            f"{sum(change >= 0.3 for change in changes)} of {len(changes)} at +0.3 or more"
+        )
+
+
 def _mos(mos: quality.Mos) -> str:
     return f"{mos.signal:5.2f}{mos.background:5.2f}{mos.overall:5.2f}"
 
@@ -209,13 +250,13 @@ def pink(n: int, seed: int) -> np.ndarray:
     return (noise / np.sqrt(np.mean(noise**2))).astype(np.float32)
 
 
-def bench_wer() -> None:
+def bench_wer(model: str) -> None:
     from ppod_audio.speech.transcribe import TranscribeOptions, transcribe
 
-    options = TranscribeOptions(model="tiny.en", device="cpu")
+    options = TranscribeOptions(model=model, device="cpu")
     # As bench/eval_wer.py: the stereo file's two overlapping talkers are out of the totals.
     files = [SHARED / name for name in SPLITS["dev"] if name not in OUT_OF_TOTALS]
-    print("\n## WER (tiny.en) on the real-speech dev files: recognising the original or the "
+    print(f"\n## WER ({model}) on the real-speech dev files: recognising the original or the "
           "cleaned signal")  # fmt: skip
     print(f"{'condition':<16}{'original':>10}" + "".join(f"{mode:>15}" for mode in MODES[1:]))
     for snr in (None, 10, 5):
@@ -293,7 +334,8 @@ with tempfile.TemporaryDirectory() as work:
         transcribe(cleaned.speech16, TranscribeOptions(model="tiny.en", device="cpu"))
         spent["transcribe"] = time.perf_counter() - began
         spent["transcribe_cpu"] = time.process_time() - cpu
-    if sys.argv[5] == "base":  # the larger model a show may choose; time only, not its memory
+    if sys.argv[5] == "base":  # the larger model a show may choose (in both runs: same peak)
+        from ppod_audio.speech.transcribe import TranscribeOptions, transcribe
         began, cpu = time.perf_counter(), time.process_time()
         transcribe(cleaned.speech16, TranscribeOptions(model="base", device="cpu"))
         spent["transcribe_base"] = time.perf_counter() - began
@@ -302,7 +344,7 @@ print(json.dumps(spent))
 """
 
 
-def bench_cost(work: Path, minutes: float, base: bool) -> None:
+def bench_cost(work: Path, minutes: float, base: bool, memory_only: bool = False) -> None:
     from ppod_audio.audio.decode import ffmpeg_exe
 
     long = work / "long.flac"
@@ -311,39 +353,74 @@ def bench_cost(work: Path, minutes: float, base: bool) -> None:
                    check=True)  # fmt: skip
     print(f"\n## Cost on a {minutes:g}-minute episode (the demo looped), fresh subprocesses")
     results = {}
-    # Both transcribe: the stage's peak is the speech model's or the audio's.
+    # Both transcribe (unless memory only): the stage's peak is the speech model's or the audio's.
     for mode in ("off", DEFAULT):
         command = [sys.executable, "-c", MAXRSS, sys.executable, "-c", CHILD, str(REPO / "src"),
-                   str(long), mode, "transcribe",
-                   "base" if base and mode == DEFAULT else "-"]  # fmt: skip
+                   str(long), mode, "-" if memory_only else "transcribe",
+                   "base" if base and not memory_only else "-"]  # fmt: skip
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         lines = output.strip().splitlines()
         results[mode] = (json.loads(lines[-2]), int(lines[-1]) / 1024)
         print(f"cleaning stage, noise reduction {mode}: {json.dumps(results[mode][0])}, "
               f"peak RSS {results[mode][1]:.0f} MB", flush=True)  # fmt: skip
     spent = results[DEFAULT][0]
-    print(f"noise-reduction step {spent['filter']:.1f} s (+ DNSMOS scoring {spent['dnsmos']:.1f} s"
-          f") vs transcription {spent['transcribe']:.1f} s: "
-          f"{spent['filter'] / spent['transcribe']:.2f}x (target <= 0.5x)")  # fmt: skip
-    print(f"  CPU time: {spent['filter_cpu']:.1f} s vs {spent['transcribe_cpu']:.1f} s: "
-          f"{spent['filter_cpu'] / spent['transcribe_cpu']:.2f}x")  # fmt: skip
-    if "transcribe_base" in spent:
-        print(f"  vs transcription with base {spent['transcribe_base']:.1f} s: "
-              f"{spent['filter'] / spent['transcribe_base']:.2f}x (CPU time "
-              f"{spent['filter_cpu'] / spent['transcribe_base_cpu']:.2f}x)")  # fmt: skip
-    print(f"peak memory, cleaning + transcription: {results['off'][1]:.0f} -> "
+    what = "cleaning stage alone" if memory_only else "cleaning + transcription"
+    print(f"peak memory, {what}: {results['off'][1]:.0f} -> "
           f"{results[DEFAULT][1]:.0f} MB ({results[DEFAULT][1] / results['off'][1]:.2f}x, "
           "target within 10 %)")  # fmt: skip
+    print(
+        f"noise-reduction step {spent['filter']:.1f} s wall, {spent['filter_cpu']:.1f} s CPU, "
+        f"{spent['segments']} segments (+ DNSMOS judge {spent['dnsmos']:.1f} s wall)"
+    )
+    for key, name in (("transcribe", "tiny.en"), ("transcribe_base", "base")):
+        if key in spent:
+            print(
+                f"  vs transcription with {name} {spent[key]:.1f} s wall, "
+                f"{spent[key + '_cpu']:.1f} s CPU: {spent['filter'] / spent[key]:.2f}x wall "
+                f"(target <= 0.5x), {spent['filter_cpu'] / spent[key + '_cpu']:.2f}x CPU"
+            )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip", default="", help="comma-separated: demo,dnsmos,wer,der,cost")
     parser.add_argument("--cost-minutes", type=float, default=60.0)
-    parser.add_argument("--base", action="store_true",
-                        help="cost: also time transcription with the base model (if installed)")
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help=f"wer: the speech model (default: the project's, {DEFAULT_MODEL})",
+    )
+    parser.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="cost: peak memory of the cleaning stage alone (off and on), no "
+        "transcription: the cheap way to check memory on a long episode",
+    )
+    parser.add_argument(
+        "--limits",
+        default="",
+        help="demo: comma-separated max_noise_reduction_db values to run the "
+        "default method at (default: the show's setting)",
+    )
+    parser.add_argument(
+        "--limit-study",
+        action="store_true",
+        help="DNSMOS at several attenuation limits on the AMI dev clips",
+    )
+    parser.add_argument(
+        "--no-rnnoise", action="store_true", help="off and the default method only (half the time)"
+    )
+    parser.add_argument(
+        "--base",
+        action="store_true",
+        help="cost: also time transcription with the base model (if installed)",
+    )
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
+    limits: list[float | None] = [float(v) for v in args.limits.split(",") if v] or [None]
+    if args.no_rnnoise:
+        global MODES
+        MODES = ("off", DEFAULT)
     if not SHARED.is_dir():
         print(f"SKIP: shared data not found at {SHARED} (set PPOD_SHARED_DATA)")
         return 0
@@ -351,15 +428,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         if "demo" not in skip:
-            bench_demo(work)
+            bench_demo(work, limits)
         if "dnsmos" not in skip:
             bench_dnsmos()
+        if args.limit_study:
+            bench_limit_study()
         if "wer" not in skip:
-            bench_wer()
+            bench_wer(args.model)
         if "der" not in skip:
             bench_der()
         if "cost" not in skip:
-            bench_cost(work, args.cost_minutes, args.base)
+            bench_cost(work, args.cost_minutes, args.base, args.memory_only)
     print(f"\n(evaluation took {time.perf_counter() - started:.0f} s)")
     return 0
 

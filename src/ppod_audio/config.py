@@ -25,7 +25,13 @@ from pydantic import (
     model_validator,
 )
 
-from .defaults import DEFAULT_MODEL, MAX_BOOST_DB, MAX_CUT_DB, NAMING_THRESHOLD
+from .defaults import (
+    DEFAULT_MODEL,
+    MAX_BOOST_DB,
+    MAX_CUT_DB,
+    MAX_NOISE_REDUCTION_DB,
+    NAMING_THRESHOLD,
+)
 from .errors import InputError
 from .fileio import file_problem
 
@@ -101,7 +107,7 @@ class CleanSettings(_Strict):
     # Noise reduction (DeepFilterNet3, or RNNoise) and how far it may turn anything down: the
     # rest is mixed back. Kept only where DNSMOS does not fall (audio/prepare.py).
     noise_reduction: Literal["deepfilternet", "rnnoise", "off"] = "deepfilternet"
-    max_noise_reduction_db: Annotated[float, Field(ge=3.0, le=40.0)] = 24.0
+    max_noise_reduction_db: Annotated[float, Field(ge=3.0, le=40.0)] = MAX_NOISE_REDUCTION_DB
     # Notch 50/60 Hz mains harmonics above the high-pass, only when they are found.
     hum_removal: bool = True
 

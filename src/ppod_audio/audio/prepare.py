@@ -11,6 +11,7 @@ Nothing full-rate and full-length is ever held in memory.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,37 +119,54 @@ def reduce_noise(
                               else "off", "hum_hz": harmonics}  # fmt: skip
     if not settings.denoises and not harmonics:
         return audio, report
-    from .denoise import Denoiser, level_gain_db
+    from .denoise import denoise_programme, level_gain_db
 
     report["max_reduction_db"] = settings.max_noise_reduction_db if settings.denoises else None
     gain_db = level_gain_db(levels)
     notches = HumFilter(audio.rate, harmonics)
-    denoiser = (Denoiser(audio.rate, audio.channels, settings.max_noise_reduction_db, gain_db,
-                         settings.noise_reduction) if settings.denoises else None)  # fmt: skip
     meters = {"before": FloorMeter(audio.rate), "after": FloorMeter(audio.rate),
               "notched": FloorMeter(audio.rate)}  # fmt: skip
     began, began_cpu = time.perf_counter(), time.process_time()
-    writer = DiskAudioWriter(work / "denoised.f32", audio.channels, audio.rate)
-    # The hum-only programme, the fallback if the denoised one is not kept.
-    notched_writer = (DiskAudioWriter(work / "notched.f32", audio.channels, audio.rate)
-                      if harmonics and denoiser is not None else None)  # fmt: skip
+    # First the hum: the notched programme (on disk only if there is hum) is the network's
+    # input, and the fallback if the denoised one is not kept (without noise reduction, the
+    # result).
+    writer = (DiskAudioWriter(work / "notched.f32", audio.channels, audio.rate)
+              if harmonics else None)  # fmt: skip
+    share = 0.1 if settings.denoises else 0.75  # of the stage's progress: the network's is most
     for start, stop in audio.blocks():
-        progress.advance(0.1 + 0.75 * start / max(audio.frames, 1))  # decoding was the first 10 %
+        progress.advance(0.1 + share * start / max(audio.frames, 1))  # decoding was the first 10 %
         block = audio.read(start, stop)
         meters["before"].add(block.mean(axis=0))
-        out = notches(block)
-        if notched_writer is not None:
-            notched_writer.append(out)
+        if writer is not None:
+            out = notches(block)
+            writer.append(out)
             meters["notched"].add(out.mean(axis=0))
-        if denoiser is not None:
-            out = denoiser(out)
-        writer.append(out)
-        meters["after"].add(out.mean(axis=0))
-    if denoiser is not None:
-        tail = denoiser.flush()
-        writer.append(tail)
-        meters["after"].add(tail.mean(axis=0))
-    denoised = writer.close()
+    notched = writer.close() if writer is not None else audio
+    if writer is None:
+        meters["notched"] = meters["before"]
+    denoised = notched
+    segments = 0
+    if settings.denoises:
+        denoised = DiskAudio(work / "denoised.f32", audio.channels, audio.rate)
+        with open(denoised.path, "wb") as stream:
+            stream.truncate(4 * audio.channels * audio.frames)
+        lock, done = threading.Lock(), [0]
+
+        def advance(frames: int) -> None:  # from the network's threads
+            with lock:
+                done[0] += frames
+                fraction = 0.2 + 0.65 * done[0] / max(audio.frames, 1)
+            progress.advance(fraction)
+
+        segments = denoise_programme(
+            notched.read, denoised.write, audio.frames, audio.channels, audio.rate,
+            max_reduction_db=settings.max_noise_reduction_db, gain_db=gain_db,
+            method=settings.noise_reduction, levels_db=levels, advance=advance,
+        )  # fmt: skip
+        for start, stop in denoised.blocks():
+            meters["after"].add(denoised.read(start, stop).mean(axis=0))
+    else:
+        meters["after"] = meters["notched"]
     filtered, filtered_cpu = time.perf_counter(), time.process_time()
     # DNSMOS on a bounded sample, both at the same nominal level (it is level-sensitive).
     scale = np.float32(10 ** (gain_db / 20))
@@ -161,18 +179,17 @@ def reduce_noise(
         "after": sampled_dnsmos(mono(denoised), denoised.frames, denoised.rate),
     }
     progress.advance(0.85)  # DNSMOS scoring, the last part
-    kept = denoiser is None or keeps_denoised(mos["before"], mos["after"])
+    kept = not settings.denoises or keeps_denoised(mos["before"], mos["after"])
     if not kept:
         report["denoised_dnsmos"] = mos["after"].as_dict() if mos["after"] else None
         denoised.path.unlink()
-        if notched_writer is not None:
-            denoised = notched_writer.close()
-            meters["after"] = meters["notched"]
+        if harmonics:
+            denoised, meters["after"] = notched, meters["notched"]
             mos["after"] = sampled_dnsmos(mono(denoised), denoised.frames, denoised.rate)
         else:
             denoised, meters["after"], mos["after"] = audio, meters["before"], mos["before"]
-    elif notched_writer is not None:
-        notched_writer.close().path.unlink()
+    elif denoised is not notched and notched is not audio:
+        notched.path.unlink()
     report["denoised_kept"] = kept
     report["pause_floor"] = {key: meters[key].figures() for key in ("before", "after")}
     report["dnsmos"] = {key: value.as_dict() if value else None for key, value in mos.items()}
@@ -181,6 +198,7 @@ def reduce_noise(
     # time, the figure that holds on a machine shared with other work.
     report["seconds"] = {"filter": round(filtered - began, 3),
                          "filter_cpu": round(filtered_cpu - began_cpu, 3),
+                         "segments": segments,
                          "dnsmos": round(time.perf_counter() - filtered, 3)}  # fmt: skip
     if denoised is not audio:
         audio.path.unlink()
