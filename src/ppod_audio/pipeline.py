@@ -356,10 +356,12 @@ def _beside(episode_dir: Path, folder: Path, timer: _Timer, run: bool) -> Iterat
 def _threads_beside(child: Beside | None) -> int:
     """The recogniser's CPU threads: one core left to the audio child while it runs.
 
-    The child's chain (decoding, noise reduction, mastering) is one thread and the longer of
-    the two (``bench/pipeline_rtf.py``: 119 against 64 CPU seconds per 10 minutes for tiny.en,
-    136 against 111 for base); a recogniser on every core takes a share of the child's core
-    and lengthens the run by that much. 0 (every core) when nothing runs beside it."""
+    The child's chain (decoding, noise reduction, mastering) is the longer of the two
+    (``bench/pipeline_rtf.py``: 119 against 64 CPU seconds per 10 minutes for tiny.en, 136
+    against 111 for base, measured with a one-thread denoiser); a recogniser on every core
+    takes a share of the child's core and lengthens the run by that much. The denoiser's
+    segments run on every core (``audio.denoise.workers``), so once speech is done the child
+    has both. 0 (every core) when nothing runs beside it."""
     if child is None:
         return 0
     return max(1, (os.cpu_count() or 1) - 1)
