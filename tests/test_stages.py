@@ -56,7 +56,8 @@ def _nothing(root: Path, folder: Path) -> None:
 CHANGES: dict[str, tuple[Callable[[Path, Path], None], list[str]]] = {
     "nothing": (_nothing, []),
     "glossary": (_glossary, ["document", "publish"]),
-    "loudness target": (_loudness, ["decode+clean", "master", "export", "document", "publish"]),
+    # The cleaned programme is kept (audio/kept.py): a new loudness target re-masters from it.
+    "loudness target": (_loudness, ["master", "export", "document", "publish"]),
     "inputs": (_inputs, ["decode+clean", "master", "export", "document", "publish"]),
     "episode.json edited": (_edit, ["document", "publish"]),
 }

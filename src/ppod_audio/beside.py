@@ -12,7 +12,7 @@ episode's settings itself, writes the MP3 into the run's work folder and reports
 stdout, one JSON object a line: progress events, then its result or its error (a ``PpodError``
 keeps its message and exit code across). Killing it is safe: it writes only into that folder.
 
-    python -m ppod_audio.beside_child EPISODE_DIR WORK_FOLDER PARENT_PID
+    python -m ppod_audio.beside_child EPISODE_DIR WORK_FOLDER PARENT_PID [KEPT_FOLDER KEY]
 
 The child's side is :mod:`.beside_child` (it imports the pipeline; this module must not).
 """
@@ -49,7 +49,15 @@ class AudioResult:
 class Beside:
     """The child running; :meth:`result` waits for it, :meth:`stop` ends it early."""
 
-    def __init__(self, episode_dir: Path, folder: Path, on_stage: Callable[[str], None] | None):
+    def __init__(
+        self,
+        episode_dir: Path,
+        folder: Path,
+        on_stage: Callable[[str], None] | None,
+        kept: tuple[Path, str] | None = None,
+    ):
+        """``kept``: where the child keeps the cleaned programme (folder, clean key), or
+        reads it back from (:mod:`.audio.kept`)."""
         self.on_stage = on_stage
         self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         # ``-m`` needs this package importable the way the parent imported it (a checkout run
@@ -59,7 +67,7 @@ class Beside:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ppod_audio.beside_child", str(episode_dir), str(folder),
-             str(os.getpid())],
+             str(os.getpid()), *([str(kept[0]), kept[1]] if kept else [])],
             stdout=subprocess.PIPE, stderr=self.errors, stdin=subprocess.DEVNULL, text=True,
             env=env,
         )  # fmt: skip

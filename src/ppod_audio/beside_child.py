@@ -1,6 +1,6 @@
 """The child side of :mod:`.beside`: make the published audio and report on stdout.
 
-    python -m ppod_audio.beside_child EPISODE_DIR WORK_FOLDER PARENT_PID
+    python -m ppod_audio.beside_child EPISODE_DIR WORK_FOLDER PARENT_PID [KEPT_FOLDER KEY]
 
 Apart from :mod:`.beside` because it runs the pipeline's audio path, and the pipeline imports
 :mod:`.beside` (one direction only: ``tests/test_layers.py``).
@@ -47,7 +47,10 @@ def main(argv: list[str]) -> int:
         send({"stage": event.stage, "fraction": event.fraction, "elapsed": event.elapsed})
 
     began, cpu = time.perf_counter(), progress.cpu_seconds()
+    from .audio.kept import KeptProgramme
     from .pipeline import _Timer, episode_settings, make_published_audio
+
+    kept = KeptProgramme(Path(argv[3]), argv[4]) if len(argv) >= 5 else None
 
     # The child's own start-up (importing the pipeline), off the parent's clock otherwise.
     start = {"seconds": round(time.perf_counter() - began, 3),
@@ -57,7 +60,7 @@ def main(argv: list[str]) -> int:
             manifest, show = episode_settings(episode_dir)
             timer = _Timer()
             with progress.listening(report, manifest.slug):
-                made = make_published_audio(manifest, show, folder, timer)
+                made = make_published_audio(manifest, show, folder, timer, kept)
         except OSError as failure:
             raise from_os_error(failure, folder) from failure
     except PpodError as error:

@@ -35,6 +35,7 @@ from .audio import decode as decoding
 from .audio.clean import clean
 from .audio.decode import Audio
 from .audio.denoise import DENOISER_VERSION
+from .audio.kept import KeptProgramme
 from .audio.loudness import LevellerOptions
 from .audio.master import TRUE_PEAK_MARGIN_DB, Mastered, MasterSettings, master_to_mp3
 from .audio.prepare import CleanedEpisode, prepare_mixed, prepare_tracks
@@ -299,13 +300,36 @@ class PublishedAudio:
     mp3: Path
 
 
+def kept_programme(cache_root: Path, clean_k: str) -> KeptProgramme:
+    """Where the cleaned programme of ``clean_k`` is kept between runs (:mod:`.audio.kept`)."""
+    return KeptProgramme(Path(cache_root) / "cleaned", clean_k)
+
+
 def clean_published(
-    manifest: EpisodeManifest, show: ShowConfig, folder: Path, timer: _Timer
+    manifest: EpisodeManifest,
+    show: ShowConfig,
+    folder: Path,
+    timer: _Timer,
+    kept: KeptProgramme | None = None,
 ) -> CleanedEpisode:
-    """Decode and clean the programme the MP3 is made from (full rate, on disk in ``folder``)."""
+    """Decode and clean the programme the MP3 is made from (full rate, on disk in ``folder``),
+    or read it back from ``kept`` when an earlier run kept it; keep what is cleaned here."""
+    if kept is not None:
+        began = time.perf_counter()
+        restored = kept.load(folder)
+        if restored is not None:
+            audio, info = restored
+            timer.stages["decode+clean"] = {"cached": True,
+                                            "seconds": round(time.perf_counter() - began, 3)}
+            return CleanedEpisode(audio, np.zeros(0, np.float32), float(info["trimmed_start"]),
+                                  noise=info.get("noise") or {})  # fmt: skip
     with timer.stage("decode+clean"):
         cleaned = load_and_clean(manifest, show, folder, speech=False)
-    assert cleaned.audio is not None
+        assert cleaned.audio is not None
+        if kept is not None:
+            info = {"trimmed_start": cleaned.trimmed_start, "noise": cleaned.noise,
+                    "channels": cleaned.audio.channels, "rate": cleaned.audio.rate}  # fmt: skip
+            kept.save(cleaned.audio, info)
     return cleaned
 
 
@@ -326,27 +350,33 @@ def master_published(
 
 
 def make_published_audio(
-    manifest: EpisodeManifest, show: ShowConfig, folder: Path, timer: _Timer
+    manifest: EpisodeManifest,
+    show: ShowConfig,
+    folder: Path,
+    timer: _Timer,
+    kept: KeptProgramme | None = None,
 ) -> PublishedAudio:
     """Decode, clean, master and encode the published audio into ``folder`` (no audio edits).
 
     Independent of the speech models, which hear the recording as it came (not the cleaned
     programme), so ``_process_in`` runs it in a child process beside them (:mod:`.beside`).
     """
-    cleaned = clean_published(manifest, show, folder, timer)
+    cleaned = clean_published(manifest, show, folder, timer, kept)
     assert cleaned.audio is not None
     return master_published(cleaned, cleaned.audio, show, folder, timer)
 
 
 @contextlib.contextmanager
-def _beside(episode_dir: Path, folder: Path, timer: _Timer, run: bool) -> Iterator[Beside | None]:
+def _beside(
+    episode_dir: Path, folder: Path, timer: _Timer, run: bool, kept: KeptProgramme
+) -> Iterator[Beside | None]:
     """The published audio made in a child process while the block runs (:mod:`.beside`);
     ``run`` False: not at all. If the block fails, the child is ended."""
     if not run:
         yield None
         return
     on_stage = (lambda name: timer.progress(timer.slug, name)) if timer.progress else None
-    child = Beside(episode_dir, folder, on_stage)
+    child = Beside(episode_dir, folder, on_stage, kept=(kept.folder, kept.key))
     try:
         yield child
     finally:
@@ -511,7 +541,10 @@ def _process_in(
     # reads this run's word timings: with edits, the audio path waits for the speech.
     beside = speech is None and not reuse_audio and stage_k["edits"] is None
     loading: threading.Thread | None = None
-    with _beside(episode_dir, folder, timer, beside) as child:
+    kept = kept_programme(cache.root, clean_k)
+    if options.force:
+        kept.remove()  # --force redoes everything, cleaning included
+    with _beside(episode_dir, folder, timer, beside, kept) as child:
         if speech is None:
             with timer.stage("decode-speech"):
                 heard = load_and_clean(manifest, show, folder, audio=False)
@@ -524,7 +557,7 @@ def _process_in(
             published = _published_from(child, timer)
     cleaned = published.cleaned if published is not None else None
     if not reuse_audio and published is None:
-        cleaned = clean_published(manifest, show, folder, timer)
+        cleaned = clean_published(manifest, show, folder, timer, kept)
     trimmed_start = previous["trimmed_start"] if reuse_audio else cleaned.trimmed_start
 
     # Tidying reads word timings: this run's, or (speech off) the published transcript's.

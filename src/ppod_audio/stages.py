@@ -37,6 +37,8 @@ class Facts:
     # ``episode.json`` is not the bytes the last run wrote (a person saved it since).
     edited: bool
     force: bool
+    # The cleaned programme for ``keys["clean"]`` is kept in the cache (:mod:`.audio.kept`).
+    cleaned_kept: bool = False
 
     @property
     def old(self) -> dict[str, Any]:
@@ -59,6 +61,8 @@ class Stage:
     steps: tuple[str, ...] = ()
     # Stages whose re-running re-runs this one.
     after: tuple[str, ...] = ()
+    # Its result is kept beyond the run: a stage after it that re-runs reads that instead.
+    kept: Callable[[Facts], bool] | None = None
     # Other keys its result depends on: (key, why it re-runs when that key moved).
     also: tuple[tuple[str, str], ...] = ()
 
@@ -84,7 +88,10 @@ _EDITS = (("edits", "audio edits changed"),)  # redactions, cuts, tidying (edit/
 
 STAGES: tuple[Stage, ...] = (
     # Decoding serves the speech models (16 kHz) and mastering (full rate): it runs for them.
-    Stage("decode+clean", "clean", lambda facts: True, after=("speech", "master")),
+    # The cleaned programme is kept (the clean key: recordings and cleaning settings), so a
+    # re-master (an audio edit, a loudness or MP3 setting) reads it back instead.
+    Stage("decode+clean", "clean", lambda facts: True, after=("speech", "master"),
+          kept=lambda facts: facts.cleaned_kept and not facts.force),
     Stage("speech", "speech", _speech_reused, "model or speech settings changed",
           "speech result missing from the cache", steps=("transcribe", "diarize")),
     Stage("master", "audio", _audio_reused, _AUDIO_CHANGED, "published MP3 missing",
@@ -125,7 +132,8 @@ def plan(facts: Facts) -> Plan:
             stale.add(stage.name)
     # A stage that reads from a later one (decode+clean feeds speech and master) runs for it.
     for stage in STAGES:
-        if any(name in stale for name in stage.after):
+        kept = stage.kept is not None and stage.kept(facts)
+        if any(name in stale for name in stage.after) and not kept:
             stale.add(stage.name)
     result.stages = [stage.name for stage in STAGES if stage.name in stale]
     if result.reasons:
@@ -176,6 +184,7 @@ def survey(
     keys: dict[str, Any], output_dir: Path, cache: Cache, *, force: bool, speech_enabled: bool
 ) -> Facts:
     """The facts for :func:`plan`, read from the episode's output folder and the stage cache."""
+    from .audio.kept import KeptProgramme
     from .publish import document_sha256, published_report, read_report
 
     last = read_report(output_dir)
@@ -190,4 +199,5 @@ def survey(
         mp3=published_mp3(output_dir, previous, keys["audio"], keys.get("edits")),
         edited=written != document_sha256(output_dir),
         force=force,
+        cleaned_kept=KeptProgramme(cache.root / "cleaned", keys["clean"]).exists(),
     )
