@@ -119,11 +119,9 @@ def main() -> int:
         print(f"  stages (wall s): {json.dumps(stages_of(folder))}")
         if args.no_speech:
             give_words(folder)
-        phrase = unique_phrase(folder)
-        edits = [("redact", [PPOD, "redact", str(folder), "--phrase", phrase])]
-        if args.cut:
-            edits.append(("cut", [PPOD, "cut", str(folder), "--phrase", unique_phrase(folder)]))
-        for kind, command in edits:
+        for kind in ["redact", "cut"] if args.cut else ["redact"]:
+            # Chosen after the edit before it: a redacted phrase is no longer said.
+            command = [PPOD, kind, str(folder), "--phrase", unique_phrase(folder)]
             wall2, cpu2 = timed(command)
             report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
             loud = report["loudness"]["output"]
