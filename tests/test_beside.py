@@ -14,6 +14,16 @@ import pytest
 from conftest import make_episode, three_voices, write_wav
 
 
+def _process_fresh(folder: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """``ppod process`` in a fresh interpreter, as a user runs it (the child's start-up and
+    its error reporting are what these tests are about)."""
+    return subprocess.run(
+        [sys.executable, "-c", "from ppod_audio.cli import main; main()", "process",
+         str(folder), "-o", str(out), "--model", "tiny.en"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
 @pytest.mark.slow
 def test_silent_recording_is_refused_with_speech_on(show_root: Path, tmp_path: Path) -> None:
     # Only the audio path checks for silence; with speech on it runs in the child, whose
@@ -21,11 +31,7 @@ def test_silent_recording_is_refused_with_speech_on(show_root: Path, tmp_path: P
     silent = write_wav(tmp_path / "take.wav", np.full(5 * 44100, 1e-5, np.float32), 44100)
     folder = make_episode(show_root, "quiet", {"take.wav": silent})
     out = tmp_path / "out"
-    result = subprocess.run(
-        [sys.executable, "-c", "from ppod_audio.cli import main; main()", "process",
-         str(folder), "-o", str(out), "--model", "tiny.en"],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    result = _process_fresh(folder, out)
     assert result.returncode == 2, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "is silent" in errors[0] and "take.wav" in errors[0], errors
@@ -44,11 +50,7 @@ def test_audio_child_keeps_a_core_review_model_loads_meanwhile(
     # model leaves the child a core. In a fresh process, as a user runs it.
     folder = make_episode(show_root, "talk", {"talk.wav": three_voices()})
     out = tmp_path / "out"
-    result = subprocess.run(
-        [sys.executable, "-c", "from ppod_audio.cli import main; main()", "process",
-         str(folder), "-o", str(out), "--model", "tiny.en"],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    result = _process_fresh(folder, out)
     assert result.returncode == 0, result.stderr
     report = json.loads((out / "talk" / "report.json").read_text())
     stages = report["stages"]
@@ -58,5 +60,7 @@ def test_audio_child_keeps_a_core_review_model_loads_meanwhile(
     assert review["cpu"] < loading["cpu"] / 2, (review, loading)  # and not again in the review
     # The recogniser leaves the child (one thread) a core of its own while both run.
     assert stages["transcribe"]["threads"] == max(1, (os.cpu_count() or 1) - 1), stages
+    # The child keeps the cleaned programme for a later audio edit (audio/kept.py).
+    assert len(list((out / ".cache" / "cleaned").glob("*.flac"))) == 1
     # Every stage says what it cost in CPU seconds as well as in wall seconds.
     assert all("cpu" in entry for entry in stages.values()), stages
