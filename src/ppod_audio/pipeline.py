@@ -300,11 +300,6 @@ class PublishedAudio:
     mp3: Path
 
 
-def kept_programme(cache_root: Path, clean_k: str) -> KeptProgramme:
-    """Where the cleaned programme of ``clean_k`` is kept between runs (:mod:`.audio.kept`)."""
-    return KeptProgramme(Path(cache_root) / "cleaned", clean_k)
-
-
 def clean_published(
     manifest: EpisodeManifest,
     show: ShowConfig,
@@ -541,7 +536,7 @@ def _process_in(
     # reads this run's word timings: with edits, the audio path waits for the speech.
     beside = speech is None and not reuse_audio and stage_k["edits"] is None
     loading: threading.Thread | None = None
-    kept = kept_programme(cache.root, clean_k)
+    kept = KeptProgramme.in_cache(cache.root, clean_k)
     if options.force:
         kept.remove()  # --force redoes everything, cleaning included
     with _beside(episode_dir, folder, timer, beside, kept) as child:

@@ -199,5 +199,5 @@ def survey(
         mp3=published_mp3(output_dir, previous, keys["audio"], keys.get("edits")),
         edited=written != document_sha256(output_dir),
         force=force,
-        cleaned_kept=KeptProgramme(cache.root / "cleaned", keys["clean"]).exists(),
+        cleaned_kept=KeptProgramme.in_cache(cache.root, keys["clean"]).exists(),
     )

@@ -25,28 +25,22 @@ from .decode import decode, ffmpeg_exe
 from .loudness import LoudnessStats
 
 
-class Mp3Encoder:
-    """``with Mp3Encoder(...) as mp3: mp3.write(block)``; blocks are ``(channels, n)`` float32."""
+class PipeEncoder:
+    """``with PipeEncoder(...) as encoder: encoder.write(block)``: ``(channels, n)`` float32
+    blocks streamed into ffmpeg, which writes ``destination`` with the ``output`` options."""
 
-    def __init__(
-        self,
-        destination: Path,
-        *,
-        rate: int,
-        out_channels: int,
-        bitrate_kbps: int,
-        out_rate: int,
-    ):
+    what = "encoding"  # the failure message's subject
+
+    def __init__(self, destination: Path, *, rate: int, out_channels: int, output: list[str]):
         self.destination = Path(destination)
         self.out_channels = out_channels
         self.command = [
             ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
             "-f", "f32le", "-ar", str(rate), "-ac", str(out_channels), "-i", "pipe:0",
-            "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-ar", str(out_rate),
-            "-id3v2_version", "0", "-write_id3v1", "0", "-f", "mp3", str(self.destination),
+            *output, str(self.destination),
         ]  # fmt: skip
 
-    def __enter__(self) -> Mp3Encoder:
+    def __enter__(self) -> PipeEncoder:
         self._errors = tempfile.TemporaryFile()
         self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stderr=self._errors)
         return self
@@ -78,7 +72,27 @@ class Mp3Encoder:
             if "No space left on device" in message:  # ffmpeg's write failed, not the encoder
                 full = OSError(errno.ENOSPC, "No space left on device")
                 raise from_os_error(full, self.destination.parent)
-            raise ProcessingError(f"MP3 encoding failed: {message[-300:]}", self.destination)
+            raise ProcessingError(f"{self.what} failed: {message[-300:]}", self.destination)
+
+
+class Mp3Encoder(PipeEncoder):
+    """The published MP3: libmp3lame at a constant bit rate, no tags (mutagen writes them)."""
+
+    what = "MP3 encoding"
+
+    def __init__(
+        self,
+        destination: Path,
+        *,
+        rate: int,
+        out_channels: int,
+        bitrate_kbps: int,
+        out_rate: int,
+    ):
+        super().__init__(destination, rate=rate, out_channels=out_channels, output=[
+            "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-ar", str(out_rate),
+            "-id3v2_version", "0", "-write_id3v1", "0", "-f", "mp3",
+        ])  # fmt: skip
 
 
 def encode_mp3(

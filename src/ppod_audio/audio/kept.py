@@ -20,18 +20,17 @@ import contextlib
 import json
 import math
 import os
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import PpodError, ProcessingError
+from ..errors import PpodError
 from ..fileio import write_text
-from .decode import decode_blocks, ffmpeg_exe
+from .decode import decode_blocks
 from .disk import DiskAudio, DiskAudioWriter
+from .encode import PipeEncoder
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,11 @@ class KeptProgramme:
 
     folder: Path
     key: str
+
+    @classmethod
+    def in_cache(cls, cache_root: Path, clean_key: str) -> KeptProgramme:
+        """Its place in the stage cache: the one location the pipeline and the planner share."""
+        return cls(Path(cache_root) / "cleaned", clean_key)
 
     @property
     def flac(self) -> Path:
@@ -67,30 +71,15 @@ class KeptProgramme:
         scale = 2.0 ** max(0, math.ceil(math.log2(peak))) if peak > 1.0 else 1.0
         self.folder.mkdir(parents=True, exist_ok=True)
         partial = self.flac.with_name(f".{self.flac.name}.partial")
-        command = [
-            ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
-            "-f", "f32le", "-ar", str(audio.rate), "-ac", str(audio.channels), "-i", "pipe:0",
-            "-c:a", "flac", "-sample_fmt", "s32", "-bits_per_raw_sample", "24",
-            "-f", "flac", str(partial),
-        ]  # fmt: skip
+        flac = ["-c:a", "flac", "-sample_fmt", "s32", "-bits_per_raw_sample", "24", "-f", "flac"]
         try:
-            with tempfile.TemporaryFile() as errors:
-                process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
-                assert process.stdin is not None
-                with contextlib.suppress(BrokenPipeError):
-                    for start, stop in audio.blocks():
-                        block = audio.read(start, stop) / scale
-                        process.stdin.write(np.ascontiguousarray(block.T, "<f4").tobytes())
-                    process.stdin.close()
-                if process.wait() != 0:
-                    errors.seek(0)
-                    raise ProcessingError(
-                        f"could not keep the cleaned programme: {errors.read()[-300:]!r}",
-                        self.flac,
-                    )
+            with PipeEncoder(partial, rate=audio.rate, out_channels=audio.channels,
+                             output=flac) as encoder:  # fmt: skip
+                for start, stop in audio.blocks():
+                    encoder.write(audio.read(start, stop) / scale)
             os.replace(partial, self.flac)
             write_text(self.meta, json.dumps({**info, "scale": scale, "frames": audio.frames}))
-        except (OSError, ProcessingError):
+        except (OSError, PpodError):
             with contextlib.suppress(FileNotFoundError):
                 partial.unlink()
             self.remove()
