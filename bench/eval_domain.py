@@ -233,6 +233,7 @@ def recognise(path: Path, split: str, speaker: str | None, ref: str, options, cl
 CACHE = REPO / "build" / "domain-cache"
 _use_cache = True
 _redecode = False
+_details = False
 
 
 def _recognised(path: Path, audio, options) -> tuple[list, float]:  # type: ignore[no-untyped-def]
@@ -417,6 +418,36 @@ def report_terms(rows: list[Scored], terms: list[tuple[str, ...]], label: str) -
     for row in rows:
         for line in term_misses(row.reference, row.texts[SYSTEMS[-1]], terms):
             print(f"    {SYSTEMS[-1]}, {row.name}: {line}")
+        if _details:
+            for line in miss_details(row, terms):
+                print(f"      {line}")
+
+
+def miss_details(row: Scored, terms: list[tuple[str, ...]]) -> list[str]:
+    """Each missed term of ``row``'s last text with the words heard around it: text, what the
+    recogniser wrote (when corrected) and its probability, three words either side."""
+    ref, hyp = normalise(row.reference).split(), normalise(row.texts[SYSTEMS[-1]]).split()
+    tokens = [i for i, w in enumerate(row.words) for _ in normalise(w.text).split()]
+    if len(tokens) != len(hyp):
+        return []
+    pairs = alignment(ref, hyp, equal_only=False)
+    out = []
+    for a, b in occurrences(ref, terms):
+        term = _term_at(ref[a:b], terms)
+        if all(k in pairs and _is(hyp[pairs[k]], term[k - a]) for k in range(a, b)):
+            continue
+        near = [tokens[pairs[k]] for k in range(a, b) if k in pairs]
+        if not near:  # deleted: the words aligned just before and after
+            before = [pairs[k] for k in range(a - 1, -1, -1) if k in pairs][:1]
+            after = [pairs[k] for k in range(b, len(ref)) if k in pairs][:1]
+            near = [tokens[h] for h in before + after]
+        first, last = max(0, min(near) - 3), min(len(row.words), max(near) + 4)
+        shown = []
+        for w in row.words[first:last]:
+            heard = f"{w.original}->" if w.original else ""
+            shown.append(f"{heard}{w.text}({_p(w):.2f})")
+        out.append(f"{' '.join(ref[a:b])!r}: " + " ".join(shown))
+    return out
 
 
 def report_corrections(rows: list[Scored]) -> None:
@@ -449,11 +480,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redecode", action="store_true",
                         help="hear unsure stretches again with the terms as hotwords "
                         "(ppod_audio.speech.redecode)")  # fmt: skip
+    parser.add_argument("--misses", action="store_true",
+                        help="print each missed term with the words heard around it and "
+                        "their probabilities")  # fmt: skip
     parser.add_argument("--no-cache", action="store_true",
                         help="recognise afresh instead of reusing build/domain-cache")  # fmt: skip
     args = parser.parse_args(argv)
     parser_redecode = args.redecode
-    global _use_cache, _redecode
+    global _use_cache, _redecode, _details
+    _details = args.misses
     _use_cache = not args.no_cache
     _redecode = parser_redecode
     if _redecode:

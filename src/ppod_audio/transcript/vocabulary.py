@@ -40,11 +40,17 @@ TOKEN_WITH_ANCHORS = 0.5  # ... when two or more of its words were ("A1 and Some
 ALL_BUT_ONE = 0.2  # the one word left of a term of three or more words whose others were
 # heard right, in order ("Somerset Safeguarding Children sheep": 0.23; "serious case renewal":
 # 0.34); a capitalised word there is another name ("... Children Board") and stays
+ALL_BUT_ONE_JOINED = 0.6  # ... when that word was heard as two or three words ("Somerset
+# Safeguarding Children part and sheep": "partandsheep" ~ Partnership 0.72)
 SINGLE_WORD = 0.78  # a one-word term heard alone (and not a common word)
 NAME_PART = 0.65  # a cast member's first name or surname heard alone ("Rebekah" -> Rebecca)
 JOINED = 0.85  # a term heard as one word more or fewer ("bullet in" -> "Bulletin")
+LETTER_THEN_WORD = 0.9  # a letter's name run into the next word ("Beapod" for "P Pod")
 ACRONYM = 0.6  # letters compared as spoken
 SURNAME_IN_INTRODUCTION = 0.3  # "My name is Steve Markham" -> Macabee
+ADDRESSED = 0.35  # a cast member's first name or surname heard unsurely as the person spoken
+# to ("Remaker, in terms of ..." -> Rebecca: 0.39, probability 0.29)
+ADDRESSED_UNSURE = 0.5  # ... the recogniser's own probability for it under this
 SURNAME = 0.45  # a cast first name then a capitalised surname elsewhere
 SURNAME_COMMON = 0.7  # ... when that surname was heard as a common word ("Jasmine Walk")
 
@@ -77,10 +83,24 @@ _LETTER_SOUNDS = {
     "R": "r",
 }
 
+# How letters are written when a recogniser spells out their names ("see ess pee are" for CSPR,
+# "Bea" of "Beapod" for the P of "P Pod").
+_LETTER_NAMES = {
+    "a": "A", "ay": "A", "b": "B", "bee": "B", "be": "B", "bea": "B", "c": "C", "see": "C",
+    "sea": "C", "cee": "C", "d": "D", "dee": "D", "e": "E", "ee": "E", "f": "F", "ef": "F",
+    "eff": "F", "g": "G", "gee": "G", "h": "H", "aitch": "H", "haitch": "H", "i": "I",
+    "eye": "I", "j": "J", "jay": "J", "k": "K", "kay": "K", "l": "L", "el": "L", "ell": "L",
+    "m": "M", "em": "M", "n": "N", "en": "N", "o": "O", "oh": "O", "p": "P", "pee": "P",
+    "pea": "P", "q": "Q", "cue": "Q", "r": "R", "are": "R", "ar": "R", "s": "S", "es": "S",
+    "ess": "S", "t": "T", "tee": "T", "tea": "T", "u": "U", "you": "U", "v": "V", "vee": "V",
+    "w": "W", "x": "X", "ex": "X", "y": "Y", "why": "Y", "wye": "Y", "z": "Z", "zed": "Z",
+    "zee": "Z",
+}  # fmt: skip
+
 _LETTERS = re.compile(r"[^a-z0-9]")
 # Words inside terms ("Avon and Somerset") too frequent to say a term may start nearby.
 _GLUE = frozenset({"and", "of", "the", "a", "an", "to", "in", "for", "on", "with"})
-_LONGEST = 5  # words in the longest term considered, plus the one it may be heard split into
+_LONGEST = 6  # words in the longest term considered, plus the two it may be heard split into
 _PARTS = re.compile(r"^(?P<lead>[^\w']*)(?P<core>.*?)(?P<trail>[^\w']*)$", re.DOTALL)
 _SENTENCE_END = (".", "?", "!", "\u2026")
 
@@ -254,6 +274,7 @@ class _Heard:
     common: bool
     sentence_start: bool
     speaker: str | None
+    probability: float
 
 
 _DOTTED = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")  # "S.C.P" of "S.C.P.,"
@@ -269,7 +290,8 @@ def _features(words: list[Word]) -> list[_Heard]:
         previous = words[index - 1].text.rstrip("\"')\u201d\u2019") if index else "."
         heard.append(
             _Heard(lead, core, trail, core.lower(), core[:1].isupper(),
-                   is_common(core), previous.endswith(_SENTENCE_END), word.speaker)
+                   is_common(core), previous.endswith(_SENTENCE_END), word.speaker,
+                   1.0 if word.probability is None else word.probability)
         )  # fmt: skip
     return heard
 
@@ -317,6 +339,12 @@ def _alignments(size: int, length: int) -> list[list[tuple[list[int], list[int]]
             ways.append(
                 [([k + (k > j)], [k]) if k != j else ([j, j + 1], [j]) for k in range(size)]
             )
+    if length == size + 2 and size >= 3:  # one word of a long term heard as three
+        for j in range(size):
+            ways.append(
+                [([k + 2 * (k > j)], [k]) if k != j else ([j, j + 1, j + 2], [j])
+                 for k in range(size)]
+            )  # fmt: skip
     if length == size - 1:  # two term words heard as one
         for j in range(length):
             ways.append(
@@ -351,7 +379,9 @@ def _window_match(entry: Entry, heard: list[_Heard], index: int, length: int) ->
                 if any(_same(p.core, targets[t]) for p in pieces for t in target_ids):
                     break  # a word already right is never run into another
                 score = similarity("".join(p.core for p in pieces), target)
-                if score < JOINED or (
+                if len(pieces) == 1 and _letter_then_word(pieces[0].core, target_ids, targets):
+                    score = max(score, LETTER_THEN_WORD)
+                if score < min(JOINED, ALL_BUT_ONE_JOINED) or (
                     len(pieces) > 1 and score <= max(similarity(p.core, target) for p in pieces)
                 ):
                     break  # running heard words together must explain them better
@@ -391,6 +421,13 @@ def _acceptable(
     index: int,
 ) -> bool:
     """The context rules: when resemblance is enough to replace what was heard."""
+    if merged and worst < JOINED:
+        # Words run together under JOINED only as the one word left of a long term.
+        return (
+            anchors > 0
+            and _all_but_one(entry, changed, anchors, joined=True)
+            and worst >= ALL_BUT_ONE_JOINED
+        )
     if entry.kind == "name" and anchors:
         # A cast member's first name (or surname) heard right: the other part is theirs if it
         # was heard as a name (capitalised, not a common word) and sounds anything like it.
@@ -423,15 +460,46 @@ def _acceptable(
         heard_letters, target_letters = letters(changed[0].core), letters(entry.text)
         if heard_letters in target_letters and len(heard_letters) <= len(target_letters) - 2:
             return False  # a short form ("Becca"), said as such, not a mishearing
-        return worst >= NAME_PART
+        return worst >= NAME_PART or (
+            worst >= ADDRESSED and _addressed(heard, index, changed[0], entry.text)
+        )
     return worst >= (JOINED if merged else SINGLE_WORD)
 
 
-def _all_but_one(entry: Entry, changed: list[_Heard], anchors: int) -> bool:
+def _addressed(heard: list[_Heard], index: int, word: _Heard, name: str) -> bool:
+    """``word`` is a cast member spoken to or introduced, by a name the recogniser was unsure
+    of and starting with the name's sound: "Remaker, in terms of ..." (a sentence opened with a
+    name and a comma) or "thanks Rebeka". A name said confidently ("Roger, can you") is
+    another person's."""
+    if word.probability >= ADDRESSED_UNSURE:
+        return False
+    if _metaphone(letters(word.core))[:1] != _metaphone(letters(name))[:1]:
+        return False
+    return (word.sentence_start and word.trail.startswith(",")) or _introduced(heard, index)
+
+
+def _letter_then_word(heard: str, target_ids: list[int], targets: tuple[str, ...]) -> bool:
+    """``heard`` is the name of a letter sounding like the term's letter, run into the term's
+    next word: "Beapod" (bea + pod) for "P Pod"; not "iPod" (I does not rhyme with P)."""
+    if len(target_ids) != 2:
+        return False
+    letter, word = targets[target_ids[0]], targets[target_ids[1]]
+    if len(letter) != 1 or not letter.isalpha():
+        return False
+    lower = letters(heard)
+    if not lower.endswith(word.lower()) or len(lower) == len(word):
+        return False
+    name = lower[: -len(word)]
+    spelt = _LETTER_NAMES.get(name)
+    return spelt is not None and _LETTER_SOUNDS.get(spelt) == _LETTER_SOUNDS.get(letter.upper())
+
+
+def _all_but_one(entry: Entry, changed: list[_Heard], anchors: int, joined: bool = False) -> bool:
     """Every word of a term of three or more words heard right but one, which is not a word
-    heard as a name (capitalised inside a sentence): the term itself is the context."""
+    heard as a name (capitalised inside a sentence): the term itself is the context.
+    ``joined``: that one word was heard as two or three words ("part and sheep")."""
     size = len(entry.tokens)
-    if size < 3 or anchors != size - 1 or len(changed) != 1:
+    if size < 3 or anchors != size - 1 or (len(changed) != 1 and not joined):
         return False
     word = changed[0]
     if word.lower in _GLUE or len(letters(word.core)) < 3:
@@ -455,13 +523,42 @@ def _acronym_match(entry: Entry, heard: _Heard) -> _Match | None:
     return _Match(1, ((1, heard.lead + entry.text + suffix + heard.trail),), score)
 
 
+def _spelt_acronym(entry: Entry, heard: list[_Heard], index: int, count: int) -> _Match | None:
+    """``count`` heard words that spell ``entry`` letter by letter, or in pieces: "C S P R",
+    "see ess pee are", "CS PR", "S S C P". Every word must be a letter, a letter's name or a
+    capitalised group of letters; the letters must be the acronym's exactly, or (all written
+    as capitals, "C S D R") as like it as a one-word acronym must be."""
+    window = heard[index : index + count]
+    if len(window) < count or not _inside_sentence(window):
+        return None
+    spelt, written = "", True
+    for word in window:
+        core = word.core.replace(".", "")
+        if core.isalpha() and core.isupper() and len(core) <= len(entry.text):
+            spelt += core
+        elif word.lower in _LETTER_NAMES:
+            spelt += _LETTER_NAMES[word.lower]
+            written = False
+        else:
+            return None
+    if len(spelt) != len(entry.text) or spelt in OTHER_ACRONYMS:
+        return None
+    score = 1.0 if spelt == entry.text else acronym_similarity(spelt, entry.text)
+    if score < 1.0 and not (written and score >= ACRONYM):
+        return None
+    text = window[0].lead + entry.text + window[-1].trail
+    return _Match(count, ((count, text),), score)
+
+
 def _worth_trying(heard: list[_Heard], index: int, tokens: frozenset[str]) -> bool:
     """A cheap gate: most words are common, not the show's, and start nothing to match."""
     here = heard[index]
     if not here.common or here.capital:
         return True
     # A match starting here spans at most a term's words plus one.
-    return any(h.lower in tokens for h in heard[index : index + _LONGEST + 1])
+    return any(h.lower in tokens for h in heard[index : index + _LONGEST + 1]) or (
+        here.lower in _LETTER_NAMES
+    )
 
 
 def _could_start(entry: Entry, here: _Heard, following: str, window: list[_Heard]) -> bool:
@@ -488,12 +585,17 @@ def _best_match(heard: list[_Heard], index: int, vocabulary: Vocabulary) -> _Mat
     following = heard[index + 1].core if index + 1 < len(heard) else ""
     for entry in vocabulary.entries:
         size = len(entry.tokens)
-        if not _could_start(entry, here, following, heard[index : index + size + 1]):
+        if not _could_start(entry, here, following, heard[index : index + size + 2]):
             continue
         candidates: list[_Match | None] = []
         if entry.kind == "acronym":
             candidates.append(_acronym_match(entry, heard[index]))
-        for length in (size - 1, size, size + 1):
+            candidates += [
+                _spelt_acronym(entry, heard, index, n) for n in range(2, len(entry.text) + 1)
+            ]
+        for length in (size - 1, size, size + 1, size + 2):
+            if length == size + 2 and size < 3:
+                continue
             window = heard[index : index + length]
             if length < 1 or len(window) < length or not _inside_sentence(window):
                 continue
