@@ -124,3 +124,63 @@ def test_a_stretch_heard_again_is_kept_only_with_no_new_word_but_the_shows() -> 
     assert (first, last) == (1, 3)
     assert [w.text for w in new] == ["Wark", "and"]
     assert all(w.original == "Walk and" for w in new)
+
+
+def timed_words(rows: list[tuple[str, float, float]]) -> list[Word]:
+    return [Word(text=t, start=a, end=b, probability=0.95) for t, a, b in rows]
+
+
+# tiny.en on domain dev passage 07 ("... start what we call a rapid review.", 11.15 s): sure of
+# every word it kept, it dropped the last one.
+CUT = [("we", 9.52, 9.7), ("call", 9.7, 9.92), ("a", 9.92, 10.1), ("rapid", 10.1, 10.34)]
+
+
+def test_a_term_cut_short_before_a_pause_is_found() -> None:
+    from ppod_audio.speech.redecode import cut_short
+
+    assert cut_short(timed_words(CUT), VOCABULARY, 11.15) == [(2, 4, ("review",))]
+    # Not when the sentence was finished, the term goes on, no pause follows, or what was
+    # heard is a term itself ("in Somerset" then a pause).
+    finished = [*CUT[:-1], ("rapid.", 10.1, 10.34)]
+    assert cut_short(timed_words(finished), VOCABULARY, 11.15) == []
+    going_on = [*CUT, ("review", 10.5, 10.9)]
+    assert cut_short(timed_words(going_on), VOCABULARY, 11.15) == []
+    assert cut_short(timed_words(CUT), VOCABULARY, 10.5) == []
+    here = [("in", 1.0, 1.2), ("Somerset", 1.2, 1.8)]
+    assert cut_short(timed_words(here), VOCABULARY, 4.0) == []
+
+
+def test_a_term_cut_short_is_completed_only_by_exactly_its_missing_words() -> None:
+    from ppod_audio.speech.redecode import _completed
+
+    heard = timed_words(CUT)
+    again = timed_words([("a", 9.92, 10.1), ("rapid", 10.1, 10.34), ("review.", 10.34, 10.8)])
+    kept = _completed(heard, 2, 4, again, ("review",))
+    assert kept is not None
+    first, last, new = kept
+    assert (first, last) == (2, 4)
+    assert [w.text for w in new] == ["a", "rapid", "review."]
+    assert new[2].original == "" and new[0].original is None  # the added word is marked
+    other = timed_words([("a", 9.92, 10.1), ("rabbit", 10.1, 10.34), ("review.", 10.34, 10.8)])
+    assert _completed(heard, 2, 4, other, ("review",)) is None  # the context changed
+    more = timed_words([("a", 9.92, 10.1), ("rapid", 10.1, 10.34), ("response.", 10.3, 10.8)])
+    assert _completed(heard, 2, 4, more, ("review",)) is None  # another word: left alone
+
+
+@pytest.mark.slow
+def test_a_term_dropped_at_the_end_comes_back(tmp_path: Path) -> None:
+    """Domain dev passage 07 as make_domain_set renders it: tiny.en stops at "a rapid"; heard
+    again with the terms, "review" is added and marked as added."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("needs espeak-ng to speak the passage")
+    sys.path.insert(0, str(REPO / "bench"))
+    from make_domain_set import make
+
+    make(tmp_path)
+    audio = read_mono(tmp_path / "dev" / "07-jasmine.wav")
+    heard = transcribe(audio, OPTIONS).words
+    assert heard[-1].text == "rapid"  # the recogniser alone drops "review"
+    words, log = redecode_terms(audio, heard, OPTIONS, VOCABULARY)
+    assert [w.text.rstrip(".") for w in words[-3:]] == ["a", "rapid", "review"]
+    assert words[-1].original == ""
+    assert words[:-1] == heard[:-1]  # nothing else changed

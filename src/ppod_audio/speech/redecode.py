@@ -14,6 +14,13 @@ terms as hotwords, and keeps the new words only when
 * every new word is either one heard before or a word of a name or term ("Jasmine Walk and"
   heard again as "Wark, Anna" is refused: "Anna" is a new error).
 
+A term cut short is heard again too: a recogniser drops the last word before a pause or at the
+end of the audio ("... what we call a rapid" for "a rapid review", tiny.en on a domain dev
+passage), sure of the words it kept. Where the words before a pause are a multi-word term's
+first words and the next word does not go on with it, the stretch up to the next word is heard
+again, and the term's missing words are added only when the words already heard come back the
+same and are followed by exactly those words.
+
 Everything else is left exactly as first heard. A replaced word records what was heard
 (``Word.original``), as a text correction does, so the editor sees and can undo it.
 """
@@ -34,6 +41,8 @@ PAD_S = 0.25  # audio either side of the stretch
 MAX_WORDS = 8  # unsure stretches longer than this are not re-decoded (lost footing, not a term)
 SOUND = 0.35  # the new words against the heard words they replace, letters and Metaphone
 GATE = 0.4  # an unsure word this like a word of a term is worth hearing again
+CUT_GAP_S = 0.3  # a pause (or audio left at the end) this long may hold a dropped word
+CUT_TAIL_S = 1.5  # how much of it is heard again
 WINDOW_S = 29.0  # clips heard together in one window of Whisper's 30 s
 GAP_S = 1.0  # silence between them
 
@@ -70,6 +79,39 @@ def unsure_stretches(words: Sequence[Word], unsure: float = UNSURE) -> list[tupl
     return stretches
 
 
+def cut_short(
+    words: Sequence[Word],
+    vocabulary,
+    duration: float,  # type: ignore[no-untyped-def]
+) -> list[tuple[int, int, tuple[str, ...]]]:
+    """(first, last, missing words) where ``words[first:last]`` end on a multi-word term's first
+    words, left unpunctuated (a sentence the recogniser did not finish), a pause follows, and
+    the next word does not go on with the term; ``first`` takes :data:`CONTEXT` words before
+    the term's. A prefix that is a name or term itself ("Somerset") is not cut short."""
+    found: list[tuple[int, int, tuple[str, ...]]] = []
+    entries = [tuple(_norm(t) for t in e.tokens) for e in vocabulary.entries]
+    whole = set(entries)
+    terms = [t for t in entries if len(t) > 1]
+    for end in range(1, len(words) + 1):
+        last = words[end - 1]
+        following = words[end] if end < len(words) else None
+        pause = (following.start if following else duration) - last.end
+        if pause < CUT_GAP_S or not last.text[-1:].isalnum():
+            continue
+        for term in terms:
+            for size in range(1, len(term)):
+                start = end - size
+                if start < 0:
+                    continue
+                heard = tuple(_norm(w.text) for w in words[start:end])
+                if heard != term[:size] or heard in whole:
+                    continue
+                if following is not None and _norm(following.text) == term[size]:
+                    continue
+                found.append((max(0, start - CONTEXT), end, term[size:]))
+    return found
+
+
 def _norm(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum() or ch == "'")
 
@@ -101,6 +143,16 @@ def redecode_terms(
             end = min(duration, words[last - 1].end + PAD_S)
             if end - begin <= WINDOW_S - GAP_S:
                 clips.append((first, last, begin, end))
+    missing: dict[int, tuple[str, ...]] = {}  # first -> the words a term cut short lacks
+    for first, last, rest in cut_short(words, vocabulary, duration):
+        if any(a < last and first < b for a, b, _, _ in clips):
+            continue  # an unsure stretch already hears it again
+        begin = max(0.0, words[first].start - PAD_S)
+        following = words[last].start if last < len(words) else duration
+        end = min(following, words[last - 1].end + CUT_TAIL_S, duration)
+        clips.append((first, last, begin, end))
+        missing[first] = rest
+    clips.sort()
     heard_again: dict[int, list[Word]] = {}
     for batch in _batches(clips):
         pieces: list[np.ndarray] = []
@@ -124,7 +176,10 @@ def redecode_terms(
     done = 0
     for first, last, _, _ in clips:
         again = heard_again[first]
-        keep = _kept(words, first, last, again, vocabulary, similarity)
+        if first in missing:
+            keep = _completed(words, first, last, again, missing[first])
+        else:
+            keep = _kept(words, first, last, again, vocabulary, similarity)
         log.append(Redecode(first, last, " ".join(w.text for w in words[first:last]),
                             " ".join(w.text for w in again), keep is not None))  # fmt: skip
         if keep is None:
@@ -190,6 +245,33 @@ def _terms_in(words: list[Word], vocabulary) -> set[str]:  # type: ignore[no-unt
 
 def _overlaps(a: Word, b: Word) -> bool:
     return min(a.end, b.end) - max(a.start, b.start) > 0
+
+
+def _completed(
+    words: list[Word], first: int, last: int, again: list[Word], rest: tuple[str, ...]
+) -> tuple[int, int, list[Word]] | None:
+    """(first, last, the words plus the term's missing ones) when ``again`` is the same words
+    as ``words[first:last]`` followed by exactly ``rest``, else None."""
+    old = [_norm(w.text) for w in words[first:last]]
+    keys = [_norm(w.text) for w in again]
+    for at in range(len(keys) - len(old) - len(rest) + 1):
+        if keys[at : at + len(old)] != old:
+            continue
+        tail = again[at + len(old) : at + len(old) + len(rest)]
+        if [_norm(w.text) for w in tail] != list(rest):
+            continue
+        speaker = words[last - 1].speaker
+        added = [
+            w.model_copy(update={"original": "", "probability": None, "speaker": speaker})
+            for w in tail
+        ]
+        kept = list(words[first:last])
+        ending = kept[-1].text[len(kept[-1].text.rstrip(".,?!;:")) :]
+        if ending and not added[-1].text.endswith(ending):
+            # the sentence's end moves to the added word ("a rapid." -> "a rapid review.")
+            kept[-1] = kept[-1].model_copy(update={"text": kept[-1].text[: -len(ending)]})
+        return first, last, kept + added
+    return None
 
 
 def _kept(words, first, last, again, vocabulary, similarity):  # type: ignore[no-untyped-def]
