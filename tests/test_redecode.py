@@ -138,7 +138,7 @@ CUT = [("we", 9.52, 9.7), ("call", 9.7, 9.92), ("a", 9.92, 10.1), ("rapid", 10.1
 def test_a_term_cut_short_before_a_pause_is_found() -> None:
     from ppod_audio.speech.redecode import cut_short
 
-    assert cut_short(timed_words(CUT), VOCABULARY, 11.15) == [(2, 4, ("review",))]
+    assert cut_short(timed_words(CUT), VOCABULARY, 11.15) == [(2, 4, ("review",), 3)]
     # Not when the sentence was finished, the term goes on, no pause follows, or what was
     # heard is a term itself ("in Somerset" then a pause).
     finished = [*CUT[:-1], ("rapid.", 10.1, 10.34)]
@@ -154,17 +154,22 @@ def test_a_term_cut_short_is_completed_only_by_exactly_its_missing_words() -> No
     from ppod_audio.speech.redecode import _completed
 
     heard = timed_words(CUT)
-    again = timed_words([("a", 9.92, 10.1), ("rapid", 10.1, 10.34), ("review.", 10.34, 10.8)])
-    kept = _completed(heard, 2, 4, again, ("review",))
+    # What tiny.en heard again with the terms: the context word differently, kept as it was.
+    again = timed_words(
+        [("all", 9.9, 10.0), ("are", 10.0, 10.1), ("rapid", 10.1, 10.34), ("review.", 10.34, 10.8)]
+    )
+    kept = _completed(heard, 2, 4, again, 3, ("review",))
     assert kept is not None
     first, last, new = kept
     assert (first, last) == (2, 4)
     assert [w.text for w in new] == ["a", "rapid", "review."]
     assert new[2].original == "" and new[0].original is None  # the added word is marked
     other = timed_words([("a", 9.92, 10.1), ("rabbit", 10.1, 10.34), ("review.", 10.34, 10.8)])
-    assert _completed(heard, 2, 4, other, ("review",)) is None  # the context changed
+    assert _completed(heard, 2, 4, other, 3, ("review",)) is None  # the term's word changed
     more = timed_words([("a", 9.92, 10.1), ("rapid", 10.1, 10.34), ("response.", 10.3, 10.8)])
-    assert _completed(heard, 2, 4, more, ("review",)) is None  # another word: left alone
+    assert _completed(heard, 2, 4, more, 3, ("review",)) is None  # another word: left alone
+    moved = timed_words([("rapid", 8.0, 8.3), ("review.", 8.3, 8.8)])
+    assert _completed(heard, 2, 4, moved, 3, ("review",)) is None  # not where it was heard
 
 
 @pytest.mark.slow

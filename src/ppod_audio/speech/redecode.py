@@ -43,6 +43,7 @@ SOUND = 0.35  # the new words against the heard words they replace, letters and 
 GATE = 0.4  # an unsure word this like a word of a term is worth hearing again
 CUT_GAP_S = 0.3  # a pause (or audio left at the end) this long may hold a dropped word
 CUT_TAIL_S = 1.5  # how much of it is heard again
+MOVED_S = 0.5  # the term's words heard again must start about where they were heard
 WINDOW_S = 29.0  # clips heard together in one window of Whisper's 30 s
 GAP_S = 1.0  # silence between them
 
@@ -79,16 +80,15 @@ def unsure_stretches(words: Sequence[Word], unsure: float = UNSURE) -> list[tupl
     return stretches
 
 
-def cut_short(
-    words: Sequence[Word],
-    vocabulary,
-    duration: float,  # type: ignore[no-untyped-def]
-) -> list[tuple[int, int, tuple[str, ...]]]:
-    """(first, last, missing words) where ``words[first:last]`` end on a multi-word term's first
-    words, left unpunctuated (a sentence the recogniser did not finish), a pause follows, and
-    the next word does not go on with the term; ``first`` takes :data:`CONTEXT` words before
-    the term's. A prefix that is a name or term itself ("Somerset") is not cut short."""
-    found: list[tuple[int, int, tuple[str, ...]]] = []
+def cut_short(  # type: ignore[no-untyped-def]
+    words: Sequence[Word], vocabulary, duration: float
+) -> list[tuple[int, int, tuple[str, ...], int]]:
+    """(first, last, missing words, the term's first word) where ``words[first:last]`` end on
+    a multi-word term's first words, left unpunctuated (a sentence the recogniser did not
+    finish), a pause follows, and the next word does not go on with the term; ``first`` takes
+    :data:`CONTEXT` words before the term's. A prefix that is a name or term itself
+    ("Somerset") is not cut short."""
+    found: list[tuple[int, int, tuple[str, ...], int]] = []
     entries = [tuple(_norm(t) for t in e.tokens) for e in vocabulary.entries]
     whole = set(entries)
     terms = [t for t in entries if len(t) > 1]
@@ -108,7 +108,7 @@ def cut_short(
                     continue
                 if following is not None and _norm(following.text) == term[size]:
                     continue
-                found.append((max(0, start - CONTEXT), end, term[size:]))
+                found.append((max(0, start - CONTEXT), end, term[size:], start))
     return found
 
 
@@ -143,15 +143,15 @@ def redecode_terms(
             end = min(duration, words[last - 1].end + PAD_S)
             if end - begin <= WINDOW_S - GAP_S:
                 clips.append((first, last, begin, end))
-    missing: dict[int, tuple[str, ...]] = {}  # first -> the words a term cut short lacks
-    for first, last, rest in cut_short(words, vocabulary, duration):
+    missing: dict[int, tuple[int, tuple[str, ...]]] = {}  # first -> term's start, words lacked
+    for first, last, rest, start in cut_short(words, vocabulary, duration):
         if any(a < last and first < b for a, b, _, _ in clips):
             continue  # an unsure stretch already hears it again
         begin = max(0.0, words[first].start - PAD_S)
         following = words[last].start if last < len(words) else duration
         end = min(following, words[last - 1].end + CUT_TAIL_S, duration)
         clips.append((first, last, begin, end))
-        missing[first] = rest
+        missing[first] = (start, rest)
     clips.sort()
     heard_again: dict[int, list[Word]] = {}
     for batch in _batches(clips):
@@ -177,7 +177,7 @@ def redecode_terms(
     for first, last, _, _ in clips:
         again = heard_again[first]
         if first in missing:
-            keep = _completed(words, first, last, again, missing[first])
+            keep = _completed(words, first, last, again, *missing[first])
         else:
             keep = _kept(words, first, last, again, vocabulary, similarity)
         log.append(Redecode(first, last, " ".join(w.text for w in words[first:last]),
@@ -248,14 +248,23 @@ def _overlaps(a: Word, b: Word) -> bool:
 
 
 def _completed(
-    words: list[Word], first: int, last: int, again: list[Word], rest: tuple[str, ...]
+    words: list[Word],
+    first: int,
+    last: int,
+    again: list[Word],
+    start: int,
+    rest: tuple[str, ...],
 ) -> tuple[int, int, list[Word]] | None:
-    """(first, last, the words plus the term's missing ones) when ``again`` is the same words
-    as ``words[first:last]`` followed by exactly ``rest``, else None."""
-    old = [_norm(w.text) for w in words[first:last]]
+    """(first, last, the words plus the term's missing ones) when ``again`` has the term's
+    words heard before (``words[start:last]``), at about the same time, followed by exactly
+    ``rest``, else None. The context before them may come back otherwise ("a rapid" heard
+    again as "all are rapid review"): it is kept as first heard."""
+    old = [_norm(w.text) for w in words[start:last]]
     keys = [_norm(w.text) for w in again]
     for at in range(len(keys) - len(old) - len(rest) + 1):
         if keys[at : at + len(old)] != old:
+            continue
+        if abs(again[at].start - words[start].start) > MOVED_S:
             continue
         tail = again[at + len(old) : at + len(old) + len(rest)]
         if [_norm(w.text) for w in tail] != list(rest):
