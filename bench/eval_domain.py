@@ -2,7 +2,7 @@
 
     python bench/make_domain_set.py                       # once: renders build/domain-set
     python bench/eval_domain.py [--model base] [--prompt none|hotwords] [--split dev|eval|all]
-                                [--generic] [--documents episode.json ...]
+                                [--generic] [--misses] [--redecode] [--documents episode.json ...]
 
 For every passage of the domain set (the seed transcript's passages spoken by espeak-ng voices,
 see ``make_domain_set.py``) it recognises the audio with :func:`ppod_audio.speech.transcribe`
@@ -30,6 +30,9 @@ and prints, per split:
   last text it shades, and the share of correct words it shades, for a few signals;
 * captions: cues under 1 s and cues ending on a title or initial, for the domain passages laid
   out as an episode, and for any ``--documents`` given (e.g. the demo's published episode.json).
+
+``--misses`` prints, under each missed term, the words heard around it with their probabilities
+(and what a correction replaced), to sort the misses by cause.
 
 ``--generic`` adds the shared real speech (``../shared/data``, dev and eval files of
 ``eval_wer.py``): WER raw / before / after, so nothing is bought on the show's words by losing

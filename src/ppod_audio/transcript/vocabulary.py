@@ -13,7 +13,11 @@ nobody has seen yet, by similarity to the known vocabulary — and *only* to it:
 * a common English word is never replaced on resemblance alone: "work" is not "Wark" and "renew"
   is not "review" unless context says so — another word of the term heard right beside it
   ("rapid renew"), or a cast member's first name before a capitalised surname ("My name is Steve
-  Markham" when Steve Macabee is on the episode).
+  Markham" when Steve Macabee is on the episode), or the recogniser unsure of a name said to
+  someone ("Remaker, in terms of ..." at probability 0.29 -> Rebecca);
+* a term may be heard in other pieces: one of its words as two or three ("part and sheep" at
+  the end of "Somerset Safeguarding Children ..."), a letter's name run into the next word
+  ("Beapod" for "P Pod"), an acronym spelt out ("C S P R", "see ess pee are", "CS PR").
 
 Every replaced word keeps what was heard in :attr:`Word.original`, so the editor can show and
 undo the correction, and keeps its timing (a phrase heard as more or fewer words shares the time
