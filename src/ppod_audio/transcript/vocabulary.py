@@ -561,8 +561,14 @@ def _worth_trying(heard: list[_Heard], index: int, tokens: frozenset[str]) -> bo
         return True
     # A match starting here spans at most a term's words plus one.
     return any(h.lower in tokens for h in heard[index : index + _LONGEST + 1]) or (
-        here.lower in _LETTER_NAMES
+        here.lower in _LETTER_NAMES and index + 1 < len(heard) and _letterish(heard[index + 1])
     )
+
+
+def _letterish(word: _Heard) -> bool:
+    """A letter's name or capital letters: a word an acronym spelt out may go on with."""
+    core = word.core.replace(".", "")
+    return word.lower in _LETTER_NAMES or (core.isalpha() and core.isupper())
 
 
 def _could_start(entry: Entry, here: _Heard, following: str, window: list[_Heard]) -> bool:
