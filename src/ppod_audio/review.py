@@ -593,9 +593,10 @@ def _name_places(passage: _Passage) -> list[_Place]:
             continue
         if bare in POSTCODE_CUES:
             first = i + 1 + (i + 1 < len(words) and _bare(words[i + 1].text) in COPULAS)
+            # Read out in groups, so commas may part it ("T A one two, B X"): to the sentence end.
             last = first
             while (last < len(words) and last - first < POSTCODE_SPAN_WORDS
-                   and not _ends_clause(words[last - 1].text if last > first else "")):
+                   and (last == first or words[last - 1].text.rstrip()[-1:] not in ".?!")):
                 last += 1
             if last > first:
                 places.append(_Place(passage, i, first, last))
