@@ -1,6 +1,7 @@
 """The safeguarding review, measured: recall of inserted identifying items, flags on clean talk.
 
-    python bench/eval_review.py [--split dev|eval|all] [--passages N] [--keep DIR]
+    python bench/eval_review.py [--split dev|eval|all] [--passages N] [--keep DIR [--reuse]]
+                                [--no-cost]
 
 Passages of the real episode's talk (``../shared/seed/ppod-s01e02-what-is-the-sscp.txt``) are
 rendered with espeak-ng in the demo's three voices (as ``scripts/make_demo_episode.py`` renders
@@ -10,12 +11,18 @@ read out, a postcode. Each identifying item is synthesised as its own clip, so i
 recording is known exactly; the rest of the passage is synthesised around it.
 
 The whole pipeline (``ppod process``, the project's show.toml (its model) and its allow-list) then
-runs on the recording, and the script prints:
+runs on the recording (or, with ``--reuse``, its kept output is read), and the review is built
+twice in this run from the published document: reading the words only (the rules before the
+second hearing) and hearing the places where a name is said again in the published MP3
+(``review._heard_again_hits``). For each the script prints:
 
 * recall: inserted items that some review item overlaps (on the published clock, 0.3 s slack),
   per kind, and the items missed with what the recogniser heard there;
 * flags per 10 minutes of clean talk: review items inside passages without insertions (the
-  seed's own talk, where nothing needs redacting), scaled to 10 minutes, with the items listed.
+  seed's own talk, where nothing needs redacting), scaled to 10 minutes, with the items listed;
+
+and the CPU seconds of each review and of recognising the whole published MP3 again with the
+show's model (the transcription they are compared with), measured in the same run.
 
 Passages alternate dev/eval; the patterns were tuned on dev only, eval is for reporting.
 """
@@ -320,7 +327,7 @@ def _reviews_and_costs(
     reviews = {}
     for name, with_audio in (("words only (before)", False), ("heard again (after)", True)):
         cpu = time.process_time()
-        audio = decode(mp3, 16000, 1).samples[0] if with_audio else None
+        audio = mp3 if with_audio else None  # as the pipeline gives it: the published MP3
         reviews[name] = build_review(document, roster, show.safeguarding.allow, audio=audio)
         costs[name] = time.process_time() - cpu
     cpu = time.process_time()

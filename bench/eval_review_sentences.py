@@ -6,7 +6,8 @@
 from a few sentence forms. These sentences say invented names and West Country places in other
 ways ("a girl called ...", "we spoke with ... and his foster carer", "sent from ... to stay"),
 in the demo's three espeak-ng voices; each is recognised alone (``transcribe``, the project's
-speech model) and reviewed with the show's cast and allow-list. Printed: the identifying
+speech model) and reviewed with the show's cast and allow-list, reading the words only and
+hearing the name's places again in the sentence's audio. Printed for each: the identifying
 sentences with a review item (recall), and the items flagged in the sentences that identify
 nobody (false flags). Written while the unsure-word rules were made, so it is a tuning set too,
 not a held-out one.

@@ -697,13 +697,8 @@ def safeguarding_review(
     if found:
         review = Review.model_validate(found)
     else:
-        samples = None
-        if audio is not None:
-            from .audio.decode import decode
-
-            samples = decode(audio, 16000, 1).samples[0]
         review = build_review(document, roster, settings.allow, required=settings.require_review,
-                              audio=samples)  # fmt: skip
+                              audio=audio)  # fmt: skip
         if cache is not None:
             cache.put("review", key, review.model_dump(mode="json"))
     return carry_decisions(read_review(output_dir), review)

@@ -623,8 +623,31 @@ def _letters(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
-def _hear_clips(audio: Any, clips: list[tuple[float, float]], model: str) -> list[list[Word]]:
-    """The words a second model hears in each clip (seconds on ``audio``'s clock, 16 kHz).
+def _clip_audio(audio: Any, clips: list[tuple[float, float]]) -> list[Any]:
+    """The samples of each clip (seconds) of ``audio``: 16 kHz mono samples, or an audio file
+    decoded as a stream so that only the clips are held (an hour's programme is 230 MB)."""
+    import numpy as np
+
+    spans = [(int(begin * SPEECH_RATE), int(end * SPEECH_RATE)) for begin, end in clips]
+    if not isinstance(audio, (str, Path)):
+        return [np.asarray(audio[a:b], dtype=np.float32) for a, b in spans]
+    from .audio.decode import decode_blocks
+
+    parts: list[list[Any]] = [[] for _ in spans]
+    at = 0
+    for block in decode_blocks(Path(audio), SPEECH_RATE, 1):
+        samples = block[0]
+        for n, (a, b) in enumerate(spans):
+            lo, hi = max(a, at), min(b, at + len(samples))
+            if lo < hi:
+                parts[n].append(samples[lo - at : hi - at])
+        at += len(samples)
+    return [np.concatenate(p).astype(np.float32) if p else np.zeros(0, np.float32)
+            for p in parts]  # fmt: skip
+
+
+def _hear_clips(clips: list[Any], model: str) -> list[list[Word]]:
+    """The words a second model hears in each clip (16 kHz samples), timed from its start.
 
     Clips are laid end to end with :data:`GAP_S` of silence, as many to a window as fit in
     :data:`WINDOW_S`: Whisper's encoder costs a 30 s window whatever the clip's length."""
@@ -636,8 +659,8 @@ def _hear_clips(audio: Any, clips: list[tuple[float, float]], model: str) -> lis
     heard: list[list[Word]] = [[] for _ in clips]
     batches: list[list[int]] = []
     length = WINDOW_S
-    for n in range(len(clips)):
-        size = clips[n][1] - clips[n][0] + GAP_S
+    for n, clip in enumerate(clips):
+        size = len(clip) / SPEECH_RATE + GAP_S
         if length + size > WINDOW_S:
             batches.append([])
             length = GAP_S
@@ -647,15 +670,12 @@ def _hear_clips(audio: Any, clips: list[tuple[float, float]], model: str) -> lis
     for batch in batches:
         pieces, placed, at = [gap], [], GAP_S
         for n in batch:
-            begin, end = clips[n]
-            clip = np.asarray(audio[int(begin * SPEECH_RATE) : int(end * SPEECH_RATE)],
-                              dtype=np.float32)  # fmt: skip
-            placed.append((n, at, at + len(clip) / SPEECH_RATE, begin - at))
-            pieces += [clip, gap]
-            at += len(clip) / SPEECH_RATE + GAP_S
+            placed.append((n, at, at + len(clips[n]) / SPEECH_RATE))
+            pieces += [clips[n], gap]
+            at += len(clips[n]) / SPEECH_RATE + GAP_S
         words = transcribe(np.concatenate(pieces), options).words
-        for n, lo, hi, shift in placed:
-            heard[n] = [w.model_copy(update={"start": w.start + shift, "end": w.end + shift})
+        for n, lo, hi in placed:
+            heard[n] = [w.model_copy(update={"start": w.start - lo, "end": w.end - lo})
                         for w in words if lo <= (w.start + w.end) / 2 <= hi]  # fmt: skip
     return heard
 
@@ -678,9 +698,8 @@ def _heard_again_hits(
                           for w in p.passage.words[p.first : p.last])}.values())  # fmt: skip
     if not places:
         return []
-    duration = len(audio) / SPEECH_RATE
-    clips = [(max(0.0, p.begin - CLIP_PAD_S), min(duration, p.end + CLIP_PAD_S)) for p in places]
-    heard = _hear_clips(audio, clips, model)
+    clips = [(max(0.0, p.begin - CLIP_PAD_S), p.end + CLIP_PAD_S) for p in places]
+    heard = _hear_clips(_clip_audio(audio, clips), model)
     from rapidfuzz import fuzz
 
     hits = []
@@ -835,9 +854,9 @@ def build_review(
 ) -> Review:
     """Everything in ``document`` a reviewer should check; ``roster`` is the episode's cast.
 
-    ``audio`` is the published programme (float32 mono at 16 kHz, on the document's clock):
-    given it, the places where a name is said are heard again by a second model
-    (:func:`_heard_again_hits`); without it only the words are read."""
+    ``audio`` is the published programme on the document's clock (its file, or float32 mono
+    samples at 16 kHz): given it, the places where a name is said are heard again by a second
+    model (:func:`_heard_again_hits`); without it only the words are read."""
     allowed = AllowList.of(roster, allow)
     passages = _passages(document)
     hits: list[_Hit] = []
