@@ -180,6 +180,24 @@ def test_a_name_heard_as_ordinary_words_where_a_name_is_announced_is_flagged() -
     assert not build_review(clear, CAST, ALLOW).items
 
 
+def test_without_the_second_model_the_words_alone_are_reviewed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second model that is not installed leaves the list from the words (the episode still
+    waits for review) and says in review.json that the places were not heard again."""
+    import numpy as np
+
+    import ppod_audio.review as review_module
+
+    monkeypatch.setattr(review_module, "SECOND_MODEL", str(tmp_path / "no-such-model"))
+    said = ("I[0.87] was[0.95] working[0.99] with[0.99] the[0.38] military[0.71] vehicle[0.75] "
+            "and[0.87] Kayleigh[0.90] on[0.97] the[0.97] plan.[0.91]")  # fmt: skip
+    doc = heard("s2", said)
+    review = build_review(doc, CAST, ALLOW, audio=np.zeros(16000 * 20, np.float32))
+    assert "not heard again" in review.detector and "no-such-model" in review.detector
+    assert [i.text for i in review.items] == ["Kayleigh"]
+
+
 @pytest.mark.parametrize(
     ("said", "name"),
     [

@@ -10,6 +10,9 @@ Two detectors, because neither alone is enough: spaCy's English NER model finds 
 organisations and dates in running speech; patterns find what a statistical model misses or
 mislabels in a transcript (``oh seven seven ...`` read out digit by digit, ``at gmail dot com``,
 ``T A one two B X``, ``Hill Street``, ``St Mary's Primary School``, ``seven years old``).
+Neither sees a name the recogniser turned into ordinary words; so, given the published audio,
+the places where a sentence keeps a name are also heard again by a second speech model, and
+flagged where the two hearings disagree (:func:`_heard_again_hits`).
 
 :func:`build_review` is pure (document in, review out) apart from loading the NER model once, and
 lazily: importing this module costs nothing, so commands that never review stay fast.
@@ -29,7 +32,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import InputError, ProcessingError
+from .errors import InputError, PpodError, ProcessingError
 from .fileio import write_text
 from .transcript.confidence import THRESHOLD as CONFIDENCE_THRESHOLD
 from .transcript.model import WARNING_SPEAKER_ID, EpisodeDocument, Word
@@ -869,8 +872,13 @@ def build_review(
         detector = f"{detector} + {detector_name()}"
     if passages and audio is not None:
         again = second_model(document.model)
-        hits += _heard_again_hits(passages, hits, audio, again)
-        detector = f"{detector} + a second hearing by {again}"
+        try:
+            hits += _heard_again_hits(passages, hits, audio, again)
+            detector = f"{detector} + a second hearing by {again}"
+        except PpodError as error:
+            # The list from the words stands (the episode still waits for review); review.json
+            # says the places were not heard again, and why.
+            detector = f"{detector}; not heard again ({error})"
     # An allowed place ("Somerset") is not flagged; a span of small words only ("the", heard
     # unsure where a town was said) allows nothing, so it stays.
     hits = [hit for hit in hits if hit.kind not in {"place", "name"} or not normalise(hit.text)
