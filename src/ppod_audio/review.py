@@ -598,9 +598,10 @@ def _name_places(passage: _Passage) -> list[_Place]:
             first = i + 1 + (i + 1 < len(words) and _bare(words[i + 1].text) in COPULAS)
             # Read out in groups, so commas may part it ("T A one two, B X"): to the sentence end.
             last = first
-            while (last < len(words) and last - first < POSTCODE_SPAN_WORDS
-                   and (last == first or words[last - 1].text.rstrip()[-1:] not in ".?!")):
+            while last < len(words) and last - first < POSTCODE_SPAN_WORDS:
                 last += 1
+                if words[last - 1].text.rstrip()[-1:] in {".", "?", "!"}:
+                    break
             if last > first:
                 places.append(_Place(passage, i, first, last))
         elif bare in LOCATIVE or bare in NAME_BEFORE:
