@@ -499,3 +499,20 @@ def test_ordinary_talk_heard_again_is_not_flagged() -> None:
     places = [p for passage in _passages(doc) for p in _name_places(passage)]
     assert len(places) >= 3, "the sentence must hold places where a name could be said"
     assert not build_review(doc, CAST, ALLOW, audio=audio).items
+
+
+@pytest.mark.parametrize("hear_again", [True, False])
+def test_hear_again_switch_in_show_toml(tmp_path: Path, hear_again: bool) -> None:
+    """``[safeguarding] hear_again = false`` reviews the words alone: the published MP3 is never
+    opened (here it does not exist, which the second hearing reports in the detector)."""
+    from ppod_audio.config import EpisodeManifest, ShowConfig
+    from ppod_audio.pipeline import safeguarding_review
+
+    said = ("I[0.87] was[0.95] working[0.99] with[0.99] the[0.38] military[0.71] vehicle[0.75] "
+            "and[0.87] Kayleigh[0.90] on[0.97] the[0.97] plan.[0.91]")  # fmt: skip
+    show = ShowConfig.model_validate({"safeguarding": {"hear_again": hear_again}})
+    manifest = EpisodeManifest(title="T", speakers=[{"name": "Jasmine Wark"}])
+    review = safeguarding_review(tmp_path, manifest, show, heard("s2", said),
+                                 audio=tmp_path / "missing.mp3")  # fmt: skip
+    assert [i.text for i in review.items] == ["Kayleigh"]
+    assert ("not heard again" in review.detector) is hear_again, review.detector

@@ -182,6 +182,9 @@ class SafeguardingSettings(_Strict):
 
     require_review: bool = False
     allow: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    # Hear the places where a name is expected again with a second model and flag where the two
+    # hearings disagree (names heard as sure ordinary words); costs 1-3 CPU s per minute.
+    hear_again: bool = True
     # What a redaction puts in place of the words: a 1 kHz tone (heard as a bleep) or silence.
     redact_with: Literal["tone", "silence"] = "tone"
 

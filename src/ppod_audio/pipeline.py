@@ -698,7 +698,7 @@ def safeguarding_review(
         review = Review.model_validate(found)
     else:
         review = build_review(document, roster, settings.allow, required=settings.require_review,
-                              audio=audio)  # fmt: skip
+                              audio=audio if settings.hear_again else None)  # fmt: skip
         if cache is not None:
             cache.put("review", key, review.model_dump(mode="json"))
     return carry_decisions(read_review(output_dir), review)
