@@ -19,22 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_episode, make_show, three_voices, voice
+from conftest import make_episode, make_show, three_voices, voice, without_noise_reduction
 from mutagen.mp3 import MP3
 
 from ppod_audio.batch import default_jobs, discover, plan_episode
 
 PPOD = Path(sys.executable).with_name("ppod")
 GOOD = ("good-1", "good-2", "good-3")
-
-
-def without_noise_reduction(root: Path) -> None:
-    """The show's cleaning without noise reduction (two thirds of a no-speech run's time, and
-    tests/test_denoise.py's subject): these tests are about planning and batches."""
-    show = root / "show.toml"
-    text = show.read_text()
-    assert "[clean]\n" in text, "raw_audio/show.toml has no [clean] table"
-    show.write_text(text.replace("[clean]\n", '[clean]\nnoise_reduction = "off"\n', 1))
 
 
 def catalogue(base: Path, bad: bool = True) -> Path:
