@@ -93,10 +93,21 @@ def test_discover_and_default_jobs(tmp_path: Path) -> None:
     assert default_jobs(cores=4, memory_gb=0.5) == 1  # never zero
 
 
+def batch_here(*args: str | Path) -> str:
+    """``ppod batch ...``'s standard output, run in this process (Click's runner): for tests of
+    what it plans, where a fresh interpreter would only add its start-up."""
+    from click.testing import CliRunner
+
+    from ppod_audio.cli import cli
+
+    result = CliRunner().invoke(cli, ["batch", *map(str, args)])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
 def dry_run(root: Path, out: Path, *extra: str) -> str:
     """What ``ppod batch --dry-run`` prints for the good episodes."""
-    command = [PPOD, "batch", root, "-o", out, "--only", "good-*", "--dry-run", *extra]
-    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return batch_here(root, "-o", out, "--only", "good-*", "--dry-run", *extra)
 
 
 @pytest.mark.slow
@@ -252,13 +263,8 @@ def test_two_batches_on_one_output_do_not_collide(tmp_path: Path) -> None:
 def test_dry_run_processes_nothing(tmp_path: Path) -> None:
     root = catalogue(tmp_path)
     out = tmp_path / "output"
-    proc = subprocess.run(
-        [PPOD, "batch", root, "-o", out, "--dry-run", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    plans = {plan["slug"]: plan for plan in json.loads(proc.stdout)}
+    plans = {plan["slug"]: plan for plan in json.loads(batch_here(root, "-o", out, "--dry-run",
+                                                                    "--json"))}  # fmt: skip
     assert set(plans) == {"bad-audio", "bad-manifest", *GOOD}
     assert plans["good-1"]["reasons"] == ["no previous report"]
     assert "speech" in plans["good-1"]["stages"] and "export" in plans["good-1"]["stages"]
