@@ -208,6 +208,7 @@ def test_plan_says_what_changed_once(tmp_path: Path) -> None:
     assert plan.reasons == ["inputs changed"], plan.reasons
 
 
+@pytest.mark.slow  # three episodes through the pipeline in a batch, killed, then again
 def test_batch_survives_sigkill_and_resumes(tmp_path: Path) -> None:
     """A power cut in the middle of publishing the second episode (its journal written, one of
     its files renamed): a re-run leaves the first as it was, finishes the second's publishing
