@@ -63,6 +63,22 @@ def idle_estimate(report: dict, cpu: float) -> float:
     return start + max(middle / CORES, child) + tail
 
 
+def audio_share(stages: dict) -> str:
+    """Mastering and export against the transcription, in wall and in CPU seconds (the issue's
+    budget: together at most 0.15 of the transcription's time)."""
+    if "transcribe" not in stages or stages["transcribe"].get("cached"):
+        return "master+export / transcribe: no transcription in this run"
+    parts = [stages.get(name, {}) for name in ("master", "export")]
+    wall = sum(part.get("seconds", 0.0) for part in parts)
+    cpu = sum(part.get("cpu", 0.0) for part in parts)
+    heard = stages["transcribe"]
+    return (
+        f"master+export / transcribe: {wall:.1f}/{heard['seconds']:.1f} s = "
+        f"{wall / max(heard['seconds'], 1e-9):.3f} wall, {cpu:.1f}/{heard.get('cpu', 0):.1f} "
+        f"CPU s = {cpu / max(heard.get('cpu', 0.0), 1e-9):.3f}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30.0)
@@ -107,6 +123,7 @@ def main() -> int:
             idle = idle_estimate(report, cpu) / programme
             print(f"{model or 'default':10} {wall / programme:9.3f} {cpu / CORES / programme:10.3f}"
                   f" {idle:9.3f} {wall:8.0f} {cpu:8.0f}  {stages}", flush=True)  # fmt: skip
+            print(f"{'':10} {audio_share(report['stages'])}", flush=True)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

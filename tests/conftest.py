@@ -183,9 +183,22 @@ def make_episode(
     return folder
 
 
+def without_noise_reduction(root: Path) -> Path:
+    """The show's cleaning without noise reduction: DeepFilterNet is most of a short episode's
+    processing time, and only tests/test_denoise.py (and the slow tier's pipeline runs) are
+    about it. Returns ``root``."""
+    show = root / "show.toml"
+    text = show.read_text(encoding="utf-8")
+    assert "[clean]\n" in text, "raw_audio/show.toml has no [clean] table"
+    show.write_text(text.replace("[clean]\n", '[clean]\nnoise_reduction = "off"\n', 1))
+    return root
+
+
 @pytest.fixture
 def show_root(tmp_path: Path) -> Path:
-    return make_show(tmp_path / "raw_audio")
+    """A show folder (:func:`make_show`) that cleans without noise reduction
+    (:func:`without_noise_reduction`); a test about noise reduction makes its own."""
+    return without_noise_reduction(make_show(tmp_path / "raw_audio"))
 
 
 @pytest.fixture(scope="session")

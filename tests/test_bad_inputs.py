@@ -44,7 +44,7 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
-from conftest import REPO, ffmpeg, make_show, write_wav  # noqa: E402
+from conftest import REPO, ffmpeg, make_show, without_noise_reduction, write_wav  # noqa: E402
 
 SRC = REPO / "src"
 PPOD = [sys.executable, "-c", "from ppod_audio.cli import main; main()"]
@@ -583,8 +583,9 @@ def run_case(case: Case, template: Path, base: Path) -> dict:
 
 
 def make_template(root: Path) -> Path:
-    """The show and its one episode, published once (speech off): every case starts here."""
-    raw = make_show(root / "raw")
+    """The show and its one episode, published once (speech off, and noise reduction: none of
+    the cases is about it): every case starts here."""
+    raw = without_noise_reduction(make_show(root / "raw"))
     (raw / "ep").mkdir()
     _tone(raw / "ep" / "take.wav")
     (raw / "ep" / "episode.toml").write_text(GOOD_MANIFEST, encoding="utf-8")
@@ -738,7 +739,7 @@ def test_batch_fails_each_bad_episode_alone(template: Path, tmp_path: Path) -> N
     """A real batch: one good episode among every episode-level bad case; each bad one fails
     alone with its own one-line message and exit code, the good one is published."""
     cases = [c for c in CASES if c.in_batch and not (c.unprivileged or c.fault or c.code == 0)]
-    raw = make_show(tmp_path / "raw")
+    raw = without_noise_reduction(make_show(tmp_path / "raw"))
     shutil.copytree(template / "raw" / "ep", raw / "good")
     expected = {}
     for index, case in enumerate(cases):

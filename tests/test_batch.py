@@ -19,22 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_episode, make_show, three_voices, voice
+from conftest import make_episode, make_show, three_voices, voice, without_noise_reduction
 from mutagen.mp3 import MP3
 
 from ppod_audio.batch import default_jobs, discover, plan_episode
 
 PPOD = Path(sys.executable).with_name("ppod")
 GOOD = ("good-1", "good-2", "good-3")
-
-
-def without_noise_reduction(root: Path) -> None:
-    """The show's cleaning without noise reduction (two thirds of a no-speech run's time, and
-    tests/test_denoise.py's subject): these tests are about planning and batches."""
-    show = root / "show.toml"
-    text = show.read_text()
-    assert "[clean]\n" in text, "raw_audio/show.toml has no [clean] table"
-    show.write_text(text.replace("[clean]\n", '[clean]\nnoise_reduction = "off"\n', 1))
 
 
 def catalogue(base: Path, bad: bool = True) -> Path:
@@ -102,10 +93,21 @@ def test_discover_and_default_jobs(tmp_path: Path) -> None:
     assert default_jobs(cores=4, memory_gb=0.5) == 1  # never zero
 
 
+def batch_here(*args: str | Path) -> str:
+    """``ppod batch ...``'s standard output, run in this process (Click's runner): for tests of
+    what it plans, where a fresh interpreter would only add its start-up."""
+    from click.testing import CliRunner
+
+    from ppod_audio.cli import cli
+
+    result = CliRunner().invoke(cli, ["batch", *map(str, args)])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
 def dry_run(root: Path, out: Path, *extra: str) -> str:
     """What ``ppod batch --dry-run`` prints for the good episodes."""
-    command = [PPOD, "batch", root, "-o", out, "--only", "good-*", "--dry-run", *extra]
-    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return batch_here(root, "-o", out, "--only", "good-*", "--dry-run", *extra)
 
 
 @pytest.mark.slow
@@ -206,6 +208,7 @@ def test_plan_says_what_changed_once(tmp_path: Path) -> None:
     assert plan.reasons == ["inputs changed"], plan.reasons
 
 
+@pytest.mark.slow  # three episodes through the pipeline in a batch, killed, then again
 def test_batch_survives_sigkill_and_resumes(tmp_path: Path) -> None:
     """A power cut in the middle of publishing the second episode (its journal written, one of
     its files renamed): a re-run leaves the first as it was, finishes the second's publishing
@@ -261,13 +264,8 @@ def test_two_batches_on_one_output_do_not_collide(tmp_path: Path) -> None:
 def test_dry_run_processes_nothing(tmp_path: Path) -> None:
     root = catalogue(tmp_path)
     out = tmp_path / "output"
-    proc = subprocess.run(
-        [PPOD, "batch", root, "-o", out, "--dry-run", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    plans = {plan["slug"]: plan for plan in json.loads(proc.stdout)}
+    plans = {plan["slug"]: plan for plan in json.loads(batch_here(root, "-o", out, "--dry-run",
+                                                                    "--json"))}  # fmt: skip
     assert set(plans) == {"bad-audio", "bad-manifest", *GOOD}
     assert plans["good-1"]["reasons"] == ["no previous report"]
     assert "speech" in plans["good-1"]["stages"] and "export" in plans["good-1"]["stages"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_episode, shared, three_voices, voice, write_wav
+from conftest import make_episode, make_show, shared, three_voices, voice, write_wav
 
 from ppod_audio.audio import denoise as denoise_module
 from ppod_audio.audio.activity import frame_levels_db
@@ -21,7 +21,8 @@ from ppod_audio.config import ShowConfig
 
 RATE = 44100
 ON = CleanSettings(noise_reduction="deepfilternet", hum_removal=True)
-METHODS = ("deepfilternet", "rnnoise")
+# DeepFilterNet runs a network (seconds per test on 2 cores): its cases are in the slow tier.
+METHODS = (pytest.param("deepfilternet", marks=pytest.mark.slow), "rnnoise")
 # A clean studio read on which DeepFilterNet3 lowers DNSMOS (bench/eval_noise.py, dev split).
 CLEAN_FILE = "speech/librispeech-1272-128104-0000.wav"
 
@@ -46,6 +47,7 @@ def band_db(samples: np.ndarray, rate: int, freq: float) -> float:
     return float(10 * np.log10(spectrum[np.abs(freqs - freq) <= 1.0].sum() + 1e-20))
 
 
+@pytest.mark.slow  # DeepFilterNet on 28 s of audio, twice
 @pytest.mark.parametrize("segment_seconds", [None, 8.0])
 def test_streamed_cleaning_with_noise_reduction_matches_whole_array(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, segment_seconds: float | None
@@ -98,6 +100,7 @@ def test_denoiser_blocks_of_any_size_match_one_block(method: str) -> None:
     assert int(np.argmax(scores)) - reach == 0
 
 
+@pytest.mark.slow  # DeepFilterNet on 45 s of audio, twice
 def test_segment_seams_fall_in_pauses_and_cannot_be_heard() -> None:
     """A programme denoised as segments (parallel threads) against one run: each seam is in
     the quietest 20 ms near its even split, and the network's pre-roll leaves the output within
@@ -205,7 +208,7 @@ def test_silence_then_speech_does_not_pump(method: str) -> None:
     assert ratio > -2.0, f"speech onset turned down by {-ratio:.1f} dB"
 
 
-def test_noise_settings_redo_the_audio_not_the_speech(show_root: Path, tmp_path: Path) -> None:
+def test_noise_settings_redo_the_audio_not_the_speech(tmp_path: Path) -> None:
     """Speech hears the original recording (measured: the cleaned signal raised WER and DER), so
     the noise and hum settings are in the audio keys and not in the speech key."""
     from ppod_audio.pipeline import episode_settings, stage_keys
@@ -213,7 +216,8 @@ def test_noise_settings_redo_the_audio_not_the_speech(show_root: Path, tmp_path:
 
     tone = 0.1 * np.sin(np.arange(44100) * 2 * np.pi * 440 / 44100).astype(np.float32)
     take = write_wav(tmp_path / "t.wav", tone, 44100)
-    folder = make_episode(show_root, "keys", {"take.wav": take})
+    # The show's own settings (DeepFilterNet on), which the loop below moves one by one.
+    folder = make_episode(make_show(tmp_path / "raw_audio"), "keys", {"take.wav": take})
     manifest, show = episode_settings(folder)
 
     def keys(show: ShowConfig) -> dict:

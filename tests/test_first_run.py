@@ -14,7 +14,14 @@ from pathlib import Path
 
 import numpy as np
 from click.testing import CliRunner
-from conftest import RAW_AUDIO, make_episode, make_show, write_wav
+from conftest import (
+    NO_NOISE_REDUCTION,
+    RAW_AUDIO,
+    make_episode,
+    make_show,
+    without_noise_reduction,
+    write_wav,
+)
 from mutagen.id3 import ID3
 
 from ppod_audio.cli import cli
@@ -55,8 +62,9 @@ def test_doctor_reports_every_component_and_optional_ones_as_optional() -> None:
 def test_an_episode_without_show_toml_publishes_with_generic_defaults(tmp_path: Path) -> None:
     """A folder outside raw_audio/ with no show.toml above it: no cover, no glossary, no content
     warning, the generic show title; it runs instead of stopping on the show's missing assets."""
+    manifest = 'title = "Solo"\ninputs = ["take.wav"]\n' + NO_NOISE_REDUCTION
     folder = make_episode(
-        tmp_path / "anywhere", "solo", {"take.wav": tone_take(tmp_path / "t.wav")}
+        tmp_path / "anywhere", "solo", {"take.wav": tone_take(tmp_path / "t.wav")}, manifest
     )
     assert not (folder.parent / "show.toml").exists()
     code, output = run("process", str(folder), "-o", str(tmp_path / "out"), "--no-speech")
@@ -76,7 +84,7 @@ def _set_warning(show_toml: Path, old: str, new: str) -> None:
 
 
 def test_content_warning_can_be_switched_off_or_replaced(tmp_path: Path) -> None:
-    show_root = make_show(tmp_path / "show")
+    show_root = without_noise_reduction(make_show(tmp_path / "show"))
     folder = make_episode(show_root, "ep", {"take.wav": tone_take(tmp_path / "t.wav")})
     out = tmp_path / "out"
 
@@ -100,7 +108,9 @@ def test_content_warning_can_be_switched_off_or_replaced(tmp_path: Path) -> None
 def test_published_files_are_readable_by_a_web_server(tmp_path: Path) -> None:
     """Atomic writes went through mkstemp (0600): a web server could not serve the MP3."""
     folder = make_episode(
-        make_show(tmp_path / "show"), "ep", {"t.wav": tone_take(tmp_path / "t.wav")}
+        without_noise_reduction(make_show(tmp_path / "show")),
+        "ep",
+        {"t.wav": tone_take(tmp_path / "t.wav")},
     )
     previous = os.umask(0o022)
     try:

@@ -386,6 +386,7 @@ def test_the_published_demo_with_the_shows_allow_list(published_demo: Path) -> N
     assert result.exit_code == 0 and json.loads(result.output)["episode"] == DEMO.name
 
 
+@pytest.mark.slow  # spaCy's NER model, loaded in a fresh interpreter (the first of two)
 def test_an_unchanged_document_is_reviewed_without_loading_spacy(tmp_path: Path) -> None:
     """The review list is cached on the document and settings: a re-run of an unchanged
     episode gets the same items back without paying spaCy's ~4 s load."""

@@ -14,7 +14,7 @@ from ppod_audio.audio import master
 from ppod_audio.audio.clean import HighPass, clean
 from ppod_audio.audio.decode import Audio, decode
 from ppod_audio.audio.disk import DiskAudioWriter
-from ppod_audio.audio.encode import encode_mp3, measure_file
+from ppod_audio.audio.encode import Mp3Encoder, encode_mp3, measure_file
 from ppod_audio.audio.loudness import (
     LevellerOptions,
     gain_at,
@@ -101,6 +101,8 @@ def test_encoded_stream_after_a_crossfade_equals_whole_programme(
     written: list[np.ndarray] = []
 
     class Recorder:
+        measured = None
+
         def __init__(self, destination: Path, **options: int) -> None:
             pass
 
@@ -116,7 +118,7 @@ def test_encoded_stream_after_a_crossfade_equals_whole_programme(
     monkeypatch.setattr(master, "Mp3Encoder", Recorder)
     settings = MasterSettings(-16.0, -1.0, levelled, LevellerOptions(), 1, 128, rate, 0.0, 1.3)
     intro = Audio(np.full((1, 3 * rate), 0.01, np.float32), rate)
-    offset = master._encode(chain, intro, settings, tmp_path / "x.mp3")
+    offset, _ = master._encode(chain, intro, settings, tmp_path / "x.mp3")
     assert offset == pytest.approx(3.0 - 1.3, abs=0.001)
 
     fade = int(1.3 * rate)
@@ -223,6 +225,30 @@ def test_published_mp3_loudness_matches_pyloudnorm(tmp_path: Path) -> None:
     assert np.isfinite(ours.sample_peak_dbfs)
     assert ours.sample_peak_dbfs == pytest.approx(20 * np.log10(np.abs(decoded).max()), abs=0.1)
     assert ours.true_peak_dbtp >= ours.sample_peak_dbfs
+
+
+@pytest.mark.parametrize("name", ["published.mp3", "odd[name]:1.mp3"])
+def test_mp3_measured_while_encoding_is_the_file_measured_after(tmp_path: Path, name: str) -> None:
+    """The encoder's second output (a pipe into ffmpeg's ebur128) measures what the file holds,
+    and the file is byte for byte the one a plain encode writes; a name the tee muxer would
+    misread is encoded plainly and left for the caller to measure."""
+    rate = 44100
+    samples = decode(three_voices(), rate, 1).samples * 0.8
+    options = {"rate": rate, "out_channels": 2, "bitrate_kbps": 128, "out_rate": rate}
+    with Mp3Encoder(tmp_path / name, measure=True, **options) as encoder:
+        for start in range(0, samples.shape[1], 100_000):
+            encoder.write(samples[:, start : start + 100_000])
+    with Mp3Encoder(tmp_path / "plain.mp3", **options) as plain:
+        plain.write(samples)
+    assert (tmp_path / name).read_bytes() == (tmp_path / "plain.mp3").read_bytes()
+    assert plain.measured is None
+    if "[" in name:
+        assert encoder.measured is None
+        return
+    assert encoder.measured is not None
+    after = measure_file(tmp_path / name).as_dict()
+    assert encoder.measured.as_dict() == pytest.approx(after, abs=0.05)
+    assert after["true_peak_dbtp"] > -12.0, "a real programme, not silence"
 
 
 def test_silent_file_reports_as_valid_json(tmp_path: Path) -> None:

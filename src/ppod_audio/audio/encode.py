@@ -1,6 +1,11 @@
 """MP3 encoding by streaming blocks into the imageio-ffmpeg binary (libmp3lame, constant bit rate),
 and measuring the result with ffmpeg's ebur128 filter.
 
+The published MP3 is measured as it is encoded: the encoder writes the same MP3 stream to the
+file and to a pipe (ffmpeg's ``tee`` muxer), and a second ffmpeg decodes the pipe through
+ebur128 meanwhile, on the other core. Measuring the file after encoding cost about as much
+CPU again as the encode, and all of it came after (``bench/bench_master.py``).
+
 Blocks go to ffmpeg's standard input as they are produced, so an hour-long episode never exists
 as one array (pydub, which the design names for export, needs the whole programme in memory and
 writes it out as a temporary WAV first; it still joins the content warning, see assemble.py).
@@ -17,6 +22,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import numpy as np
 
@@ -42,8 +48,19 @@ class PipeEncoder:
 
     def __enter__(self) -> PipeEncoder:
         self._errors = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stderr=self._errors)
+        self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stderr=self._errors,
+                                        **self._popen_options())  # fmt: skip
+        self._started()
         return self
+
+    def _popen_options(self) -> dict[str, Any]:
+        return {}
+
+    def _started(self) -> None:
+        """Hook for a subclass: the encoder is running."""
+
+    def _finished(self, failed: bool) -> None:
+        """Hook for a subclass: the encoder has exited (``failed``: it or the block raised)."""
 
     def write(self, block: np.ndarray) -> None:
         if self.out_channels > block.shape[0]:
@@ -65,6 +82,7 @@ class PipeEncoder:
         with contextlib.suppress(BrokenPipeError):
             self.process.stdin.close()
         code = self.process.wait()
+        self._finished(code != 0 or kind is not None)
         self._errors.seek(0)
         message = self._errors.read().decode(errors="replace").strip()
         self._errors.close()
@@ -75,8 +93,18 @@ class PipeEncoder:
             raise ProcessingError(f"{self.what} failed: {message[-300:]}", self.destination)
 
 
+# Samples of priming libmp3lame puts before the programme (LAME's 576 plus the decoder's 529,
+# as ffmpeg records them in the Xing frame's gapless fields; in output samples at any rate).
+ENCODER_DELAY = 1105
+
+
 class Mp3Encoder(PipeEncoder):
-    """The published MP3: libmp3lame at a constant bit rate, no tags (mutagen writes them)."""
+    """The published MP3: libmp3lame at a constant bit rate, no tags (mutagen writes them).
+
+    ``measure``: also measure the MP3 while it is encoded (see the module's docstring);
+    ``measured`` then holds its figures once the encoder is closed, or None when it could not
+    be measured that way (the caller measures the file: :func:`measure_file`).
+    """
 
     what = "MP3 encoding"
 
@@ -88,11 +116,55 @@ class Mp3Encoder(PipeEncoder):
         out_channels: int,
         bitrate_kbps: int,
         out_rate: int,
+        measure: bool = False,
     ):
-        super().__init__(destination, rate=rate, out_channels=out_channels, output=[
-            "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-ar", str(out_rate),
-            "-id3v2_version", "0", "-write_id3v1", "0", "-f", "mp3",
-        ])  # fmt: skip
+        codec = ["-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-ar", str(out_rate)]
+        mp3 = ["-id3v2_version", "0", "-write_id3v1", "0", "-f", "mp3"]
+        super().__init__(destination, rate=rate, out_channels=out_channels, output=[*codec, *mp3])
+        self.measured: LoudnessStats | None = None
+        # The tee muxer's slave list is its own little syntax: the file is named relative to
+        # ffmpeg's working folder, and a name with one of its special characters is measured
+        # afterwards instead of escaped.
+        self._tee = measure and not set(self.destination.name) & set("[]|:\\'\"=;,")
+        if self._tee:
+            # The pipe's copy has no Xing frame (it could not be completed: a pipe cannot seek
+            # back), so its decoder does not know to drop the encoder's priming: the meter
+            # drops it (:data:`ENCODER_DELAY`), or its 400 ms blocks would fall on another grid
+            # than a player's decode of the file and the figures move by a rounding step.
+            slaves = (
+                f"[f=mp3:id3v2_version=0:write_id3v1=0]{self.destination.name}|"
+                "[f=mp3:write_xing=0:onfail=ignore]pipe:1"
+            )
+            self.command = [*self.command[: -1 - len(mp3)], "-map", "0:a", "-f", "tee", slaves]
+
+    def _popen_options(self) -> dict[str, Any]:
+        if not self._tee:
+            return {}
+        return {"stdout": subprocess.PIPE, "cwd": self.destination.parent}
+
+    def _started(self) -> None:
+        if not self._tee:
+            return
+        self._meter_errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _finished
+        self._meter = subprocess.Popen(
+            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-f", "mp3", "-i", "pipe:0",
+             "-af", f"atrim=start_sample={ENCODER_DELAY},ebur128=peak=sample+true",
+             "-f", "null", "-"],
+            stdin=self.process.stdout, stdout=subprocess.DEVNULL, stderr=self._meter_errors,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        self.process.stdout.close()  # the meter holds the pipe's reading end now
+
+    def _finished(self, failed: bool) -> None:
+        if not self._tee:
+            return
+        code = self._meter.wait()
+        self._meter_errors.seek(0)
+        report = self._meter_errors.read().decode(errors="replace")
+        self._meter_errors.close()
+        if not failed and code == 0:
+            with contextlib.suppress(ProcessingError):
+                self.measured = parse_ebur128(report)
 
 
 def encode_mp3(
@@ -134,9 +206,19 @@ def measure_file(path: Path) -> LoudnessStats:
          "-af", "ebur128=peak=sample+true", "-f", "null", "-"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
-    if result.returncode != 0 or "Summary:" not in result.stderr:
+    if result.returncode != 0:
         raise ProcessingError("could not measure the encoded MP3", path)
-    summary = result.stderr[result.stderr.rindex("Summary:") :]
+    try:
+        return parse_ebur128(result.stderr)
+    except ProcessingError as error:
+        raise ProcessingError("could not measure the encoded MP3", path) from error
+
+
+def parse_ebur128(report: str) -> LoudnessStats:
+    """The figures in the summary ffmpeg's ``ebur128=peak=sample+true`` prints at the end."""
+    if "Summary:" not in report:
+        raise ProcessingError("ffmpeg's ebur128 printed no summary")
+    summary = report[report.rindex("Summary:") :]
 
     def value(section: str, label: str, unit: str) -> float:
         text = summary.split(section, 1)[1].split(label, 1)[1].split(unit, 1)[0].strip()

@@ -7,7 +7,8 @@ and the leveller) and, on a grid of ``STEP`` samples, each step's true peak and 
 energy (about 20 MB an hour). The limiter's gain depends only on the peaks and the loudness only
 on the energies, so the gain that lands on the target *after* limiting is found on those small
 arrays, without walking the audio again (it took three more full passes before). The encode
-applies that plan sample by sample. ffmpeg's ebur128 then measures the published MP3, an
+applies that plan sample by sample. ffmpeg's ebur128 measures the published MP3 as it is
+encoded (a second ffmpeg reading the encoder's output, :class:`.encode.Mp3Encoder`), an
 independent meter; only when the encoder moved loudness or peak beyond the calibration is the
 episode encoded again (rare).
 """
@@ -262,8 +263,8 @@ def master_to_mp3(
     with progress.stage("export"):
         while True:
             encodes += 1
-            offset = _encode(chain, head, settings, destination)
-            published = measure_file(destination)
+            offset, measured = _encode(chain, head, settings, destination)
+            published = measured or measure_file(destination)
             over = published.true_peak_dbtp - settings.true_peak_dbtp
             miss = settings.target_lufs - published.integrated_lufs
             if (over <= 0 and abs(miss) <= 0.3) or encodes == 3:
@@ -285,12 +286,13 @@ def master_to_mp3(
 
 def _encode(
     chain: _Chain, head: Audio | None, settings: MasterSettings, destination: Path
-) -> float:
-    """Stream the intro, the gap and the processed episode into the encoder."""
+) -> tuple[float, LoudnessStats | None]:
+    """Stream the intro, the gap and the processed episode into the encoder; return where the
+    episode starts and the MP3's figures as measured while encoding (None: not measured)."""
     rate = chain.audio.rate
     with Mp3Encoder(destination, rate=rate, out_channels=settings.out_channels,
-                    bitrate_kbps=settings.bitrate_kbps,
-                    out_rate=settings.out_rate) as encoder:  # fmt: skip
+                    bitrate_kbps=settings.bitrate_kbps, out_rate=settings.out_rate,
+                    measure=True) as encoder:  # fmt: skip
         offset = 0.0
         fade = 0
         if head is not None:
@@ -311,5 +313,5 @@ def _encode(
         for block in chain.blocks(skip=fade):
             encoder.write(block)
             done += block.shape[1]
-            progress.advance(0.9 * done / frames)  # the measurement after is the last tenth
-    return offset
+            progress.advance(0.95 * done / frames)  # the meter's last blocks are the rest
+    return offset, encoder.measured
