@@ -82,6 +82,7 @@ class EmbeddedDiarizerOptions:
     affinity_min_neighbours: int = 4
     affinity_exclude: float = 1.6
     exclude_min_windows: int = 12
+    affinity_near_weight: float = 0.0
     large_cluster_windows: int = 4
     merge_similarity_large: float = 0.875
     quiet_speech_fraction: float = 0.15
@@ -393,31 +394,21 @@ def spectral_clusters(
     more): overlapping windows are near-copies, and a graph built on them groups speech by
     where it is rather than by who speaks.
     """
-    from scipy.linalg import eigh
     from sklearn.cluster import KMeans
 
     n = len(vectors)
     low, high = max(1, min(min_speakers, n)), min(max_speakers, n - 1)
     if n < 3 or high < 2:
         return np.zeros(n, dtype=int)
-    affinity = vectors @ vectors.T
-    if times is not None and options.affinity_exclude > 0 and n >= options.exclude_min_windows:
-        near = np.abs(times[:, None] - times[None, :]) < options.affinity_exclude
-        np.fill_diagonal(near, False)
-        affinity[near] = -1.0  # never chosen as a neighbour; pruned to 0 below
-    keep = max(int(round(options.affinity_keep * n)), options.affinity_min_neighbours)
-    if keep < n:
-        weakest = np.argpartition(affinity, n - keep, axis=1)[:, : n - keep]
-        np.put_along_axis(affinity, weakest, 0.0, axis=1)
-    affinity = np.maximum(affinity, 0.0)
-    affinity = 0.5 * (affinity + affinity.T)
-    np.fill_diagonal(affinity, 0.0)
-    laplacian = np.diag(np.abs(affinity).sum(axis=1)) - affinity
-    values, vectors_ = eigh(laplacian, subset_by_index=[0, min(high, n - 1)])
-    count = int(np.argmax(np.diff(values[low - 1 : high + 1]))) + low
+    exclude = (
+        times is not None and options.affinity_exclude > 0 and n >= options.exclude_min_windows
+    )
+    count, embedding = _eigengap(
+        _pruned_affinity(vectors, times if exclude else None, options), low, high
+    )
     if count <= 1:
         return np.zeros(n, dtype=int)
-    labels = KMeans(n_clusters=count, random_state=0, n_init=10).fit_predict(vectors_[:, :count])
+    labels = KMeans(n_clusters=count, random_state=0, n_init=10).fit_predict(embedding[:, :count])
     floor = _min_cluster_weight(seconds, options, options.min_cluster_fraction)
     labels = merge_small_clusters(vectors, seconds, labels, floor, keep=low)
     return merge_similar_clusters(
@@ -427,6 +418,42 @@ def spectral_clusters(
         keep=low,
         large=(options.large_cluster_windows, options.merge_similarity_large),
     )
+
+
+def _pruned_affinity(
+    vectors: np.ndarray, times: np.ndarray | None, options: EmbeddedDiarizerOptions
+) -> np.ndarray:
+    """Cosine affinity with each row pruned to its ``affinity_keep`` share of nearest windows
+    (at least ``affinity_min_neighbours``), symmetrised; with ``times``, a window's neighbours
+    in time (closer than ``affinity_exclude``) are never among them."""
+    n = len(vectors)
+    affinity = vectors @ vectors.T
+    if times is not None:
+        near = np.abs(times[:, None] - times[None, :]) < options.affinity_exclude
+        np.fill_diagonal(near, False)
+        if options.affinity_near_weight > 0:
+            affinity[near] *= options.affinity_near_weight
+        else:
+            affinity[near] = -1.0  # never chosen as a neighbour; pruned to 0 below
+    keep = max(int(round(options.affinity_keep * n)), options.affinity_min_neighbours)
+    if keep < n:
+        weakest = np.argpartition(affinity, n - keep, axis=1)[:, : n - keep]
+        np.put_along_axis(affinity, weakest, 0.0, axis=1)
+    affinity = np.maximum(affinity, 0.0)
+    affinity = 0.5 * (affinity + affinity.T)
+    np.fill_diagonal(affinity, 0.0)
+    return affinity
+
+
+def _eigengap(affinity: np.ndarray, low: int, high: int) -> tuple[int, np.ndarray]:
+    """The count where the unnormalised Laplacian's eigenvalues jump most (between ``low`` and
+    ``high``), and its first ``high + 1`` eigenvectors (the spectral embedding)."""
+    from scipy.linalg import eigh
+
+    n = len(affinity)
+    laplacian = np.diag(np.abs(affinity).sum(axis=1)) - affinity
+    values, vectors = eigh(laplacian, subset_by_index=[0, min(high, n - 1)])
+    return int(np.argmax(np.diff(values[low - 1 : high + 1]))) + low, vectors
 
 
 def merge_similar_clusters(
