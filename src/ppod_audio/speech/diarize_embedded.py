@@ -83,6 +83,7 @@ class EmbeddedDiarizerOptions:
     affinity_exclude: float = 1.6
     exclude_min_windows: int = 12
     affinity_near_weight: float = 0.5
+    known_trusts_graph: bool = True
     large_cluster_windows: int = 4
     merge_similarity_large: float = 0.875
     quiet_speech_fraction: float = 0.15
@@ -329,25 +330,20 @@ def cluster_windows(
         return np.zeros(len(embeddings), dtype=int)
 
     if num_speakers is None:
-        # Windows a quarter-second apart are near-copies of their neighbours: in a nearest-
-        # neighbour graph of all of them each stretch of speech links only to itself, and one
-        # voice falls apart into as many groups as it has long turns. The graph is built from
-        # windows ``cluster_hop`` apart, and every window then takes its nearest cluster.
-        stride = max(1, int(round(options.cluster_hop / options.hop)))
-        subset = _on_subset(
-            lambda vectors, seconds, times=None: spectral_clusters(
-                vectors, seconds, min_speakers=min_speakers, max_speakers=max_speakers,
-                options=options, times=times,
-            ),
-            embeddings[::stride],
-            weights[::stride] * stride,
-            None if centres is None else centres[::stride],
+        return _graph_labels(
+            embeddings, weights, centres, min_speakers=min_speakers,
+            max_speakers=max_speakers, options=options,
         )  # fmt: skip
-        assert subset is not None
-        if stride == 1 or subset.max() == 0:
-            return subset if stride == 1 else np.zeros(len(embeddings), dtype=int)
-        centres = cluster_centres(embeddings[::stride], subset)
-        return np.argmax(embeddings @ centres.T, axis=1)
+    if options.known_trusts_graph:
+        # The graph's own count agrees with the episode's: its clusters are the voices (on
+        # dev it never did worse than the cut below where the two agree, and kept two alike
+        # voices apart where the cut's clusters mixed them).
+        graph = _graph_labels(
+            embeddings, weights, centres, min_speakers=1, max_speakers=max(max_speakers,
+            num_speakers), options=options,
+        )  # fmt: skip
+        if graph.max() + 1 == num_speakers:
+            return graph
 
     def cluster(vectors: np.ndarray, seconds: np.ndarray) -> np.ndarray:
         n = len(vectors)
@@ -367,6 +363,38 @@ def cluster_windows(
         return merge_to_count(vectors, seconds, labels, high)
 
     return _on_subset(cluster, embeddings, weights)
+
+
+def _graph_labels(
+    embeddings: np.ndarray,
+    weights: np.ndarray,
+    centres: np.ndarray | None,
+    *,
+    min_speakers: int,
+    max_speakers: int,
+    options: EmbeddedDiarizerOptions,
+) -> np.ndarray:
+    """Cluster label per window with the count estimated (:func:`spectral_clusters`).
+
+    Windows a quarter-second apart are near-copies of their neighbours: in a nearest-neighbour
+    graph of all of them each stretch of speech links only to itself, and one voice falls apart
+    into as many groups as it has long turns. The graph is built from windows ``cluster_hop``
+    apart, and every window then takes its nearest cluster."""
+    stride = max(1, int(round(options.cluster_hop / options.hop)))
+    subset = _on_subset(
+        lambda vectors, seconds, times=None: spectral_clusters(
+            vectors, seconds, min_speakers=min_speakers, max_speakers=max_speakers,
+            options=options, times=times,
+        ),
+        embeddings[::stride],
+        weights[::stride] * stride,
+        None if centres is None else centres[::stride],
+    )  # fmt: skip
+    assert subset is not None
+    if stride == 1 or subset.max() == 0:
+        return subset if stride == 1 else np.zeros(len(embeddings), dtype=int)
+    means = cluster_centres(embeddings[::stride], subset)
+    return np.argmax(embeddings @ means.T, axis=1)
 
 
 def spectral_clusters(
