@@ -14,8 +14,8 @@ short windows. The steps:
    (:func:`.campplus.embed_dense`), so the cost is one pass over the speech whatever the hop.
 3. **Clustering**, count estimated: spectral clustering on windows ``cluster_hop`` apart
    (:func:`spectral_clusters`: cosine affinity pruned to each window's nearest windows,
-   never its neighbours in time, count by the Laplacian's eigengap, k-means), clusters with
-   under ``min_cluster_fraction`` of the speech merged into their nearest
+   its neighbours in time at half weight, count by the Laplacian's eigengap, k-means),
+   clusters with under ``min_cluster_fraction`` of the speech merged into their nearest
    (:func:`merge_small_clusters`), clusters whose centres are more alike than
    ``merge_similarity`` merged, or than ``merge_similarity_large`` when both are big
    (:func:`merge_similar_clusters`); every window then takes its nearest cluster.
@@ -82,6 +82,8 @@ class EmbeddedDiarizerOptions:
     affinity_min_neighbours: int = 4
     affinity_exclude: float = 1.6
     exclude_min_windows: int = 12
+    affinity_near_weight: float = 0.5
+    known_trusts_graph: bool = True
     large_cluster_windows: int = 4
     merge_similarity_large: float = 0.875
     quiet_speech_fraction: float = 0.15
@@ -328,25 +330,20 @@ def cluster_windows(
         return np.zeros(len(embeddings), dtype=int)
 
     if num_speakers is None:
-        # Windows a quarter-second apart are near-copies of their neighbours: in a nearest-
-        # neighbour graph of all of them each stretch of speech links only to itself, and one
-        # voice falls apart into as many groups as it has long turns. The graph is built from
-        # windows ``cluster_hop`` apart, and every window then takes its nearest cluster.
-        stride = max(1, int(round(options.cluster_hop / options.hop)))
-        subset = _on_subset(
-            lambda vectors, seconds, times=None: spectral_clusters(
-                vectors, seconds, min_speakers=min_speakers, max_speakers=max_speakers,
-                options=options, times=times,
-            ),
-            embeddings[::stride],
-            weights[::stride] * stride,
-            None if centres is None else centres[::stride],
+        return _graph_labels(
+            embeddings, weights, centres, min_speakers=min_speakers,
+            max_speakers=max_speakers, options=options,
         )  # fmt: skip
-        assert subset is not None
-        if stride == 1 or subset.max() == 0:
-            return subset if stride == 1 else np.zeros(len(embeddings), dtype=int)
-        centres = cluster_centres(embeddings[::stride], subset)
-        return np.argmax(embeddings @ centres.T, axis=1)
+    if options.known_trusts_graph:
+        # The graph's own count agrees with the episode's: its clusters are the voices (on
+        # dev it never did worse than the cut below where the two agree, and kept two alike
+        # voices apart where the cut's clusters mixed them).
+        graph = _graph_labels(
+            embeddings, weights, centres, min_speakers=1, max_speakers=max(max_speakers,
+            num_speakers), options=options,
+        )  # fmt: skip
+        if graph.max() + 1 == num_speakers:
+            return graph
 
     def cluster(vectors: np.ndarray, seconds: np.ndarray) -> np.ndarray:
         n = len(vectors)
@@ -366,6 +363,38 @@ def cluster_windows(
         return merge_to_count(vectors, seconds, labels, high)
 
     return _on_subset(cluster, embeddings, weights)
+
+
+def _graph_labels(
+    embeddings: np.ndarray,
+    weights: np.ndarray,
+    centres: np.ndarray | None,
+    *,
+    min_speakers: int,
+    max_speakers: int,
+    options: EmbeddedDiarizerOptions,
+) -> np.ndarray:
+    """Cluster label per window with the count estimated (:func:`spectral_clusters`).
+
+    Windows a quarter-second apart are near-copies of their neighbours: in a nearest-neighbour
+    graph of all of them each stretch of speech links only to itself, and one voice falls apart
+    into as many groups as it has long turns. The graph is built from windows ``cluster_hop``
+    apart, and every window then takes its nearest cluster."""
+    stride = max(1, int(round(options.cluster_hop / options.hop)))
+    subset = _on_subset(
+        lambda vectors, seconds, times=None: spectral_clusters(
+            vectors, seconds, min_speakers=min_speakers, max_speakers=max_speakers,
+            options=options, times=times,
+        ),
+        embeddings[::stride],
+        weights[::stride] * stride,
+        None if centres is None else centres[::stride],
+    )  # fmt: skip
+    assert subset is not None
+    if stride == 1 or subset.max() == 0:
+        return subset if stride == 1 else np.zeros(len(embeddings), dtype=int)
+    means = cluster_centres(embeddings[::stride], subset)
+    return np.argmax(embeddings @ means.T, axis=1)
 
 
 def spectral_clusters(
@@ -388,36 +417,27 @@ def spectral_clusters(
     voices are two dense groups however close their centres, one voice is one group. Clusters
     with under ``min_cluster_fraction`` of the speech are then merged into their nearest.
 
-    ``times`` (window centres, seconds) keeps a window's neighbours in time out of its
-    neighbour list (``options.affinity_exclude``, in graphs of ``exclude_min_windows`` or
-    more): overlapping windows are near-copies, and a graph built on them groups speech by
-    where it is rather than by who speaks.
+    ``times`` (window centres, seconds) handicaps a window's neighbours in time
+    (``options.affinity_exclude``, in graphs of ``exclude_min_windows`` or more): overlapping
+    windows are near-copies, and a graph built on them groups speech by where it is rather
+    than by who speaks. They compete for the neighbour list at ``affinity_near_weight`` of
+    their similarity (see :func:`_pruned_affinity`) rather than being left out.
     """
-    from scipy.linalg import eigh
     from sklearn.cluster import KMeans
 
     n = len(vectors)
     low, high = max(1, min(min_speakers, n)), min(max_speakers, n - 1)
     if n < 3 or high < 2:
         return np.zeros(n, dtype=int)
-    affinity = vectors @ vectors.T
-    if times is not None and options.affinity_exclude > 0 and n >= options.exclude_min_windows:
-        near = np.abs(times[:, None] - times[None, :]) < options.affinity_exclude
-        np.fill_diagonal(near, False)
-        affinity[near] = -1.0  # never chosen as a neighbour; pruned to 0 below
-    keep = max(int(round(options.affinity_keep * n)), options.affinity_min_neighbours)
-    if keep < n:
-        weakest = np.argpartition(affinity, n - keep, axis=1)[:, : n - keep]
-        np.put_along_axis(affinity, weakest, 0.0, axis=1)
-    affinity = np.maximum(affinity, 0.0)
-    affinity = 0.5 * (affinity + affinity.T)
-    np.fill_diagonal(affinity, 0.0)
-    laplacian = np.diag(np.abs(affinity).sum(axis=1)) - affinity
-    values, vectors_ = eigh(laplacian, subset_by_index=[0, min(high, n - 1)])
-    count = int(np.argmax(np.diff(values[low - 1 : high + 1]))) + low
+    exclude = (
+        times is not None and options.affinity_exclude > 0 and n >= options.exclude_min_windows
+    )
+    count, embedding = _eigengap(
+        _pruned_affinity(vectors, times if exclude else None, options), low, high
+    )
     if count <= 1:
         return np.zeros(n, dtype=int)
-    labels = KMeans(n_clusters=count, random_state=0, n_init=10).fit_predict(vectors_[:, :count])
+    labels = KMeans(n_clusters=count, random_state=0, n_init=10).fit_predict(embedding[:, :count])
     floor = _min_cluster_weight(seconds, options, options.min_cluster_fraction)
     labels = merge_small_clusters(vectors, seconds, labels, floor, keep=low)
     return merge_similar_clusters(
@@ -427,6 +447,52 @@ def spectral_clusters(
         keep=low,
         large=(options.large_cluster_windows, options.merge_similarity_large),
     )
+
+
+def _pruned_affinity(
+    vectors: np.ndarray, times: np.ndarray | None, options: EmbeddedDiarizerOptions
+) -> np.ndarray:
+    """Cosine affinity with each row pruned to its ``affinity_keep`` share of nearest windows
+    (at least ``affinity_min_neighbours``), symmetrised.
+
+    With ``times``, a window's neighbours in time (closer than ``affinity_exclude``) count at
+    ``affinity_near_weight`` of their similarity when the neighbours are chosen (never, at 0).
+    Banned outright, they left a voice heard in one short turn (a broadcast guest: six windows
+    in four seconds) with almost no neighbours of its own, and two such guests linked to each
+    other and became one voice. Down-weighted, a window in a long stretch of one voice still
+    finds its neighbours in the voice's other stretches, more than half as alike as its time
+    neighbours, while a guest's window, whose only other candidates are other voices, keeps
+    its own turn. Dev (``studio-4spk``, ``reader-and-slowed``, the telephone pairs): 0.5 and
+    0.6 keep every count right; 0.4 and under join the guests again, 0.7 splits a telephone
+    pair in four."""
+    n = len(vectors)
+    affinity = vectors @ vectors.T
+    if times is not None:
+        near = np.abs(times[:, None] - times[None, :]) < options.affinity_exclude
+        np.fill_diagonal(near, False)
+        if options.affinity_near_weight > 0:
+            affinity[near] *= options.affinity_near_weight
+        else:
+            affinity[near] = -1.0  # never chosen as a neighbour; pruned to 0 below
+    keep = max(int(round(options.affinity_keep * n)), options.affinity_min_neighbours)
+    if keep < n:
+        weakest = np.argpartition(affinity, n - keep, axis=1)[:, : n - keep]
+        np.put_along_axis(affinity, weakest, 0.0, axis=1)
+    affinity = np.maximum(affinity, 0.0)
+    affinity = 0.5 * (affinity + affinity.T)
+    np.fill_diagonal(affinity, 0.0)
+    return affinity
+
+
+def _eigengap(affinity: np.ndarray, low: int, high: int) -> tuple[int, np.ndarray]:
+    """The count where the unnormalised Laplacian's eigenvalues jump most (between ``low`` and
+    ``high``), and its first ``high + 1`` eigenvectors (the spectral embedding)."""
+    from scipy.linalg import eigh
+
+    n = len(affinity)
+    laplacian = np.diag(np.abs(affinity).sum(axis=1)) - affinity
+    values, vectors = eigh(laplacian, subset_by_index=[0, min(high, n - 1)])
+    return int(np.argmax(np.diff(values[low - 1 : high + 1]))) + low, vectors
 
 
 def merge_similar_clusters(
