@@ -26,7 +26,9 @@ short windows. The steps:
 4. **Re-segmentation**: every ``frame`` seconds of speech is scored against each cluster centroid
    (mean similarity of the windows covering it) and a Viterbi pass with a speaker-change penalty
    picks the path, which puts boundaries at the frame where the voice changes instead of at a
-   window edge and removes one-window flickers. If the count is known and this leaves a
+   window edge and removes one-window flickers. A pause that the padded VAD regions join is
+   cut from the turns where the voice changes across it (:func:`cut_pauses_at_changes`), so a
+   pause between two people is nobody's speech. If the count is known and this leaves a
    single speaker, the second cluster was an outlier with no speech of its own: the two
    largest clusters of the tree are taken instead (:func:`largest_clusters`) and the frames
    scored again.
@@ -853,9 +855,7 @@ def diarize_embedded_detailed(
     duration = len(audio) / SAMPLE_RATE
     # Levels are applied as gains (never to a copy of the audio: an hour is 230 MB a copy).
     gain = level_gain(loud_power(audio)) if options.normalize_level else 1.0
-    regions, speech = _find_speech(
-        audio, options, count_known=num_speakers is not None, gain=gain
-    )
+    regions, speech = _find_speech(audio, options, count_known=num_speakers is not None, gain=gain)
     spans, weights, embeddings = embed_regions(audio, regions, options)
     if not spans:
         return EmbeddedDiarization([], {}, [])
