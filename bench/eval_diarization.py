@@ -340,6 +340,28 @@ def der(components: list[dict[str, float]]) -> float:
     return 100.0 * errors / total if total else 0.0
 
 
+def split_der(components: dict[str, float]) -> str:
+    """Missed speech / false alarm / confusion as % of the reference speech: which part of the
+    DER the speech edges make and which the labels."""
+    total = components["total"] or 1.0
+    return (
+        f"miss {100 * components['missed detection'] / total:5.1f} "
+        f"FA {100 * components['false alarm'] / total:5.1f} "
+        f"conf {100 * components['confusion'] / total:5.1f}"
+    )
+
+
+def overlap_share(reference: list[Turn]) -> float:
+    """Percent of the reference speech time (speaker-seconds) where two or more speak at once."""
+    edges = sorted({t for turn in reference for t in (turn.start, turn.end)})
+    speech = overlapped = 0.0
+    for a, b in zip(edges, edges[1:], strict=False):
+        n = sum(1 for t in reference if t.start <= a and t.end >= b)
+        speech += n * (b - a)
+        overlapped += n * (b - a) if n > 1 else 0.0
+    return 100.0 * overlapped / speech if speech else 0.0
+
+
 def parse_overrides(pairs: list[str]) -> EmbeddedDiarizerOptions:
     options = EmbeddedDiarizerOptions()
     types = {f.name: f.type for f in dataclasses.fields(options)}
@@ -432,6 +454,10 @@ def main() -> int:
         "--cost", type=float, metavar="MINUTES", help="only time diarization against "
         "transcription on the demo looped to MINUTES (the issue's cost check)"
     )  # fmt: skip
+    parser.add_argument(
+        "--detail", action="store_true", help="also print each file's DER split into missed "
+        "speech / false alarm / confusion (%% of reference speech), estimated and known count"
+    )  # fmt: skip
     args = parser.parse_args()
     if args.cost:
         return cost_check(args.cost)
@@ -485,6 +511,11 @@ def main() -> int:
             f"{der([est_components]):>10.1f}{der([known_components]):>9.1f}"
             f"{elapsed / duration:>8.3f}"
         )
+        if args.detail:
+            print(
+                f"{'':<22}est {split_der(est_components)}   known {split_der(known_components)}"
+                f"   overlap {overlap_share(case.reference):.1f} %"
+            )
 
     print("\n=== TOTALS (duration-weighted DER) ===")
     print(f"{'split':<6}{'group':<19}{'files':>6}{'DER est%':>10}{'DER k%':>9}  counts true->est")
