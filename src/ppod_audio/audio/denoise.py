@@ -104,8 +104,9 @@ class _Network:
     boost_db = 0.0  # the network's own level above the nominal speech level
     dither = 0.0  # noise added to its input, at its scale (see _DeepFilterNetwork)
 
-    def block(self, data: np.ndarray) -> np.ndarray:
-        """A whole number of frames (contiguous float32) in, as many out, lagging ``delay``."""
+    def block(self, data: np.ndarray, last: bool) -> np.ndarray:
+        """Whole frames (contiguous float32) in; out, the output so far: as many frames, or
+        fewer held back until ``last`` (DeepFilterNet's blocks), lagging ``delay``."""
         raise NotImplementedError
 
 
@@ -118,7 +119,7 @@ class _RnnoiseNetwork(_Network):
         self.lib = _rnnoise()
         self.state = ctypes.c_void_p(self.lib.rnnoise_create(None))
 
-    def block(self, data: np.ndarray) -> np.ndarray:
+    def block(self, data: np.ndarray, last: bool) -> np.ndarray:
         # Frame by frame (RNNoise has no block call), pointers straight into the block: no
         # copy per frame, and ctypes lets go of the GIL inside each call, so several channels
         # or segments can run on separate cores (see denoise_programme).
@@ -157,8 +158,8 @@ class _DeepFilterNetwork(_Network):
         if self.stream.model.hop != FRAME or self.stream.model.sr != NETWORK_RATE:
             raise ImportError("this DeepFilterNet model does not use 10 ms frames at 48 kHz")
 
-    def block(self, data: np.ndarray) -> np.ndarray:
-        return self.stream.process(data)
+    def block(self, data: np.ndarray, last: bool) -> np.ndarray:
+        return self.stream.process(data, last)
 
 
 NETWORKS: dict[str, type[_Network]] = {
@@ -226,7 +227,7 @@ class _Channel:
             data = np.pad(data, (0, FRAME - data.size % FRAME))
         count = data.size // FRAME
         data = np.ascontiguousarray(data, np.float32)
-        out = self.network.block(data[: count * FRAME])
+        out = self.network.block(data[: count * FRAME], last)
         self.rest = data[count * FRAME :].copy()
         out /= np.float32(self.gain)
         return self.down.resample_chunk(out, last=last) if self.resampled else out

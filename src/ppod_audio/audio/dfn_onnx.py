@@ -30,6 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+# The graphs run over blocks of this many frames, counted from the start of the stream, so the
+# output does not depend on how the input is cut into calls (streamed == whole array).
+BLOCK_FRAMES = 1000
 PREROLL_FRAMES = 300  # 3 s of features before each block, for the recurrent layers to settle
 # No memory arena: onnxruntime hands a block's buffers back after each run (the peak of a 10 s
 # block with its pre-roll: 410 MB RSS without one, 550 MB with; measured).
@@ -141,8 +144,9 @@ def load(archive: str, threads: int = 1) -> Model:
 
 
 class Stream:
-    """One channel through DFN3: ``process`` takes any multiple of ``hop`` samples at 48 kHz and
-    returns as many, lagging the input by ``3 * hop`` (libDF's lag), block by block."""
+    """One channel through DFN3: ``process`` takes any number of samples at 48 kHz and returns
+    the output of every whole block of ``BLOCK_FRAMES`` frames so far (all of it when ``last``,
+    the input padded to whole frames), lagging the input by ``3 * hop`` (libDF's lag)."""
 
     def __init__(self, model: Model, preroll_frames: int = PREROLL_FRAMES):
         self.model = model
@@ -158,6 +162,19 @@ class Stream:
         self.noisy = np.zeros((2 * m.lookahead, m.fft // 2 + 1), np.complex128)
         self.erb_history = np.zeros((0, m.nb_erb), np.float32)
         self.spec_history = np.zeros((0, m.nb_df), np.complex64)
+        self.pending = np.zeros(0, np.float32)
+
+    def process(self, samples: np.ndarray, last: bool = False) -> np.ndarray:
+        data = np.concatenate([self.pending, samples.astype(np.float32)])
+        hop, block = self.model.hop, self.model.hop * BLOCK_FRAMES
+        if last and data.size % hop:
+            data = np.pad(data, (0, hop - data.size % hop))
+        end = data.size if last else data.size // block * block
+        self.pending = data[end:]
+        outs = [
+            self._block(data[start : min(end, start + block)]) for start in range(0, end, block)
+        ]
+        return np.concatenate(outs) if outs else np.zeros(0, np.float32)
 
     def _analysis(self, samples: np.ndarray) -> np.ndarray:
         m = self.model
@@ -185,7 +202,7 @@ class Stream:
         self.unit_state = unit[-1]
         return ((erb - mean) / 40).astype(np.float32), (low / np.sqrt(unit)).astype(np.complex64)
 
-    def process(self, samples: np.ndarray) -> np.ndarray:
+    def _block(self, samples: np.ndarray) -> np.ndarray:
         m = self.model
         if samples.size == 0:
             return np.zeros(0, np.float32)
