@@ -16,8 +16,9 @@ filter decoder's) from zero padding. At load the graphs are rewritten with the `
 package (``_carrying``) so that both cross calls: each GRU's initial state is an input and its
 final state an output, and each time padding is the previous frames instead. A block then
 carries on exactly where the last stopped, and the output is libDF's to float rounding at any
-block size (about 100 dB below it in every second, blocks or one block, on the demo and on
-far-field AMI; tests/test_denoise.py holds every second of 1 s blocks to 90 dB). So blocks are
+block size, the same as one block (``bench/dfn_vs_libdf.py``: 83-114 dB below it overall and
+72-94 dB in the worst second on the demo, pyannote-sample and far-field AMI; tests/
+test_denoise.py holds every second of the demo's 1 s blocks to 90 dB). So blocks are
 short, 1 s: the graphs' buffers for a block are small (memory) and nothing is run twice (CPU).
 """
 
