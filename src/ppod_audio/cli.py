@@ -449,8 +449,13 @@ def edit(output_dir: Path, port: int | None, no_browser: bool) -> None:
 @click.option("--redact", "redact_ids", multiple=True, metavar="ID", help="Mark item ID redact.")
 @click.option("--by", help="The reviewer's name, recorded with each decision.")
 @click.option("--json", "as_json", is_flag=True, help="Print the review as JSON.")
-@click.option("--apply/--no-apply", "apply", default=True, show_default=True,
-              help="With --redact: also redact the items' words in the audio and transcripts.")
+@click.option(
+    "--apply/--no-apply",
+    "apply",
+    default=True,
+    show_default=True,
+    help="With --redact: also redact the items' words in the audio and transcripts.",
+)
 @handle_errors
 def review(output_dir: Path, keep_ids: tuple[str, ...], redact_ids: tuple[str, ...],
            by: str | None, as_json: bool, apply: bool) -> None:  # fmt: skip

