@@ -152,6 +152,7 @@ def snr_db(reference: np.ndarray, other: np.ndarray) -> float:
     return float(10 * np.log10(np.sum(reference**2) / np.sum((other - reference) ** 2)))
 
 
+@pytest.mark.slow  # DeepFilterNet3 twice over 25 s, and libDF's frame loop
 def test_block_engine_is_libdf_on_real_speech(monkeypatch: pytest.MonkeyPatch) -> None:
     """DeepFilterNet3 by onnxruntime over blocks against libDF's frame loop on 25 s of the demo
     recording (real speech and room noise, at the level the denoiser feeds it): the default
