@@ -314,12 +314,15 @@ def _reviews_and_costs(
 
     from ppod_audio.audio.decode import decode
     from ppod_audio.config import load_episode, load_show
+    from ppod_audio.pipeline import review_allow_list
     from ppod_audio.review import build_review, ner_model
     from ppod_audio.speech.transcribe import TranscribeOptions, transcribe
     from ppod_audio.transcript.model import load_document
 
     show = load_show(folder.parent)
-    roster = [s.name for s in load_episode(folder).speakers]
+    manifest = load_episode(folder)
+    roster = [s.name for s in manifest.speakers]
+    allow = review_allow_list(show, manifest)
     document = load_document(published / "episode.json")
     mp3 = next(published.glob("*.mp3"))
     ner_model()  # loaded once, outside the timings (the pipeline loads it beside the speech)
@@ -328,7 +331,7 @@ def _reviews_and_costs(
     for name, with_audio in (("words only (before)", False), ("heard again (after)", True)):
         cpu = time.process_time()
         audio = mp3 if with_audio else None  # as the pipeline gives it: the published MP3
-        reviews[name] = build_review(document, roster, show.safeguarding.allow, audio=audio)
+        reviews[name] = build_review(document, roster, allow, audio=audio)
         costs[name] = time.process_time() - cpu
     cpu = time.process_time()
     if cost:

@@ -517,3 +517,24 @@ def test_hear_again_switch_in_show_toml(tmp_path: Path, hear_again: bool) -> Non
                                  audio=tmp_path / "missing.mp3")  # fmt: skip
     assert [i.text for i in review.items] == ["Kayleigh"]
     assert ("not heard again" in review.detector) is hear_again, review.detector
+
+
+@pytest.mark.parametrize("with_glossary", [True, False])
+def test_the_shows_glossary_terms_are_not_flagged(tmp_path: Path, with_glossary: bool) -> None:
+    """The glossary is the show's own vocabulary: its review types and bulletins (which spaCy
+    calls organisations and people: "CSPR", "Learning Bulletin") are allowed like the
+    allow-list, while a name that is not in it still waits for a reviewer."""
+    from ppod_audio.config import EpisodeManifest, load_show
+    from ppod_audio.pipeline import safeguarding_review
+
+    if with_glossary:
+        (tmp_path / "glossary.toml").write_text('terms = ["CSPR", "Learning Bulletin"]\n')
+        (tmp_path / "show.toml").write_text('glossary = "glossary.toml"\n')
+    said = ("The[0.9] CSPR[0.9] was[0.9] in[0.9] the[0.9] Learning[0.9] Bulletin,[0.9] "
+            "and[0.9] Kayleigh[0.9] Thompson[0.9] read[0.9] it.[0.9]")  # fmt: skip
+    manifest = EpisodeManifest(title="T", speakers=[{"name": "Jasmine Wark"}])
+    review = safeguarding_review(tmp_path, manifest, load_show(tmp_path), heard("s2", said))
+    texts = [i.text.strip(",.") for i in review.items]
+    assert "Kayleigh Thompson" in texts, texts
+    glossary_flagged = [t for t in texts if t in ("CSPR", "Learning Bulletin")]
+    assert bool(glossary_flagged) is not with_glossary, texts

@@ -666,6 +666,12 @@ def _process_in(
     return report
 
 
+def review_allow_list(show: ShowConfig, manifest: EpisodeManifest) -> list[str]:
+    """What the review never flags: show.toml's allow-list and the glossary's terms, the show's
+    own vocabulary (its agencies, review types, bulletins: "CSPR", "Learning Bulletin")."""
+    return [*show.safeguarding.allow, *glossary_terms(show, manifest)]
+
+
 def safeguarding_review(
     output_dir: Path,
     manifest: EpisodeManifest,
@@ -693,13 +699,14 @@ def safeguarding_review(
 
     roster = [speaker.name for speaker in manifest.speakers]
     settings = show.safeguarding
+    allow = review_allow_list(show, manifest)
     key = make_key("review", document.model_dump(mode="json"), roster, settings.model_dump(),
-                   version(NER_DISTRIBUTION), RULES_VERSION)  # fmt: skip
+                   allow, version(NER_DISTRIBUTION), RULES_VERSION)  # fmt: skip
     found = cache.get("review", key) if cache is not None else None
     if found:
         review = Review.model_validate(found)
     else:
-        review = build_review(document, roster, settings.allow, required=settings.require_review,
+        review = build_review(document, roster, allow, required=settings.require_review,
                               audio=audio if settings.hear_again else None)  # fmt: skip
         if cache is not None:
             cache.put("review", key, review.model_dump(mode="json"))
