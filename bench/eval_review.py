@@ -298,10 +298,13 @@ def evaluate(
         print(f"review items in all: {len(review.items)}")
         figures[f"{name} recall"], figures[f"{name} per_10_min"] = hits / max(total, 1), rate
     transcribe_cpu = costs["transcription"]
-    print(f"\nCPU seconds in this run ({length / 60:.1f} min recorded): transcription "
-          f"{transcribe_cpu:.1f}; " + "; ".join(
-              f"review {name} {costs[name]:.1f} ({costs[name] / transcribe_cpu:.1%} of it)"
-              for name in reviews))  # fmt: skip
+
+    def share(name: str) -> str:  # --no-cost: the whole recording was not heard again
+        return f" ({costs[name] / transcribe_cpu:.1%} of it)" if transcribe_cpu > 0 else ""
+
+    heard = f"transcription {transcribe_cpu:.1f}; " if transcribe_cpu > 0 else ""
+    print(f"\nCPU seconds in this run ({length / 60:.1f} min recorded): {heard}" + "; ".join(
+        f"review {name} {costs[name]:.1f}{share(name)}" for name in reviews))  # fmt: skip
     return figures
 
 
