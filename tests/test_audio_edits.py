@@ -14,7 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import NO_NOISE_REDUCTION, ebur128, make_episode, make_show, read_mono, write_wav
+from conftest import (
+    NO_NOISE_REDUCTION,
+    copy_published,
+    ebur128,
+    make_episode,
+    make_show,
+    read_mono,
+    write_wav,
+)
 
 from ppod_audio.cli import cli
 from ppod_audio.edit.history import save_document
@@ -377,13 +385,17 @@ def _fold(text: str) -> str:
 
 @pytest.mark.slow
 def test_on_real_speech_recognition_no_longer_hears_a_redacted_word_and_a_cut_moves_the_rest(
-    edit_episode: Path,
+    published_demo: Path, tmp_path: Path
 ) -> None:
     """The demo (espeak-ng voices) through the whole pipeline; then a redaction and a cut, and
-    faster-whisper run again on the published MP3."""
+    faster-whisper run again on the published MP3. The words' times are the recogniser's (the
+    evenly spread times of ``edit_episode`` can leave part of the word outside the tone, which
+    base then still hears)."""
     from collections import Counter
 
     from ppod_audio.api import transcribe
+
+    edit_episode = copy_published(published_demo, tmp_path)
 
     slug = edit_episode.name
     mp3 = edit_episode / f"{slug}.mp3"

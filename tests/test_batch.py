@@ -173,7 +173,7 @@ def test_batch_speech_cached_and_selective_reruns(tmp_path: Path) -> None:
         assert data["loudness"]["output"]["integrated_lufs"] == pytest.approx(-19.0, abs=0.5)
 
     # Another model: transcription and everything after it (planned only; not run here).
-    dry = dry_run(root, out, "--model", "base")
+    dry = dry_run(root, out, "--model", "tiny.en")
     assert dry.count("speech + document + publish (model or speech settings changed)") == 3, dry
 
 

@@ -81,6 +81,11 @@ def test_redirected_output_follows_the_speech_models_and_the_audio_beside_them(
 ) -> None:
     # With speech on, the published audio is made in a child process beside the models: its
     # stages' progress must still reach the parent's output, between the speech stages' lines.
+    # Cleaning reports its progress while it reduces noise: the default, DeepFilterNet3.
+    show = show_root / "show.toml"
+    show.write_text(
+        show.read_text().replace('noise_reduction = "off"', 'noise_reduction = "deepfilternet"')
+    )
     folder = make_episode(show_root, "minute", {"take.flac": long_take(tmp_path)})
     lines = process_redirected(folder, tmp_path / "out", "--model", "tiny.en")
     seen = stages_seen(lines, "minute")
