@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .defaults import SPEECH_RATE
 from .errors import InputError, PpodError, ProcessingError
 from .fileio import write_text
 from .transcript.confidence import THRESHOLD as CONFIDENCE_THRESHOLD
@@ -556,9 +557,6 @@ SECOND_MODEL = "base"  # the second hearing; tiny.en when the episode was heard 
 AGREE = 67  # rapidfuzz ratio (0-100) of the two hearings' letters at or over which they agree
 WORD_AGREE = 70  # the same for one word of substance (four letters or more) of each hearing
 CLIP_PAD_S = 0.5  # audio either side of the cue and the name's place
-WINDOW_S = 29.0  # clips heard together, end to end, in one window of Whisper's 30 s
-GAP_S = 1.0  # silence between the clips in a window
-SPEECH_RATE = 16000
 # A name's place whose every word the recogniser was this sure of is not heard again: it costs
 # a second model's time and ordinary talk is mostly such places (dev: 23 of 59).
 CERTAIN_PROBABILITY = 0.95
@@ -651,37 +649,13 @@ def _clip_audio(audio: Any, clips: list[tuple[float, float]]) -> list[Any]:
 
 
 def _hear_clips(clips: list[Any], model: str) -> list[list[Word]]:
-    """The words a second model hears in each clip (16 kHz samples), timed from its start.
-
-    Clips are laid end to end with :data:`GAP_S` of silence, as many to a window as fit in
-    :data:`WINDOW_S`: Whisper's encoder costs a 30 s window whatever the clip's length."""
-    import numpy as np
-
+    """The words a second model hears in each clip (16 kHz samples), timed from its start,
+    several clips to a window (``speech.clips``), greedy decoding."""
+    from .speech.clips import hear_clips
     from .speech.transcribe import TranscribeOptions, transcribe
 
     options = TranscribeOptions(model=model, vad_filter=False, beam_size=1)
-    heard: list[list[Word]] = [[] for _ in clips]
-    batches: list[list[int]] = []
-    length = WINDOW_S
-    for n, clip in enumerate(clips):
-        size = len(clip) / SPEECH_RATE + GAP_S
-        if length + size > WINDOW_S:
-            batches.append([])
-            length = GAP_S
-        batches[-1].append(n)
-        length += size
-    gap = np.zeros(int(GAP_S * SPEECH_RATE), np.float32)
-    for batch in batches:
-        pieces, placed, at = [gap], [], GAP_S
-        for n in batch:
-            placed.append((n, at, at + len(clips[n]) / SPEECH_RATE))
-            pieces += [clips[n], gap]
-            at += len(clips[n]) / SPEECH_RATE + GAP_S
-        words = transcribe(np.concatenate(pieces), options).words
-        for n, lo, hi in placed:
-            heard[n] = [w.model_copy(update={"start": w.start - lo, "end": w.end - lo})
-                        for w in words if lo <= (w.start + w.end) / 2 <= hi]  # fmt: skip
-    return heard
+    return hear_clips(clips, lambda window: transcribe(window, options).words)
 
 
 def second_model(first: str | None) -> str:

@@ -163,7 +163,7 @@ class Model:
         feat_spec = np.stack([spec.real, spec.imag])[None].astype(np.float32)
         after: dict[str, np.ndarray] = {}
 
-        def run(name: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        def graph(name: str, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
             grus, pads = self.carried[name]
             for pad in pads:
                 frames = carry[f"ctx_{pad}"].shape[2]
@@ -180,11 +180,11 @@ class Model:
                 outs = outs[: -len(grus)]
             return outs
 
-        e0, e1, e2, e3, emb, c0, lsnr = run(
+        e0, e1, e2, e3, emb, c0, lsnr = graph(
             "enc", {"feat_erb": erb[None, None].astype(np.float32), "feat_spec": feat_spec}
         )
-        (gains,) = run("erb_dec", {"emb": emb, "e3": e3, "e2": e2, "e1": e1, "e0": e0})
-        coefs = run("df_dec", {"emb": emb, "c0": c0})[0]
+        (gains,) = graph("erb_dec", {"emb": emb, "e3": e3, "e2": e2, "e1": e1, "e0": e0})
+        coefs = graph("df_dec", {"emb": emb, "c0": c0})[0]
         frames = erb.shape[0]
         coefs = coefs.reshape(frames, self.nb_df, self.order, 2)
         coefs = coefs[..., 0] + 1j * coefs[..., 1]
@@ -197,7 +197,7 @@ def _carrying(model: bytes, prefix: str) -> tuple[bytes, list[str], list[str]]:
     zero frames padded before the first (a ``Pad`` of the time axis). Here each GRU's initial
     state is an input ``h_<gru>`` and its final state (``Y_h``) an output of that name (after
     the graph's own outputs), and each time ``Pad`` of a tensor ``x`` is instead the frames of
-    an input ``ctx_<x>`` put before it. Built in memory at load (tens of ms); returns the graph
+    an input ``ctx_<x>`` put before it. Built in memory at load (0.2-0.4 s); returns the graph
     and the names of its GRUs and padded tensors, in graph order."""
     import onnx
     from onnx import TensorProto, helper

@@ -32,9 +32,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..defaults import SPEECH_RATE as SAMPLE_RATE
 from ..transcript.model import Word
+from .clips import GAP_S, WINDOW_S, hear_clips
 
-SAMPLE_RATE = 16000
 UNSURE = 0.5  # a word under this probability starts a stretch to hear again
 CONTEXT = 1  # words of context either side, which must be heard the same again
 PAD_S = 0.25  # audio either side of the stretch
@@ -44,8 +45,6 @@ GATE = 0.4  # an unsure word this like a word of a term is worth hearing again
 CUT_GAP_S = 0.3  # a pause (or audio left at the end) this long may hold a dropped word
 CUT_TAIL_S = 1.5  # how much of it is heard again
 MOVED_S = 0.5  # the term's words heard again must start about where they were heard
-WINDOW_S = 29.0  # clips heard together in one window of Whisper's 30 s
-GAP_S = 1.0  # silence between them
 
 
 @dataclass(frozen=True)
@@ -153,24 +152,11 @@ def redecode_terms(
         clips.append((first, last, begin, end))
         missing[first] = (start, rest)
     clips.sort()
-    heard_again: dict[int, list[Word]] = {}
-    for batch in _batches(clips):
-        pieces: list[np.ndarray] = []
-        placed: list[tuple[float, float, float]] = []  # window start, end, episode offset
-        at = GAP_S
-        pieces.append(np.zeros(int(GAP_S * SAMPLE_RATE), np.float32))
-        for _, _, begin, end in batch:
-            clip = audio[int(begin * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-            placed.append((at, at + len(clip) / SAMPLE_RATE, begin - at))
-            pieces += [clip.astype(np.float32), np.zeros(int(GAP_S * SAMPLE_RATE), np.float32)]
-            at += len(clip) / SAMPLE_RATE + GAP_S
-        window_words = hear(np.concatenate(pieces))
-        for (first, _, _, _), (lo, hi, shift) in zip(batch, placed, strict=True):
-            heard_again[first] = [
-                w.model_copy(update={"start": w.start + shift, "end": w.end + shift})
-                for w in window_words
-                if lo <= (w.start + w.end) / 2 <= hi
-            ]
+    pieces = [audio[int(begin * SAMPLE_RATE) : int(end * SAMPLE_RATE)] for *_, begin, end in clips]
+    heard_again = {  # on the episode's clock
+        first: [w.model_copy(update={"start": w.start + at, "end": w.end + at}) for w in heard]
+        for (first, _, at, _), heard in zip(clips, hear_clips(pieces, hear), strict=True)
+    }
     result: list[Word] = []
     log: list[Redecode] = []
     done = 0
@@ -189,22 +175,6 @@ def redecode_terms(
         done = hi
     result += words[done:]
     return result, log
-
-
-def _batches(
-    clips: list[tuple[int, int, float, float]],
-) -> list[list[tuple[int, int, float, float]]]:
-    """Clips in order, as many to a window as fit in :data:`WINDOW_S` with their gaps."""
-    batches: list[list[tuple[int, int, float, float]]] = []
-    length = WINDOW_S
-    for clip in clips:
-        size = clip[3] - clip[2] + GAP_S
-        if length + size > WINDOW_S:
-            batches.append([])
-            length = GAP_S
-        batches[-1].append(clip)
-        length += size
-    return batches
 
 
 def _hearer(options):  # type: ignore[no-untyped-def]

@@ -1,0 +1,50 @@
+"""Short clips of a recording heard again, several to one recognition window.
+
+Whisper's encoder costs a whole 30 s window however short the audio, so hearing a few seconds
+again one clip at a time would pay for 30 s each. Both second hearings (the unsure stretches
+re-decoded with the show's terms, ``redecode``; the places where a name is said, heard by a
+second model in the safeguarding review) lay their clips end to end instead, with a second of
+silence between them, as many to a window as fit, and give each clip back the words whose
+middle falls inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ..defaults import SPEECH_RATE
+from ..transcript.model import Word
+
+WINDOW_S = 29.0  # clips heard together in one window of Whisper's 30 s
+GAP_S = 1.0  # silence before, between and after them
+
+
+def hear_clips(
+    clips: Sequence[np.ndarray], hear: Callable[[np.ndarray], Sequence[Word]]
+) -> list[list[Word]]:
+    """The words ``hear(window)`` finds in each clip (16 kHz samples), timed from the clip's
+    start. A clip longer than a window is heard alone."""
+    heard: list[list[Word]] = [[] for _ in clips]
+    gap = np.zeros(int(GAP_S * SPEECH_RATE), np.float32)
+    batches: list[list[int]] = []
+    length = WINDOW_S
+    for n, clip in enumerate(clips):
+        size = len(clip) / SPEECH_RATE + GAP_S
+        if length + size > WINDOW_S:
+            batches.append([])
+            length = GAP_S
+        batches[-1].append(n)
+        length += size
+    for batch in batches:
+        pieces, placed, at = [gap], [], GAP_S
+        for n in batch:
+            placed.append((n, at, at + len(clips[n]) / SPEECH_RATE))
+            pieces += [np.asarray(clips[n], np.float32), gap]
+            at += len(clips[n]) / SPEECH_RATE + GAP_S
+        words = hear(np.concatenate(pieces))
+        for n, lo, hi in placed:
+            heard[n] = [w.model_copy(update={"start": w.start - lo, "end": w.end - lo})
+                        for w in words if lo <= (w.start + w.end) / 2 <= hi]  # fmt: skip
+    return heard
