@@ -343,3 +343,58 @@ def test_browser_shades_by_the_rule_and_undoes_a_vocabulary_correction(
     assert (undone.text, undone.original) == ("Markham", None)
     assert after.vocabulary == ["Somerset", "SSCP"]
     assert "Markham" in (edit_episode / f"{SLUG}.vtt").read_text()
+
+
+@pytest.mark.browser
+def test_browser_undoes_a_word_the_second_hearing_added(edit_episode: Path) -> None:
+    """The opt-in re-decode (speech/redecode.py) records a word it added where nothing was
+    heard with ``original: ""`` ("a rapid." heard again as "a rapid review."): the page marks
+    it as a correction, and its undo removes the word, giving the sentence's end back to the
+    word before; the save publishes that, and the other words keep their timing."""
+    from playwright.sync_api import expect
+
+    from ppod_audio.edit.history import save_document
+
+    path = edit_episode / "episode.json"
+    document = load_document(path)
+    words = document.segments[1].words
+    assert len(words) >= 4
+    for word in words:
+        word.probability, word.original = 0.95, None
+    words[2].text = words[2].text.rstrip(".,?!;:")
+    added = words[2].model_copy(
+        update={"text": "Quokka.", "original": "", "probability": None,
+                "start": words[2].end, "end": words[2].end + 0.2}
+    )  # fmt: skip
+    words.insert(3, added)
+    document.segments[1].text = " ".join(w.text for w in words)
+    save_document(edit_episode, document)
+    timings = [(w.start, w.end) for i, w in enumerate(words) if i != 3]
+    before = words[2].text
+
+    with EditorServer(edit_episode) as server, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server.url)
+        page.wait_for_selector(".w")
+        marked = page.locator('.w[data-seg="1"][data-i="3"]')
+        expect(marked).to_have_text("Quokka.")
+        expect(marked).to_have_class(re.compile(r"\bcorrected\b"))
+        assert "Added" in marked.get_attribute("title")
+        undo = page.locator('button.undo[data-seg="1"][data-i="3"]')
+        assert "remove" in undo.get_attribute("aria-label")
+        undo.click()
+        expect(page.locator('.w[data-seg="1"]')).to_have_count(len(words) - 1)
+        expect(page.locator('.w[data-seg="1"][data-i="2"]')).to_have_text(before + ".")
+        assert page.locator('button.undo[data-seg="1"]').count() == 0
+        page.click("#save")
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('Saved')")
+        assert not errors, errors
+
+    after = load_document(path).segments[1].words
+    assert [w.text for w in after][:3] == [w.text for w in words[:2]] + [before + "."]
+    assert "Quokka" not in " ".join(w.text for w in after)
+    assert [(w.start, w.end) for w in after] == timings
+    assert all(w.original is None for w in after)
+    assert "Quokka" not in (edit_episode / f"{SLUG}.vtt").read_text()

@@ -134,7 +134,7 @@ function paragraph(segment, si) {
     segment.words.forEach((word, wi) => {
       if (wi) text.append(" ");
       text.append(wordSpan(word, si, wi));
-      if (word.original) text.append(undoButton(word, si, wi));
+      if (isRecorded(word)) text.append(undoButton(word, si, wi));
     });
   } else {
     text.classList.add("fixed");
@@ -172,7 +172,9 @@ function renderParagraph(si) {
 // The rule is transcript/confidence.py's needs_review, with the server's parameters: a word under
 // the threshold, or under neighbour_threshold beside a word under neighbour_low, unless it is one
 // of the show's names or terms. A correction the cleaning made (word.original: what was heard) is
-// marked instead, with the heard word in its tooltip and a one-click undo beside it.
+// marked instead, with the heard word in its tooltip and a one-click undo beside it. A word the
+// second hearing added (speech/redecode.py: a term's missing word, original "") is marked the
+// same way, and its undo removes it.
 
 function useShadingRule(rule) {
   shadingRule = rule || null;
@@ -188,7 +190,7 @@ function probabilityOf(word) {
 
 function needsReview(words, wi) {
   const word = words[wi];
-  if (word.probability === null || word.probability === undefined || word.original) return false;
+  if (word.probability === null || word.probability === undefined || isRecorded(word)) return false;
   if (knownWords.has(wordKey(word.text))) return false;
   if (word.probability < threshold) return true;
   if (!shadingRule) return false;
@@ -196,10 +198,16 @@ function needsReview(words, wi) {
   return word.probability < shadingRule.neighbour_threshold && neighbour < shadingRule.neighbour_low;
 }
 
+// A recorded correction: original is what was heard, or "" for a word added where none was.
+const isRecorded = (word) => typeof word.original === "string";
+const isAdded = (word) => word.original === "";
+
 function markCorrection(span, word) {
-  if (!word.original) return;
+  if (!isRecorded(word)) return;
   span.classList.add("corrected");
-  span.title = `Corrected from “${word.original}” (heard) · ${word.start.toFixed(2)} s`;
+  span.title = isAdded(word)
+    ? `Added on a second hearing (not heard at first) · ${word.start.toFixed(2)} s`
+    : `Corrected from “${word.original}” (heard) · ${word.start.toFixed(2)} s`;
 }
 
 function undoButton(word, si, wi) {
@@ -209,21 +217,42 @@ function undoButton(word, si, wi) {
   button.dataset.seg = si;
   button.dataset.i = wi;
   button.textContent = "↶";
-  button.title = `Undo: put back “${word.original}”`;
-  button.setAttribute("aria-label", `Undo correction, put back ${word.original}`);
+  if (isAdded(word)) {
+    button.title = `Undo: remove “${word.text}” (added)`;
+    button.setAttribute("aria-label", `Undo addition, remove ${word.text}`);
+  } else {
+    button.title = `Undo: put back “${word.original}”`;
+    button.setAttribute("aria-label", `Undo correction, put back ${word.original}`);
+  }
   return button;
 }
 
 function undoCorrection(si, wi) {
   const segment = doc.segments[si];
   const word = segment.words[wi];
-  if (!word || !word.original) return;
-  word.text = word.original;
-  delete word.original;
-  edited.add(word);
+  if (!word || !isRecorded(word)) return;
+  if (isAdded(word)) {
+    // Nothing was heard there: undoing the addition removes the word, as emptying it would.
+    // The sentence's end it took from the word before ("a rapid." -> "a rapid review.") goes
+    // back to that word.
+    const ending = word.text.slice(word.text.replace(/[.,?!;:]+$/, "").length);
+    const before = segment.words[wi - 1];
+    if (ending && before && !/[.,?!;:]$/.test(before.text)) {
+      before.text += ending;
+      edited.add(before);
+    }
+    segment.words.splice(wi, 1);
+  } else {
+    word.text = word.original;
+    delete word.original;
+    edited.add(word);
+  }
   segment.text = segment.words.map((w) => w.text).join(" ");
-  changed("Correction undone (unsaved)");
-  renderParagraph(si);
+  const emptied = !segment.words.length;
+  if (emptied) doc.segments.splice(si, 1);
+  changed(isAdded(word) ? "Added word removed (unsaved)" : "Correction undone (unsaved)");
+  if (emptied) render(); // every later paragraph's index changes
+  else renderParagraph(si);
 }
 
 main.addEventListener("click", (event) => {
