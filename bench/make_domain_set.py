@@ -164,6 +164,44 @@ PASSAGES: tuple[tuple[str, str], ...] = (
     ),
 )
 
+# More dev passages, added after the eval figures showed causes the dev passages above lacked:
+# the long name and "Learning Bulletin" said more often, "rapid reviews" in the plural, by every
+# voice. Seed sentences (its recognition errors fixed, lightly joined where the seed runs on),
+# none of them an eval passage's. Each is rendered in both of its speaker's voices, as dev only,
+# after the passages above, so those keep their numbers, voices and noise.
+DEV_ONLY: tuple[tuple[str, str], ...] = (
+    (
+        STEVE,
+        "If you'd like to find out more about the Somerset Safeguarding Children Partnership, "
+        "you can find details by going to our website.",
+    ),
+    (
+        JASMINE,
+        "Some of that might be through speaking directly to practitioners, like through "
+        "podcasts, our Learning Bulletin and training.",
+    ),
+    (
+        STEVE,
+        "I think that's the other big shift with the rapid reviews and child safeguarding "
+        "practice reviews. It's not about finding fault.",
+    ),
+    (
+        JASMINE,
+        "You can find the learning activity that we might have undertaken through rapid "
+        "reviews or CSPRs on our website.",
+    ),
+    (
+        REBECCA,
+        "Every part of the Somerset Safeguarding Children Partnership can write for the "
+        "Learning Bulletin, to understand what our partners do.",
+    ),
+    (
+        STEVE,
+        "It doesn't all just come from a rapid review. How does the Somerset Safeguarding "
+        "Children Partnership look at the bigger picture?",
+    ),
+)
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -191,21 +229,38 @@ def render(speaker: Speaker, text: str, rng: np.random.Generator) -> np.ndarray:
     return audio + noise
 
 
+def _write_if_changed(path: Path, audio: np.ndarray) -> None:
+    """Write the passage unless the same samples are there already: an unchanged file keeps its
+    mtime, so eval_domain.py's recognition cache (keyed by size and mtime) stays valid."""
+    if path.is_file():
+        there, rate = sf.read(path, dtype="int16")
+        pcm = np.clip(np.round(audio * 32767), -32768, 32767).astype(np.int16)
+        if rate == RATE and there.shape == pcm.shape and np.abs(there - pcm).max() <= 1:
+            return
+    sf.write(path, audio, RATE, subtype="PCM_16")
+
+
 def make(out: Path) -> list[Passage]:
     rng = np.random.default_rng(SEED)
     passages: list[Passage] = []
     uses: dict[str, int] = {}
+    plan: list[tuple[str, Speaker, str]] = []  # (split, voice, text) in order
     for number, (person, text) in enumerate(PASSAGES, start=1):
-        split = "dev" if number % 2 else "eval"
         variant = uses.get(person, 0) % 2
         uses[person] = uses.get(person, 0) + 1
-        speaker = VOICES[person][variant]
+        plan.append(("dev" if number % 2 else "eval", VOICES[person][variant], text))
+    for person, text in DEV_ONLY:
+        plan += [("dev", voice, text) for voice in VOICES[person]]
+    for number, (split, speaker, text) in enumerate(plan, start=1):
+        person = speaker.name
         audio = render(speaker, text, rng)
         name = f"{number:02d}-{person.split()[0].lower()}"
         folder = out / split
         folder.mkdir(parents=True, exist_ok=True)
-        sf.write(folder / f"{name}.wav", audio, RATE, subtype="PCM_16")
-        (folder / f"{name}.txt").write_text(text + "\n", encoding="utf-8")
+        _write_if_changed(folder / f"{name}.wav", audio)
+        text_path = folder / f"{name}.txt"
+        if not text_path.is_file() or text_path.read_text(encoding="utf-8") != text + "\n":
+            text_path.write_text(text + "\n", encoding="utf-8")
         passages.append(
             Passage(name, split, person, speaker.voice, speaker.wpm, speaker.pitch, text,
                     round(audio.size / RATE, 2))

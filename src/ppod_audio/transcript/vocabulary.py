@@ -378,6 +378,8 @@ def _window_match(entry: Entry, heard: list[_Heard], index: int, length: int) ->
                 proper = core.lower() == target.lower() and target != target.lower()
                 texts.append(target if proper else core)  # "learning" of "Learning Bulletin"
                 continue
+            if _root_of(pieces[0].core, target):
+                break  # "partners" of "Partnership": the word the term's is made from, said
             if len(pieces) > 1 or len(target_ids) > 1:
                 merged = True
                 if any(_same(p.core, targets[t]) for p in pieces for t in target_ids):
@@ -412,6 +414,24 @@ def _window_match(entry: Entry, heard: list[_Heard], index: int, length: int) ->
             if best is None or candidate.score > best.score:
                 best = candidate
     return best
+
+
+# Endings that make a new word of another ("partner" -> "partnership"): the shorter word said
+# is that word, not a clipped hearing of the longer one. Inflections ("-ing", "-s") are not here.
+_DERIVING = ("ship", "ment", "ness", "hood", "ity", "ism", "ation", "ion", "ance", "ence", "ory")
+
+
+@lru_cache(maxsize=4096)
+def _root_of(heard: str, target: str) -> bool:
+    """``heard`` (or its plural) is a common word from which ``target``'s word is derived by a
+    noun ending: "partners" for "Partnership" ("the children's partners and families")."""
+    word, whole = letters(heard), letters(target)
+    if not is_common(heard.strip(".,?!;:")):
+        return False
+    for stem in (word, word.removesuffix("s")):
+        if stem and whole.startswith(stem) and whole[len(stem) :] in _DERIVING:
+            return True
+    return False
 
 
 def _acceptable(
