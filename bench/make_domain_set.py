@@ -234,7 +234,7 @@ def _write_if_changed(path: Path, audio: np.ndarray) -> None:
     mtime, so eval_domain.py's recognition cache (keyed by size and mtime) stays valid."""
     if path.is_file():
         there, rate = sf.read(path, dtype="int16")
-        pcm = np.clip(np.round(audio * 32767), -32768, 32767).astype(np.int16)
+        pcm = np.clip(np.round(audio * 32768), -32768, 32767).astype(np.int16)
         if rate == RATE and there.shape == pcm.shape and np.abs(there - pcm).max() <= 1:
             return
     sf.write(path, audio, RATE, subtype="PCM_16")
