@@ -449,7 +449,7 @@ def _acceptable(
         # Words run together under JOINED only as the one word left of a long term.
         return (
             anchors > 0
-            and _all_but_one(entry, changed, anchors, joined=True)
+            and _all_but_one(entry, changed, anchors, joined=True, window=window)
             and worst >= ALL_BUT_ONE_JOINED
         )
     if entry.kind == "name" and anchors:
@@ -518,17 +518,30 @@ def _letter_then_word(heard: str, target_ids: list[int], targets: tuple[str, ...
     return spelt is not None and _LETTER_SOUNDS.get(spelt) == _LETTER_SOUNDS.get(letter.upper())
 
 
-def _all_but_one(entry: Entry, changed: list[_Heard], anchors: int, joined: bool = False) -> bool:
+def _all_but_one(
+    entry: Entry,
+    changed: list[_Heard],
+    anchors: int,
+    joined: bool = False,
+    window: list[_Heard] | None = None,
+) -> bool:
     """Every word of a term of three or more words heard right but one, which is not a word
     heard as a name (capitalised inside a sentence): the term itself is the context.
-    ``joined``: that one word was heard as two or three words ("part and sheep")."""
+    ``joined``: that one word was heard as two or three words ("part and sheep").
+
+    Inside a name whose every word has a capital, with its words heard right on both sides, a
+    capital is no sign of another name: the recogniser heard a name and wrote one ("Somerset
+    Safe Loading Children Partnership"); at a name's end it is ("... Children Board")."""
     size = len(entry.tokens)
     if size < 3 or anchors != size - 1 or (len(changed) != 1 and not joined):
         return False
     word = changed[0]
     if word.lower in _GLUE or len(letters(word.core)) < 3:
         return False  # "a serious case of neglect": the term ended before "of"
-    return not (word.capital and not word.sentence_start)
+    if not (word.capital and not word.sentence_start):
+        return True
+    inside = window is not None and changed[0] is not window[0] and changed[-1] is not window[-1]
+    return joined and inside and all(t[:1].isupper() for t in entry.tokens)
 
 
 def _acronym_match(entry: Entry, heard: _Heard) -> _Match | None:
@@ -640,20 +653,47 @@ def _best_match(heard: list[_Heard], index: int, vocabulary: Vocabulary) -> _Mat
     return best
 
 
-def _exact_length(heard: list[_Heard], index: int, vocabulary: Vocabulary) -> int:
-    """How many words from ``index`` already are a known name or term (longest), else 0."""
-    longest = 0
+def _exact_entry(heard: list[_Heard], index: int, vocabulary: Vocabulary) -> Entry | None:
+    """The longest known name or term the words from ``index`` already are, if any."""
+    found: Entry | None = None
     for entry in vocabulary.entries:
         size = len(entry.tokens)
         window = heard[index : index + size]
         if (
-            size > longest
+            size > (len(found.tokens) if found else 0)
             and len(window) == size
             and _inside_sentence(window)
             and all(_same(h.core, t) for h, t in zip(window, entry.tokens, strict=True))
         ):
-            longest = size
-    return longest
+            found = entry
+    return found
+
+
+def _exact_length(heard: list[_Heard], index: int, vocabulary: Vocabulary) -> int:
+    """How many words from ``index`` already are a known name or term (longest), else 0."""
+    entry = _exact_entry(heard, index, vocabulary)
+    return len(entry.tokens) if entry else 0
+
+
+def _as_written(words: list[Word], heard: list[_Heard], entry: Entry) -> list[Word]:
+    """A term heard with a plural or possessive on a word before its last ("Somerset
+    safeguarding children's partnership"), written as the term: only a term's last word takes
+    number or a possessive. The changed word is recorded; the others are only recased."""
+    tokens = entry.tokens
+    if all(h.lower == t.lower() for h, t in zip(heard[:-1], tokens, strict=False)):
+        return list(words)
+    out: list[Word] = []
+    for word, here, token in zip(words, heard, tokens, strict=True):
+        text = token if word is not words[-1] else _cased_like(token, here.core)
+        out += _replaced([word], here.lead + _cased(text, here) + here.trail)
+    return out
+
+
+def _cased_like(token: str, heard: str) -> str:
+    """The heard last word (its number or possessive kept) in the term's capitals."""
+    if token != token.lower() and heard.lower().startswith(token.lower()):
+        return token + heard[len(token) :]
+    return heard
 
 
 def _replaced(heard: list[Word], text: str) -> list[Word]:
@@ -704,10 +744,11 @@ def correct_vocabulary(words: list[Word], vocabulary: Vocabulary) -> list[Word]:
             result.append(words[index])
             index += 1
             continue
-        exact = _exact_length(heard, index, vocabulary)
+        entry = _exact_entry(heard, index, vocabulary)
+        exact = len(entry.tokens) if entry else 0
         match = _best_match(heard, index, vocabulary)
-        if exact and (match is None or match.length <= exact):
-            result += words[index : index + exact]
+        if entry and (match is None or match.length <= exact):
+            result += _as_written(words[index : index + exact], heard[index : index + exact], entry)
             index += exact
             continue
         if match is None:
