@@ -167,9 +167,9 @@ PASSAGES: tuple[tuple[str, str], ...] = (
 # More dev passages, added after the eval figures showed causes the dev passages above lacked:
 # the long name and "Learning Bulletin" said more often, "rapid reviews" in the plural, by every
 # voice. Seed sentences (its recognition errors fixed, lightly joined where the seed runs on),
-# none of them an eval passage's. Each is rendered in both of its speaker's voices and then in
-# the first faster and lower, as dev only, after the passages above, so those keep their
-# numbers, voices and noise.
+# none of them an eval passage's. Each is rendered in both of its speaker's voices, then in the
+# first faster and lower and the second slower and higher: dev only, after the passages above,
+# so those keep their numbers, voices and noise.
 DEV_ONLY: tuple[tuple[str, str], ...] = (
     (
         STEVE,
@@ -255,6 +255,9 @@ def make(out: Path) -> list[Passage]:
     for person, text in DEV_ONLY:  # and once more, the first voice faster and lower
         voice = VOICES[person][0]
         plan.append(("dev", replace(voice, wpm=voice.wpm + 20, pitch=voice.pitch - 10), text))
+    for person, text in DEV_ONLY:  # and the second slower and higher
+        voice = VOICES[person][1]
+        plan.append(("dev", replace(voice, wpm=voice.wpm - 15, pitch=voice.pitch + 10), text))
     for number, (split, speaker, text) in enumerate(plan, start=1):
         person = speaker.name
         audio = render(speaker, text, rng)

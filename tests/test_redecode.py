@@ -126,6 +126,30 @@ def test_a_stretch_heard_again_is_kept_only_with_no_new_word_but_the_shows() -> 
     assert all(w.original == "Walk and" for w in new)
 
 
+def test_a_context_word_heard_again_at_the_stretch_edge_is_not_new() -> None:
+    """base on domain dev 28 heard "write for the Leon and Bury to" (the, Leon, and, Bury
+    unsure) and again "for the learning Bulletin". Where "the" was sure and heard again a little
+    later, it overlaps the unsure "Leon" in time: it is the context heard the same, not a new
+    word, so the term is kept and "the" is not written twice."""
+    from ppod_audio.speech.redecode import _kept
+    from ppod_audio.transcript.vocabulary import similarity
+
+    def at(rows: list[tuple[str, float | None, float, float]]) -> list[Word]:
+        return [Word(text=t, start=a, end=b, probability=p) for t, p, a, b in rows]
+
+    heard = at([("write", 0.9, 0.0, 0.3), ("for", 0.9, 0.3, 0.5), ("the", 0.81, 0.5, 0.6),
+                ("Leon", 0.3, 0.6, 0.9), ("and", 0.29, 0.9, 1.0), ("Bury", 0.22, 1.0, 1.3),
+                ("to", 0.62, 1.3, 1.4)])  # fmt: skip
+    again = at([("write", None, 0.0, 0.3), ("for", None, 0.3, 0.5), ("the", None, 0.52, 0.68),
+                ("Learning", None, 0.68, 1.0), ("Bulletin", None, 1.0, 1.3)])  # fmt: skip
+    kept = _kept(heard, 2, 7, again, VOCABULARY, similarity)
+    assert kept is not None
+    first, last, new = kept
+    result = [w.text for w in [*heard[:first], *new, *heard[last:]]]
+    assert result == ["write", "for", "the", "Learning", "Bulletin", "to"]
+    assert all(w.original == "Leon and Bury" for w in new)
+
+
 def timed_words(rows: list[tuple[str, float, float]]) -> list[Word]:
     return [Word(text=t, start=a, end=b, probability=0.95) for t, a, b in rows]
 

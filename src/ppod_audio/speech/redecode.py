@@ -253,6 +253,17 @@ def _completed(
     return None
 
 
+def _trimmed(middle: list[Word], words: list[Word], lo: int, hi: int) -> list[Word]:
+    """``middle`` without the context words at its edges: a word heard again a little earlier
+    or later overlaps the unsure word beside it in time, but it is the context word heard the
+    same ("newsletter," before an unsure "the ..."), not a new one to replace it with."""
+    if middle and lo > 0 and _norm(middle[0].text) == _norm(words[lo - 1].text):
+        middle = middle[1:]
+    if middle and hi < len(words) and _norm(middle[-1].text) == _norm(words[hi].text):
+        middle = middle[:-1]
+    return middle
+
+
 def _kept(words, first, last, again, vocabulary, similarity):  # type: ignore[no-untyped-def]
     """(first, last, new words) replacing the unsure words of ``words[first:last]``, or None.
 
@@ -266,7 +277,7 @@ def _kept(words, first, last, again, vocabulary, similarity):  # type: ignore[no
     inside = [i for i, w in enumerate(again) if any(_overlaps(w, o) for o in old)]
     if not inside:
         return None
-    middle = again[inside[0] : inside[-1] + 1]
+    middle = _trimmed(again[inside[0] : inside[-1] + 1], words, lo, hi)
     if not (len(old) + 1) // 2 <= len(middle) <= len(old) + 1:
         return None
     context = words[max(0, lo - CONTEXT) : lo], words[hi : hi + CONTEXT]
