@@ -148,6 +148,14 @@ def test_a_context_word_heard_again_at_the_stretch_edge_is_not_new() -> None:
     result = [w.text for w in [*heard[:first], *new, *heard[last:]]]
     assert result == ["write", "for", "the", "Learning", "Bulletin", "to"]
     assert all(w.original == "Leon and Bury" for w in new)
+    # base on domain dev 36: "how does the summer set safeguarding", "summer" unsure and "set"
+    # sure, heard again as "does the Somerset say?": shifted, and not followed by "set" again,
+    # so it is refused (kept, it wrote "the Somerset set").
+    heard = at([("does", 0.9, 0.0, 0.3), ("the", 0.9, 0.3, 0.45), ("summer", 0.3, 0.45, 0.7),
+                ("set", 0.8, 0.7, 0.9), ("safeguarding", 0.9, 0.9, 1.5)])  # fmt: skip
+    again = at([("does", None, 0.0, 0.3), ("the", None, 0.32, 0.5), ("Somerset", None, 0.5, 0.85),
+                ("say?", None, 0.85, 1.0)])  # fmt: skip
+    assert _kept(heard, 1, 4, again, VOCABULARY, similarity) is None
 
 
 def timed_words(rows: list[tuple[str, float, float]]) -> list[Word]:

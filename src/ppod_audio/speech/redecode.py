@@ -253,15 +253,20 @@ def _completed(
     return None
 
 
-def _trimmed(middle: list[Word], words: list[Word], lo: int, hi: int) -> list[Word]:
-    """``middle`` without the context words at its edges: a word heard again a little earlier
-    or later overlaps the unsure word beside it in time, but it is the context word heard the
-    same ("newsletter," before an unsure "the ..."), not a new one to replace it with."""
-    if middle and lo > 0 and _norm(middle[0].text) == _norm(words[lo - 1].text):
-        middle = middle[1:]
-    if middle and hi < len(words) and _norm(middle[-1].text) == _norm(words[hi].text):
-        middle = middle[:-1]
-    return middle
+def _trimmed(again: list[Word], inside: list[int], words: list[Word], lo: int, hi: int):  # type: ignore[no-untyped-def]
+    """The new words overlapping the unsure ones, without a context word at their start: heard
+    again a little later, the sure word before the stretch overlaps the first unsure word in
+    time, but it is the context heard the same ("the" of "the Leon and Bury"), not a new word
+    to replace it with. Then the words heard again were shifted, so what follows them must be
+    the context after the stretch (or nothing): "the summer set" heard again as "the Somerset
+    say?" ("set" was sure) is refused, not made "Somerset set". None when it is not."""
+    middle = again[inside[0] : inside[-1] + 1]
+    if not (middle and lo > 0 and _norm(middle[0].text) == _norm(words[lo - 1].text)):
+        return middle
+    following = again[inside[-1] + 1 : inside[-1] + 2]
+    if following and (hi >= len(words) or _norm(following[0].text) != _norm(words[hi].text)):
+        return None
+    return middle[1:]
 
 
 def _kept(words, first, last, again, vocabulary, similarity):  # type: ignore[no-untyped-def]
@@ -277,8 +282,8 @@ def _kept(words, first, last, again, vocabulary, similarity):  # type: ignore[no
     inside = [i for i, w in enumerate(again) if any(_overlaps(w, o) for o in old)]
     if not inside:
         return None
-    middle = _trimmed(again[inside[0] : inside[-1] + 1], words, lo, hi)
-    if not (len(old) + 1) // 2 <= len(middle) <= len(old) + 1:
+    middle = _trimmed(again, inside, words, lo, hi)
+    if middle is None or not (len(old) + 1) // 2 <= len(middle) <= len(old) + 1:
         return None
     context = words[max(0, lo - CONTEXT) : lo], words[hi : hi + CONTEXT]
     before = _terms_in([*context[0], *old, *context[1]], vocabulary)
