@@ -11,7 +11,9 @@ excerpt's sentences) the way the demo was made (``scripts/make_demo_episode.py``
 voices, but other ones and at other speeds and pitches, with a quiet room under them.
 
 Passages alternate between ``dev`` (for choosing settings and thresholds) and ``eval`` (for
-reporting only). The recogniser's errors in the seed are fixed in the text ("SCP", "factory
+reporting only); ``DEV_ONLY``'s passages, added later for causes eval showed and dev lacked,
+are dev only, in four voice settings each, numbered after the others. The recogniser's
+errors in the seed are fixed in the text ("SCP", "factory
 partner", "CFP R"), so each passage's text is exactly what is spoken: its reference.
 
 Written, not committed (audio is generated on demand and is deterministic for an espeak-ng
