@@ -13,8 +13,8 @@ voices, but other ones and at other speeds and pitches, with a quiet room under 
 Passages alternate between ``dev`` (for choosing settings and thresholds) and ``eval`` (for
 reporting only); ``DEV_ONLY``'s passages, added later for causes eval showed and dev lacked,
 are dev only, in four voice settings each, numbered after the others. The recogniser's
-errors in the seed are fixed in the text ("SCP", "factory
-partner", "CFP R"), so each passage's text is exactly what is spoken: its reference.
+errors in the seed are fixed in the text ("SCP", "factory partner", "CFP R"), so each
+passage's text is exactly what is spoken: its reference.
 
 Written, not committed (audio is generated on demand and is deterministic for an espeak-ng
 version): ``<out>/<split>/<NN>-<speaker>.wav`` (16 kHz mono, 16-bit) with ``.txt`` beside it,
