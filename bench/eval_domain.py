@@ -2,7 +2,8 @@
 
     python bench/make_domain_set.py                       # once: renders build/domain-set
     python bench/eval_domain.py [--model base] [--prompt none|hotwords] [--split dev|eval|all]
-                                [--generic] [--misses] [--redecode] [--documents episode.json ...]
+                                [--generic] [--misses] [--redecode] [--shading-table]
+                                [--documents episode.json ...]
 
 For every passage of the domain set (the seed transcript's passages spoken by espeak-ng voices,
 see ``make_domain_set.py``) it recognises the audio with :func:`ppod_audio.speech.transcribe`
@@ -26,8 +27,10 @@ and prints, per split:
   occurrences in the text that are aligned to the same words of the reference. A correction
   that writes a term where it was not said counts against precision;
 * the vocabulary corrections made, right (the word it wrote is the reference's) or wrong;
-* word-confidence shading (the editor's threshold, 0.6): the share of the errors left in the
-  last text it shades, and the share of correct words it shades, for a few signals;
+* word-confidence shading: the share of the errors left in the last text that a signal shades,
+  and the share of correct words it shades, for plain probability, the editor's rule before
+  and the one chosen (``transcript/confidence.py``); ``--shading-table`` prints every
+  candidate signal it was chosen against, on the dev passages only;
 * captions: cues under 1 s and cues ending on a title or initial, for the domain passages laid
   out as an episode, and for any ``--documents`` given (e.g. the demo's published episode.json).
 
@@ -300,30 +303,56 @@ def wer(rows: list[Scored], system: str) -> float:
 # --- shading -----------------------------------------------------------------------------------
 
 
-def needs_review(words: list, index: int, known: frozenset[str]) -> bool:  # type: ignore[type-arg]
-    """The editor's shading rule (``ppod_audio.transcript.confidence``; chosen on dev)."""
+def shading_signals(known: frozenset[str], every_word: frozenset[str]) -> dict[str, object]:
+    """The shading signals compared on dev (``--shading-table``), each ``(words, i) -> bool``.
+
+    ``known`` is the show's words as the editor exempts them; ``every_word`` also has the short
+    lower-case words joining a longer term ("and"), as the rule before exempted them. The
+    chosen rule is ``ppod_audio.transcript.confidence.needs_review``; the others are what it
+    was chosen against (each line adds or removes one thing).
+    """
+    from ppod_audio.transcript.confidence import NEIGHBOUR_LOW, key
     from ppod_audio.transcript.confidence import needs_review as rule
 
-    return rule(words, index, known)
+    def near(ws: list, i: int) -> list[float]:  # type: ignore[type-arg]
+        return [_p(w) for w in (*ws[max(i - 1, 0) : i], *ws[i + 1 : i + 2])]
+
+    def own(ws: list, i: int) -> bool:  # type: ignore[type-arg]
+        return ws[i].probability is None or ws[i].original is not None or key(ws[i].text) in known
+
+    return {
+        "probability < 0.6": lambda ws, i: _p(ws[i]) < SHADE_THRESHOLD,
+        "probability < 0.4": lambda ws, i: _p(ws[i]) < 0.4,
+        "min with neighbours < 0.6": lambda ws, i: min(near(ws, i) + [_p(ws[i])]) < SHADE_THRESHOLD,
+        "probability or corrected": lambda ws, i: (
+            _p(ws[i]) < SHADE_THRESHOLD or ws[i].original is not None
+        ),
+        "rule before (neighbour, all term words)": lambda ws, i: rule(ws, i, every_word, bridge=0),
+        " + joining words ordinary": lambda ws, i: rule(ws, i, known, bridge=0),
+        " + between two unsure (CHOSEN)": lambda ws, i: rule(ws, i, known),
+        " chosen, all term words exempt": lambda ws, i: rule(ws, i, every_word),
+        " chosen + beside < 0.4 up to 0.9": lambda ws, i: rule(ws, i, known) or (
+            not own(ws, i) and _p(ws[i]) < 0.9 and min(near(ws, i), default=1.0) < NEIGHBOUR_LOW
+        ),
+        " chosen + short word (<= 3) < 0.7": lambda ws, i: rule(ws, i, known) or (
+            not own(ws, i) and len(key(ws[i].text)) <= 3 and _p(ws[i]) < 0.7
+        ),
+        " chosen + threshold 0.65": lambda ws, i: rule(ws, i, known, threshold=0.65),
+    }
 
 
-def shading(rows: list[Scored], known: frozenset[str]) -> dict[str, tuple[float, float, int, int]]:
+REPORTED = ("probability < 0.6", "rule before (neighbour, all term words)",
+            " + between two unsure (CHOSEN)")  # fmt: skip
+
+
+def shading(
+    rows: list[Scored], signals: dict[str, object]
+) -> dict[str, tuple[float, float, int, int]]:
     """Per signal: (share of error words shaded, share of correct words shaded, errors, correct).
 
     A word of the "after" text is an error when the WER alignment does not pair it with an equal
     reference word (a substitution or an insertion); deletions have no word to shade.
     """
-    signals = {
-        "probability < 0.6 (now)": lambda ws, i: _p(ws[i]) < SHADE_THRESHOLD,
-        "probability < 0.4": lambda ws, i: _p(ws[i]) < 0.4,
-        "min with neighbours": lambda ws, i: (
-            min(_p(w) for w in ws[max(0, i - 1) : i + 2]) < SHADE_THRESHOLD
-        ),
-        "probability or corrected": lambda ws, i: (
-            _p(ws[i]) < SHADE_THRESHOLD or ws[i].original is not None
-        ),
-        "needs_review (chosen)": lambda ws, i: needs_review(ws, i, known),
-    }
     totals = {name: [0, 0] for name in signals}
     errors = correct = 0
     for row in rows:
@@ -343,7 +372,7 @@ def shading(rows: list[Scored], known: frozenset[str]) -> dict[str, tuple[float,
             errors += is_error
             correct += not is_error
             for name, signal in signals.items():
-                if signal(words, index):
+                if signal(words, index):  # type: ignore[operator]
                     totals[name][0 if is_error else 1] += 1
     return {
         name: (hit / max(errors, 1), false / max(correct, 1), errors, correct)
@@ -486,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true",
                         help="print each missed term with the words heard around it and "
                         "their probabilities")  # fmt: skip
+    parser.add_argument("--shading-table", action="store_true",
+                        help="print every shading signal compared on the dev passages")  # fmt: skip
     parser.add_argument("--no-cache", action="store_true",
                         help="recognise afresh instead of reusing build/domain-cache")  # fmt: skip
     args = parser.parse_args(argv)
@@ -511,7 +542,8 @@ def main(argv: list[str] | None = None) -> int:
     show, manifest, cleaning = domain_setup()
     after = cleaning["after"]
     terms = term_list(after.vocabulary)
-    known = known_words([e.text for e in after.vocabulary.entries])
+    phrases = [e.text for e in after.vocabulary.entries]
+    signals = shading_signals(known_words(phrases), known_words(phrases, joining=True))
     assert after.glossary is not None
     options = TranscribeOptions(
         model=args.model, terms=after.glossary.terms, prompt=args.prompt, device="cpu"
@@ -541,9 +573,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{label}: WER {cells}  (recognition RTF {rtf:.3f})")
         report_terms(chosen, terms, label)
         report_corrections(chosen)
-        print("  shading ('after' words; errors shaded / correct words shaded):")
-        for name, (hit, false, errors, correct) in shading(chosen, known).items():
-            print(f"    {name:26} {hit:6.1%} of {errors} errors  {false:6.1%} of {correct} correct")
+        table = args.shading_table and split == "dev"  # candidates are compared on dev only
+        print(f"  shading ('{SYSTEMS[-1]}' words; errors shaded / correct words shaded)"
+              f"{', candidates (--shading-table)' if table else ''}:")  # fmt: skip
+        for name, (hit, false, errors, correct) in shading(chosen, signals).items():
+            if table or name in REPORTED:
+                print(f"    {name:42} {hit:6.1%} of {errors} errors  "
+                      f"{false:6.1%} of {correct} correct")  # fmt: skip
         for fmt, (cues, short, split_) in caption_faults(domain_document(chosen)).items():
             print(f"  captions {fmt}: {cues} cues, {short} under 1 s, {split_} ending on a title")
         if args.show_text:

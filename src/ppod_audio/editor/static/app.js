@@ -170,8 +170,9 @@ function renderParagraph(si) {
 
 // --- confidence shading and vocabulary corrections ---------------------------------------------
 // The rule is transcript/confidence.py's needs_review, with the server's parameters: a word under
-// the threshold, or under neighbour_threshold beside a word under neighbour_low, unless it is one
-// of the show's names or terms. A correction the cleaning made (word.original: what was heard) is
+// the threshold, or under neighbour_threshold beside a word under neighbour_low, or under
+// bridge_threshold between two words under the threshold, unless it is one of the show's names
+// or terms. A correction the cleaning made (word.original: what was heard) is
 // marked instead, with the heard word in its tooltip and a one-click undo beside it. A word the
 // second hearing added (speech/redecode.py: a term's missing word, original "") is marked the
 // same way, and its undo removes it.
@@ -194,8 +195,12 @@ function needsReview(words, wi) {
   if (knownWords.has(wordKey(word.text))) return false;
   if (word.probability < threshold) return true;
   if (!shadingRule) return false;
-  const neighbour = Math.min(probabilityOf(words[wi - 1]), probabilityOf(words[wi + 1]));
-  return word.probability < shadingRule.neighbour_threshold && neighbour < shadingRule.neighbour_low;
+  const before = probabilityOf(words[wi - 1]), after = probabilityOf(words[wi + 1]);
+  if (word.probability < shadingRule.neighbour_threshold
+      && Math.min(before, after) < shadingRule.neighbour_low) return true;
+  // between two unsure words (a word at either end of the paragraph has one neighbour only)
+  return wi > 0 && wi + 1 < words.length && word.probability < shadingRule.bridge_threshold
+    && Math.max(before, after) < threshold;
 }
 
 // A recorded correction: original is what was heard, or "" for a word added where none was.
