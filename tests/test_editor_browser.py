@@ -290,7 +290,8 @@ def test_browser_shades_by_the_rule_and_undoes_a_vocabulary_correction(
     edit_episode: Path,
 ) -> None:
     """The page shades as transcript/confidence.py's rule says (not probability alone): an unsure
-    word of the show's vocabulary is not shaded, a fairly sure word beside a very unsure one is;
+    word of the show's vocabulary is not shaded, a fairly sure word beside a very unsure one is,
+    and so is one between two unsure words;
     a vocabulary correction shows the word heard and one click on its undo puts that word back,
     which the save publishes (and the document no longer records a correction there)."""
     from playwright.sync_api import expect
@@ -301,21 +302,24 @@ def test_browser_shades_by_the_rule_and_undoes_a_vocabulary_correction(
     path = edit_episode / "episode.json"
     document = load_document(path)
     words = document.segments[1].words
-    assert len(words) >= 8
-    # A correction as cleaning records it, an unsure show word, and a sure-ish word whose
-    # neighbour is very unsure; the rest of the paragraph sure.
+    assert len(words) >= 12
+    # A correction as cleaning records it, an unsure show word, a sure-ish word whose
+    # neighbour is very unsure, and a fairly sure word between two unsure ones; the rest of
+    # the paragraph sure.
     for word in words:
         word.probability, word.original = 0.95, None
     words[1].text, words[1].original, words[1].probability = "Macabee", "Markham", 0.3
     words[3].text, words[3].probability = "Somerset", 0.3
     words[5].probability, words[6].probability = 0.7, 0.2
+    words[8].probability, words[9].probability, words[10].probability = 0.55, 0.88, 0.5
     document.segments[1].text = " ".join(w.text for w in words)
     document.vocabulary = ["Somerset", "SSCP"]
     save_document(edit_episode, document)
     known = document_known(document)
     assert {"somerset", "macabee"} <= known
     expected = [needs_review(words, i, known) for i in range(len(words))]
-    assert expected[:8] == [False, False, False, False, False, True, True, False]
+    assert expected[:12] == [False, False, False, False, False, True, True, False,
+                             True, True, True, False]  # fmt: skip
 
     with EditorServer(edit_episode) as server, chromium() as browser:
         page = browser.new_page(viewport={"width": 1200, "height": 900})
