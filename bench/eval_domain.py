@@ -228,8 +228,9 @@ def recognise(path: Path, split: str, speaker: str | None, ref: str, options, cl
                                     hear=_cached_hearer(path, options))  # fmt: skip
         decode_seconds += time.perf_counter() - began
         for entry in log:
+            wrote = f" (wrote {entry.written!r})" if entry.kept else ""
             print(f"  redecode {path.stem}: {'KEPT' if entry.kept else 'kept not'} "
-                  f"{entry.heard!r} -> {entry.again!r}")  # fmt: skip
+                  f"{entry.heard!r}, heard again {entry.again!r}{wrote}")  # fmt: skip
         after = clean_words(again, cleaning["after"])
         texts["unsure"] = " ".join(w.text for w in after)
     return Scored(path.stem, split, speaker, audio.shape[0] / 16000, decode_seconds, ref, texts,

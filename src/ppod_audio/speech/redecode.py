@@ -8,11 +8,14 @@ Bulletin"). So this re-decodes only short stretches where the recogniser was uns
 terms as hotwords, and keeps the new words only when
 
 * they contain one of the show's names or terms that the stretch did not have,
-* everything outside the unsure words is heard the same (the context words agree), and
+* everything outside the unsure words is heard the same (a word heard again over a context
+  word is that word: "Jasmine Walk and", only "Walk" unsure, heard again as "Wark, Anna,"
+  with "Anna," over "and" is refused, though "Anna" would not be written),
 * the new term sounds something like what it replaces (:data:`SOUND`), so a hotword written
   into silence or over a different word is refused, and
-* every new word is either one heard before or a word of a name or term ("Jasmine Walk and"
-  heard again as "Wark, Anna" is refused: "Anna" is a new error).
+* every new word that would be written is either one heard before or a word of a name or
+  term ("Walk and", both unsure, heard again as "Wark, Anna" is refused: "Anna" is a new
+  error).
 
 A term cut short is heard again too: a recogniser drops the last word before a pause or at the
 end of the audio ("... what we call a rapid" for "a rapid review", tiny.en on a domain dev
@@ -54,8 +57,9 @@ class Redecode:
     first: int
     last: int  # exclusive
     heard: str
-    again: str
+    again: str  # everything heard in the stretch's clip, context and all
     kept: bool
+    written: str = ""  # when kept, what was written: "Walk -> Wark," (not all of ``again``)
 
 
 def unsure_stretches(words: Sequence[Word], unsure: float = UNSURE) -> list[tuple[int, int]]:
@@ -166,11 +170,16 @@ def redecode_terms(
             keep = _completed(words, first, last, again, *missing[first])
         else:
             keep = _kept(words, first, last, again, vocabulary, similarity)
-        log.append(Redecode(first, last, " ".join(w.text for w in words[first:last]),
-                            " ".join(w.text for w in again), keep is not None))  # fmt: skip
+        written = ""
+        if keep is not None:
+            lo, hi, new = keep
+            written = (f"{' '.join(w.text for w in words[lo:hi])} -> "
+                       f"{' '.join(w.text for w in new)}")  # fmt: skip
+        heard = " ".join(w.text for w in words[first:last])
+        log.append(Redecode(first, last, heard, " ".join(w.text for w in again),
+                            keep is not None, written))  # fmt: skip
         if keep is None:
             continue
-        lo, hi, new = keep
         result += words[done:lo] + new
         done = hi
     result += words[done:]
@@ -198,16 +207,18 @@ def _could_be_a_term(span: Sequence[Word], vocabulary, similarity) -> bool:  # t
 
 
 def _terms_in(words: list[Word], vocabulary) -> set[str]:  # type: ignore[no-untyped-def]
-    from ..transcript.vocabulary import _exact_length, _features
+    """The names and terms ``words`` have, each as the vocabulary writes it: "rapid reviews"
+    and "rapid review," are the same term, so hearing one again as the other brings none."""
+    from ..transcript.vocabulary import _exact_entry, _features
 
     heard = _features(words)
     found: set[str] = set()
     index = 0
     while index < len(words):
-        size = _exact_length(heard, index, vocabulary)
-        if size:
-            found.add(" ".join(_norm(w.text) for w in words[index : index + size]))
-            index += size
+        entry = _exact_entry(heard, index, vocabulary)
+        if entry:
+            found.add(entry.text.lower())
+            index += len(entry.tokens)
         else:
             index += 1
     return found
@@ -269,6 +280,21 @@ def _trimmed(again: list[Word], inside: list[int], words: list[Word], lo: int, h
     return middle[1:]
 
 
+def _context_differs(outside: list[Word], context: list[Word]) -> bool:
+    """Whether a word heard again outside the unsure words lies over a context word (its
+    middle inside that word's time) and is another word: "Jasmine Walk and" (only "Walk"
+    unsure) heard again as "Wark, Anna," with "Anna," over "and". Such a word is not written,
+    but the stretch was not heard the same, so what replaces the unsure words is no surer. A
+    word that only runs into a context word ("Maset" ending 0.09 s into "save") is not over
+    it."""
+    for new in outside:
+        middle = (new.start + new.end) / 2
+        for word in context:
+            if word.start <= middle <= word.end and _norm(new.text) != _norm(word.text):
+                return True
+    return False
+
+
 def _kept(words, first, last, again, vocabulary, similarity):  # type: ignore[no-untyped-def]
     """(first, last, new words) replacing the unsure words of ``words[first:last]``, or None.
 
@@ -285,6 +311,14 @@ def _kept(words, first, last, again, vocabulary, similarity):  # type: ignore[no
     middle = _trimmed(again, inside, words, lo, hi)
     if middle is None or not (len(old) + 1) // 2 <= len(middle) <= len(old) + 1:
         return None
+    outside = again[: inside[0]] + again[inside[-1] + 1 :]
+    if _context_differs(outside, [*words[first:lo], *words[hi:last]]):
+        return None
+    # The new words as they would be written, in the stretch's speaker: compared without it,
+    # a term made of a context word and a new one ("the Leon Bulletin") was split between two
+    # speakers wherever the words first heard had one.
+    speaker = words[lo].speaker
+    middle = [w.model_copy(update={"speaker": speaker}) for w in middle]
     context = words[max(0, lo - CONTEXT) : lo], words[hi : hi + CONTEXT]
     before = _terms_in([*context[0], *old, *context[1]], vocabulary)
     after = _terms_in([*context[0], *middle, *context[1]], vocabulary)
@@ -300,7 +334,6 @@ def _kept(words, first, last, again, vocabulary, similarity):  # type: ignore[no
     if any(k not in old_keys and k.removesuffix("s") not in known for k in new_keys):
         return None  # a new word that is not the show's ("Walk and" -> "Wark, Anna")
     original = " ".join(w.original or w.text for w in old)
-    speaker = words[lo].speaker
     new = [
         w.model_copy(update={"original": original, "probability": None, "speaker": speaker})
         for w in middle
