@@ -160,11 +160,16 @@ class _DeepFilterNetwork(_Network):
     # on. The dither is taken out with the noise (the dry mix-back is of the undithered input).
     boost_db = 20.0
     dither = 10 ** ((NOMINAL_SPEECH_DBFS + boost_db - 40.0) / 20) * 6**0.5  # TPDF of this RMS
+    post_filter_beta = 0.0
+    gates: tuple[float, float, float] | None = None
 
     def __init__(self) -> None:
         from . import dfn_onnx
 
-        self.stream = dfn_onnx.Stream(dfn_onnx.load(str(_deepfilter_model()), ONNX_THREADS))
+        model = dfn_onnx.load(str(_deepfilter_model()), ONNX_THREADS)
+        gates = self.gates or (dfn_onnx.MIN_DB_THRESH, dfn_onnx.MAX_DB_ERB_THRESH,
+                               dfn_onnx.MAX_DB_DF_THRESH)  # fmt: skip
+        self.stream = dfn_onnx.Stream(model, self.post_filter_beta, gates)
         if self.stream.model.hop != FRAME or self.stream.model.sr != NETWORK_RATE:
             raise ImportError("this DeepFilterNet model does not use 10 ms frames at 48 kHz")
 
