@@ -49,15 +49,17 @@ RATE = 48000
 VARIANTS = "base,lim100,pf02,pf05,pf10,gates-10-30-20,gates-20-35-35,gates-15-30-30,nr5,nr8,twice"
 
 
-def network(samples: np.ndarray, beta: float = 0.0, gates=None) -> np.ndarray:  # noqa: ANN001
-    """DeepFilterNet3's output alone (no mix-back), with the post-filter and gates given."""
-    dn._DeepFilterNetwork.post_filter_beta = beta
+def network(samples: np.ndarray, beta: float | None = None, gates=None) -> np.ndarray:  # noqa: ANN001
+    """DeepFilterNet3's output alone (no mix-back), with the post-filter's beta (None: the
+    default's) and the gates (None: the default's) given."""
+    saved = dn._DeepFilterNetwork.post_filter_beta, dn._DeepFilterNetwork.gates
+    if beta is not None:
+        dn._DeepFilterNetwork.post_filter_beta = beta
     dn._DeepFilterNetwork.gates = gates
     try:
         return dn.denoise(samples, RATE, max_reduction_db=200.0)
     finally:
-        dn._DeepFilterNetwork.post_filter_beta = 0.0
-        dn._DeepFilterNetwork.gates = None
+        dn._DeepFilterNetwork.post_filter_beta, dn._DeepFilterNetwork.gates = saved
 
 
 def limited(wet: np.ndarray, dry: np.ndarray, limit: float) -> np.ndarray:
@@ -95,6 +97,7 @@ def variant(name: str, samples: np.ndarray, plain: np.ndarray) -> np.ndarray:
     if name.startswith("lim"):
         return limited(plain, samples, float(name[3:]))
     if name.startswith("pf"):
+        # pfB: the post-filter at beta 0.0B (pf0: off).
         return limited(network(samples, beta=float("0." + name[2:])), samples, limit)
     if name.startswith("gates"):
         low, erb, df = (float(v) for v in name.split("-")[1:])
