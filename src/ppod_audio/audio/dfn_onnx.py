@@ -254,13 +254,31 @@ def load(archive: str, threads: int = 1) -> Model:
     return Model(Path(archive), threads)
 
 
+def post_filter(noisy: np.ndarray, enhanced: np.ndarray, beta: float) -> np.ndarray:
+    """libDF's ``post_filter`` (DeepFilterNet's ``--pf``, ``post_filter_beta``): per bin, the
+    gain the network applied, ``g = |enhanced| / |noisy|``, is pushed further down where it is
+    already small (``(1 + beta) g / (1 + beta (g / (g sin(pi g / 2)))^2) / g``), a little up
+    near 1. Returns the extra factor for each bin."""
+    eps = 1e-12
+    g = np.clip(np.abs(enhanced) / (np.abs(noisy) + eps), eps, 1.0)
+    g_sin = g * np.sin(g * np.pi / 2)
+    return (1 + beta) * g / (1 + beta * (g / g_sin) ** 2) / g
+
+
 class Stream:
     """One channel through DFN3: ``process`` takes any number of samples at 48 kHz and returns
     the output of every whole block of ``BLOCK_FRAMES`` frames so far (all of it when ``last``,
     the input padded to whole frames), lagging the input by ``3 * hop`` (libDF's lag)."""
 
-    def __init__(self, model: Model):
+    def __init__(
+        self,
+        model: Model,
+        post_filter_beta: float = 0.0,
+        gates: tuple[float, float, float] = (MIN_DB_THRESH, MAX_DB_ERB_THRESH, MAX_DB_DF_THRESH),
+    ):
         self.model = model
+        self.post_filter_beta = post_filter_beta
+        self.min_db, self.max_erb_db, self.max_df_db = gates
         m = model
         self.carry = m.start()  # the graphs' recurrent states and convolution context
         self.analysis_mem = np.zeros(m.fft - m.hop)
@@ -325,16 +343,18 @@ class Stream:
         self.noisy = noisy[-2 * look :]
         target = noisy[look : look + frames]
         gain = np.where(
-            (lsnr < MIN_DB_THRESH)[:, None], 0.0,
-            np.where((lsnr > MAX_DB_ERB_THRESH)[:, None], 1.0, gains),
+            (lsnr < self.min_db)[:, None], 0.0,
+            np.where((lsnr > self.max_erb_db)[:, None], 1.0, gains),
         )  # fmt: skip
         out = target * gain[:, m.band_of_bin]
-        apply_df = (lsnr >= MIN_DB_THRESH) & (lsnr <= MAX_DB_DF_THRESH)
+        apply_df = (lsnr >= self.min_db) & (lsnr <= self.max_df_db)
         if apply_df.any():
             low = np.zeros((frames, m.nb_df), np.complex128)
             for k in range(m.order):
                 low += noisy[k : k + frames, : m.nb_df] * coefs[:, :, k]
             out[apply_df, : m.nb_df] = low[apply_df]
+        if self.post_filter_beta > 0:
+            out *= post_filter(target, out, self.post_filter_beta)
         # Overlap-add (realfft's inverse is unnormalised: numpy's irfft times fft_size).
         time = np.fft.irfft(out, n=m.fft, axis=1) * m.fft * m.window
         hop = m.hop

