@@ -367,9 +367,9 @@ def parse_overrides(pairs: list[str]) -> EmbeddedDiarizerOptions:
     types = {f.name: f.type for f in dataclasses.fields(options)}
     for pair in pairs:
         key, value = pair.split("=", 1)
-        kind = {"float": float, "int": int, "bool": lambda v: v.lower() in ("1", "true")}[
-            str(types[key])
-        ]
+        kind = {
+            "float": float, "int": int, "str": str, "bool": lambda v: v.lower() in ("1", "true")
+        }[str(types[key])]
         setattr(options, key, kind(value))
     return options
 

@@ -42,13 +42,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import progress
 from ..defaults import MAX_SPEAKERS, SPEECH_RATE
 from .turns import Turn, relabel_by_first_appearance
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from .segmentation import FrameActivity
 
 SAMPLE_RATE = SPEECH_RATE
 TARGET_DBFS = -30.0  # the speech level the VAD hears (Silero's probability depends on level)
@@ -93,6 +96,13 @@ class EmbeddedDiarizerOptions:
     quiet_vad_threshold: float = 0.25
     torch_threads: int = 1
     batch_size: int = 16
+    # segmentation-3.0 (:mod:`.segmentation`): a second speech detector and the overlap detector.
+    speech_detector: str = "union"  # "silero", "segmentation" or "union" (either hears speech)
+    segmentation_step: float = 5.0
+    segmentation_speech: float = 0.5
+    overlap_threshold: float = 0.5
+    overlap_second: str = "score"  # "score": the best other cluster; "nearest": nearest in time
+    min_overlap: float = 0.1
 
 
 def load_encoder() -> Any:
@@ -257,7 +267,12 @@ def _add_region(
 
 
 def _find_speech(
-    audio: np.ndarray, options: EmbeddedDiarizerOptions, *, count_known: bool, gain: float = 1.0
+    audio: np.ndarray,
+    options: EmbeddedDiarizerOptions,
+    *,
+    count_known: bool,
+    gain: float = 1.0,
+    activity: FrameActivity | None = None,
 ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
     """Speech regions to embed (``vad_pad``) and to cut turns from (``turn_pad``), with two
     fallbacks for far-field and very quiet recordings.
@@ -268,14 +283,21 @@ def _find_speech(
        returning no turns for a file whose manifest lists speakers is a bug, not an answer.
     """
     duration = len(audio) / SAMPLE_RATE
-    raw = silero_regions(audio, options, gain)
+    if activity is not None and options.speech_detector == "segmentation":
+        raw = segmentation_regions(activity, options.segmentation_speech)
+        regions = pad_regions(raw, options.vad_pad, options.vad_min_silence, duration)
+        return regions, pad_regions(raw, options.turn_pad, options.vad_min_silence, duration)
+    heard_by_model: list[tuple[float, float]] = []
+    if activity is not None and options.speech_detector == "union":
+        heard_by_model = segmentation_regions(activity, options.segmentation_speech)
+    raw = union_regions(silero_regions(audio, options, gain), heard_by_model)
     regions = pad_regions(raw, options.vad_pad, options.vad_min_silence, duration)
     found = sum(e - s for s, e in regions)
     if duration > 0 and found < options.quiet_speech_fraction * duration:
         quiet = replace(
             options, vad_threshold=min(options.quiet_vad_threshold, options.vad_threshold)
         )
-        retry = silero_regions(audio, quiet, gain)
+        retry = union_regions(silero_regions(audio, quiet, gain), heard_by_model)
         padded = pad_regions(retry, options.vad_pad, options.vad_min_silence, duration)
         if sum(e - s for s, e in padded) > found:
             raw, regions = retry, padded
@@ -283,6 +305,38 @@ def _find_speech(
         regions = energy_regions(audio, options)
         return regions, regions
     return regions, pad_regions(raw, options.turn_pad, options.vad_min_silence, duration)
+
+
+def segmentation_regions(activity: FrameActivity, threshold: float) -> list[tuple[float, float]]:
+    """Runs of segmentation-3.0 frames whose speech probability is over ``threshold``, unpadded.
+
+    The segmentation model hears the quiet far-field speech Silero misses on AMI (docs/
+    diarization.md: trn01, trn07), since it was trained on meetings and normalises the level
+    of each 10 s chunk itself.
+    """
+    from .segmentation import FRAME_SECONDS, frame_time
+
+    active = np.concatenate([[False], activity.speech > threshold, [False]])
+    edges = np.flatnonzero(np.diff(active.astype(np.int8)))
+    starts, ends = edges[::2], edges[1::2] - 1
+    half = FRAME_SECONDS / 2
+    return [
+        (max(0.0, float(frame_time(a)) - half), float(frame_time(b)) + half)
+        for a, b in zip(starts, ends, strict=True)
+    ]
+
+
+def union_regions(
+    first: list[tuple[float, float]], second: list[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """Sorted, disjoint regions covering everything either list covers."""
+    out: list[tuple[float, float]] = []
+    for start, end in sorted(first + second):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
 
 
 def energy_regions(
@@ -855,7 +909,17 @@ def diarize_embedded_detailed(
     duration = len(audio) / SAMPLE_RATE
     # Levels are applied as gains (never to a copy of the audio: an hour is 230 MB a copy).
     gain = level_gain(loud_power(audio)) if options.normalize_level else 1.0
-    regions, speech = _find_speech(audio, options, count_known=num_speakers is not None, gain=gain)
+    activity = None
+    if options.speech_detector != "silero" or options.overlap_threshold < 1.0:
+        from .segmentation import frame_activity
+
+        activity = frame_activity(
+            audio, step=options.segmentation_step, threads=options.torch_threads
+        )
+    regions, speech = _find_speech(
+        audio, options, count_known=num_speakers is not None, gain=gain, activity=activity
+    )
+    progress.advance(0.1)
     spans, weights, embeddings = embed_regions(audio, regions, options)
     if not spans:
         return EmbeddedDiarization([], {}, [])
@@ -869,12 +933,14 @@ def diarize_embedded_detailed(
         max_speakers=max_speakers,
         options=options,
     )
-    turns = _resegment(labels, spans, embeddings, regions, speech, duration, options)
-    if num_speakers is not None and num_speakers >= 2 and len({t.speaker for t in turns}) < 2:
+    args = (spans, embeddings, regions, speech, duration, options, activity)
+    turns = _resegment(labels, *args)
+    voices = {t.speaker for t in turns if not t.overlap}
+    if num_speakers is not None and num_speakers >= 2 and len(voices) < 2:
         floor = _min_cluster_weight(weights, options, options.known_min_fraction)
         fallback = largest_clusters(embeddings, weights, 2, floor)
         if fallback is not None:
-            turns = _resegment(fallback, spans, embeddings, regions, speech, duration, options)
+            turns = _resegment(fallback, *args)
     turns = relabel_by_first_appearance(turns)
     return EmbeddedDiarization(turns, _label_centroids(turns, spans, embeddings), regions)
 
@@ -887,12 +953,14 @@ def _resegment(
     speech: list[tuple[float, float]],
     duration: float,
     options: EmbeddedDiarizerOptions,
+    activity: FrameActivity | None = None,
 ) -> list[Turn]:
     """Turns from the Viterbi path over frames scored against each cluster's centroid.
 
     The path runs over the embedded ``regions``; a pause inside one of them that the tighter
     ``speech`` regions leave out is cut from the turns where the voice changes across it
-    (:func:`cut_pauses_at_changes`).
+    (:func:`cut_pauses_at_changes`). Where the segmentation model hears two people at once
+    (``activity``), a second speaker is added as ``overlap`` turns (:func:`overlap_turns`).
     """
     n_frames = int(np.ceil(duration / options.frame))
     scores, _ = frame_scores(
@@ -901,9 +969,72 @@ def _resegment(
     is_speech = _frame_mask(regions, n_frames, options.frame)
     path = _segment_path(scores, is_speech, options.change_penalty)
     heard = cut_pauses_at_changes(path, is_speech, _frame_mask(speech, n_frames, options.frame))
-    return absorb_short_turns(
+    turns = absorb_short_turns(
         frames_to_turns(path, heard, options.frame, duration), options.min_turn
     )
+    if activity is None or options.overlap_threshold >= 1.0:
+        return turns
+    return turns + overlap_turns(turns, scores, activity, duration, options)
+
+
+def overlap_turns(
+    turns: list[Turn],
+    scores: np.ndarray,
+    activity: FrameActivity,
+    duration: float,
+    options: EmbeddedDiarizerOptions,
+) -> list[Turn]:
+    """A second speaker, as ``overlap`` turns, where segmentation-3.0 hears two people at once.
+
+    The Viterbi path gives each frame one voice, the dominant one; an overlapped frame (overlap
+    probability over ``overlap_threshold``) inside a turn also gets the other voice: with
+    ``overlap_second = "score"`` the cluster whose centroid the frame's windows resemble most
+    after the turn's own, with ``"nearest"`` the speaker of the nearest other turn in time
+    (Bredin and Laurent's overlap-aware re-segmentation, Interspeech 2020). Runs shorter than
+    ``min_overlap`` are dropped.
+    """
+    frame = options.frame
+    n_frames = len(scores)
+    if n_frames == 0 or scores.shape[1] < 2:
+        return []
+    _, overlap = activity.at((np.arange(n_frames) + 0.5) * frame)
+    index = {f"C{k}": k for k in range(scores.shape[1])}
+    first = np.full(n_frames, -1)
+    for turn in turns:
+        first[int(round(turn.start / frame)) : int(round(turn.end / frame))] = index[turn.speaker]
+    second = np.full(n_frames, -1)
+    for t in np.flatnonzero((overlap > options.overlap_threshold) & (first >= 0)):
+        if options.overlap_second == "nearest":
+            second[t] = _nearest_other(turns, t * frame + frame / 2, index, first[t])
+        else:
+            row = scores[t].copy()
+            row[first[t]] = -np.inf
+            second[t] = int(np.argmax(row))
+    out: list[Turn] = []
+    t = 0
+    while t < n_frames:
+        if second[t] < 0:
+            t += 1
+            continue
+        end = t
+        while end < n_frames and second[end] == second[t]:
+            end += 1
+        if (end - t) * frame >= options.min_overlap - 1e-9:
+            out.append(Turn(t * frame, min(end * frame, duration), f"C{second[t]}", overlap=True))
+        t = end
+    return out
+
+
+def _nearest_other(turns: list[Turn], time: float, index: dict[str, int], own: int) -> int:
+    """The cluster of the turn nearest ``time`` whose speaker is not ``own`` (-1 if none)."""
+    best, gap = -1, np.inf
+    for turn in turns:
+        if index[turn.speaker] == own:
+            continue
+        distance = max(turn.start - time, time - turn.end, 0.0)
+        if distance < gap:
+            best, gap = index[turn.speaker], distance
+    return best
 
 
 def _frame_mask(regions: list[tuple[float, float]], n_frames: int, frame: float) -> np.ndarray:
@@ -957,6 +1088,8 @@ def _label_centroids(
     centres = np.array([(s + e) / 2 for s, e in spans])
     sums: dict[str, np.ndarray] = {}
     for t in turns:
+        if t.overlap:  # a voice under another's: its windows are the other voice's
+            continue
         inside = (centres >= t.start) & (centres < t.end)
         if inside.any():
             sums[t.speaker] = sums.get(t.speaker, 0) + embeddings[inside].sum(0)

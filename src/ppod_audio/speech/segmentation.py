@@ -113,9 +113,7 @@ def _modules() -> Any:
                 [SincEncoder(), nn.Conv1d(80, 60, 5, stride=1), nn.Conv1d(60, 60, 5, stride=1)]
             )
             self.pool1d = nn.ModuleList([nn.MaxPool1d(3, stride=3) for _ in range(3)])
-            self.norm1d = nn.ModuleList(
-                [nn.InstanceNorm1d(n, affine=True) for n in (80, 60, 60)]
-            )
+            self.norm1d = nn.ModuleList([nn.InstanceNorm1d(n, affine=True) for n in (80, 60, 60)])
 
         def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
             outputs = self.wav_norm1d(waveforms)
