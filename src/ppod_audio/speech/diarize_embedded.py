@@ -97,11 +97,10 @@ class EmbeddedDiarizerOptions:
     torch_threads: int = 1
     batch_size: int = 16
     # segmentation-3.0 (:mod:`.segmentation`): a second speech detector and the overlap detector.
-    speech_detector: str = "union"  # "silero", "segmentation" or "union" (either hears speech)
+    speech_detector: str = "union"  # "silero", or "union": either detector hears speech
     segmentation_step: float = 5.0
-    segmentation_speech: float = 0.5
-    overlap_threshold: float = 0.5
-    overlap_second: str = "score"  # "score": the best other cluster; "nearest": nearest in time
+    segmentation_speech: float = 0.65
+    overlap_threshold: float = 0.35
     min_overlap: float = 0.1
 
 
@@ -273,38 +272,47 @@ def _find_speech(
     count_known: bool,
     gain: float = 1.0,
     activity: FrameActivity | None = None,
-) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-    """Speech regions to embed (``vad_pad``) and to cut turns from (``turn_pad``), with two
-    fallbacks for far-field and very quiet recordings.
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]], list[tuple[float, float]]]:
+    """Speech regions to embed, to run the path over (both padded by ``vad_pad``) and to cut
+    turns from (``turn_pad``), with two fallbacks for far-field and very quiet recordings.
 
     1. Silero at ``vad_threshold``; if that finds less than ``quiet_speech_fraction`` of the file,
        Silero again at ``quiet_vad_threshold`` (keeping whichever found more).
     2. If there is still nothing and the caller says people speak in the file, an energy detector:
        returning no turns for a file whose manifest lists speakers is a bug, not an answer.
+
+    With ``speech_detector = "union"`` and segmentation-3.0's ``activity``, what the model
+    hears is speech too for the path and the turns, but only Silero's speech is embedded: the
+    model's extra speech is quiet or overlapped, and embedding it made the known-count
+    clustering worse on AMI dev (docs/diarization.md); its frames take the voice of the path
+    around them.
     """
     duration = len(audio) / SAMPLE_RATE
-    if activity is not None and options.speech_detector == "segmentation":
-        raw = segmentation_regions(activity, options.segmentation_speech)
-        regions = pad_regions(raw, options.vad_pad, options.vad_min_silence, duration)
-        return regions, pad_regions(raw, options.turn_pad, options.vad_min_silence, duration)
     heard_by_model: list[tuple[float, float]] = []
     if activity is not None and options.speech_detector == "union":
         heard_by_model = segmentation_regions(activity, options.segmentation_speech)
-    raw = union_regions(silero_regions(audio, options, gain), heard_by_model)
+    raw = silero_regions(audio, options, gain)
     regions = pad_regions(raw, options.vad_pad, options.vad_min_silence, duration)
     found = sum(e - s for s, e in regions)
     if duration > 0 and found < options.quiet_speech_fraction * duration:
         quiet = replace(
             options, vad_threshold=min(options.quiet_vad_threshold, options.vad_threshold)
         )
-        retry = union_regions(silero_regions(audio, quiet, gain), heard_by_model)
+        retry = silero_regions(audio, quiet, gain)
         padded = pad_regions(retry, options.vad_pad, options.vad_min_silence, duration)
         if sum(e - s for s, e in padded) > found:
             raw, regions = retry, padded
+    if not regions and heard_by_model:  # only the model heard anyone: embed what it heard
+        regions = pad_regions(heard_by_model, options.vad_pad, options.vad_min_silence, duration)
     if not regions and count_known:
         regions = energy_regions(audio, options)
-        return regions, regions
-    return regions, pad_regions(raw, options.turn_pad, options.vad_min_silence, duration)
+        return regions, regions, regions
+    heard = union_regions(raw, heard_by_model)
+    return (
+        regions,
+        pad_regions(heard, options.vad_pad, options.vad_min_silence, duration),
+        pad_regions(heard, options.turn_pad, options.vad_min_silence, duration),
+    )
 
 
 def segmentation_regions(activity: FrameActivity, threshold: float) -> list[tuple[float, float]]:
@@ -916,11 +924,11 @@ def diarize_embedded_detailed(
         activity = frame_activity(
             audio, step=options.segmentation_step, threads=options.torch_threads
         )
-    regions, speech = _find_speech(
+    embedded, regions, speech = _find_speech(
         audio, options, count_known=num_speakers is not None, gain=gain, activity=activity
     )
     progress.advance(0.1)
-    spans, weights, embeddings = embed_regions(audio, regions, options)
+    spans, weights, embeddings = embed_regions(audio, embedded, options)
     if not spans:
         return EmbeddedDiarization([], {}, [])
 
@@ -987,11 +995,11 @@ def overlap_turns(
     """A second speaker, as ``overlap`` turns, where segmentation-3.0 hears two people at once.
 
     The Viterbi path gives each frame one voice, the dominant one; an overlapped frame (overlap
-    probability over ``overlap_threshold``) inside a turn also gets the other voice: with
-    ``overlap_second = "score"`` the cluster whose centroid the frame's windows resemble most
-    after the turn's own, with ``"nearest"`` the speaker of the nearest other turn in time
-    (Bredin and Laurent's overlap-aware re-segmentation, Interspeech 2020). Runs shorter than
-    ``min_overlap`` are dropped.
+    probability over ``overlap_threshold``) inside a turn also gets the cluster whose centroid
+    the frame's windows resemble most after the turn's own. (Bredin and Laurent's overlap-aware
+    re-segmentation takes the nearest other speaker in time instead, and a vote of the model's
+    own local speakers was tried too: neither did better on AMI dev, docs/diarization.md.)
+    Runs shorter than ``min_overlap`` are dropped.
     """
     frame = options.frame
     n_frames = len(scores)
@@ -1004,12 +1012,9 @@ def overlap_turns(
         first[int(round(turn.start / frame)) : int(round(turn.end / frame))] = index[turn.speaker]
     second = np.full(n_frames, -1)
     for t in np.flatnonzero((overlap > options.overlap_threshold) & (first >= 0)):
-        if options.overlap_second == "nearest":
-            second[t] = _nearest_other(turns, t * frame + frame / 2, index, first[t])
-        else:
-            row = scores[t].copy()
-            row[first[t]] = -np.inf
-            second[t] = int(np.argmax(row))
+        row = scores[t].copy()
+        row[first[t]] = -np.inf
+        second[t] = int(np.argmax(row))
     out: list[Turn] = []
     t = 0
     while t < n_frames:
@@ -1023,18 +1028,6 @@ def overlap_turns(
             out.append(Turn(t * frame, min(end * frame, duration), f"C{second[t]}", overlap=True))
         t = end
     return out
-
-
-def _nearest_other(turns: list[Turn], time: float, index: dict[str, int], own: int) -> int:
-    """The cluster of the turn nearest ``time`` whose speaker is not ``own`` (-1 if none)."""
-    best, gap = -1, np.inf
-    for turn in turns:
-        if index[turn.speaker] == own:
-            continue
-        distance = max(turn.start - time, time - turn.end, 0.0)
-        if distance < gap:
-            best, gap = index[turn.speaker], distance
-    return best
 
 
 def _frame_mask(regions: list[tuple[float, float]], n_frames: int, frame: float) -> np.ndarray:
