@@ -7,7 +7,9 @@ short windows. The steps:
 
 1. **VAD** (Silero, small pad) gives speech regions; everything else is nobody. A file where it
    finds under ``quiet_speech_fraction`` speech (far-field, very quiet) gets a second pass at a
-   lower threshold, and with a known count an energy detector is the last resort.
+   lower threshold, and with a known count an energy detector is the last resort. pyannote's
+   segmentation-3.0 (:mod:`.segmentation`) runs over the file too: stretches it hears as
+   speech where Silero heard nothing are speech for the turns (``speech_detector``).
 2. **Dense embeddings**: windows of ``window`` seconds, ``hop`` apart, that never cross a VAD
    region edge (short regions get one shorter window). The encoder's convolutional trunk runs
    once over each region's filterbank and every window pools the frames it covers
@@ -28,7 +30,9 @@ short windows. The steps:
    picks the path, which puts boundaries at the frame where the voice changes instead of at a
    window edge and removes one-window flickers. A pause that the padded VAD regions join is
    cut from the turns where the voice changes across it (:func:`cut_pauses_at_changes`), so a
-   pause between two people is nobody's speech. If the count is known and this leaves a
+   pause between two people is nobody's speech. Where segmentation-3.0 hears two people at once,
+   the next most likely voice is added as ``overlap`` turns (:func:`overlap_turns`): the RTTM
+   lists both, and words go to the path's voice, flagged as crosstalk. If the count is known and this leaves a
    single speaker, the second cluster was an outlier with no speech of its own: the two
    largest clusters of the tree are taken instead (:func:`largest_clusters`) and the frames
    scored again.
