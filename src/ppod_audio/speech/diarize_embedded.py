@@ -104,7 +104,7 @@ class EmbeddedDiarizerOptions:
     speech_detector: str = "union"  # "silero", or "union": either detector hears speech
     segmentation_step: float = 5.0
     segmentation_speech: float = 0.65
-    overlap_threshold: float = 0.35
+    overlap_threshold: float = 0.5
     min_overlap: float = 0.1
 
 
