@@ -166,3 +166,14 @@ def test_without_the_overlap_detector_one_voice_per_frame() -> None:
         if a is not b
     )
 
+
+
+def test_model_speech_is_added_only_where_silero_heard_nothing() -> None:
+    """segmentation-3.0's regions join Silero's only where they touch none of them: its wider
+    edges around Silero's speech were false alarm on every clean dev file."""
+    from ppod_audio.speech.diarize_embedded import missed_regions
+
+    silero = [(1.0, 2.0), (5.0, 6.0)]
+    model = [(0.0, 0.5), (0.8, 2.3), (2.5, 3.0), (4.9, 6.1), (7.0, 8.0)]
+    assert missed_regions(model, silero) == [(0.0, 0.5), (2.5, 3.0), (7.0, 8.0)]
+    assert missed_regions(model, []) == model
