@@ -367,9 +367,9 @@ def parse_overrides(pairs: list[str]) -> EmbeddedDiarizerOptions:
     types = {f.name: f.type for f in dataclasses.fields(options)}
     for pair in pairs:
         key, value = pair.split("=", 1)
-        kind = {"float": float, "int": int, "bool": lambda v: v.lower() in ("1", "true")}[
-            str(types[key])
-        ]
+        kind = {
+            "float": float, "int": int, "str": str, "bool": lambda v: v.lower() in ("1", "true")
+        }[str(types[key])]
         setattr(options, key, kind(value))
     return options
 
@@ -410,6 +410,7 @@ def cost_check(minutes: float) -> int:
 
     import ppod_audio
     from ppod_audio.audio.decode import ffmpeg_exe
+    from ppod_audio.speech.segmentation import frame_activity
 
     with tempfile.TemporaryDirectory() as folder:
         looped = Path(folder) / "looped.flac"
@@ -432,11 +433,17 @@ def cost_check(minutes: float) -> int:
         began = time.perf_counter()
         turns = ppod_audio.diarize(looped, num_speakers=3)
         diarization = time.perf_counter() - began
+        samples = load_audio(looped)
+        began, cpu = time.perf_counter(), time.process_time()
+        frame_activity(samples, threads=EmbeddedDiarizerOptions().torch_threads)
+        segmentation, segmentation_cpu = time.perf_counter() - began, time.process_time() - cpu
     print(
         f"{minutes:g}-min looped demo: transcription (tiny.en) {transcription:.1f} s, "
         f"diarization (embedded, 3 speakers) {diarization:.1f} s, "
         f"ratio {diarization / transcription:.2f} (target <= 0.5); "
-        f"{len({t.speaker for t in turns})} speakers found"
+        f"{len({t.speaker for t in turns})} speakers found; of the diarization, "
+        f"segmentation-3.0 alone {segmentation:.1f} s wall, {segmentation_cpu:.1f} s CPU "
+        f"({60 * segmentation_cpu / (len(samples) / RATE):.2f} CPU s per minute of audio)"
     )
     return 0
 

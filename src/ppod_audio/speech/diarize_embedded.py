@@ -7,7 +7,9 @@ short windows. The steps:
 
 1. **VAD** (Silero, small pad) gives speech regions; everything else is nobody. A file where it
    finds under ``quiet_speech_fraction`` speech (far-field, very quiet) gets a second pass at a
-   lower threshold, and with a known count an energy detector is the last resort.
+   lower threshold, and with a known count an energy detector is the last resort. pyannote's
+   segmentation-3.0 (:mod:`.segmentation`) runs over the file too: stretches it hears as
+   speech where Silero heard nothing are speech for the turns (``speech_detector``).
 2. **Dense embeddings**: windows of ``window`` seconds, ``hop`` apart, that never cross a VAD
    region edge (short regions get one shorter window). The encoder's convolutional trunk runs
    once over each region's filterbank and every window pools the frames it covers
@@ -28,10 +30,12 @@ short windows. The steps:
    picks the path, which puts boundaries at the frame where the voice changes instead of at a
    window edge and removes one-window flickers. A pause that the padded VAD regions join is
    cut from the turns where the voice changes across it (:func:`cut_pauses_at_changes`), so a
-   pause between two people is nobody's speech. If the count is known and this leaves a
-   single speaker, the second cluster was an outlier with no speech of its own: the two
-   largest clusters of the tree are taken instead (:func:`largest_clusters`) and the frames
-   scored again.
+   pause between two people is nobody's speech. Where segmentation-3.0 hears two people at
+   once, the next most likely voice is added as ``overlap`` turns (:func:`overlap_turns`): the
+   RTTM lists both, and words go to the path's voice, flagged as crosstalk. If the count is
+   known and this leaves a single speaker, the second cluster was an outlier with no speech of
+   its own: the two largest clusters of the tree are taken instead (:func:`largest_clusters`)
+   and the frames scored again.
 
 Heavy imports (torch, kaldi-native-fbank, scikit-learn, faster-whisper) happen inside the
 functions: importing this module is free, which keeps the CLI and the tests fast to start.
@@ -42,13 +46,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import progress
 from ..defaults import MAX_SPEAKERS, SPEECH_RATE
 from .turns import Turn, relabel_by_first_appearance
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from .segmentation import FrameActivity
 
 SAMPLE_RATE = SPEECH_RATE
 TARGET_DBFS = -30.0  # the speech level the VAD hears (Silero's probability depends on level)
@@ -93,6 +100,12 @@ class EmbeddedDiarizerOptions:
     quiet_vad_threshold: float = 0.25
     torch_threads: int = 1
     batch_size: int = 16
+    # segmentation-3.0 (:mod:`.segmentation`): a second speech detector and the overlap detector.
+    speech_detector: str = "union"  # "silero", or "union": either detector hears speech
+    segmentation_step: float = 5.0
+    segmentation_speech: float = 0.65
+    overlap_threshold: float = 0.5
+    min_overlap: float = 0.1
 
 
 def load_encoder() -> Any:
@@ -257,17 +270,31 @@ def _add_region(
 
 
 def _find_speech(
-    audio: np.ndarray, options: EmbeddedDiarizerOptions, *, count_known: bool, gain: float = 1.0
-) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-    """Speech regions to embed (``vad_pad``) and to cut turns from (``turn_pad``), with two
-    fallbacks for far-field and very quiet recordings.
+    audio: np.ndarray,
+    options: EmbeddedDiarizerOptions,
+    *,
+    count_known: bool,
+    gain: float = 1.0,
+    activity: FrameActivity | None = None,
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]], list[tuple[float, float]]]:
+    """Speech regions to embed, to run the path over (both padded by ``vad_pad``) and to cut
+    turns from (``turn_pad``), with two fallbacks for far-field and very quiet recordings.
 
     1. Silero at ``vad_threshold``; if that finds less than ``quiet_speech_fraction`` of the file,
        Silero again at ``quiet_vad_threshold`` (keeping whichever found more).
     2. If there is still nothing and the caller says people speak in the file, an energy detector:
        returning no turns for a file whose manifest lists speakers is a bug, not an answer.
+
+    With ``speech_detector = "union"`` and segmentation-3.0's ``activity``, what the model
+    hears is speech too for the path and the turns, but only Silero's speech is embedded: the
+    model's extra speech is quiet or overlapped, and embedding it made the known-count
+    clustering worse on AMI dev (docs/diarization.md); its frames take the voice of the path
+    around them.
     """
     duration = len(audio) / SAMPLE_RATE
+    heard_by_model: list[tuple[float, float]] = []
+    if activity is not None and options.speech_detector == "union":
+        heard_by_model = segmentation_regions(activity, options.segmentation_speech)
     raw = silero_regions(audio, options, gain)
     regions = pad_regions(raw, options.vad_pad, options.vad_min_silence, duration)
     found = sum(e - s for s, e in regions)
@@ -279,10 +306,70 @@ def _find_speech(
         padded = pad_regions(retry, options.vad_pad, options.vad_min_silence, duration)
         if sum(e - s for s, e in padded) > found:
             raw, regions = retry, padded
+    if not regions and heard_by_model:  # only the model heard anyone: embed what it heard
+        raw = heard_by_model
+        regions = pad_regions(raw, options.vad_pad, options.vad_min_silence, duration)
     if not regions and count_known:
         regions = energy_regions(audio, options)
-        return regions, regions
-    return regions, pad_regions(raw, options.turn_pad, options.vad_min_silence, duration)
+        return regions, regions, regions
+    heard = union_regions(raw, missed_regions(heard_by_model, regions))
+    return (
+        regions,
+        pad_regions(heard, options.vad_pad, options.vad_min_silence, duration),
+        pad_regions(heard, options.turn_pad, options.vad_min_silence, duration),
+    )
+
+
+def segmentation_regions(activity: FrameActivity, threshold: float) -> list[tuple[float, float]]:
+    """Runs of segmentation-3.0 frames whose speech probability is over ``threshold``, unpadded.
+
+    The segmentation model hears the quiet far-field speech Silero misses on AMI (docs/
+    diarization.md: trn01, trn07), since it was trained on meetings and normalises the level
+    of each 10 s chunk itself.
+    """
+    from .segmentation import FRAME_SECONDS, frame_time
+
+    active = np.concatenate([[False], activity.speech > threshold, [False]])
+    edges = np.flatnonzero(np.diff(active.astype(np.int8)))
+    starts, ends = edges[::2], edges[1::2] - 1
+    half = FRAME_SECONDS / 2
+    return [
+        (max(0.0, float(frame_time(a)) - half), float(frame_time(b)) + half)
+        for a, b in zip(starts, ends, strict=True)
+    ]
+
+
+def missed_regions(
+    candidates: list[tuple[float, float]], found: list[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """The ``candidates`` that touch none of ``found`` (both sorted).
+
+    The segmentation model's speech is added only where Silero heard nothing at all: where both
+    heard speech, Silero's edges (tuned on dev, with the pauses between people cut) stay; the
+    model's wider edges there were false alarm on every clean dev file (three-excerpts 1.9 ->
+    3.2 %, demo 1.5 -> 1.9 %).
+    """
+    starts = np.array([s for s, _ in found])
+    ends = np.array([e for _, e in found])
+    out: list[tuple[float, float]] = []
+    for start, end in candidates:
+        after = int(np.searchsorted(ends, start, side="right"))  # first found ending after start
+        if after == len(found) or starts[after] >= end:
+            out.append((start, end))
+    return out
+
+
+def union_regions(
+    first: list[tuple[float, float]], second: list[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """Sorted, disjoint regions covering everything either list covers."""
+    out: list[tuple[float, float]] = []
+    for start, end in sorted(first + second):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
 
 
 def energy_regions(
@@ -855,8 +942,18 @@ def diarize_embedded_detailed(
     duration = len(audio) / SAMPLE_RATE
     # Levels are applied as gains (never to a copy of the audio: an hour is 230 MB a copy).
     gain = level_gain(loud_power(audio)) if options.normalize_level else 1.0
-    regions, speech = _find_speech(audio, options, count_known=num_speakers is not None, gain=gain)
-    spans, weights, embeddings = embed_regions(audio, regions, options)
+    activity = None
+    if options.speech_detector != "silero" or options.overlap_threshold < 1.0:
+        from .segmentation import frame_activity
+
+        activity = frame_activity(
+            audio, step=options.segmentation_step, threads=options.torch_threads
+        )
+    embedded, regions, speech = _find_speech(
+        audio, options, count_known=num_speakers is not None, gain=gain, activity=activity
+    )
+    progress.advance(0.1)
+    spans, weights, embeddings = embed_regions(audio, embedded, options)
     if not spans:
         return EmbeddedDiarization([], {}, [])
 
@@ -869,12 +966,14 @@ def diarize_embedded_detailed(
         max_speakers=max_speakers,
         options=options,
     )
-    turns = _resegment(labels, spans, embeddings, regions, speech, duration, options)
-    if num_speakers is not None and num_speakers >= 2 and len({t.speaker for t in turns}) < 2:
+    args = (spans, embeddings, regions, speech, duration, options, activity)
+    turns = _resegment(labels, *args)
+    voices = {t.speaker for t in turns if not t.overlap}
+    if num_speakers is not None and num_speakers >= 2 and len(voices) < 2:
         floor = _min_cluster_weight(weights, options, options.known_min_fraction)
         fallback = largest_clusters(embeddings, weights, 2, floor)
         if fallback is not None:
-            turns = _resegment(fallback, spans, embeddings, regions, speech, duration, options)
+            turns = _resegment(fallback, *args)
     turns = relabel_by_first_appearance(turns)
     return EmbeddedDiarization(turns, _label_centroids(turns, spans, embeddings), regions)
 
@@ -887,12 +986,14 @@ def _resegment(
     speech: list[tuple[float, float]],
     duration: float,
     options: EmbeddedDiarizerOptions,
+    activity: FrameActivity | None = None,
 ) -> list[Turn]:
     """Turns from the Viterbi path over frames scored against each cluster's centroid.
 
     The path runs over the embedded ``regions``; a pause inside one of them that the tighter
     ``speech`` regions leave out is cut from the turns where the voice changes across it
-    (:func:`cut_pauses_at_changes`).
+    (:func:`cut_pauses_at_changes`). Where the segmentation model hears two people at once
+    (``activity``), a second speaker is added as ``overlap`` turns (:func:`overlap_turns`).
     """
     n_frames = int(np.ceil(duration / options.frame))
     scores, _ = frame_scores(
@@ -901,9 +1002,57 @@ def _resegment(
     is_speech = _frame_mask(regions, n_frames, options.frame)
     path = _segment_path(scores, is_speech, options.change_penalty)
     heard = cut_pauses_at_changes(path, is_speech, _frame_mask(speech, n_frames, options.frame))
-    return absorb_short_turns(
+    turns = absorb_short_turns(
         frames_to_turns(path, heard, options.frame, duration), options.min_turn
     )
+    if activity is None or options.overlap_threshold >= 1.0:
+        return turns
+    return turns + overlap_turns(turns, scores, activity, duration, options)
+
+
+def overlap_turns(
+    turns: list[Turn],
+    scores: np.ndarray,
+    activity: FrameActivity,
+    duration: float,
+    options: EmbeddedDiarizerOptions,
+) -> list[Turn]:
+    """A second speaker, as ``overlap`` turns, where segmentation-3.0 hears two people at once.
+
+    The Viterbi path gives each frame one voice, the dominant one; an overlapped frame (overlap
+    probability over ``overlap_threshold``) inside a turn also gets the cluster whose centroid
+    the frame's windows resemble most after the turn's own. (Bredin and Laurent's overlap-aware
+    re-segmentation takes the nearest other speaker in time instead, and a vote of the model's
+    own local speakers was tried too: neither did better on AMI dev, docs/diarization.md.)
+    Runs shorter than ``min_overlap`` are dropped.
+    """
+    frame = options.frame
+    n_frames = len(scores)
+    if n_frames == 0 or scores.shape[1] < 2:
+        return []
+    _, overlap = activity.at((np.arange(n_frames) + 0.5) * frame)
+    index = {f"C{k}": k for k in range(scores.shape[1])}
+    first = np.full(n_frames, -1)
+    for turn in turns:
+        first[int(round(turn.start / frame)) : int(round(turn.end / frame))] = index[turn.speaker]
+    second = np.full(n_frames, -1)
+    for t in np.flatnonzero((overlap > options.overlap_threshold) & (first >= 0)):
+        row = scores[t].copy()
+        row[first[t]] = -np.inf
+        second[t] = int(np.argmax(row))
+    out: list[Turn] = []
+    t = 0
+    while t < n_frames:
+        if second[t] < 0:
+            t += 1
+            continue
+        end = t
+        while end < n_frames and second[end] == second[t]:
+            end += 1
+        if (end - t) * frame >= options.min_overlap - 1e-9:
+            out.append(Turn(t * frame, min(end * frame, duration), f"C{second[t]}", overlap=True))
+        t = end
+    return out
 
 
 def _frame_mask(regions: list[tuple[float, float]], n_frames: int, frame: float) -> np.ndarray:
@@ -957,6 +1106,8 @@ def _label_centroids(
     centres = np.array([(s + e) / 2 for s, e in spans])
     sums: dict[str, np.ndarray] = {}
     for t in turns:
+        if t.overlap:  # a voice under another's: its windows are the other voice's
+            continue
         inside = (centres >= t.start) & (centres < t.end)
         if inside.any():
             sums[t.speaker] = sums.get(t.speaker, 0) + embeddings[inside].sum(0)
