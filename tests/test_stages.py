@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import DEMO, NO_NOISE_REDUCTION, ffmpeg, make_episode, make_show
+from conftest import DEMO, NO_NOISE_REDUCTION, copy_published, ffmpeg, make_episode, make_show
 
 from ppod_audio.batch import plan_episode, process_one
 from ppod_audio.pipeline import ProcessOptions, process_episode
@@ -63,20 +63,33 @@ CHANGES: dict[str, tuple[Callable[[Path, Path], None], list[str]]] = {
 }
 
 
-@pytest.fixture
-def published(tmp_path: Path) -> tuple[Path, Path, Path]:
-    root = make_show(tmp_path / "raw_audio")
-    clip = _clip(tmp_path / "clip.flac", start=0.0)
+@pytest.fixture(scope="module")
+def published_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The episode published once for the module (read-only: each test takes a copy); its first
+    run's plan is checked against what that run did."""
+    base = tmp_path_factory.mktemp("stages")
+    root = make_show(base / "raw_audio")
+    clip = _clip(base / "clip.flac", start=0.0)
     # Without noise reduction (most of a no-speech run's time; tests/test_denoise.py's subject):
     # the plan and the run are what is tested here, eight times over.
     manifest = 'title = "Test episode"\nseason = 1\nepisode = 7\ninputs = ["clip.flac"]\n'
     folder = make_episode(root, "ep", {"clip.flac": clip}, manifest + NO_NOISE_REDUCTION)
-    out = tmp_path / "output"
+    out = base / "output"
     first = plan_episode(folder, out, SPEECH_OFF)
     result = process_episode(folder, ProcessOptions(output_root=out, speech=SPEECH_OFF))
     assert result.ok, result.error
     assert first.stages == ran(result.report["stages"]), (first.stages, result.report["stages"])
-    return root, folder, out
+    return out / "ep"
+
+
+@pytest.fixture
+def published(published_once: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A private copy of :func:`published_once` (show, episode, output and its cache), which the
+    planner must find up to date where it now lies: (show root, episode folder, output root)."""
+    episode = copy_published(published_once, tmp_path)
+    root = tmp_path / "raw_audio"
+    assert plan_episode(root / "ep", episode.parent, SPEECH_OFF).up_to_date
+    return root, root / "ep", episode.parent
 
 
 @pytest.mark.parametrize("change", list(CHANGES))

@@ -91,11 +91,19 @@ track = "tracks/guest.wav"
     assert "Alex Host - Presenter" in txt and "Sam Guest - Guest" in txt
 
 
-def test_silent_tracks_are_refused(show_root: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param(["--no-speech"], id="audio alone"),
+        # The audio path finds the silence while the speech model already works beside it.
+        pytest.param([], id="beside the speech model", marks=pytest.mark.slow),
+    ],
+)
+def test_silent_tracks_are_refused(show_root: Path, tmp_path: Path, options: list[str]) -> None:
     silent = write_wav(tmp_path / "s.wav", np.zeros(RATE * 2, np.float32), RATE)
     manifest = 'title = "x"\n[[speakers]]\nname = "A"\ntrack = "a.wav"\n'
     folder = make_episode(show_root, "silent-tracks", {"a.wav": silent}, manifest)
-    result = CliRunner().invoke(cli, ["process", str(folder), "-o", str(tmp_path / "o")])
+    result = CliRunner().invoke(cli, ["process", str(folder), "-o", str(tmp_path / "o"), *options])
     assert result.exit_code == 2 and "silent" in result.output
 
 
