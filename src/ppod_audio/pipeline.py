@@ -68,7 +68,7 @@ from .publish import (
 )
 from .review import REVIEW_FILE, review_json
 from .speech.naming import name_speakers
-from .speech.stage import SpeechOptions, SpeechResult, run_speech, speech_key
+from .speech.stage import SpeechOptions, SpeechResult, overlaps, run_speech, speech_key
 from .speech.voiceprints import list_voices
 from .stages import plan as plan_stages
 from .stages import survey
@@ -394,6 +394,18 @@ def _threads_beside(child: Beside | None) -> int:
     return max(1, (os.cpu_count() or 1) - 1)
 
 
+def _cores_free(child: Beside | None) -> threading.Event:
+    """When diarization may start beside the recogniser (:mod:`.speech.overlap`): once the
+    audio child has ended (before, the recogniser, the child and the diarizer would share two
+    cores, and the recogniser is the run's critical path), at once when there is none (the
+    recogniser alone leaves most of a core idle: bare faster-whisper averages 1.3 busy cores)."""
+    if child is not None:
+        return child.finished
+    free = threading.Event()
+    free.set()
+    return free
+
+
 def _load_review_model(timer: _Timer) -> threading.Thread:
     """Load the safeguarding review's NER model (spaCy: seconds of imports and weights) in a
     thread while the parent waits for the audio child, so the review after it does not.
@@ -537,6 +549,7 @@ def _process_in(
     # Audio edits (redactions, cuts, tidying) go between cleaning and mastering, and tidying
     # reads this run's word timings: with edits, the audio path waits for the speech.
     beside = speech is None and not reuse_audio and stage_k["edits"] is None
+    ran_speech = speech is None  # the speech models run (and diarization beside recognition)
     loading: threading.Thread | None = None
     kept = KeptProgramme.in_cache(cache.root, clean_k)
     if options.force:
@@ -546,7 +559,8 @@ def _process_in(
             with timer.stage("decode-speech"):
                 heard = load_and_clean(manifest, show, folder, audio=False)
             speech = run_speech(heard, manifest, show, speech_options, terms, timer.stage,
-                                cpu_threads=_threads_beside(child))  # fmt: skip
+                                cpu_threads=_threads_beside(child),
+                                diarize_beside=_cores_free(child))  # fmt: skip
             speech.save(cache, speech_k)
         if child is not None:
             # The parent's core is idle until the child is done: load what the review needs.
@@ -654,6 +668,8 @@ def _process_in(
         if beside:  # their seconds overlap the speech stages' (the wall clock counts them once)
             report["overlapped"] = ["audio start-up", "decode+clean", "master", "export",
                                     "review model"]  # fmt: skip
+        if ran_speech and overlaps(speech_options.diarizer):  # beside the recogniser
+            report.setdefault("overlapped", []).append("diarize")
         # The published document holds words or edits not made by this run's machine: the
         # next run must treat it as the editor's too (see ``publish.edited_document``).
         report["edited"] = persons
