@@ -50,11 +50,12 @@ class Beside(Generic[T]):
         self._abandoned = False
         self._cpu: float | None = None  # the thread's CPU seconds, once it has ended
         self.entry: dict[str, Any] = {}  # its stage's entry (seconds, cpu), once it has ended
+        self._clock: int | None = None  # the thread's CPU clock, read by :meth:`cpu`
         self.thread = threading.Thread(target=progress.in_thread(self._run), daemon=True)
         self.thread.start()
-        self._clock = time.pthread_getcpuclockid(self.thread.ident or 0)
 
     def _run(self) -> None:
+        self._clock = time.pthread_getcpuclockid(threading.get_ident())
         try:
             self.go.wait()
             if self._abandoned:
@@ -73,6 +74,8 @@ class Beside(Generic[T]):
         """The thread's CPU seconds so far (it starts at zero; waiting for ``go`` costs none)."""
         if self._cpu is not None:
             return self._cpu
+        if self._clock is None:  # not running yet
+            return 0.0
         try:
             return time.clock_gettime(self._clock)
         except OSError:  # it ended between the two reads
