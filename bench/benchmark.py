@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -42,6 +43,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "bench"))
+# The ``ppod`` it runs (a fresh process, the venv's script) imports this checkout's code too,
+# not whatever the venv's editable install points at (another worktree's).
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])
+)
 
 from eval_pipeline import make_show  # noqa: E402
 from eval_wer import data_root  # noqa: E402

@@ -55,6 +55,8 @@ def test_audio_child_keeps_a_core_review_model_loads_meanwhile(
     report = json.loads((out / "talk" / "report.json").read_text())
     stages = report["stages"]
     assert "review model" in report["overlapped"], report["overlapped"]
+    # Diarization ran beside the recogniser, in a thread started when the child had ended.
+    assert "diarize" in report["overlapped"], report["overlapped"]
     loading, review = stages["review model"], stages["review"]
     assert loading["cpu"] > 0.5, loading  # spaCy really was loaded there
     assert review["cpu"] < loading["cpu"] / 2, (review, loading)  # and not again in the review

@@ -148,3 +148,45 @@ def test_a_failed_run_is_planned_again_and_reuses_what_is_still_published(
     assert plan.stages == EVERY_RUN and plan.reasons == ["previous run failed"], plan.describe()
     result = process_episode(folder, ProcessOptions(output_root=out, speech=SPEECH_OFF))
     assert result.ok and ran(result.report["stages"]) == plan.stages, result.report["stages"]
+
+
+@pytest.mark.parametrize("change", ["glossary", "loudness target", "inputs"])
+def test_process_runs_the_planned_rows_by_their_run(
+    published: tuple[Path, Path, Path], change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ppod process`` does each stage's work through its row's ``run`` in the table: on a real
+    re-run, the callables called are exactly those of the planned rows (master and export
+    share one, called once), and nothing else does a stage's work."""
+    from dataclasses import replace
+
+    from ppod_audio import stages
+
+    root, folder, out = published
+    apply, expected = CHANGES[change]
+    apply(root, folder)
+    called: list[str] = []
+    recorders: dict[int, Callable[[object], None]] = {}
+
+    def recording(stage: stages.Stage) -> Callable[[object], None]:
+        run = stage.run
+        if id(run) not in recorders:
+            names = [row.name for row in stages.STAGES if row.run is run]
+
+            def record(work: object) -> None:
+                called.append("/".join(names))
+                run(work)  # type: ignore[arg-type]
+
+            recorders[id(run)] = record
+        return recorders[id(run)]
+
+    monkeypatch.setattr(
+        stages, "STAGES", tuple(replace(s, run=recording(s)) for s in stages.STAGES)
+    )
+    plan = plan_episode(folder, out, SPEECH_OFF)
+    assert plan.stages == expected, plan.describe()
+    result = process_episode(folder, ProcessOptions(output_root=out, speech=SPEECH_OFF))
+    assert result.ok, result.error
+    runs = {"master": "master/export", "export": "master/export"}
+    wanted = list(dict.fromkeys(runs.get(name, name) for name in plan.stages))
+    assert called == wanted, (called, plan.stages)
+    assert ran(result.report["stages"]) == plan.stages, result.report["stages"]

@@ -72,19 +72,24 @@ class Beside:
             env=env,
         )  # fmt: skip
         self.outcome: dict[str, Any] | None = None
+        # Set when the child's output ends (it has exited): its core is free for other work.
+        self.finished = threading.Event()
         self.reader = threading.Thread(target=progress.in_thread(self._read), daemon=True)
         self.reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            message = json.loads(line)
-            if "stage" in message:
-                if message["fraction"] == 0.0 and self.on_stage is not None:
-                    self.on_stage(message["stage"])
-                progress.relay(message["stage"], message["fraction"], message["elapsed"])
-            else:
-                self.outcome = message
+        try:
+            for line in self.process.stdout:
+                message = json.loads(line)
+                if "stage" in message:
+                    if message["fraction"] == 0.0 and self.on_stage is not None:
+                        self.on_stage(message["stage"])
+                    progress.relay(message["stage"], message["fraction"], message["elapsed"])
+                else:
+                    self.outcome = message
+        finally:
+            self.finished.set()
 
     def result(self) -> AudioResult:
         code = self.process.wait()

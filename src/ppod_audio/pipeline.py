@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import __version__, progress
+from . import stages as stage_table
 from .audio import decode as decoding
 from .audio.clean import clean
 from .audio.decode import Audio
@@ -68,10 +69,10 @@ from .publish import (
 )
 from .review import REVIEW_FILE, review_json
 from .speech.naming import name_speakers
-from .speech.stage import SpeechOptions, SpeechResult, run_speech, speech_key
+from .speech.stage import SpeechOptions, SpeechResult, overlaps, run_speech, speech_key
 from .speech.voiceprints import list_voices
+from .stages import Facts, Plan, survey
 from .stages import plan as plan_stages
-from .stages import survey
 from .staging import staged
 from .transcript.document import build_document, glossary_terms, load_show_glossary
 from .transcript.model import WARNING_SPEAKER_ID, EpisodeDocument
@@ -394,6 +395,18 @@ def _threads_beside(child: Beside | None) -> int:
     return max(1, (os.cpu_count() or 1) - 1)
 
 
+def _cores_free(child: Beside | None) -> threading.Event:
+    """When diarization may start beside the recogniser (:mod:`.speech.overlap`): once the
+    audio child has ended (before, the recogniser, the child and the diarizer would share two
+    cores, and the recogniser is the run's critical path), at once when there is none (the
+    recogniser alone leaves most of a core idle: bare faster-whisper averages 1.3 busy cores)."""
+    if child is not None:
+        return child.finished
+    free = threading.Event()
+    free.set()
+    return free
+
+
 def _load_review_model(timer: _Timer) -> threading.Thread:
     """Load the safeguarding review's NER model (spaCy: seconds of imports and weights) in a
     thread while the parent waits for the audio child, so the review after it does not.
@@ -503,102 +516,211 @@ def _process_in(
 
     with timer.stage("hash"):
         stage_k = stage_keys(manifest, show, speech_options)
-        clean_k, audio_k, speech_k = stage_k["clean"], stage_k["audio"], stage_k["speech"]
-        terms: list[str] = stage_k["terms"]
-        stage_k["edits"] = audio_edits_key(output_dir, show, speech_k, options.document)
+        stage_k["edits"] = audio_edits_key(output_dir, show, stage_k["speech"], options.document)
 
     # The same plan ``ppod batch --dry-run`` prints (:mod:`ppod_audio.stages`).
     facts = survey(stage_k, output_dir, cache, force=options.force,
                    speech_enabled=speech_options.enabled)  # fmt: skip
-    plan = plan_stages(facts)
-    previous = facts.previous
-    mp3_path = output_dir / f"{slug}.mp3"
-    # Redactions and cuts made since (or kept from) earlier runs: replayed on this run's audio
-    # (their key is in ``stage_k["edits"]``, so the plan re-masters when they change).
-    stored_edits = audio_edits.stored_edits(output_dir, previous, options.document)
-    reuse_audio = not plan.runs("master")
-    speech: SpeechResult | None = None
-    if facts.speech_cached and not options.force:
-        speech = SpeechResult.from_cache(cache, speech_k)
-    if speech is not None:
-        timer.stages["speech"] = {"cached": True, "seconds": 0.0}
-    elif not speech_options.enabled:
-        speech = SpeechResult.off()
-        speech.save(cache, speech_k)  # the planner finds it, as for any speech result
-    published: PublishedAudio | None = None
-    folder = Path()  # the work folder, made only when there is audio work
-    if not reuse_audio or speech is None:
-        cache.root.mkdir(parents=True, exist_ok=True)
-        folder = Path(work.enter_context(
-            tempfile.TemporaryDirectory(prefix=f".work-{slug}-", dir=cache.root)
-        ))  # fmt: skip
-    # The published audio (decode, clean, master, encode) and the speech models share nothing
-    # but the recordings: when both are to run, the audio path runs beside the speech.
-    # Audio edits (redactions, cuts, tidying) go between cleaning and mastering, and tidying
-    # reads this run's word timings: with edits, the audio path waits for the speech.
-    beside = speech is None and not reuse_audio and stage_k["edits"] is None
-    loading: threading.Thread | None = None
-    kept = KeptProgramme.in_cache(cache.root, clean_k)
-    if options.force:
-        kept.remove()  # --force redoes everything, cleaning included
-    with _beside(episode_dir, folder, timer, beside, kept) as child:
-        if speech is None:
-            with timer.stage("decode-speech"):
-                heard = load_and_clean(manifest, show, folder, audio=False)
-            speech = run_speech(heard, manifest, show, speech_options, terms, timer.stage,
-                                cpu_threads=_threads_beside(child))  # fmt: skip
-            speech.save(cache, speech_k)
+    run = _EpisodeRun(episode_dir, output_dir, manifest, show, options, speech_options,
+                      cache, timer, stage_k, facts, plan_stages(facts), early_warnings,
+                      started)  # fmt: skip
+    run.prepare(work)
+    _run_stages(run)
+    return run.report
+
+
+def _run_stages(run: _EpisodeRun) -> None:
+    """The table's stages (:data:`ppod_audio.stages.STAGES`) that the plan names, in its order,
+    each by its ``run``; the text stages every time (they refresh an editor's document).
+
+    The one thing decided here rather than in the table: when the speech models run and the
+    MP3 is made without audio edits (tidying reads this run's words), the stages that may run
+    beside speech (``Stage.beside_speech``: decode+clean, master, export) run in the audio
+    child (:mod:`.beside`) while the parent runs the others, and the parent collects the
+    child's result before the text stages. A callable two rows share runs once."""
+    table = stage_table.STAGES
+    todo = set(run.plan.stages) | {stage.name for stage in table if stage.every_run}
+    if run.speech is None:  # planned, or its cached result could not be read back
+        todo.add("speech")
+    beside = "speech" in todo and "master" in todo and run.keys["edits"] is None
+    in_child = {stage.name for stage in table if stage.beside_speech} if beside else set()
+    done: set[Callable[[Any], None]] = set()
+
+    def run_rows(rows: list[stage_table.Stage]) -> None:
+        for stage in rows:
+            if stage.name in todo and stage.name not in in_child and stage.run not in done:
+                done.add(stage.run)
+                stage.run(run)
+
+    with _beside(run.episode_dir, run.folder, run.timer, beside, run.kept) as child:
+        run.child = child
+        run_rows([stage for stage in table if not stage.every_run])
         if child is not None:
             # The parent's core is idle until the child is done: load what the review needs.
-            loading = _load_review_model(timer)
-            published = _published_from(child, timer)
-    cleaned = published.cleaned if published is not None else None
-    if not reuse_audio and published is None:
-        cleaned = clean_published(manifest, show, folder, timer, kept)
-    trimmed_start = previous["trimmed_start"] if reuse_audio else cleaned.trimmed_start
+            run.loading = _load_review_model(run.timer)
+            run.published = _published_from(child, run.timer)
+    run.overlapped = beside
+    run_rows([stage for stage in table if stage.every_run])
 
-    # Tidying reads word timings: this run's, or (speech off) the published transcript's.
-    tidy_words = speech.words or audio_edits.published_words(output_dir, options.document,
-                                                             trimmed_start, show)  # fmt: skip
-    edits, tidy = audio_edits.edits_for_run(stored_edits, show, tidy_words, trimmed_start)
-    if not reuse_audio and published is None:
-        assert cleaned is not None and cleaned.audio is not None
-        programme = cleaned.audio
-        if edits:
-            with timer.stage("audio edits"):
+
+@dataclass
+class _EpisodeRun:
+    """One run of one episode: its settings and plan, and what each stage has made so far.
+
+    Its methods are the stages' work (the table's ``run`` callables call them,
+    :class:`ppod_audio.stages.EpisodeWork`); :func:`_run_stages` calls them in the table's order.
+    """
+
+    episode_dir: Path
+    output_dir: Path
+    manifest: EpisodeManifest
+    show: ShowConfig
+    options: ProcessOptions
+    speech_options: SpeechOptions
+    cache: Cache
+    timer: _Timer
+    keys: dict[str, Any]  # ``stage_keys`` and the audio edits' key
+    facts: Facts
+    plan: Plan
+    early_warnings: list[str]
+    started: float  # perf_counter at the start, for the report's elapsed seconds
+    folder: Path = Path()  # the work folder, made only when there is audio work
+    kept: KeptProgramme | None = None
+    stored_edits: list[Any] = field(default_factory=list)
+    speech: SpeechResult | None = None
+    ran_speech: bool = False  # the speech models ran in this run
+    child: Beside | None = None
+    overlapped: bool = False  # the audio child made the MP3 beside the speech models
+    loading: threading.Thread | None = None  # the review's model, loading in a thread
+    cleaned: CleanedEpisode | None = None
+    published: PublishedAudio | None = None
+    edits: list[Any] | None = None  # this run's audio edits, once the words are known
+    tidy: Any = None
+    machine: EpisodeDocument | None = None
+    document: EpisodeDocument | None = None
+    words_k: str = ""
+    persons: bool = False
+    warnings: list[str] = field(default_factory=list)
+    naming: dict[str, dict[str, Any]] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def makes_audio(self) -> bool:
+        """The MP3 is made in this run (not the published one reused)."""
+        return self.plan.runs("master")
+
+    @property
+    def trimmed_start(self) -> float:
+        if not self.makes_audio:
+            assert self.facts.previous is not None
+            return self.facts.previous["trimmed_start"]
+        cleaned = self.published.cleaned if self.published else self.cleaned
+        assert cleaned is not None
+        return cleaned.trimmed_start
+
+    def prepare(self, work: contextlib.ExitStack) -> None:
+        """What the stages start from: the speech result the plan reuses, the audio edits to
+        replay, the work folder."""
+        # Redactions and cuts made since (or kept from) earlier runs: replayed on this run's
+        # audio (their key is in ``keys["edits"]``, so the plan re-masters when they change).
+        self.stored_edits = audio_edits.stored_edits(self.output_dir, self.facts.previous,
+                                                     self.options.document)  # fmt: skip
+        speech_k = self.keys["speech"]
+        if self.facts.speech_cached and not self.options.force:
+            self.speech = SpeechResult.from_cache(self.cache, speech_k)
+        if self.speech is not None:
+            self.timer.stages["speech"] = {"cached": True, "seconds": 0.0}
+        elif not self.speech_options.enabled:
+            self.speech = SpeechResult.off()
+            self.speech.save(self.cache, speech_k)  # the planner finds it, as for any result
+        if self.makes_audio or self.speech is None:
+            self.cache.root.mkdir(parents=True, exist_ok=True)
+            self.folder = Path(work.enter_context(tempfile.TemporaryDirectory(
+                prefix=f".work-{self.manifest.slug}-", dir=self.cache.root)))  # fmt: skip
+        self.kept = KeptProgramme.in_cache(self.cache.root, self.keys["clean"])
+        if self.options.force:
+            self.kept.remove()  # --force redoes everything, cleaning included
+
+    # --- the stages' work (``stages.STAGES``) ---------------------------------------------
+
+    def clean(self) -> None:
+        """decode+clean: the programme the MP3 is made from, decoded and cleaned (or read back
+        from the kept copy). It runs for the speech models too, which decode their own 16 kHz
+        copy of the recording as it came (:meth:`recognise`)."""
+        if self.makes_audio and self.cleaned is None:
+            self.cleaned = clean_published(self.manifest, self.show, self.folder, self.timer,
+                                           self.kept)  # fmt: skip
+
+    def recognise(self) -> None:
+        """speech: words and turns from the recording as it came, cached under the speech key;
+        diarization beside recognition once the audio child is done (:mod:`.speech.overlap`)."""
+        with self.timer.stage("decode-speech"):
+            heard = load_and_clean(self.manifest, self.show, self.folder, audio=False)
+        self.speech = run_speech(heard, self.manifest, self.show, self.speech_options,
+                                 self.keys["terms"], self.timer.stage,
+                                 cpu_threads=_threads_beside(self.child),
+                                 diarize_beside=_cores_free(self.child))  # fmt: skip
+        self.speech.save(self.cache, self.keys["speech"])
+        self.ran_speech = True
+
+    def make_mp3(self) -> None:
+        """master and export (one pass makes both, :func:`.audio.master.master_to_mp3`): this
+        run's audio edits rendered into the cleaned programme, mastered with the content
+        warning in front, encoded and measured."""
+        self.clean()  # the kept copy read back when the plan did not clean again
+        self._settle_edits()
+        assert self.cleaned is not None and self.cleaned.audio is not None
+        programme = self.cleaned.audio
+        if self.edits:
+            with self.timer.stage("audio edits"):
                 programme = audio_edits.render_audio(
-                    cleaned.audio, edits, trimmed_start, show.safeguarding.redact_with,
-                    folder / "edited.f32")  # fmt: skip
-        published = master_published(cleaned, programme, show, folder, timer)
+                    self.cleaned.audio, self.edits, self.trimmed_start,
+                    self.show.safeguarding.redact_with, self.folder / "edited.f32")  # fmt: skip
+        self.published = master_published(self.cleaned, programme, self.show, self.folder,
+                                          self.timer)  # fmt: skip
 
-    output_dir.mkdir(parents=True, exist_ok=True)
-    # Every output is staged and the set published at once when the block ends cleanly
-    # (MP3, episode.json and report.json last); a failure inside leaves the previous set.
-    with staged(output_dir) as staging:
-        target_mp3 = staging.path(mp3_path, rank=1)
-        if reuse_audio:
+    def _settle_edits(self) -> None:
+        """This run's audio edits (redactions, cuts, tidying), once: tidying reads word timings,
+        this run's or (speech off) the published transcript's."""
+        if self.edits is not None:
+            return
+        assert self.speech is not None
+        tidy_words = self.speech.words or audio_edits.published_words(
+            self.output_dir, self.options.document, self.trimmed_start, self.show)  # fmt: skip
+        self.edits, self.tidy = audio_edits.edits_for_run(
+            self.stored_edits, self.show, tidy_words, self.trimmed_start)  # fmt: skip
+
+    def _audio_made(self) -> tuple[float, float, dict[str, Any]]:
+        """The content warning's offset, the MP3's duration and its loudness: this run's, or
+        the published MP3's when it is reused."""
+        if not self.makes_audio:
+            previous = self.facts.previous
             assert previous is not None
-            offset, duration = previous["intro_offset"], previous["duration"]
-            loudness = previous["loudness"]
-            timer.stages["master"] = {"cached": True, "seconds": 0.0}
-            assert facts.mp3 is not None
-            shutil.copyfile(facts.mp3, target_mp3)
-        else:
-            assert published is not None
-            shutil.move(published.mp3, target_mp3)
-            mastered = published.mastered
-            offset, duration = mastered.offset, mastered.duration
-            loudness = {"input": mastered.input, "output": mastered.output,
-                        "target_lufs": show.loudness.target_lufs,
-                        "true_peak_limit_dbtp": show.loudness.true_peak_dbtp,
-                        "gain_passes": mastered.gain_passes, "encodes": mastered.encodes,
-                        "measured_by": "ffmpeg ebur128 on the published MP3"}  # fmt: skip
+            return previous["intro_offset"], previous["duration"], previous["loudness"]
+        assert self.published is not None
+        mastered = self.published.mastered
+        loudness = {"input": mastered.input, "output": mastered.output,
+                    "target_lufs": self.show.loudness.target_lufs,
+                    "true_peak_limit_dbtp": self.show.loudness.true_peak_dbtp,
+                    "gain_passes": mastered.gain_passes, "encodes": mastered.encodes,
+                    "measured_by": "ffmpeg ebur128 on the published MP3"}  # fmt: skip
+        return mastered.offset, mastered.duration, loudness
 
-        with timer.stage("document"):
+    def build(self) -> None:
+        """document: speakers named, the machine's document built on this run's clock, and the
+        document to publish (an editor's, kept while its words still fit)."""
+        self._settle_edits()
+        assert self.speech is not None and self.edits is not None
+        manifest, show, speech, edits = self.manifest, self.show, self.speech, self.edits
+        trimmed_start = self.trimmed_start
+        offset, duration, _ = self._audio_made()
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        if not self.makes_audio:
+            self.timer.stages["master"] = {"cached": True, "seconds": 0.0}
+        with self.timer.stage("document"):
             # How each cluster was named, for report.json (redone every run, never cached).
-            naming: dict[str, dict[str, Any]] = {}
             speakers, clusters, named_warnings = name_speakers(
-                speech, manifest, show, naming, voices=list_voices(show.path(show.voices))
+                speech, manifest, show, self.naming, voices=list_voices(show.path(show.voices))
             )
             # The episode's warnings: the speech result's own, then the later stages'.
             warnings = sorted(set(speech.warnings) | set(named_warnings))
@@ -618,52 +740,94 @@ def _process_in(
             )
             machine = audio_edits.apply_edits(machine, edits, trimmed_start)
             machine = machine.model_copy(update={"duration": round(duration, 3)})
-            warnings += [w for w in early_warnings if w not in warnings]
-            document, words_k = _keep_editors_work(
-                output_dir, previous, machine, speech_k, stage_k["inputs"], trimmed_start,
-                options.force, speech_options.enabled, warnings, options.document)  # fmt: skip
+            warnings += [w for w in self.early_warnings if w not in warnings]
+            document, self.words_k = _keep_editors_work(
+                self.output_dir, self.facts.previous, machine, self.keys["speech"],
+                self.keys["inputs"], trimmed_start, self.options.force,
+                self.speech_options.enabled, warnings, self.options.document)  # fmt: skip
             # Whose document this is, decided before the redactions are enforced on it (that
             # makes a copy even of the machine's own, which must not count as a person's).
-            persons = document is not machine
-            document = audio_edits.enforce_redactions(document, machine.audio_edits, trimmed_start)
-        with timer.stage("publish"):
-            stage_recognised(staging, output_dir, machine)
-            written_sha256 = stage_transcripts(staging, document, output_dir, show, target_mp3)
-        if loading is not None:
-            loading.join()
-        with timer.stage("review"):
-            review = safeguarding_review(output_dir, manifest, show, document, cache,
-                                         audio=target_mp3)  # fmt: skip
-            staging.write_bytes(output_dir / REVIEW_FILE, review_json(review).encode("utf-8"))
+            self.persons = document is not machine
+            self.document = audio_edits.enforce_redactions(document, machine.audio_edits,
+                                                           trimmed_start)  # fmt: skip
+        self.machine, self.warnings = machine, warnings
 
+    def publish(self) -> None:
+        """publish: the MP3, the transcripts, the review and report.json staged and published
+        as one set (:mod:`.staging`; the MP3, episode.json and report.json last): a failure
+        leaves the previous set."""
+        assert self.machine is not None and self.document is not None
+        output_dir, show, manifest, timer = self.output_dir, self.show, self.manifest, self.timer
+        offset, duration, loudness = self._audio_made()
+        with staged(output_dir) as staging:
+            target_mp3 = staging.path(output_dir / f"{manifest.slug}.mp3", rank=1)
+            if self.makes_audio:
+                assert self.published is not None
+                shutil.move(self.published.mp3, target_mp3)
+            else:
+                assert self.facts.mp3 is not None
+                shutil.copyfile(self.facts.mp3, target_mp3)
+            with timer.stage("publish"):
+                stage_recognised(staging, output_dir, self.machine)
+                written_sha256 = stage_transcripts(staging, self.document, output_dir, show,
+                                                   target_mp3)  # fmt: skip
+            if self.loading is not None:
+                self.loading.join()
+            with timer.stage("review"):
+                review = safeguarding_review(output_dir, manifest, show, self.document,
+                                             self.cache, audio=target_mp3)  # fmt: skip
+                staging.write_bytes(output_dir / REVIEW_FILE, review_json(review).encode("utf-8"))
+            report = self._report(offset, duration, loudness, written_sha256, review)
+            staging.write_bytes(output_dir / "report.json", report_json(report).encode("utf-8"),
+                                rank=2)  # fmt: skip
+        self.report = report
+
+    def _report(
+        self,
+        offset: float,
+        duration: float,
+        loudness: dict[str, Any],
+        written_sha256: str,
+        review: Review,
+    ) -> dict[str, Any]:
+        keys = self.keys
         keys = {
-            "inputs": stage_k["inputs"],
-            "clean": clean_k,
-            "audio": audio_k,
+            "inputs": keys["inputs"],
+            "clean": keys["clean"],
+            "audio": keys["audio"],
             # The speech result the published words came from (a run without speech
             # recognition keeps the earlier words, and with them their key).
-            "speech": words_k,
-            "text": stage_k["text"],
-            "glossary": stage_k["glossary"],
+            "speech": self.words_k,
+            "text": keys["text"],
+            "glossary": keys["glossary"],
             "document": written_sha256,
-            "edits": stage_k["edits"],
+            "edits": keys["edits"],
         }
-        made = Made(document, loudness, offset, duration, trimmed_start, warnings, naming)
-        report = _report(manifest, show, speech, made, timer, keys, time.perf_counter() - started)
-        report["source"] = str(Path(episode_dir).resolve())
-        if beside:  # their seconds overlap the speech stages' (the wall clock counts them once)
+        assert self.speech is not None and self.document is not None and self.edits is not None
+        made = Made(self.document, loudness, offset, duration, self.trimmed_start, self.warnings,
+                    self.naming)  # fmt: skip
+        report = _report(self.manifest, self.show, self.speech, made, self.timer, keys,
+                         time.perf_counter() - self.started)  # fmt: skip
+        report["source"] = str(Path(self.episode_dir).resolve())
+        if self.overlapped:  # their seconds overlap the speech stages' (counted once by the clock)
             report["overlapped"] = ["audio start-up", "decode+clean", "master", "export",
                                     "review model"]  # fmt: skip
+        if self.ran_speech and overlaps(self.speech_options.diarizer):  # beside the recogniser
+            report.setdefault("overlapped", []).append("diarize")
         # The published document holds words or edits not made by this run's machine: the
         # next run must treat it as the editor's too (see ``publish.edited_document``).
-        report["edited"] = persons
+        report["edited"] = self.persons
         # Noise and hum reduction: what was done, pause floor and DNSMOS before and after.
-        report["cleaning"] = previous.get("cleaning") if reuse_audio and previous else cleaned.noise
+        previous = self.facts.previous
+        if self.makes_audio:
+            cleaned = self.published.cleaned if self.published else self.cleaned
+            assert cleaned is not None
+            report["cleaning"] = cleaned.noise
+        else:
+            report["cleaning"] = previous.get("cleaning") if previous else None
         report["review"], report["ready"] = review.summary(), review.ready
-        report["audio_edits"] = audio_edits.edits_report(edits, tidy)
-        staging.write_bytes(output_dir / "report.json", report_json(report).encode("utf-8"),
-                            rank=2)  # fmt: skip
-    return report
+        report["audio_edits"] = audio_edits.edits_report(self.edits, self.tidy)
+        return report
 
 
 def review_allow_list(show: ShowConfig, manifest: EpisodeManifest) -> list[str]:

@@ -1,8 +1,10 @@
-"""The stages of one episode, as data: what each depends on and when its last result is kept.
+"""The stages of one episode, as data: what each depends on, when its last result is kept, and
+the callable that does its work.
 
-``pipeline._process_in`` runs what :func:`plan` says must run, and ``batch.plan_episode`` prints
-the same plan (``ppod batch --dry-run``), so the dry run says what processing then does by
-construction, not by a second copy of the rules. A stage re-runs when the key it depends on
+``pipeline._process_in`` runs what :func:`plan` says must run, each stage by its row's ``run``
+(``pipeline._run_stages``), and ``batch.plan_episode`` prints the same plan
+(``ppod batch --dry-run``), so the dry run says what processing then does by construction, not
+by a second copy of the rules. A stage re-runs when the key it depends on
 moved (``pipeline.stage_keys``), when its last result is gone, or when a stage it reads from
 re-runs. The document stages run on every ``ppod process`` (they are cheap and refresh an
 editor's document); the plan lists them only when the batch must run the episode at all.
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .cache import Cache
 from .errors import PpodError
@@ -48,6 +50,43 @@ class Facts:
         return self.old.get(key) != self.keys.get(key)
 
 
+class EpisodeWork(Protocol):
+    """One episode's run as the stages' ``run`` callables see it (``pipeline._EpisodeRun``):
+    the settings, the plan, and what the stages before made. Each method is one stage's work."""
+
+    def clean(self) -> None: ...
+    def recognise(self) -> None: ...
+    def make_mp3(self) -> None: ...
+    def build(self) -> None: ...
+    def publish(self) -> None: ...
+
+
+def _decode_clean(work: EpisodeWork) -> None:
+    """Decode and clean the programme the MP3 is made from (the kept copy read back instead
+    when there is one); the speech models decode their own copy as part of theirs."""
+    work.clean()
+
+
+def _speech(work: EpisodeWork) -> None:
+    """Words and speaker turns from the recording, cached under the speech key."""
+    work.recognise()
+
+
+def _master_export(work: EpisodeWork) -> None:
+    """Audio edits, mastering and the MP3's encode and measurement: one pass makes both."""
+    work.make_mp3()
+
+
+def _document(work: EpisodeWork) -> None:
+    """Name the speakers and build the document (the editor's kept while it fits)."""
+    work.build()
+
+
+def _publish(work: EpisodeWork) -> None:
+    """Transcripts, MP3, review list and report.json published as one set."""
+    work.publish()
+
+
 @dataclass(frozen=True)
 class Stage:
     """One row of the table."""
@@ -55,6 +94,8 @@ class Stage:
     name: str  # in the plan, and in report.json's ``stages`` unless ``steps`` say otherwise
     key: str  # the stage key (``pipeline.stage_keys``) its result depends on
     reuse: Callable[[Facts], bool]  # whether its last result stands (upstream aside)
+    # Does the stage's work; rows that share one (master and export) run it once.
+    run: Callable[[EpisodeWork], None]
     changed: str = ""  # why it re-runs when its key moved
     missing: str = ""  # why it re-runs when its key did not (the result is gone)
     # The names report.json records for its work (the speech stage times its two models apart).
@@ -65,6 +106,12 @@ class Stage:
     kept: Callable[[Facts], bool] | None = None
     # Other keys its result depends on: (key, why it re-runs when that key moved).
     also: tuple[tuple[str, str], ...] = ()
+    # It needs only the recordings: when the speech models run, it runs in the audio child
+    # beside them (``pipeline._run_stages``, :mod:`.beside`).
+    beside_speech: bool = False
+    # ``ppod process`` runs it every time (cheap, and it refreshes an editor's document); the
+    # plan lists it only when the batch must run the episode at all.
+    every_run: bool = False
 
     def recorded(self) -> tuple[str, ...]:
         return self.steps or (self.name,)
@@ -90,17 +137,19 @@ STAGES: tuple[Stage, ...] = (
     # Decoding serves the speech models (16 kHz) and mastering (full rate): it runs for them.
     # The cleaned programme is kept (the clean key: recordings and cleaning settings), so a
     # re-master (an audio edit, a loudness or MP3 setting) reads it back instead.
-    Stage("decode+clean", "clean", lambda facts: True, after=("speech", "master"),
-          kept=lambda facts: facts.cleaned_kept and not facts.force),
-    Stage("speech", "speech", _speech_reused, "model or speech settings changed",
+    Stage("decode+clean", "clean", lambda facts: True, _decode_clean, after=("speech", "master"),
+          kept=lambda facts: facts.cleaned_kept and not facts.force, beside_speech=True),
+    Stage("speech", "speech", _speech_reused, _speech, "model or speech settings changed",
           "speech result missing from the cache", steps=("transcribe", "diarize")),
-    Stage("master", "audio", _audio_reused, _AUDIO_CHANGED, "published MP3 missing",
-          also=_EDITS),
-    Stage("export", "audio", _audio_reused, _AUDIO_CHANGED, "published MP3 missing",
-          also=_EDITS),
-    Stage("document", "text", _text_reused, after=("speech", "master")),
+    Stage("master", "audio", _audio_reused, _master_export, _AUDIO_CHANGED,
+          "published MP3 missing", also=_EDITS, beside_speech=True),
+    Stage("export", "audio", _audio_reused, _master_export, _AUDIO_CHANGED,
+          "published MP3 missing", also=_EDITS, beside_speech=True),
+    Stage("document", "text", _text_reused, _document, after=("speech", "master"),
+          every_run=True),
     # Publishing includes the safeguarding review list written beside the transcripts.
-    Stage("publish", "text", _text_reused, steps=("publish", "review"), after=("document",)),
+    Stage("publish", "text", _text_reused, _publish, steps=("publish", "review"),
+          after=("document",), every_run=True),
 )  # fmt: skip
 
 STAGE_NAMES = tuple(stage.name for stage in STAGES)

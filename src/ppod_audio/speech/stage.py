@@ -9,6 +9,7 @@ speech model again.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -171,10 +172,16 @@ def run_speech(
     terms: list[str],
     stage: StageTimer,
     cpu_threads: int = 0,
+    diarize_beside: threading.Event | None = None,
 ) -> SpeechResult:
     """Recognise and diarize the episode's 16 kHz copy. ``cpu_threads``: the recogniser's CPU
     threads (0: one per core), fewer when another process works beside it (the pipeline's
-    audio child); not in the speech key, since the words do not depend on it."""
+    audio child); not in the speech key, since the words do not depend on it.
+
+    ``diarize_beside``: diarize in a thread beside the recogniser (:mod:`.overlap`), started
+    when the event is set (the pipeline sets it when its audio child is done) or when the words
+    are in, whichever is first; ``None``: after the words, in this thread. The result is the
+    same either way."""
     if not options.enabled:
         return SpeechResult.off()
     result = SpeechResult(model=options.model, diarizer=options.diarizer)
@@ -190,21 +197,40 @@ def run_speech(
     audio16 = cleaned.speech16
     result.audio_seconds = len(audio16) / SPEECH_RATE
 
-    with stage("transcribe") as entry:
-        result.words = _transcribe(
-            audio16, options, show.speech.prompt, terms, show.speech.beam_size,
-            [speaker.name for speaker in manifest.speakers], cpu_threads,
-        )  # fmt: skip
-        from .transcribe import pick_threads
+    def diarize() -> Diarized:
+        return _diarize(audio16, cleaned, manifest, show, options)
 
-        entry["threads"] = pick_threads(cpu_threads)
-    result.timings["transcribe"] = entry["seconds"]
+    beside = None
+    if diarize_beside is not None and overlaps(options.diarizer):
+        from .overlap import Beside
 
-    with stage("diarize") as entry:
-        diarized = _diarize(audio16, cleaned, manifest, show, options)
-        result.diarizer_used, result.turns = diarized.backend, diarized.turns
-        result.track_speakers, result.embeddings = diarized.track_speakers, diarized.embeddings
-    result.timings["diarize"] = entry["seconds"]
+        beside = Beside("diarize", diarize, diarize_beside, stage)
+    try:
+        with stage("transcribe") as entry:
+            result.words = _transcribe(
+                audio16, options, show.speech.prompt, terms, show.speech.beam_size,
+                [speaker.name for speaker in manifest.speakers], cpu_threads,
+            )  # fmt: skip
+            from .transcribe import pick_threads
+
+            entry["threads"] = pick_threads(cpu_threads)
+            diarizer_cpu = beside.cpu() if beside is not None else 0.0
+        # The process's CPU in the stage, less what the diarizing thread spent meanwhile.
+        if "cpu" in entry:
+            entry["cpu"] = round(entry["cpu"] - diarizer_cpu, 3)
+        result.timings["transcribe"] = entry["seconds"]
+        if beside is not None:
+            diarized, timed = beside.result(), beside.entry
+        else:
+            with stage("diarize") as timed:
+                diarized = diarize()
+    except BaseException:
+        if beside is not None:
+            beside.abandon()
+        raise
+    result.diarizer_used, result.turns = diarized.backend, diarized.turns
+    result.track_speakers, result.embeddings = diarized.track_speakers, diarized.embeddings
+    result.timings["diarize"] = timed["seconds"]
     result.warnings += speaker_count_warnings(
         result.turns, len(manifest.speakers), result.diarizer_used
     )
@@ -214,6 +240,13 @@ def run_speech(
 
         result.words = assign_speakers(result.words, result.turns)
     return result
+
+
+def overlaps(diarizer: str | None) -> bool:
+    """Whether ``diarizer`` may run beside the recogniser: the in-package ones, whose threads
+    are known (the embedded one: one torch and one onnxruntime thread; tracks: numpy). The
+    pyannote pipeline sets its own torch threads for the whole process, so it runs after."""
+    return diarizer in ("embedded", "tracks")
 
 
 def speaker_count_warnings(turns: list[Turn], listed: int, backend: str | None) -> list[str]:
