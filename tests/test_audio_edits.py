@@ -28,10 +28,6 @@ from ppod_audio.cli import cli
 from ppod_audio.edit.history import save_document
 from ppod_audio.transcript.model import Segment, Speaker, Word, load_document
 
-# The review's spaCy model (with the torch import it brings, ~4 CPU s) loads once per process:
-# these tests share one xdist worker (``--dist loadgroup``) so the fast tier pays it once.
-pytestmark = pytest.mark.xdist_group("ner")
-
 RATE = 44100
 WORDS = ["Hello", "and", "welcome,", "Jessica", "Smithers", "talked", "about", "the", "case",
          "today."]  # fmt: skip

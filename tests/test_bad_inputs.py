@@ -46,9 +46,6 @@ TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
 from conftest import REPO, ffmpeg, make_show, without_noise_reduction, write_wav  # noqa: E402
 
-# Every case shares the module's template and results: one xdist worker builds them, not two.
-pytestmark = pytest.mark.xdist_group("bad_inputs")
-
 SRC = REPO / "src"
 PPOD = [sys.executable, "-c", "from ppod_audio.cli import main; main()"]
 UNSHARE = shutil.which("unshare")

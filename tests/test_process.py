@@ -443,7 +443,6 @@ def test_demo_talkers_levelled_within_2_lu(published_demo: Path) -> None:
     assert max(levels.values()) - min(levels.values()) <= 2.0, levels
 
 
-@pytest.mark.xdist_group("ner")  # the review's model: see tests/test_review.py
 def test_reprocessing_keeps_or_backs_up_an_edited_document(show_root: Path, tmp_path: Path):
     """A re-run keeps an editor's episode.json (the content warning's speaker following
     show.toml), and an edited episode.json that no longer parses is replaced only after its

@@ -37,10 +37,6 @@ from ppod_audio.transcript.model import (
     segment_from_words,
 )
 
-# The review's spaCy model (with the torch import it brings, ~4 CPU s) loads once per process:
-# these tests share one xdist worker (``--dist loadgroup``) so the fast tier pays it once.
-pytestmark = pytest.mark.xdist_group("ner")
-
 PPOD = Path(sys.executable).with_name("ppod")
 CAST = ["Steve Macabee", "Jasmine Wark", "Rebecca Leggett"]
 ALLOW = ["Somerset", "Avon and Somerset Constabulary", "Somerset Safeguarding Children Partnership"]
