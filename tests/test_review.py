@@ -410,19 +410,24 @@ def test_an_unchanged_document_is_reviewed_without_loading_spacy(tmp_path: Path)
         "root = Path(sys.argv[1])\n"
         "doc = EpisodeDocument.model_validate_json((root / 'doc.json').read_text())\n"
         "manifest = EpisodeManifest(title='T', speakers=[{'name': 'Jasmine Wark'}])\n"
-        "review = safeguarding_review(root, manifest, ShowConfig(), doc, Cache(root / 'cache'))\n"
+        "force = sys.argv[2] == 'force'\n"
+        "review = safeguarding_review(root, manifest, ShowConfig(), doc, Cache(root / 'cache'),\n"
+        "                             force=force)\n"
         "print(json.dumps({'spacy': 'spacy' in sys.modules,\n"
         "                  'items': sorted(i.text for i in review.items)}))\n"
     )
 
-    def run() -> dict:
-        out = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True,
-                             text=True, check=True)  # fmt: skip
+    def run(mode: str = "") -> dict:
+        out = subprocess.run([sys.executable, "-c", script, str(tmp_path), mode],
+                             capture_output=True, text=True, check=True)  # fmt: skip
         return json.loads(out.stdout)
 
     first, second = run(), run()
     assert first["spacy"] and first["items"], first
     assert not second["spacy"] and second["items"] == first["items"]
+    # --force redoes everything, the review too (a benchmark of a forced run pays for it).
+    forced = run("force")
+    assert forced["spacy"] and forced["items"] == first["items"]
 
 
 def test_new_rules_review_an_unchanged_document_again(

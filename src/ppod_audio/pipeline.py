@@ -775,7 +775,8 @@ class _EpisodeRun:
                 self.loading.join()
             with timer.stage("review"):
                 review = safeguarding_review(output_dir, manifest, show, self.document,
-                                             self.cache, audio=target_mp3)  # fmt: skip
+                                             self.cache, audio=target_mp3,
+                                             force=self.options.force)  # fmt: skip
                 staging.write_bytes(output_dir / REVIEW_FILE, review_json(review).encode("utf-8"))
             report = self._report(offset, duration, loudness, written_sha256, review)
             staging.write_bytes(output_dir / "report.json", report_json(report).encode("utf-8"),
@@ -843,13 +844,15 @@ def safeguarding_review(
     document: EpisodeDocument,
     cache: Cache | None = None,
     audio: Path | None = None,
+    force: bool = False,
 ) -> Review:
     """The review of the published document; decisions on items still there survive.
 
     ``audio`` (the published MP3) lets the review hear the places where a name is said again.
 
     The undecided list is cached on the document and settings: an unchanged re-run must not load
-    spaCy (about 4 s) to find the same items again."""
+    spaCy (about 4 s) to find the same items again. ``force`` (``--force``: redo everything)
+    builds it again and replaces the cached one."""
     from importlib.metadata import version
 
     from .review import (
@@ -866,7 +869,7 @@ def safeguarding_review(
     allow = review_allow_list(show, manifest)
     key = make_key("review", document.model_dump(mode="json"), roster, settings.model_dump(),
                    allow, version(NER_DISTRIBUTION), RULES_VERSION)  # fmt: skip
-    found = cache.get("review", key) if cache is not None else None
+    found = cache.get("review", key) if cache is not None and not force else None
     if found:
         review = Review.model_validate(found)
     else:
