@@ -368,7 +368,10 @@ def parse_overrides(pairs: list[str]) -> EmbeddedDiarizerOptions:
     for pair in pairs:
         key, value = pair.split("=", 1)
         kind = {
-            "float": float, "int": int, "str": str, "bool": lambda v: v.lower() in ("1", "true")
+            "float": float,
+            "int": int,
+            "str": str,
+            "bool": lambda v: v.lower() in ("1", "true"),
         }[str(types[key])]
         setattr(options, key, kind(value))
     return options

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import tomllib
@@ -439,3 +440,14 @@ def copy_published(published: Path, target: Path) -> Path:
     report["source"] = str(target / "raw_audio" / published.name)
     (episode / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     return episode
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open a connection fails the test instead of reaching out."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network access attempted: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)

@@ -10,7 +10,6 @@ where pyannote is installed (``scripts/test`` runs it in ``.venv-pyannote``) and
 from __future__ import annotations
 
 import io
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -25,17 +24,6 @@ RATE = 16000
 # Two demo voices (the repository's own recordings): steve 0.5-9.5 s, rebecca 7.0-16.0 s, so
 # both talk at once from 7.0 to 9.5 s.
 STEVE, REBECCA, BOTH = (0.5, 9.5), (7.0, 16.0), (7.0, 9.5)
-
-
-@pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any attempt to open a connection fails the test instead of reaching out."""
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError(f"network access attempted: {args}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 def crosstalk() -> np.ndarray:
@@ -81,10 +69,10 @@ def test_loads_offline_and_hears_speech_and_silence(no_network: None) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.pyannote  # scripts/test runs it in .venv-pyannote
 def test_frames_equal_pyannote_audio_on_real_speech() -> None:
     """The re-implemented PyanNet gives pyannote.audio's own outputs (its ``Model`` loaded from
     the same checkpoint) on chunks of real speech, one voice and two at once."""
-    pytest.importorskip("pyannote.audio", reason="pyannote.audio runs in .venv-pyannote only")
     import torch
     from pyannote.audio import Model
 
@@ -165,7 +153,6 @@ def test_without_the_overlap_detector_one_voice_per_frame() -> None:
         for b in turns
         if a is not b
     )
-
 
 
 def test_model_speech_is_added_only_where_silero_heard_nothing() -> None:

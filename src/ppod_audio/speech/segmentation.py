@@ -30,10 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..defaults import SPEECH_RATE
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch
 
-SAMPLE_RATE = 16000
+SAMPLE_RATE = SPEECH_RATE  # the network was trained at 16 kHz, the rate speech is heard at
 CHUNK_SAMPLES = 160_000  # the 10 s chunks the model was trained on
 FRAME_SAMPLES = 270  # output frame step: the SincNet strides (10 * 3 * 3 * 3)
 RECEPTIVE_SAMPLES = 991  # one output frame's receptive field
