@@ -378,8 +378,12 @@ def test_ppod_edit_never_puts_the_token_on_a_command_line(episode: Path, tmp_pat
     $BROWSER) on the launch file: its arguments, what `ps` shows, carry no token."""
     argv_file = tmp_path / "browser-argv.json"
     recorder = tmp_path / "browser"
-    recorder.write_text(f"#!{sys.executable}\nimport json, sys\n"
-                        f"open({str(argv_file)!r}, 'w').write(json.dumps(sys.argv))\n")  # fmt: skip
+    # Written whole then renamed: the test must never read a file the recorder is still writing
+    # (under load it read an empty one).
+    part = argv_file.with_suffix(".part")
+    recorder.write_text(f"#!{sys.executable}\nimport json, os, sys\n"
+                        f"open({str(part)!r}, 'w').write(json.dumps(sys.argv))\n"
+                        f"os.replace({str(part)!r}, {str(argv_file)!r})\n")  # fmt: skip
     recorder.chmod(0o755)
     env = {**os.environ, "BROWSER": str(recorder),
            "PYTHONPATH": str(Path(__file__).parents[1] / "src")}  # fmt: skip
