@@ -52,7 +52,7 @@ class Word(_Model):
         False,
         description=(
             "Part of the correction of the word before: one correction written as several words"
-            " (\"Beapod\" -> \"P Pod\"), each recording the whole heard phrase; undone together."
+            ' ("Beapod" -> "P Pod"), each recording the whole heard phrase; undone together.'
         ),
     )
 
