@@ -251,7 +251,8 @@ function undoButton(word, si, wi) {
 }
 
 // The heard phrase as words again, sharing the correction's time in proportion to their length
-// (as transcript/clean.py's spread shares it the other way), rounded to the millisecond.
+// (as transcript/clean.py's spread shares it the other way): its start and end exactly, the times
+// between rounded to the millisecond.
 function heardWords(group, original) {
   const texts = original.split(/\s+/).filter(Boolean);
   const start = group[0].start, end = group[group.length - 1].end;
@@ -259,9 +260,9 @@ function heardWords(group, original) {
   const total = weights.reduce((a, b) => a + b, 0);
   let position = start;
   return texts.map((text, k) => {
-    const following = k + 1 === texts.length ? end : position + (end - start) * weights[k] / total;
-    const word = { ...group[0], text, start: Math.round(position * 1000) / 1000,
-      end: Math.round(following * 1000) / 1000 };
+    const following = k + 1 === texts.length
+      ? end : Math.round((position + (end - start) * weights[k] / total) * 1000) / 1000;
+    const word = { ...group[0], text, start: position, end: following };
     delete word.original;
     delete word.joined;
     position = following;
