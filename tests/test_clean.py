@@ -238,3 +238,20 @@ def test_real_transcripts_not_worse_after_cleaning(glossary):
         raw.append(normalise(result.text))
         cleaned.append(normalise(text(clean_words(result.words, CleanOptions(glossary=glossary)))))
     assert jiwer.wer(references, cleaned) <= jiwer.wer(references, raw)
+
+
+def test_a_glossary_replacement_of_another_length_is_one_correction() -> None:
+    """ "Peapod" -> "P Pod" writes two words for one heard: both record it, the second joined to
+    the first, so the editor undoes them together and puts "Peapod," back once; word for word
+    ("Steve Markham" -> "Steve Macabee") only the changed word records its own heard word
+    (issue #12)."""
+    glossary = Glossary(replacements=(("Peapod", "P Pod"), ("Steve Markham", "Steve Macabee")))
+    fixed = apply_glossary(words("the Peapod, with Steve Markham"), glossary)
+    assert [(w.text, w.original, w.joined) for w in fixed] == [
+        ("the", None, False),
+        ("P", "Peapod,", False),
+        ("Pod,", "Peapod,", True),
+        ("with", None, False),
+        ("Steve", None, False),
+        ("Macabee", "Markham", False),
+    ]

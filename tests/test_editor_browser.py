@@ -402,3 +402,65 @@ def test_browser_undoes_a_word_the_second_hearing_added(edit_episode: Path) -> N
     assert [(w.start, w.end) for w in after] == timings
     assert all(w.original is None for w in after)
     assert "Quokka" not in (edit_episode / f"{SLUG}.vtt").read_text()
+
+
+@pytest.mark.browser
+def test_browser_undoes_a_correction_written_as_two_words_once(edit_episode: Path) -> None:
+    """A correction written as two words for one heard ("Quokkapod," -> "P Pod,": each records
+    the heard word, the second ``joined`` to the first) has one undo, which says what it puts
+    back and where; clicking it puts the heard word back once, in the correction's time, not
+    once per written word ("Quokkapod, Pod,"), and the save publishes exactly that (issue #12)."""
+    from playwright.sync_api import expect
+
+    from ppod_audio.edit.history import save_document
+    from ppod_audio.transcript.clean import spread
+
+    path = edit_episode / "episode.json"
+    document = load_document(path)
+    words = document.segments[1].words
+    assert len(words) >= 4
+    for word in words:
+        word.probability, word.original = 0.95, None
+    heard = words[2].model_copy(update={"text": "Quokkapod,"})
+    (a, b), (c, d) = spread(heard.start, heard.end, ("P", "Pod,"))
+    words[2:3] = [
+        heard.model_copy(update={"text": "P", "start": a, "end": b, "original": "Quokkapod,"}),
+        heard.model_copy(
+            update={"text": "Pod,", "start": c, "end": d, "original": "Quokkapod,", "joined": True}
+        ),
+    ]
+    document.segments[1].text = " ".join(w.text for w in words)
+    save_document(edit_episode, document)
+    expected = [w.text for w in words[:2]] + ["Quokkapod,"] + [w.text for w in words[4:]]
+    timings = [(w.start, w.end) for w in words[:2]] + [(a, d)]
+    timings += [(w.start, w.end) for w in words[4:]]
+
+    with EditorServer(edit_episode) as server, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server.url)
+        page.wait_for_selector(".w")
+        for i in (2, 3):
+            marked = page.locator(f'.w[data-seg="1"][data-i="{i}"]')
+            expect(marked).to_have_class(re.compile(r"\bcorrected\b"))
+            assert "Quokkapod," in marked.get_attribute("title")
+        undo = page.locator('button.undo[data-seg="1"]')
+        assert undo.count() == 1  # one correction, one undo, after its last word
+        assert undo.get_attribute("data-i") == "3"
+        label = undo.get_attribute("aria-label")
+        assert "put back Quokkapod," in label and "P Pod," in label, label
+        undo.click()
+        expect(page.locator('.w[data-seg="1"]')).to_have_count(len(expected))
+        texts = page.locator('.w[data-seg="1"]').all_text_contents()
+        assert texts == expected, texts
+        assert page.locator('button.undo[data-seg="1"]').count() == 0
+        page.click("#save")
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('Saved')")
+        assert not errors, errors
+
+    after = load_document(path).segments[1].words
+    assert [w.text for w in after] == expected
+    assert [(w.start, w.end) for w in after] == timings
+    assert all(w.original is None and not w.joined for w in after)
+    assert (edit_episode / f"{SLUG}.vtt").read_text().count("Quokkapod") == 1

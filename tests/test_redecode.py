@@ -123,7 +123,10 @@ def test_a_stretch_heard_again_is_kept_only_with_no_new_word_but_the_shows() -> 
     first, last, new = kept
     assert (first, last) == (1, 3)
     assert [w.text for w in new] == ["Wark", "and"]
-    assert all(w.original == "Walk and" for w in new)
+    # As many words heard again as heard: each records only its own heard word, and only if it
+    # changed, so the editor's undo of "Wark" puts back "Walk" alone (issue #12).
+    assert [w.original for w in new] == ["Walk", None]
+    assert not any(w.joined for w in new)
 
 
 def test_a_sure_context_word_heard_again_as_another_word_refuses_the_stretch() -> None:
@@ -215,7 +218,9 @@ def test_a_context_word_heard_again_at_the_stretch_edge_is_not_new() -> None:
     first, last, new = kept
     result = [w.text for w in [*heard[:first], *new, *heard[last:]]]
     assert result == ["write", "for", "the", "Learning", "Bulletin", "to"]
-    assert all(w.original == "Leon and Bury" for w in new)
+    # Two words for three heard: one correction, undone together (the second joined to it).
+    assert [(w.original, w.joined) for w in new] == [("Leon and Bury", False),
+                                                     ("Leon and Bury", True)]  # fmt: skip
     # base on domain dev 36: "how does the summer set safeguarding", "summer" unsure and "set"
     # sure, heard again as "does the Somerset say?": shifted, and not followed by "set" again,
     # so it is refused (kept, it wrote "the Somerset set").

@@ -218,3 +218,19 @@ def test_a_corrected_words_original_survives_a_text_edit(document: EpisodeDocume
     folded = fold(document, render_txt(document).replace("introduce", "please introduce"))
     originals = {w.text: w.original for w in folded.words() if w.original}
     assert originals == {"Jasmine": "Jasmin"}
+
+
+def test_a_correction_of_several_words_stays_one_through_a_text_edit(
+    document: EpisodeDocument,
+) -> None:
+    """A correction written as several words (``Word.joined``, issue #12) is still one after an
+    edit of the text elsewhere, so the editor still undoes it as one."""
+    heard = words("Welcome to the P Pod, the partnership podcast.", 5, "S1")
+    heard[3:5] = [
+        w.model_copy(update={"original": "Peapod,", "joined": k == 1})
+        for k, w in enumerate(heard[3:5])
+    ]
+    document.segments[1] = segment_from_words(heard, "S1")
+    folded = fold(document, render_txt(document).replace("introduce", "please introduce"))
+    marked = [(w.text, w.original, w.joined) for w in folded.words() if w.original]
+    assert marked == [("P", "Peapod,", False), ("Pod,", "Peapod,", True)]

@@ -187,6 +187,39 @@ def test_a_phrase_heard_as_more_words_shares_their_time() -> None:
     assert (bulletin.start, bulletin.end) == (before[2].start, before[3].end)
 
 
+def test_as_many_words_written_as_heard_record_only_the_changed_one() -> None:
+    """ "Steve Markham" -> "Steve Macabee" word for word: "Steve" is untouched and "Macabee"
+    records "Markham" alone, each keeping its own time, so the editor's undo of "Macabee" gives
+    "Steve Markham", not "Steve Steve Markham" (issue #12)."""
+    from ppod_audio.transcript.vocabulary import _replaced
+
+    before = words("Steve Markham")
+    after = _replaced(before, "Steve Macabee")
+    assert [(w.text, w.original) for w in after] == [("Steve", None), ("Macabee", "Markham")]
+    assert not any(w.joined for w in after)
+    assert [(w.start, w.end) for w in after] == [(w.start, w.end) for w in before]
+    assert before[0] in after  # the unchanged word is the word heard, as it was
+
+
+def test_several_words_written_for_one_heard_are_one_correction(tmp_path: Path) -> None:
+    """ "Beapod," heard for "P Pod,": both words record the heard word and the second is joined
+    to the first, so the editor undoes them together and puts "Beapod," back once; they share
+    its time, and episode.json writes "joined" only on the word that has it (issue #12)."""
+    before = words("episode of The Beapod, get")
+    after = correct_vocabulary(before, VOCABULARY)
+    assert [(w.text, w.original, w.joined) for w in after[3:5]] == [
+        ("P", "Beapod,", False),
+        ("Pod,", "Beapod,", True),
+    ]
+    assert (after[3].start, after[4].end) == (before[3].start, before[3].end)
+    assert [w.joined for w in (*after[:3], *after[5:])] == [False] * 4
+    path = tmp_path / "episode.json"
+    path.write_text(document_json(_document(after)))
+    saved = json.loads(path.read_text())["segments"][0]["words"]
+    assert [("joined" in w) for w in saved] == [False, False, False, False, True, False]
+    assert [w.joined for w in load_document(path).words()] == [w.joined for w in after]
+
+
 def heard_with(pairs: list[tuple[str, float]]) -> list[Word]:
     return [
         Word(text=t, start=float(i), end=i + 0.8, probability=p, speaker="S1")

@@ -69,6 +69,7 @@ class _Token:
     segment: int = -1  # the old segment it came from
     synthetic: bool = False  # from a segment without words (the content warning)
     original: str | None = None  # what recognition heard, when cleaning corrected the word
+    joined: bool = False  # a further word of one correction written as several (Word.joined)
 
 
 def _blocks(lines: list[str]) -> list[tuple[int, list[str]]]:
@@ -216,7 +217,15 @@ def _old_tokens(document: EpisodeDocument) -> list[_Token]:
     for index, segment in enumerate(document.segments):
         if segment.words:
             tokens += [
-                _Token(w.text, w.start, w.end, w.probability, index, original=w.original)
+                _Token(
+                    w.text,
+                    w.start,
+                    w.end,
+                    w.probability,
+                    index,
+                    original=w.original,
+                    joined=w.joined,
+                )
                 for w in segment.words
             ]
         else:
@@ -256,7 +265,16 @@ def align(old: list[_Token], new_texts: list[str]) -> list[_Token]:
         texts = new_texts[j1:j2]
         if tag == "equal":
             result += [
-                _Token(text, o.start, o.end, o.probability, o.segment, o.synthetic, o.original)
+                _Token(
+                    text,
+                    o.start,
+                    o.end,
+                    o.probability,
+                    o.segment,
+                    o.synthetic,
+                    o.original,
+                    o.joined,
+                )
                 for text, o in zip(texts, old[i1:i2], strict=True)
             ]
         elif tag == "delete":
@@ -320,6 +338,7 @@ def _segment(tokens: list[_Token], paragraph: Paragraph, document: EpisodeDocume
             probability=t.probability,
             speaker=paragraph.speaker,
             original=t.original,
+            joined=t.joined,
         )
         for t in tokens
     ]

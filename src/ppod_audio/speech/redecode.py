@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..defaults import SPEECH_RATE as SAMPLE_RATE
-from ..transcript.model import Word
+from ..transcript.model import Word, one_correction
 from .clips import GAP_S, WINDOW_S, hear_clips
 
 UNSURE = 0.5  # a word under this probability starts a stretch to hear again
@@ -333,9 +333,14 @@ def _kept(words, first, last, again, vocabulary, similarity):  # type: ignore[no
     known = {_norm(t) for e in vocabulary.entries for t in e.tokens}
     if any(k not in old_keys and k.removesuffix("s") not in known for k in new_keys):
         return None  # a new word that is not the show's ("Walk and" -> "Wark, Anna")
-    original = " ".join(w.original or w.text for w in old)
-    new = [
-        w.model_copy(update={"original": original, "probability": None, "speaker": speaker})
-        for w in middle
-    ]
+    middle = [w.model_copy(update={"probability": None}) for w in middle]
+    if len(middle) == len(old):  # word for word: each records only its own heard word
+        new = [
+            w.model_copy(update={
+                "original": o.original if _norm(w.text) == _norm(o.text) else o.original or o.text
+            })
+            for w, o in zip(middle, old, strict=True)
+        ]  # fmt: skip
+    else:  # one correction of the heard phrase, undone together
+        new = one_correction(middle, " ".join(w.original or w.text for w in old))
     return lo, hi, new

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .glossary import Glossary
-from .model import Word
+from .model import Word, one_correction
 from .segments import ends_sentence, starts_sentence
 from .vocabulary import Vocabulary, correct_vocabulary
 
@@ -276,17 +276,18 @@ def _replacement(rule: Rule, matched: list[Word], sentence_start: bool) -> list[
     probability = min(probabilities) if probabilities else None
     heard = [w.original or w.text for w in matched]
     if len(texts) == len(matched):  # word for word: each keeps its own timing
-        spans = [(w.start, w.end) for w in matched]
-        originals = [h if key(h) != key(t) else None for h, t in zip(heard, texts, strict=True)]
-    else:
-        spans = spread(matched[0].start, matched[-1].end, tuple(texts))
         # What was heard is kept for the editor to see and undo; a change of case is no news.
-        originals = [" ".join(heard)] * len(texts)
-    return [
-        Word(text=t, start=s, end=e, probability=probability, speaker=matched[0].speaker,
-             original=o)
-        for t, (s, e), o in zip(texts, spans, originals, strict=True)
-    ]  # fmt: skip
+        return [
+            Word(text=t, start=w.start, end=w.end, probability=probability,
+                 speaker=matched[0].speaker, original=h if key(h) != key(t) else None)
+            for t, w, h in zip(texts, matched, heard, strict=True)
+        ]  # fmt: skip
+    spans = spread(matched[0].start, matched[-1].end, tuple(texts))
+    written = [
+        Word(text=t, start=s, end=e, probability=probability, speaker=matched[0].speaker)
+        for t, (s, e) in zip(texts, spans, strict=True)
+    ]
+    return one_correction(written, " ".join(heard))  # one correction, undone together
 
 
 def apply_glossary(words: list[Word], glossary: Glossary) -> list[Word]:

@@ -18,7 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 # 2: a word may record what recognition heard before a correction (``Word.original``, written
-# only when set). Version 1 documents load unchanged: they simply have no corrections recorded.
+# only when set; ``Word.joined`` marks the further words of one correction written as several).
+# Version 1 documents load unchanged: they simply have no corrections recorded.
 SCHEMA_VERSION = 2
 
 # Speaker id of the content-warning segment that opens every transcript.
@@ -47,17 +48,37 @@ class Word(_Model):
         None, description="What recognition heard, when a correction replaced it (to undo)."
     )
     overlap: bool = False
+    joined: bool = Field(
+        False,
+        description=(
+            "Part of the correction of the word before: one correction written as several words"
+            ' ("Beapod" -> "P Pod"), each recording the whole heard phrase; undone together.'
+        ),
+    )
 
     @model_serializer(mode="wrap")
     def _omit_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Leave ``original`` and ``overlap`` out when unset: documents without corrections or
-        crosstalk stay exactly as small as before, and older readers see nothing new."""
+        """Leave ``original``, ``overlap`` and ``joined`` out when unset: documents without
+        corrections or crosstalk stay exactly as small as before, and older readers see nothing
+        new."""
         data = handler(self)
         if data.get("original") is None:
             data.pop("original", None)
         if not self.overlap:
             data.pop("overlap", None)
+        if not self.joined:
+            data.pop("joined", None)
         return data
+
+
+def one_correction(written: list[Word], heard: str) -> list[Word]:
+    """``written`` as one correction of the phrase ``heard``: every word records the phrase
+    and all but the first are ``joined`` to the word before, so the editor undoes them together
+    and puts the phrase back once (a word each recording it alone would put it back once per
+    word). Where as many words are written as were heard, pair them instead, word by word."""
+    return [
+        w.model_copy(update={"original": heard, "joined": i > 0}) for i, w in enumerate(written)
+    ]
 
 
 @dataclass(frozen=True)

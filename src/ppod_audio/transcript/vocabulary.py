@@ -21,7 +21,7 @@ nobody has seen yet, by similarity to the known vocabulary — and *only* to it:
 
 Every replaced word keeps what was heard in :attr:`Word.original`, so the editor can show and
 undo the correction, and keeps its timing (a phrase heard as more or fewer words shares the time
-its words took).
+its words took, and its words are one correction, undone together: :attr:`Word.joined`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from functools import lru_cache
 import jellyfish
 from rapidfuzz.distance import Levenshtein
 
-from .model import Word
+from .model import Word, one_correction
 
 # Thresholds, set on the domain dev passages (bench/eval_domain.py) and the demo; see the tests
 # for the words each one must leave alone.
@@ -704,31 +704,40 @@ def _cased_like(token: str, heard: str) -> str:
 
 
 def _replaced(heard: list[Word], text: str) -> list[Word]:
-    """``heard`` (one word or a few) replaced by ``text`` (one word or a few), same time span."""
-    if len(heard) == 1 and " " not in text:
+    """``heard`` (one word or a few) replaced by ``text`` (one word or a few), same time span.
+
+    As many words written as heard are paired word by word, each keeping its own time and
+    recording only its own heard word, and only if changed ("Steve Markham" -> "Steve Macabee"
+    records "Markham" on "Macabee" alone). Otherwise the written words are one correction of
+    the heard phrase (:func:`one_correction`), sharing its time.
+    """
+    texts = tuple(text.split())
+    if len(heard) == 1 and len(texts) == 1:
         word = heard[0]
         if text == word.text:
             return [word]
         if text.lower() == word.text.lower():  # a capital is no news to the editor
             return [word.model_copy(update={"text": text})]
         return [word.model_copy(update={"text": text, "original": word.original or word.text})]
+    if len(heard) == len(texts):
+        pairs = zip(heard, texts, strict=True)
+        return [w for word, piece in pairs for w in _replaced([word], piece)]
     from .clean import spread
 
-    texts = tuple(text.split())
     original = " ".join(w.original or w.text for w in heard)
     probabilities = [w.probability for w in heard if w.probability is not None]
     spans = spread(heard[0].start, heard[-1].end, texts)
-    return [
+    written = [
         Word(
             text=piece,
             start=start,
             end=end,
             probability=min(probabilities) if probabilities else None,
             speaker=heard[0].speaker,
-            original=original,
         )
         for piece, (start, end) in zip(texts, spans, strict=True)
     ]
+    return one_correction(written, original)
 
 
 def correct_vocabulary(words: list[Word], vocabulary: Vocabulary) -> list[Word]:

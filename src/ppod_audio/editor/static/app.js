@@ -134,7 +134,10 @@ function paragraph(segment, si) {
     segment.words.forEach((word, wi) => {
       if (wi) text.append(" ");
       text.append(wordSpan(word, si, wi));
-      if (isRecorded(word)) text.append(undoButton(word, si, wi));
+      // One undo per correction, after its last word (a correction written as several words
+      // has its further words joined to the first).
+      const next = segment.words[wi + 1];
+      if (isRecorded(word) && !(next && next.joined)) text.append(undoButton(word, si, wi));
     });
   } else {
     text.classList.add("fixed");
@@ -173,7 +176,8 @@ function renderParagraph(si) {
 // the threshold, or under neighbour_threshold beside a word under neighbour_low, or under
 // bridge_threshold between two words under the threshold, unless it is one of the show's names
 // or terms. A correction the cleaning made (word.original: what was heard) is
-// marked instead, with the heard word in its tooltip and a one-click undo beside it. A word the
+// marked instead, with the heard word in its tooltip and a one-click undo beside it; one written
+// as several words (all but the first "joined") is undone as one, the heard words put back once. A word the
 // second hearing added (speech/redecode.py: a term's missing word, original "") is marked the
 // same way, and its undo removes it.
 
@@ -215,6 +219,17 @@ function markCorrection(span, word) {
     : `Corrected from “${word.original}” (heard) · ${word.start.toFixed(2)} s`;
 }
 
+// The words of the correction word wi belongs to, [first, last]: a correction written as several
+// words ("Beapod" -> "P Pod") records the heard phrase on each and marks all but the first joined.
+function correctionGroup(words, wi) {
+  let first = wi;
+  while (first > 0 && words[first].joined
+         && words[first - 1].original === words[first].original) first -= 1;
+  let last = wi;
+  while (last + 1 < words.length && words[last + 1].joined) last += 1;
+  return [first, last];
+}
+
 function undoButton(word, si, wi) {
   const button = document.createElement("button");
   button.type = "button";
@@ -226,10 +241,33 @@ function undoButton(word, si, wi) {
     button.title = `Undo: remove “${word.text}” (added)`;
     button.setAttribute("aria-label", `Undo addition, remove ${word.text}`);
   } else {
-    button.title = `Undo: put back “${word.original}”`;
-    button.setAttribute("aria-label", `Undo correction, put back ${word.original}`);
+    const [first, last] = correctionGroup(doc.segments[si].words, wi);
+    const written = doc.segments[si].words.slice(first, last + 1).map((w) => w.text).join(" ");
+    button.title = `Undo: put back “${word.original}” in place of “${written}”`;
+    button.setAttribute("aria-label",
+      `Undo correction, put back ${word.original} in place of ${written}`);
   }
   return button;
+}
+
+// The heard phrase as words again, sharing the correction's time in proportion to their length
+// (as transcript/clean.py's spread shares it the other way): its start and end exactly, the times
+// between rounded to the millisecond.
+function heardWords(group, original) {
+  const texts = original.split(/\s+/).filter(Boolean);
+  const start = group[0].start, end = group[group.length - 1].end;
+  const weights = texts.map((t) => t.length + 1);
+  const total = weights.reduce((a, b) => a + b, 0);
+  let position = start;
+  return texts.map((text, k) => {
+    const following = k + 1 === texts.length
+      ? end : Math.round((position + (end - start) * weights[k] / total) * 1000) / 1000;
+    const word = { ...group[0], text, start: position, end: following };
+    delete word.original;
+    delete word.joined;
+    position = following;
+    return word;
+  });
 }
 
 function undoCorrection(si, wi) {
@@ -248,9 +286,12 @@ function undoCorrection(si, wi) {
     }
     segment.words.splice(wi, 1);
   } else {
-    word.text = word.original;
-    delete word.original;
-    edited.add(word);
+    // The whole correction goes, and what was heard comes back once, a word for each word heard.
+    const [first, last] = correctionGroup(segment.words, wi);
+    const group = segment.words.slice(first, last + 1);
+    const heard = heardWords(group, word.original);
+    segment.words.splice(first, group.length, ...heard);
+    heard.forEach((w) => edited.add(w));
   }
   segment.text = segment.words.map((w) => w.text).join(" ");
   const emptied = !segment.words.length;
