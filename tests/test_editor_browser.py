@@ -112,6 +112,25 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
+@contextmanager
+def editor_page(episode: Path) -> Iterator[tuple[Any, list[str]]]:
+    """The editor serving ``episode``, open in a real Chromium page; the page's script errors
+    are collected in the list, which the tests require empty."""
+    with EditorServer(episode) as server, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server.url)
+        yield page, errors
+
+
+def make_sure(words: list[Any]) -> None:
+    """Every word heard surely and uncorrected, so a test's own unsure or corrected words are
+    the only ones the page shades or marks."""
+    for word in words:
+        word.probability, word.original = 0.95, None
+
+
 @pytest.mark.browser
 def test_browser_round_trip_updates_every_output(edit_episode: Path, tmp_path: Path) -> None:
     from playwright.sync_api import expect
@@ -119,11 +138,7 @@ def test_browser_round_trip_updates_every_output(edit_episode: Path, tmp_path: P
     before = load_document(edit_episode / "episode.json")
     segment = before.segments[3]
     assert segment.words and all(before.segments[s].words for s, _ in FIXES)
-    with EditorServer(edit_episode) as server, chromium() as browser:
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(server.url)
+    with editor_page(edit_episode) as (page, errors):
         page.wait_for_selector(".w")
         assert page.locator(".w").count() == len(before.words())
         assert page.locator(".w.low").count() > 0  # low-confidence words shaded for review
@@ -306,8 +321,7 @@ def test_browser_shades_by_the_rule_and_undoes_a_vocabulary_correction(
     # A correction as cleaning records it, an unsure show word, a sure-ish word whose
     # neighbour is very unsure, and a fairly sure word between two unsure ones; the rest of
     # the paragraph sure.
-    for word in words:
-        word.probability, word.original = 0.95, None
+    make_sure(words)
     words[1].text, words[1].original, words[1].probability = "Macabee", "Markham", 0.3
     words[3].text, words[3].probability = "Somerset", 0.3
     words[5].probability, words[6].probability = 0.7, 0.2
@@ -321,11 +335,7 @@ def test_browser_shades_by_the_rule_and_undoes_a_vocabulary_correction(
     assert expected[:12] == [False, False, False, False, False, True, True, False,
                              True, True, True, False]  # fmt: skip
 
-    with EditorServer(edit_episode) as server, chromium() as browser:
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(server.url)
+    with editor_page(edit_episode) as (page, errors):
         page.wait_for_selector(".w")
         shaded = page.evaluate(
             "() => Array.from(document.querySelectorAll('.w[data-seg=\"1\"]'),"
@@ -363,8 +373,7 @@ def test_browser_undoes_a_word_the_second_hearing_added(edit_episode: Path) -> N
     document = load_document(path)
     words = document.segments[1].words
     assert len(words) >= 4
-    for word in words:
-        word.probability, word.original = 0.95, None
+    make_sure(words)
     words[2].text = words[2].text.rstrip(".,?!;:")
     added = words[2].model_copy(
         update={"text": "Quokka.", "original": "", "probability": None,
@@ -376,11 +385,7 @@ def test_browser_undoes_a_word_the_second_hearing_added(edit_episode: Path) -> N
     timings = [(w.start, w.end) for i, w in enumerate(words) if i != 3]
     before = words[2].text
 
-    with EditorServer(edit_episode) as server, chromium() as browser:
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(server.url)
+    with editor_page(edit_episode) as (page, errors):
         page.wait_for_selector(".w")
         marked = page.locator('.w[data-seg="1"][data-i="3"]')
         expect(marked).to_have_text("Quokka.")
@@ -419,8 +424,7 @@ def test_browser_undoes_a_correction_written_as_two_words_once(edit_episode: Pat
     document = load_document(path)
     words = document.segments[1].words
     assert len(words) >= 4
-    for word in words:
-        word.probability, word.original = 0.95, None
+    make_sure(words)
     heard = words[2].model_copy(update={"text": "Quokkapod,"})
     (a, b), (c, d) = spread(heard.start, heard.end, ("P", "Pod,"))
     words[2:3] = [
@@ -435,11 +439,7 @@ def test_browser_undoes_a_correction_written_as_two_words_once(edit_episode: Pat
     timings = [(w.start, w.end) for w in words[:2]] + [(a, d)]
     timings += [(w.start, w.end) for w in words[4:]]
 
-    with EditorServer(edit_episode) as server, chromium() as browser:
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(server.url)
+    with editor_page(edit_episode) as (page, errors):
         page.wait_for_selector(".w")
         for i in (2, 3):
             marked = page.locator(f'.w[data-seg="1"][data-i="{i}"]')
