@@ -396,7 +396,7 @@ def _threads_beside(child: Beside | None) -> int:
 
 
 def _cores_free(child: Beside | None) -> threading.Event:
-    """When diarization may start beside the recogniser (:mod:`.speech.overlap`): once the
+    """When diarization may start beside the recogniser (:mod:`.speech.background`): once the
     audio child has ended (before, the recogniser, the child and the diarizer would share two
     cores, and the recogniser is the run's critical path), at once when there is none (the
     recogniser alone leaves most of a core idle: bare faster-whisper averages 1.3 busy cores)."""
@@ -653,7 +653,7 @@ class _EpisodeRun:
 
     def recognise(self) -> None:
         """speech: words and turns from the recording as it came, cached under the speech key;
-        diarization beside recognition once the audio child is done (:mod:`.speech.overlap`)."""
+        diarization beside recognition once the audio child is done (:mod:`.speech.background`)."""
         with self.timer.stage("decode-speech"):
             heard = load_and_clean(self.manifest, self.show, self.folder, audio=False)
         self.speech = run_speech(heard, self.manifest, self.show, self.speech_options,

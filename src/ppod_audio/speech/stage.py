@@ -202,9 +202,9 @@ def run_speech(
 
     beside = None
     if diarize_beside is not None and overlaps(options.diarizer):
-        from .overlap import Beside
+        from .background import BackgroundStage
 
-        beside = Beside("diarize", diarize, diarize_beside, stage)
+        beside = BackgroundStage("diarize", diarize, diarize_beside, stage)
     try:
         with stage("transcribe") as entry:
             result.words = _transcribe(

@@ -1,4 +1,4 @@
-"""Diarization beside the recogniser (``ppod_audio.speech.overlap``) gives the sequential result.
+"""Diarization beside the recogniser (``ppod_audio.speech.background``) gives the sequential result.
 
 The speech stage diarizes in a thread while faster-whisper transcribes; the diarizer's turns,
 its voices and the words' speakers must be exactly what diarizing after the words gives, on
@@ -72,7 +72,7 @@ def test_diarizing_beside_the_recogniser_gives_the_sequential_turns(heard) -> No
     beside, beside_stages = _speech(heard, go, beside_events)
     assert _key(beside) == _key(alone)
 
-    # Sequential: diarize starts after transcribe ends. Beside: it starts while transcribing.
+    # Sequential: diarize starts after transcribe ends. Beside it: it starts while transcribing.
     moments = _moments(alone_events)
     assert moments.index(("diarize", "start")) > moments.index(("transcribe", "end")), moments
     moments = _moments(beside_events)
@@ -97,7 +97,7 @@ def test_diarizing_waits_for_the_cores_until_the_words_are_in(heard) -> None:  #
 
 def test_a_run_stopped_while_transcribing_stops_the_diarizer(tmp_path: Path) -> None:
     """A failure in the recogniser abandons the waiting diarizer: no thread is left behind."""
-    from ppod_audio.speech.overlap import Beside
+    from ppod_audio.speech.background import BackgroundStage
 
     started = threading.Event()
 
@@ -107,7 +107,7 @@ def test_a_run_stopped_while_transcribing_stops_the_diarizer(tmp_path: Path) -> 
 
     timer = _Timer()
     with progress.listening(None, "stopped"):
-        beside = Beside("diarize", work, threading.Event(), timer.stage)
+        beside = BackgroundStage("diarize", work, threading.Event(), timer.stage)
         beside.abandon()
     assert not beside.thread.is_alive() and not started.is_set()
     assert "diarize" not in timer.stages

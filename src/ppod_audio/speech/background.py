@@ -10,7 +10,7 @@ The thread starts when ``go`` is set (the pipeline sets it when the audio child 
 three do not share two cores) or when the words are in, whichever is first. The embedded
 diarizer runs its encoder on one torch thread and Silero on one onnxruntime thread whatever the
 caller's settings (``EmbeddedDiarizerOptions.torch_threads``, faster-whisper's VAD session), so
-its result is the sequential one's exactly (``tests/test_overlap.py``).
+its result is the sequential one's exactly (``tests/test_background_stage.py``).
 
 A thread, not a process (as the audio child is): its heavy parts (torch, onnxruntime, the
 filterbank over a whole region) are coarse calls, so it holds Python's lock seldom, and it needs
@@ -32,7 +32,7 @@ T = TypeVar("T")
 StageTimer = Callable[[str], contextlib.AbstractContextManager[dict[str, Any]]]
 
 
-class Beside(Generic[T]):
+class BackgroundStage(Generic[T]):
     """``work`` run as the stage ``name`` in a worker thread once ``go`` is set.
 
     Its stage entry records the thread's own CPU seconds (the process's would count the
