@@ -19,7 +19,7 @@ file with no transcript left.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from pathlib import Path
 
@@ -264,19 +264,7 @@ def align(old: list[_Token], new_texts: list[str]) -> list[_Token]:
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         texts = new_texts[j1:j2]
         if tag == "equal":
-            result += [
-                _Token(
-                    text,
-                    o.start,
-                    o.end,
-                    o.probability,
-                    o.segment,
-                    o.synthetic,
-                    o.original,
-                    o.joined,
-                )
-                for text, o in zip(texts, old[i1:i2], strict=True)
-            ]
+            result += [replace(o, text=text) for text, o in zip(texts, old[i1:i2], strict=True)]
         elif tag == "delete":
             continue
         elif tag == "replace" and i2 - i1 == j2 - j1:

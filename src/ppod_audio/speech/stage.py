@@ -178,7 +178,7 @@ def run_speech(
     threads (0: one per core), fewer when another process works beside it (the pipeline's
     audio child); not in the speech key, since the words do not depend on it.
 
-    ``diarize_beside``: diarize in a thread beside the recogniser (:mod:`.overlap`), started
+    ``diarize_beside``: diarize in a thread beside the recogniser (:mod:`.background`), started
     when the event is set (the pipeline sets it when its audio child is done) or when the words
     are in, whichever is first; ``None``: after the words, in this thread. The result is the
     same either way."""

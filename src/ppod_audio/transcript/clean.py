@@ -17,6 +17,7 @@ continuations.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -282,12 +283,21 @@ def _replacement(rule: Rule, matched: list[Word], sentence_start: bool) -> list[
                  speaker=matched[0].speaker, original=h if key(h) != key(t) else None)
             for t, w, h in zip(texts, matched, heard, strict=True)
         ]  # fmt: skip
-    spans = spread(matched[0].start, matched[-1].end, tuple(texts))
+    return written_over(matched, texts)
+
+
+def written_over(heard: list[Word], texts: Sequence[str]) -> list[Word]:
+    """``texts``, another number of words than ``heard``, written over the time ``heard``
+    took, as one correction of it that the editor undoes together (:func:`one_correction`).
+    Shared by the glossary's replacements and the vocabulary correction."""
+    probabilities = [w.probability for w in heard if w.probability is not None]
+    spans = spread(heard[0].start, heard[-1].end, tuple(texts))
     written = [
-        Word(text=t, start=s, end=e, probability=probability, speaker=matched[0].speaker)
+        Word(text=t, start=s, end=e, speaker=heard[0].speaker,
+             probability=min(probabilities) if probabilities else None)
         for t, (s, e) in zip(texts, spans, strict=True)
-    ]
-    return one_correction(written, " ".join(heard))  # one correction, undone together
+    ]  # fmt: skip
+    return one_correction(written, " ".join(w.original or w.text for w in heard))
 
 
 def apply_glossary(words: list[Word], glossary: Glossary) -> list[Word]:

@@ -34,7 +34,7 @@ from functools import lru_cache
 import jellyfish
 from rapidfuzz.distance import Levenshtein
 
-from .model import Word, one_correction
+from .model import Word
 
 # Thresholds, set on the domain dev passages (bench/eval_domain.py) and the demo; see the tests
 # for the words each one must leave alone.
@@ -709,7 +709,7 @@ def _replaced(heard: list[Word], text: str) -> list[Word]:
     As many words written as heard are paired word by word, each keeping its own time and
     recording only its own heard word, and only if changed ("Steve Markham" -> "Steve Macabee"
     records "Markham" on "Macabee" alone). Otherwise the written words are one correction of
-    the heard phrase (:func:`one_correction`), sharing its time.
+    the heard phrase (:func:`.clean.written_over`), sharing its time.
     """
     texts = tuple(text.split())
     if len(heard) == 1 and len(texts) == 1:
@@ -722,22 +722,9 @@ def _replaced(heard: list[Word], text: str) -> list[Word]:
     if len(heard) == len(texts):
         pairs = zip(heard, texts, strict=True)
         return [w for word, piece in pairs for w in _replaced([word], piece)]
-    from .clean import spread
+    from .clean import written_over
 
-    original = " ".join(w.original or w.text for w in heard)
-    probabilities = [w.probability for w in heard if w.probability is not None]
-    spans = spread(heard[0].start, heard[-1].end, texts)
-    written = [
-        Word(
-            text=piece,
-            start=start,
-            end=end,
-            probability=min(probabilities) if probabilities else None,
-            speaker=heard[0].speaker,
-        )
-        for piece, (start, end) in zip(texts, spans, strict=True)
-    ]
-    return one_correction(written, original)
+    return written_over(heard, texts)
 
 
 def correct_vocabulary(words: list[Word], vocabulary: Vocabulary) -> list[Word]:
