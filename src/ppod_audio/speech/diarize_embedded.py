@@ -94,6 +94,7 @@ class EmbeddedDiarizerOptions:
     exclude_min_windows: int = 12
     affinity_near_weight: float = 0.5
     known_trusts_graph: bool = True
+    known_graph_fewer: bool = True
     large_cluster_windows: int = 4
     merge_similarity_large: float = 0.875
     quiet_speech_fraction: float = 0.15
@@ -104,6 +105,7 @@ class EmbeddedDiarizerOptions:
     speech_detector: str = "union"  # "silero", or "union": either detector hears speech
     segmentation_step: float = 5.0
     segmentation_speech: float = 0.65
+    segmentation_veto: float = 0.2
     overlap_threshold: float = 0.5
     min_overlap: float = 0.1
 
@@ -306,6 +308,11 @@ def _find_speech(
         padded = pad_regions(retry, options.vad_pad, options.vad_min_silence, duration)
         if sum(e - s for s, e in padded) > found:
             raw, regions = retry, padded
+    if activity is not None and options.segmentation_veto > 0:
+        kept = heard_regions(raw, activity, options.segmentation_veto)
+        if kept:  # the model heard none of it: far-field speech it misses (AMI trn01), keep all
+            raw = kept
+            regions = pad_regions(raw, options.vad_pad, options.vad_min_silence, duration)
     if not regions and heard_by_model:  # only the model heard anyone: embed what it heard
         raw = heard_by_model
         regions = pad_regions(raw, options.vad_pad, options.vad_min_silence, duration)
@@ -337,6 +344,20 @@ def segmentation_regions(activity: FrameActivity, threshold: float) -> list[tupl
         (max(0.0, float(frame_time(a)) - half), float(frame_time(b)) + half)
         for a, b in zip(starts, ends, strict=True)
     ]
+
+
+def heard_regions(
+    regions: list[tuple[float, float]], activity: FrameActivity, floor: float
+) -> list[tuple[float, float]]:
+    """The ``regions`` in which segmentation-3.0's speech probability reaches ``floor``.
+
+    VETO_DOC"""
+    out: list[tuple[float, float]] = []
+    for start, end in regions:
+        speech, _ = activity.at(np.arange(start, max(end, start + 0.01), 0.01))
+        if speech.max() >= floor:
+            out.append((start, end))
+    return out
 
 
 def missed_regions(
@@ -468,7 +489,8 @@ def cluster_windows(
             embeddings, weights, centres, min_speakers=1, max_speakers=max(max_speakers,
             num_speakers), options=options,
         )  # fmt: skip
-        if graph.max() + 1 == num_speakers:
+        found = graph.max() + 1
+        if found == num_speakers or (options.known_graph_fewer and 2 <= found < num_speakers):
             return graph
 
     def cluster(vectors: np.ndarray, seconds: np.ndarray) -> np.ndarray:
