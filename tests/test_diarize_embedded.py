@@ -427,7 +427,8 @@ def _ami_known(name: str) -> tuple[list[Turn], dict[str, float]]:
 
     audio_path = shared(f"conversation/ami/{name}.flac")
     (reference,) = read_rttm(audio_path.with_suffix(".rttm")).values()
-    turns = diarize_embedded(read_mono(audio_path), num_speakers=len({t.speaker for t in reference}))
+    count = len({t.speaker for t in reference})
+    turns = diarize_embedded(read_mono(audio_path), num_speakers=count)
     metric = DiarizationErrorRate(collar=0.25, skip_overlap=False)
     return turns, metric(to_annotation(reference), to_annotation(turns), detailed=True)
 
