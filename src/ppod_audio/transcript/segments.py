@@ -20,6 +20,8 @@ from ppod_audio.transcript.model import Segment, Turn, Word, segment_from_words
 # Closing punctuation that may follow a sentence's full stop: `he said "no."` ends a sentence.
 _CLOSERS = "\"')]}\u201d\u2019"
 _SENTENCE_ENDS = (".", "?", "!", "\u2026")
+# A pause this long (seconds) ends an utterance: the recogniser heard separate stretches.
+UTTERANCE_PAUSE = 0.5
 
 
 def ends_sentence(text: str) -> bool:
@@ -63,7 +65,13 @@ def _nearest_turn(
     return before if word.start - before.end <= after.start - word.end else after
 
 
-def assign_speakers(words: Sequence[Word], turns: Iterable[Turn]) -> list[Word]:
+def assign_speakers(
+    words: Sequence[Word],
+    turns: Iterable[Turn],
+    *,
+    overlap_rule: str = "utterance",
+    pause: float = UTTERANCE_PAUSE,
+) -> list[Word]:
     """Copies of ``words`` (same order, same times) each labelled with one turn's speaker.
 
     A word goes to the speaker whose turns cover it most (diarization boundaries are fuzzy),
@@ -87,6 +95,7 @@ def assign_speakers(words: Sequence[Word], turns: Iterable[Turn]) -> list[Word]:
     ends = [t.end for t in by_end]
 
     result: list[Word | None] = [None] * len(words)
+    heard: list[set[str]] = [set() for _ in words]  # the speakers whose turns touch each word
     active: list[Turn] = []
     next_turn = 0
     for index in sorted(range(len(words)), key=lambda k: (words[k].start, words[k].end)):
@@ -112,7 +121,56 @@ def assign_speakers(words: Sequence[Word], turns: Iterable[Turn]) -> list[Word]:
             speaker = _nearest_turn(word, by_end, ends, ordered_turns, starts).speaker
             crosstalk = False
         result[index] = word.model_copy(update={"speaker": speaker, "overlap": crosstalk})
-    return [word for word in result if word is not None]
+        heard[index] = set(cover)
+    labelled = [word for word in result if word is not None]
+    if overlap_rule == "utterance":
+        return _by_utterance(labelled, heard, pause)
+    if overlap_rule != "dominant":
+        raise ValueError(f"overlap_rule must be 'utterance' or 'dominant', got {overlap_rule!r}")
+    return labelled
+
+
+def utterances(words: Sequence[Word], pause: float = UTTERANCE_PAUSE) -> list[list[int]]:
+    """Indices of ``words`` (in time order) cut into utterances: runs the recogniser heard as
+    one stretch of speech, broken at a sentence end or at a pause of ``pause`` seconds or more."""
+    order = sorted(range(len(words)), key=lambda k: (words[k].start, words[k].end))
+    runs: list[list[int]] = []
+    for position, index in enumerate(order):
+        if position == 0:
+            runs.append([index])
+            continue
+        before = words[order[position - 1]]
+        if ends_sentence(before.text) or words[index].start - before.end >= pause:
+            runs.append([index])
+        else:
+            runs[-1].append(index)
+    return runs
+
+
+def _by_utterance(words: list[Word], heard: Sequence[set[str]], pause: float) -> list[Word]:
+    """Each crosstalk word given to the voice of its utterance, when that voice is talking then.
+
+    Where two people talk at once the recogniser follows one of them and writes that person's
+    sentence on (its words run on across the overlap without a pause); the diarizer's
+    dominant voice there is a weaker witness (a voice embedding of 1.5 s of mixed speech). So
+    an utterance's voice is the speaker holding most of its words said alone, and a crosstalk
+    word in it goes to that voice if that voice's turns touch the word; an utterance said
+    wholly under crosstalk keeps the dominant voice.
+    """
+    out = list(words)
+    for run in utterances(words, pause):
+        alone: dict[str, float] = {}
+        for index in run:
+            word = words[index]
+            if not word.overlap and word.speaker is not None:
+                alone[word.speaker] = alone.get(word.speaker, 0.0) + max(word.end - word.start, 0.01)
+        if not alone:
+            continue
+        voice = max(alone, key=lambda s: alone[s])
+        for index in run:
+            if words[index].overlap and voice in heard[index] and words[index].speaker != voice:
+                out[index] = words[index].model_copy(update={"speaker": voice})
+    return out
 
 
 def _cover_by_speaker(word: Word, turns: Iterable[Turn]) -> dict[str, tuple[float, bool, float]]:
