@@ -30,6 +30,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,7 +124,10 @@ def dev_cases() -> dict[str, list[Source]]:
             src("steve", steve, 0.0),
             src("librivox", SPEECH / "librivox-0890.wav", 9.0),
         ],
-        "steve+harvard": [src("steve", steve, 0.0), src("harvard", SPEECH / "harvard-birch-canoe.wav", 6.0)],
+        "steve+harvard": [
+            src("steve", steve, 0.0),
+            src("harvard", SPEECH / "harvard-birch-canoe.wav", 6.0),
+        ],
         "rebecca+librivox-0880": [
             src("rebecca", rebecca, 0.0),
             src("librivox", SPEECH / "librivox-0880.wav", 8.0),
@@ -154,12 +158,11 @@ def truth(mix_words: list[Word], by_source: dict[str, list[Word]]) -> list[str |
     return [min(f, key=lambda n: f[n]) if f else None for f in found]
 
 
-def spans(by_source: dict[str, list[Word]]) -> list[tuple[float, float]]:
-    return [(ws[0].start, ws[-1].end) for ws in by_source.values() if ws]
-
-
-def inside_all(at: float, windows: list[tuple[float, float]]) -> bool:
-    return len(windows) > 1 and all(a <= at <= b for a, b in windows)
+def both_speak(by_source: dict[str, list[Word]]) -> Callable[[float], bool]:
+    """Whether two sources speak at an instant: each source's span runs from its first
+    recognised word to its last."""
+    windows = [(ws[0].start, ws[-1].end) for ws in by_source.values() if ws]
+    return lambda at: len(windows) > 1 and all(a <= at <= b for a, b in windows)
 
 
 @dataclass
@@ -186,21 +189,24 @@ def score(
     words: list[Word],
     turns: list[Turn],
     true: list[str | None],
-    windows: list[tuple[float, float]],
+    overlapped: Callable[[float], bool],
     pause: float,
 ) -> dict[str, Tally]:
-    labelled = {rule: assign_speakers(words, turns, overlap_rule=rule, pause=pause) for rule in RULES}
-    # Name each label after the source of most of its words said outside the overlap.
+    """Each rule's tally. A diarizer label is named after the source of most of its words said
+    outside the overlap (where every rule agrees), so the rules share one naming."""
+    labelled = {
+        rule: assign_speakers(words, turns, overlap_rule=rule, pause=pause) for rule in RULES
+    }
     votes: dict[str, dict[str, int]] = {}
     for w, t in zip(labelled["dominant"], true, strict=True):
-        if t is not None and w.speaker is not None and not inside_all((w.start + w.end) / 2, windows):
+        if t is not None and w.speaker is not None and not overlapped((w.start + w.end) / 2):
             votes.setdefault(w.speaker, {}).setdefault(t, 0)
             votes[w.speaker][t] += 1
     names = {label: max(v, key=lambda s: v[s]) for label, v in votes.items()}
     sources = {t for t in true if t is not None}
     for label in {w.speaker for w in labelled["dominant"]} - set(names):
-        left = sources - set(names.values())
-        names[label] = sorted(left)[0] if left else "?"
+        left = sources - set(names.values())  # a label heard only in the overlap
+        names[label or ""] = sorted(left)[0] if left else "?"
     out = {}
     for rule, got in labelled.items():
         tally = Tally()
@@ -210,7 +216,7 @@ def score(
             ok = names.get(w.speaker or "", "?") == t
             tally.right += ok
             tally.total += 1
-            if inside_all((w.start + w.end) / 2, windows):
+            if overlapped((w.start + w.end) / 2):
                 tally.right_over += ok
                 tally.total_over += 1
         out[rule] = tally
@@ -222,7 +228,8 @@ def recognised(
 ) -> tuple[dict[str, list[Word]], list[Word], list[Turn]]:
     """Each source's words (shifted to the mix), the mix's words and its turns; kept in
     ``cache`` (a folder) when given, so rules can be compared without recognising again."""
-    stored = cache / f"{re.sub(r'[^a-z0-9]+', '-', case.lower())}-{options.model}.json" if cache else None
+    slug = re.sub(r"[^a-z0-9]+", "-", case.lower())
+    stored = cache / f"{slug}-{options.model}.json" if cache else None
     if stored is not None and stored.exists():
         data = json.loads(stored.read_text())
         return (
@@ -257,7 +264,7 @@ def run_dev(
     for case, sources in dev_cases().items():
         by_source, words, turns = recognised(case, sources, options, cache)
         true = truth(words, by_source)
-        tallies = score(words, turns, true, spans(by_source), pause)
+        tallies = score(words, turns, true, both_speak(by_source), pause)
         for rule in RULES:
             totals[rule].add(tallies[rule])
         print(f"{case:24s} " + " | ".join(f"{r}: {tallies[r]}" for r in RULES), flush=True)
@@ -291,36 +298,13 @@ def run_eval(options: TranscribeOptions, pause: float) -> None:
     words = transcribe(audio, options).words
     turns = diarize_embedded(audio, num_speakers=len(by_source))
     true = truth(words, by_source)
-    # Overlap: where two speakers' .stm lines overlap in time.
-    windows_by = {
-        name: [(w.start, w.end) for w in ws] for name, ws in by_source.items()
-    }
+    lines = [[(w.start, w.end) for w in ws] for ws in by_source.values()]
 
-    def overlapped(at: float) -> bool:
-        return sum(any(a <= at <= b for a, b in ws) for ws in windows_by.values()) > 1
+    def overlapped(at: float) -> bool:  # two speakers' .stm lines cover the instant
+        return sum(any(a <= at <= b for a, b in spans) for spans in lines) > 1
 
-    tallies = {}
-    for rule in RULES:
-        got = assign_speakers(words, turns, overlap_rule=rule, pause=pause)
-        tallies[rule] = (got, Tally())
-    # Label names from the dominant rule's words outside overlaps, as on dev.
-    votes: dict[str, dict[str, int]] = {}
-    for w, t in zip(tallies["dominant"][0], true, strict=True):
-        if t is not None and not overlapped((w.start + w.end) / 2):
-            votes.setdefault(w.speaker or "", {}).setdefault(t, 0)
-            votes[w.speaker or ""][t] += 1
-    names = {label: max(v, key=lambda s: v[s]) for label, v in votes.items()}
-    for rule, (got, tally) in tallies.items():
-        for w, t in zip(got, true, strict=True):
-            if t is None:
-                continue
-            ok = names.get(w.speaker or "", "?") == t
-            tally.right += ok
-            tally.total += 1
-            if overlapped((w.start + w.end) / 2):
-                tally.right_over += ok
-                tally.total_over += 1
-    print(f"{'pyannote-sample (eval)':24s} " + " | ".join(f"{r}: {tallies[r][1]}" for r in RULES))
+    tallies = score(words, turns, true, overlapped, pause)
+    print(f"{'pyannote-sample (eval)':24s} " + " | ".join(f"{r}: {tallies[r]}" for r in RULES))
 
 
 def main() -> None:
@@ -334,7 +318,7 @@ def main() -> None:
     if not DATA.is_dir():
         sys.exit(f"needs the shared recordings in {DATA} (or $PPOD_SHARED_DATA); absent here")
     options = TranscribeOptions(model=args.model)
-    print(f"model {args.model}, pause {args.pause} s; share of scored words under the right speaker")
+    print(f"model {args.model}, pause {args.pause} s: share of scored words given the right voice")
     if args.split == "dev":
         run_dev(options, args.pause, args.verbose, args.cache)
     else:

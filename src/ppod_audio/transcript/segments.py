@@ -163,7 +163,8 @@ def _by_utterance(words: list[Word], heard: Sequence[set[str]], pause: float) ->
         for index in run:
             word = words[index]
             if not word.overlap and word.speaker is not None:
-                alone[word.speaker] = alone.get(word.speaker, 0.0) + max(word.end - word.start, 0.01)
+                seconds = max(word.end - word.start, 0.01)  # a zero-length word still counts
+                alone[word.speaker] = alone.get(word.speaker, 0.0) + seconds
         if not alone:
             continue
         voice = max(alone, key=lambda s: alone[s])
