@@ -22,6 +22,7 @@ from ppod_audio.transcript.segments import (
     ends_sentence,
     speaker_runs,
     starts_sentence,
+    utterances,
 )
 
 VOICES = RAW_AUDIO / "voices"
@@ -123,6 +124,22 @@ def test_an_utterance_said_wholly_under_crosstalk_keeps_the_dominant_voice() -> 
     assert speakers(out) == ["B"] * 4 + ["A"] * 3
     apart = timed("so we", "?", 1.2) + timed("left", "?", 2.6)  # 0.8 s of silence between
     assert speakers(assign_speakers(apart, CROSSTALK)) == ["B", "B", "A"]
+
+
+def test_a_capital_opens_another_utterance_where_two_sentences_run_together() -> None:
+    """B cuts in while A is talking and the recogniser, following B, writes B's sentence on
+    from A's without a full stop ("help the transcripts You can sign up"): the capital opens
+    B's utterance, whose words said alone are B's, so its crosstalk words go to B, where the
+    diarizer found A dominant. "I" is no such capital."""
+    turns = [Turn(0.0, 5.0, "A"), Turn(3.0, 5.0, "B", overlap=True), Turn(5.0, 8.0, "B")]
+    a_said = timed("the sound of my voice will help the transcripts", "?", 0.0, step=0.33)
+    b_said = timed("You can sign up to our newsletter for the bulletin.", "?", 3.0, step=0.4)
+    out = assign_speakers(a_said + b_said, turns)
+    assert speakers(out) == ["A"] * len(a_said) + ["B"] * len(b_said)
+    old = assign_speakers(a_said + b_said, turns, overlap_rule="dominant")
+    assert speakers(old)[len(a_said) : len(a_said) + 3] == ["A", "A", "A"]
+    said = timed('so I think "I\'m sure" You know. it is', "?", 0.0)
+    assert utterances(said) == [[0, 1, 2, 3, 4], [5, 6], [7, 8]]
 
 
 def test_a_voice_not_heard_at_a_word_is_never_given_it() -> None:

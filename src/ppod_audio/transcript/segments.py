@@ -12,6 +12,7 @@ the published timeline is :mod:`ppod_audio.transcript.document`'s job, done once
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable, Sequence
 from typing import Protocol, TypeVar
 
@@ -22,6 +23,9 @@ _CLOSERS = "\"')]}\u201d\u2019"
 _SENTENCE_ENDS = (".", "?", "!", "\u2026")
 # A pause this long (seconds) ends an utterance: the recogniser heard separate stretches.
 UTTERANCE_PAUSE = 0.5
+# A word opening with a capital (after any opening quote), and the pronoun "I" that always has one.
+_CAPITALISED = re.compile(r"^[\"'(\u201c\u2018]*[A-Z]")
+_I = re.compile(r"^[\"'(\u201c\u2018]*I(?:$|['\u2019]|[,.?!;:])")
 
 
 def ends_sentence(text: str) -> bool:
@@ -132,15 +136,20 @@ def assign_speakers(
 
 def utterances(words: Sequence[Word], pause: float = UTTERANCE_PAUSE) -> list[list[int]]:
     """Indices of ``words`` (in time order) cut into utterances: runs the recogniser heard as
-    one stretch of speech, broken at a sentence end or at a pause of ``pause`` seconds or more."""
+    one stretch of speech, broken after a sentence end, at a pause of ``pause`` seconds or
+    more, and before a capitalised word other than "I" (where two voices run into each other
+    the recogniser often starts the second one's sentence without closing the first's:
+    "help the transcripts You can sign up"; a name splits a run too, which costs little)."""
     order = sorted(range(len(words)), key=lambda k: (words[k].start, words[k].end))
     runs: list[list[int]] = []
     for position, index in enumerate(order):
+        word = words[index]
         if position == 0:
             runs.append([index])
             continue
         before = words[order[position - 1]]
-        if ends_sentence(before.text) or words[index].start - before.end >= pause:
+        opens = _CAPITALISED.match(word.text) is not None and not _I.match(word.text)
+        if ends_sentence(before.text) or word.start - before.end >= pause or opens:
             runs.append([index])
         else:
             runs[-1].append(index)
