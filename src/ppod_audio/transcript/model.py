@@ -87,7 +87,8 @@ class Turn:
 
     Turns of different speakers may overlap in time (crosstalk). Where a diarizer knows who
     dominates an overlap (pyannote does), the one who does not holds an ``overlap`` turn there:
-    they talk too, under someone else. Words go to the dominant speaker
+    they talk too, under someone else. A word said there goes to the talker whose sentence
+    the recogniser wrote on through the overlap, else to the dominant speaker
     (:func:`ppod_audio.transcript.segments.assign_speakers`); RTTM and scoring count both.
     """
 

@@ -23,6 +23,8 @@ _CLOSERS = "\"')]}\u201d\u2019"
 _SENTENCE_ENDS = (".", "?", "!", "\u2026")
 # A pause this long (seconds) ends an utterance: the recogniser heard separate stretches.
 UTTERANCE_PAUSE = 0.5
+# How far (seconds) around a crosstalk word its utterance's words said alone are its witnesses.
+UTTERANCE_REACH = 3.0
 # A word opening with a capital (after any opening quote), and the pronoun "I" that always has one.
 _CAPITALISED = re.compile(r"^[\"'(\u201c\u2018]*[A-Z]")
 _I = re.compile(r"^[\"'(\u201c\u2018]*I(?:$|['\u2019]|[,.?!;:])")
@@ -81,12 +83,16 @@ def assign_speakers(
     A word goes to the speaker whose turns cover it most (diarization boundaries are fuzzy),
     or to the nearest turn's speaker when it falls in a gap between turns, so no word is left
     unattributed. Turns of different speakers may overlap (crosstalk): a word said while two
-    people talk is weighed against both speakers' activity. Where the diarizer said who
-    dominates the overlap, the other speaker's turn there is an ``overlap`` turn and the word
-    goes to the dominant one; with no such hint (two plain turns covering the word equally) it
-    stays with the speaker who already had the floor (whose turn began first). A word that
-    another speaker covers at least half of is flagged ``overlap``. Without turns the words come
-    back unchanged.
+    people talk is weighed against both speakers' activity. A word that another speaker covers
+    at least half of is flagged ``overlap``, and goes (``overlap_rule="utterance"``, the
+    default) to the voice of its utterance, the speaker of most of the utterance's words said
+    alone, when that voice is heard at the word (:func:`utterances`, :func:`_by_utterance`:
+    the recogniser writes one talker's sentence on through an overlap). Otherwise, and with
+    ``overlap_rule="dominant"`` (the rule before, for comparison), it goes to the voice the
+    diarizer found dominant: the other speaker's turn there is an ``overlap`` turn; with no
+    such hint (two plain turns covering the word equally) it stays with the speaker who
+    already had the floor (whose turn began first). Without turns the words come back
+    unchanged.
 
     Sort and sweep: words by start, turns by start, with a small active set of turns that may
     still overlap later words; O((n + m) log m) for n words and m turns instead of O(n * m).
@@ -156,30 +162,42 @@ def utterances(words: Sequence[Word], pause: float = UTTERANCE_PAUSE) -> list[li
     return runs
 
 
-def _by_utterance(words: list[Word], heard: Sequence[set[str]], pause: float) -> list[Word]:
+def _by_utterance(
+    words: list[Word], heard: Sequence[set[str]], pause: float, reach: float = UTTERANCE_REACH
+) -> list[Word]:
     """Each crosstalk word given to the voice of its utterance, when that voice is talking then.
 
     Where two people talk at once the recogniser follows one of them and writes that person's
-    sentence on (its words run on across the overlap without a pause); the diarizer's
-    dominant voice there is a weaker witness (a voice embedding of 1.5 s of mixed speech). So
-    an utterance's voice is the speaker holding most of its words said alone, and a crosstalk
-    word in it goes to that voice if that voice's turns touch the word; an utterance said
-    wholly under crosstalk keeps the dominant voice.
+    sentence on (its words run on across the overlap without a pause); the diarizer's dominant
+    voice there is a weaker witness (a voice embedding of 1.5 s of mixed speech). So the
+    word's voice is the speaker holding most of the seconds of its utterance's words said
+    alone within ``reach`` seconds of it (near words: a sentence the recogniser ran from one
+    talker into the other changes voice along the way), and the word goes to that voice if
+    that voice's turns touch it. A word with no such word near it keeps the dominant voice.
     """
     out = list(words)
     for run in utterances(words, pause):
-        alone: dict[str, float] = {}
+        alone = sorted((i for i in run if not words[i].overlap), key=lambda i: words[i].start)
+        if len(alone) == len(run) or not alone:
+            continue
+        starts = [words[i].start for i in alone]
+        longest = max(words[i].end - words[i].start for i in alone)
         for index in run:
             word = words[index]
-            if not word.overlap and word.speaker is not None:
-                seconds = max(word.end - word.start, 0.01)  # a zero-length word still counts
-                alone[word.speaker] = alone.get(word.speaker, 0.0) + seconds
-        if not alone:
-            continue
-        voice = max(alone, key=lambda s: alone[s])
-        for index in run:
-            if words[index].overlap and voice in heard[index] and words[index].speaker != voice:
-                out[index] = words[index].model_copy(update={"speaker": voice})
+            if not word.overlap:
+                continue
+            first = bisect.bisect_left(starts, word.start - reach - longest)
+            near = alone[first : bisect.bisect_right(starts, word.end + reach)]
+            seconds: dict[str, float] = {}
+            for other in (words[i] for i in near if words[i].end >= word.start - reach):
+                if other.speaker is not None:  # a zero-length word still counts a little
+                    held = max(other.end - other.start, 0.01)
+                    seconds[other.speaker] = seconds.get(other.speaker, 0.0) + held
+            if not seconds:
+                continue
+            voice = max(seconds, key=lambda s: seconds[s])
+            if voice in heard[index] and voice != word.speaker:
+                out[index] = word.model_copy(update={"speaker": voice})
     return out
 
 
