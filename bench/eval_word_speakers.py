@@ -143,8 +143,11 @@ def norm(text: str) -> str:
     return re.sub(r"[^a-z0-9']", "", text.lower())
 
 
-def truth(mix_words: list[Word], by_source: dict[str, list[Word]]) -> list[str | None]:
-    """Per mix word, the source whose own recognition has that word at about that time."""
+def truth(
+    mix_words: list[Word], by_source: dict[str, list[Word]], within: float = 1.0
+) -> list[str | None]:
+    """Per mix word, the source whose own words have that word at about that time (``within``
+    seconds, midpoint to midpoint)."""
     said = [norm(w.text) for w in mix_words]
     found: list[dict[str, float]] = [{} for _ in mix_words]
     for name, words in by_source.items():
@@ -153,7 +156,7 @@ def truth(mix_words: list[Word], by_source: dict[str, list[Word]]) -> list[str |
             for k in range(block.size):
                 mine, theirs = mix_words[block.a + k], words[block.b + k]
                 gap = abs((mine.start + mine.end) / 2 - (theirs.start + theirs.end) / 2)
-                if gap <= 1.0:
+                if gap <= within:
                     found[block.a + k][name] = gap
     return [min(f, key=lambda n: f[n]) if f else None for f in found]
 
@@ -297,7 +300,7 @@ def run_eval(options: TranscribeOptions, pause: float) -> None:
     audio = read(wav)
     words = transcribe(audio, options).words
     turns = diarize_embedded(audio, num_speakers=len(by_source))
-    true = truth(words, by_source)
+    true = truth(words, by_source, within=2.0)  # the .stm's word times are only spread
     lines = [[(w.start, w.end) for w in ws] for ws in by_source.values()]
 
     def overlapped(at: float) -> bool:  # two speakers' .stm lines cover the instant
