@@ -35,8 +35,9 @@ class Word(_Model):
 
     ``overlap`` is true when someone else was talking too while the word was said (crosstalk):
     ``speaker`` is still the one person the word is attributed to (who said it, as
-    :func:`ppod_audio.transcript.segments.assign_speakers` decides). It is written to ``episode.json`` only where true, so a document without
-    crosstalk looks exactly as before and older documents read unchanged.
+    :func:`ppod_audio.transcript.segments.assign_speakers` decides). It is written to
+    ``episode.json`` only where true, so a document without crosstalk looks exactly as before
+    and older documents read unchanged.
     """
 
     text: str

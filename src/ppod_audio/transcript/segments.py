@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable, Sequence
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from ppod_audio.transcript.model import Segment, Turn, Word, segment_from_words
 
@@ -75,7 +75,7 @@ def assign_speakers(
     words: Sequence[Word],
     turns: Iterable[Turn],
     *,
-    overlap_rule: str = "utterance",
+    overlap_rule: Literal["utterance", "dominant"] = "utterance",
     pause: float = UTTERANCE_PAUSE,
 ) -> list[Word]:
     """Copies of ``words`` (same order, same times) each labelled with one turn's speaker.
