@@ -1,7 +1,11 @@
 """Who said each word where two people talk at once: the share of words put under the right
 speaker, overall and inside overlaps, for each word-attribution rule, in one run.
 
-    python bench/eval_word_speakers.py [--model base] [--split dev|eval] [--pause 0.5]
+    python bench/eval_word_speakers.py [--model base|tiny.en] [--split dev|eval] [--pause 0.5]
+        [--cache DIR] [--verbose]
+
+``dominant`` is the rule before (``assign_speakers(..., overlap_rule="dominant")``),
+``utterance`` the rule now (the default); both are scored on the same words and turns.
 
 Dev cases are real single-voice recordings mixed here with a known offset, so the truth of who
 said each word is known: each source is recognised alone (its word times shifted by its offset
