@@ -22,6 +22,7 @@ from ppod_audio.transcript.segments import (
     ends_sentence,
     speaker_runs,
     starts_sentence,
+    utterances,
 )
 
 VOICES = RAW_AUDIO / "voices"
@@ -97,6 +98,59 @@ def test_without_turns_words_come_back_unchanged() -> None:
     assert assign_speakers([], [Turn(0, 1, "A")]) == []
 
 
+# Where two people talk at once (the stereo file's talkers, as the embedded diarizer labels
+# them): B is heard as the dominant voice from 0.1 to 2.3 s with A under it, then A alone.
+CROSSTALK = [Turn(0.1, 2.3, "B"), Turn(0.3, 2.3, "A", overlap=True), Turn(2.3, 4.8, "A")]
+
+
+def test_a_crosstalk_word_goes_to_the_voice_of_its_utterance() -> None:
+    """The recogniser wrote A's sentence on through the overlap: its words there go to A, whose
+    words alone the sentence ends with, not to the voice the diarizer found dominant there (B).
+    They stay flagged as crosstalk."""
+    words = timed("against the wizard who had vanished behind the curtain.", "?", 1.3, step=0.38)
+    out = assign_speakers(words, CROSSTALK)
+    assert speakers(out) == ["A"] * len(words)
+    assert [word.overlap for word in out[:3]] == [True, True, True]
+    old = assign_speakers(words, CROSSTALK, overlap_rule="dominant")
+    assert speakers(old)[:3] == ["B", "B", "B"]
+
+
+def test_an_utterance_said_wholly_under_crosstalk_keeps_the_dominant_voice() -> None:
+    """No word of its own utterance was said alone: nothing says whom the recogniser followed,
+    so the diarizer's dominant voice stands; a sentence end or a pause closes an utterance."""
+    said = timed("the horizon seems distant.", "?", 0.4, step=0.4)  # ends 1.92, in the overlap
+    later = timed("he began again.", "?", 2.5, step=0.4)
+    out = assign_speakers(said + later, CROSSTALK)
+    assert speakers(out) == ["B"] * 4 + ["A"] * 3
+    apart = timed("so we", "?", 1.2) + timed("left", "?", 2.6)  # 0.8 s of silence between
+    assert speakers(assign_speakers(apart, CROSSTALK)) == ["B", "B", "A"]
+
+
+def test_a_capital_opens_another_utterance_where_two_sentences_run_together() -> None:
+    """B cuts in while A is talking and the recogniser, following B, writes B's sentence on
+    from A's without a full stop ("help the transcripts You can sign up"): the capital opens
+    B's utterance, whose words said alone are B's, so its crosstalk words go to B, where the
+    diarizer found A dominant. "I" is no such capital."""
+    turns = [Turn(0.0, 5.0, "A"), Turn(3.0, 5.0, "B", overlap=True), Turn(5.0, 8.0, "B")]
+    a_said = timed("the sound of my voice will help the transcripts", "?", 0.0, step=0.33)
+    b_said = timed("You can sign up to our newsletter for the bulletin.", "?", 3.0, step=0.4)
+    out = assign_speakers(a_said + b_said, turns)
+    assert speakers(out) == ["A"] * len(a_said) + ["B"] * len(b_said)
+    old = assign_speakers(a_said + b_said, turns, overlap_rule="dominant")
+    assert speakers(old)[len(a_said) : len(a_said) + 3] == ["A", "A", "A"]
+    said = timed('so I think "I\'m sure" You know. it is', "?", 0.0)
+    assert utterances(said) == [[0, 1, 2, 3, 4], [5, 6], [7, 8]]
+
+
+def test_a_voice_not_heard_at_a_word_is_never_given_it() -> None:
+    """The utterance's voice only takes the crosstalk words it is heard in: a word where two
+    other people talk keeps one of them."""
+    turns = [Turn(0.0, 2.0, "B"), Turn(0.0, 2.0, "C", overlap=True), Turn(2.0, 4.0, "A")]
+    words = timed("one two three four five six seven eight", "?", 0.6, step=0.4)
+    out = assign_speakers(words, turns)
+    assert set(speakers(out)[:3]) == {"B"} and set(speakers(out)[4:]) == {"A"}
+
+
 def _reference(words: list[Word], turns: list[Turn]) -> list[str]:
     """The O(n*m) definition the sweep must agree with."""
     result = []
@@ -127,7 +181,10 @@ def test_sweep_matches_the_brute_force_definition_on_random_data() -> None:
     for _ in range(2000):
         start = rng.uniform(0, t + 5)
         words.append(w("x", start, start + rng.uniform(0.05, 0.8)))
-    assert speakers(assign_speakers(words, turns)) == _reference(words, turns)
+    # The sweep's own answer: the utterance rule then moves crosstalk words (tested below).
+    assert speakers(assign_speakers(words, turns, overlap_rule="dominant")) == _reference(
+        words, turns
+    )
 
 
 def test_assign_speakers_labels_every_word_of_an_episode() -> None:
@@ -145,7 +202,8 @@ def test_assign_speakers_labels_every_word_of_an_episode() -> None:
         t += 0.35
     out = assign_speakers(words, turns)
     assert len(out) == 10_000 and all(word.speaker for word in out)
-    assert speakers(out[:100]) == _reference(words[:100], turns), "the sweep's answer, at scale"
+    swept = assign_speakers(words, turns, overlap_rule="dominant")
+    assert speakers(swept[:100]) == _reference(words[:100], turns), "the sweep's answer, at scale"
 
 
 # --- build_segments ---------------------------------------------------------------------------

@@ -34,9 +34,10 @@ class Word(_Model):
     """One recognised word, punctuation attached (``"partnership,"``).
 
     ``overlap`` is true when someone else was talking too while the word was said (crosstalk):
-    ``speaker`` is still the one person the word is attributed to, the one whose speech covers
-    the word most. It is written to ``episode.json`` only where true, so a document without
-    crosstalk looks exactly as before and older documents read unchanged.
+    ``speaker`` is still the one person the word is attributed to (who said it, as
+    :func:`ppod_audio.transcript.segments.assign_speakers` decides). It is written to
+    ``episode.json`` only where true, so a document without crosstalk looks exactly as before
+    and older documents read unchanged.
     """
 
     text: str
@@ -87,7 +88,8 @@ class Turn:
 
     Turns of different speakers may overlap in time (crosstalk). Where a diarizer knows who
     dominates an overlap (pyannote does), the one who does not holds an ``overlap`` turn there:
-    they talk too, under someone else. Words go to the dominant speaker
+    they talk too, under someone else. A word said there goes to the talker whose sentence
+    the recogniser wrote on through the overlap, else to the dominant speaker
     (:func:`ppod_audio.transcript.segments.assign_speakers`); RTTM and scoring count both.
     """
 

@@ -12,14 +12,22 @@ the published timeline is :mod:`ppod_audio.transcript.document`'s job, done once
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable, Sequence
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from ppod_audio.transcript.model import Segment, Turn, Word, segment_from_words
 
 # Closing punctuation that may follow a sentence's full stop: `he said "no."` ends a sentence.
 _CLOSERS = "\"')]}\u201d\u2019"
 _SENTENCE_ENDS = (".", "?", "!", "\u2026")
+# A pause this long (seconds) ends an utterance: the recogniser heard separate stretches.
+UTTERANCE_PAUSE = 0.5
+# How far (seconds) around a crosstalk word its utterance's words said alone are its witnesses.
+UTTERANCE_REACH = 3.0
+# A word opening with a capital (after any opening quote), and the pronoun "I" that always has one.
+_CAPITALISED = re.compile(r"^[\"'(\u201c\u2018]*[A-Z]")
+_I = re.compile(r"^[\"'(\u201c\u2018]*I(?:$|['\u2019]|[,.?!;:])")
 
 
 def ends_sentence(text: str) -> bool:
@@ -63,18 +71,28 @@ def _nearest_turn(
     return before if word.start - before.end <= after.start - word.end else after
 
 
-def assign_speakers(words: Sequence[Word], turns: Iterable[Turn]) -> list[Word]:
+def assign_speakers(
+    words: Sequence[Word],
+    turns: Iterable[Turn],
+    *,
+    overlap_rule: Literal["utterance", "dominant"] = "utterance",
+    pause: float = UTTERANCE_PAUSE,
+) -> list[Word]:
     """Copies of ``words`` (same order, same times) each labelled with one turn's speaker.
 
     A word goes to the speaker whose turns cover it most (diarization boundaries are fuzzy),
     or to the nearest turn's speaker when it falls in a gap between turns, so no word is left
     unattributed. Turns of different speakers may overlap (crosstalk): a word said while two
-    people talk is weighed against both speakers' activity. Where the diarizer said who
-    dominates the overlap, the other speaker's turn there is an ``overlap`` turn and the word
-    goes to the dominant one; with no such hint (two plain turns covering the word equally) it
-    stays with the speaker who already had the floor (whose turn began first). A word that
-    another speaker covers at least half of is flagged ``overlap``. Without turns the words come
-    back unchanged.
+    people talk is weighed against both speakers' activity. A word that another speaker covers
+    at least half of is flagged ``overlap``, and goes (``overlap_rule="utterance"``, the
+    default) to the voice of its utterance, the speaker of most of the utterance's words said
+    alone, when that voice is heard at the word (:func:`utterances`, :func:`_by_utterance`:
+    the recogniser writes one talker's sentence on through an overlap). Otherwise, and with
+    ``overlap_rule="dominant"`` (the rule before, for comparison), it goes to the voice the
+    diarizer found dominant: the other speaker's turn there is an ``overlap`` turn; with no
+    such hint (two plain turns covering the word equally) it stays with the speaker who
+    already had the floor (whose turn began first). Without turns the words come back
+    unchanged.
 
     Sort and sweep: words by start, turns by start, with a small active set of turns that may
     still overlap later words; O((n + m) log m) for n words and m turns instead of O(n * m).
@@ -87,6 +105,7 @@ def assign_speakers(words: Sequence[Word], turns: Iterable[Turn]) -> list[Word]:
     ends = [t.end for t in by_end]
 
     result: list[Word | None] = [None] * len(words)
+    heard: list[set[str]] = [set() for _ in words]  # the speakers whose turns touch each word
     active: list[Turn] = []
     next_turn = 0
     for index in sorted(range(len(words)), key=lambda k: (words[k].start, words[k].end)):
@@ -112,7 +131,74 @@ def assign_speakers(words: Sequence[Word], turns: Iterable[Turn]) -> list[Word]:
             speaker = _nearest_turn(word, by_end, ends, ordered_turns, starts).speaker
             crosstalk = False
         result[index] = word.model_copy(update={"speaker": speaker, "overlap": crosstalk})
-    return [word for word in result if word is not None]
+        heard[index] = set(cover)
+    labelled = [word for word in result if word is not None]
+    if overlap_rule == "utterance":
+        return _by_utterance(labelled, heard, pause)
+    if overlap_rule != "dominant":
+        raise ValueError(f"overlap_rule must be 'utterance' or 'dominant', got {overlap_rule!r}")
+    return labelled
+
+
+def utterances(words: Sequence[Word], pause: float = UTTERANCE_PAUSE) -> list[list[int]]:
+    """Indices of ``words`` (in time order) cut into utterances: runs the recogniser heard as
+    one stretch of speech, broken after a sentence end, at a pause of ``pause`` seconds or
+    more, and before a capitalised word other than "I" (where two voices run into each other
+    the recogniser often starts the second one's sentence without closing the first's:
+    "help the transcripts You can sign up"; a name splits a run too, which costs little)."""
+    order = sorted(range(len(words)), key=lambda k: (words[k].start, words[k].end))
+    runs: list[list[int]] = []
+    for position, index in enumerate(order):
+        word = words[index]
+        if position == 0:
+            runs.append([index])
+            continue
+        before = words[order[position - 1]]
+        opens = _CAPITALISED.match(word.text) is not None and not _I.match(word.text)
+        if ends_sentence(before.text) or word.start - before.end >= pause or opens:
+            runs.append([index])
+        else:
+            runs[-1].append(index)
+    return runs
+
+
+def _by_utterance(
+    words: list[Word], heard: Sequence[set[str]], pause: float, reach: float = UTTERANCE_REACH
+) -> list[Word]:
+    """Each crosstalk word given to the voice of its utterance, when that voice is talking then.
+
+    Where two people talk at once the recogniser follows one of them and writes that person's
+    sentence on (its words run on across the overlap without a pause); the diarizer's dominant
+    voice there is a weaker witness (a voice embedding of 1.5 s of mixed speech). So the
+    word's voice is the speaker holding most of the seconds of its utterance's words said
+    alone within ``reach`` seconds of it (near words: a sentence the recogniser ran from one
+    talker into the other changes voice along the way), and the word goes to that voice if
+    that voice's turns touch it. A word with no such word near it keeps the dominant voice.
+    """
+    out = list(words)
+    for run in utterances(words, pause):
+        alone = sorted((i for i in run if not words[i].overlap), key=lambda i: words[i].start)
+        if len(alone) == len(run) or not alone:
+            continue
+        starts = [words[i].start for i in alone]
+        longest = max(words[i].end - words[i].start for i in alone)
+        for index in run:
+            word = words[index]
+            if not word.overlap:
+                continue
+            first = bisect.bisect_left(starts, word.start - reach - longest)
+            near = alone[first : bisect.bisect_right(starts, word.end + reach)]
+            seconds: dict[str, float] = {}
+            for other in (words[i] for i in near if words[i].end >= word.start - reach):
+                if other.speaker is not None:  # a zero-length word still counts a little
+                    held = max(other.end - other.start, 0.01)
+                    seconds[other.speaker] = seconds.get(other.speaker, 0.0) + held
+            if not seconds:
+                continue
+            voice = max(seconds, key=lambda s: seconds[s])
+            if voice in heard[index] and voice != word.speaker:
+                out[index] = word.model_copy(update={"speaker": voice})
+    return out
 
 
 def _cover_by_speaker(word: Word, turns: Iterable[Turn]) -> dict[str, tuple[float, bool, float]]:
