@@ -75,6 +75,15 @@ def features(words, index: int) -> list[float]:  # type: ignore[no-untyped-def]
         logit(max(before, after)),
         min(len(key(words[index].text)), 12) / 12,
     ]
+    if TIMING:
+        word = words[index]
+        letters_ = max(len(key(word.text)), 1)
+        gap = word.start - words[index - 1].end if index > 0 else 0.0
+        row += [
+            min((word.end - word.start) / letters_, 0.5) * 10,
+            min(max(gap, 0.0), 1.0),
+            min(word.end - word.start, 2.0),
+        ]
     if EXTRA:
         from ppod_audio.transcript.vocabulary import _word_counts
 
@@ -91,6 +100,7 @@ def features(words, index: int) -> list[float]:  # type: ignore[no-untyped-def]
 
 
 EXTRA = False
+TIMING = False
 
 
 def rate(marks: list[bool], items) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -106,9 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("saved", nargs="+", type=Path, help="eval_domain.py --save files (dev)")
     parser.add_argument("--budget", type=float, default=0.08, help="correct words shaded, most")
     parser.add_argument("--extra", action="store_true", help="also word frequency etc.")
+    parser.add_argument("--timing", action="store_true", help="also word duration and gap")
     args = parser.parse_args(argv)
-    global EXTRA
-    EXTRA = args.extra
+    global EXTRA, TIMING
+    EXTRA, TIMING = args.extra, args.timing
 
     from eval_domain import domain_setup
 
