@@ -430,6 +430,9 @@ def test_the_demo_publishes_its_corrections_and_a_save_keeps_them(
         # dev-only passages added for the causes eval showed
         ("base", "30-steve", "children's partnership", "Children Partnership"),  # possessive
         ("base", "41-rebecca", "Leon in bulletin,", "Learning Bulletin,"),  # doubted, joined
+        # the second batch (DEV_MORE, UNSURE_VOICES): a term's one word lost beside the other
+        ("base", "50-jasmine", "rapid remute", "rapid review"),  # no English word
+        ("base", "75-jasmine", "rapid ring,", "rapid review,"),  # doubted (0.17)
     ],
 )
 def test_domain_dev_misses_come_back_from_real_recognition(
