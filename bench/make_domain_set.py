@@ -12,7 +12,9 @@ voices, but other ones and at other speeds and pitches, with a quiet room under 
 
 Passages alternate between ``dev`` (for choosing settings and thresholds) and ``eval`` (for
 reporting only); ``DEV_ONLY``'s passages, added later for causes eval showed and dev lacked,
-are dev only, in four voice settings each, numbered after the others. The recogniser's
+are dev only, in four voice settings each, numbered after the others, and ``DEV_MORE``'s
+(added for the same reason, issue 12 again) after those, then both again in the two voices
+recognised least surely (``UNSURE_VOICES``). The recogniser's
 errors in the seed are fixed in the text ("SCP", "factory partner", "CFP R"), so each
 passage's text is exactly what is spoken: its reference.
 
@@ -206,6 +208,53 @@ DEV_ONLY: tuple[tuple[str, str], ...] = (
 )
 
 
+# A second batch of dev passages (issue 12 again), added when eval still showed causes dev had
+# too few of: a term's one word heard as another word barely like it ("rapid" heard right, the
+# next word not), and correct words the recogniser was unsure of, which shading must leave
+# alone. Seed sentences again (its errors fixed, lightly joined), none of them an eval
+# passage's nor like one, each rendered in four voice settings chosen before any was heard:
+# the speaker's two voices slower and lower, then faster and higher, and the other two
+# speakers' first voices (:data:`MORE_SETTINGS`). Dev only, numbered after ``DEV_ONLY``'s.
+DEV_MORE: tuple[tuple[str, str], ...] = (
+    (
+        JASMINE,
+        "If you meet the criteria for a rapid review, you may well meet the criteria for a "
+        "CSPR. But there's a difference between them.",
+    ),
+    (
+        JASMINE,
+        "A rapid review takes three weeks to submit. Any action you're taking after a rapid "
+        "review is taking a deeper look at the learning.",
+    ),
+    (
+        REBECCA,
+        "The Learning Bulletin is a monthly newsletter that will update you on publications "
+        "and on the protocols that might come into place.",
+    ),
+    (
+        STEVE,
+        "We will explain what safeguarding children partnerships actually are, and the role of "
+        "the business unit of the partnership.",
+    ),
+    (
+        JASMINE,
+        "The working together guidance that was published by the government gave us this new "
+        "idea of safeguarding partnerships.",
+    ),
+    (
+        STEVE,
+        "We hope you found listening to today's podcast useful, and thank you for joining us "
+        "as well. Do come back for future episodes.",
+    ),
+)
+MORE_SETTINGS = ((0, -20, -8), (1, +20, +8))  # (voice, wpm change, pitch change)
+# The two voices base and tiny.en were least sure of while hearing them right (on the dev
+# passages above: about a fifth of the correct words under 0.6, against 8 % overall), so that
+# shading is chosen on enough such words: ``DEV_ONLY``'s and ``DEV_MORE``'s sentences again in
+# each, where not already rendered in it, numbered after ``DEV_MORE``'s.
+UNSURE_VOICES = (VOICES[REBECCA][1], VOICES[STEVE][1])
+
+
 @dataclass(frozen=True)
 class Passage:
     """One rendered passage: where it is, who says it in which voice, and its split."""
@@ -260,6 +309,18 @@ def make(out: Path) -> list[Passage]:
     for person, text in DEV_ONLY:  # and the second slower and higher
         voice = VOICES[person][1]
         plan.append(("dev", replace(voice, wpm=voice.wpm - 15, pitch=voice.pitch + 10), text))
+    for person, text in DEV_MORE:
+        for variant, faster, higher in MORE_SETTINGS:
+            voice = VOICES[person][variant]
+            plan.append(("dev", replace(voice, wpm=voice.wpm + faster, pitch=voice.pitch + higher),
+                         text))  # fmt: skip
+        others = [VOICES[other][0] for other in VOICES if other != person]
+        plan += [("dev", replace(voice, name=person, role=ROLES[person]), text) for voice in others]
+    for person, text in DEV_ONLY + DEV_MORE:
+        for voice in UNSURE_VOICES:
+            if not any(v.voice == voice.voice and v.wpm == voice.wpm and t == text
+                       for _, v, t in plan):  # fmt: skip
+                plan.append(("dev", replace(voice, name=person, role=ROLES[person]), text))
     for number, (split, speaker, text) in enumerate(plan, start=1):
         person = speaker.name
         audio = render(speaker, text, rng)

@@ -62,6 +62,8 @@ def corrected(text: str) -> str:
         ("and start what we call a rapid renew.", "and start what we call a rapid review."),
         ("familiar with serious case renews. What's", "familiar with serious case reviews. What's"),
         ("but rapid renews have to be", "but rapid reviews have to be"),
+        # base on domain dev 50: no English word beside "rapid", only 0.33 like "review"
+        ("A rapid remute takes three weeks.", "A rapid review takes three weeks."),
         (
             "because we learn acronyms as the CSDR, the child",
             "because we learn acronyms as the CSPR, the child",
@@ -142,6 +144,8 @@ def test_near_misses_of_the_show_vocabulary_are_put_back(heard: str, said: str) 
         "we see it in Salisbury",  # a place, not Somerset
         "Legit, that was good",  # sounds like Leggett (0.79), but a common word with no context
         "a rapid rise in cases",  # "rapid" heard right, "rise" nothing like "review" (0.42)
+        "after a rapid rehab stay",  # "rehab" (0.33 like "review") is a word: it was said
+        "on the national Panorama programme",  # no word, but capitalised: a name (0.44)
         "a serious case of neglect",  # a term's words, then a short word: the term ended
         "the Somerset Safeguarding Children Board",  # the last word capitalised: another name
         "Somerset Safeguarding Adults Board met",  # two words of the term differ: no context
@@ -258,6 +262,29 @@ def test_words_the_recogniser_doubted_beside_a_term_word_are_run_together_into_i
     assert corrections(correct_vocabulary(heard_with(one_sure), VOCABULARY)) == []
     far = [*heard[:2], ("Lee", 0.2), ("on", 0.2), *heard[4:]]  # "Leeon": 0.39, not near enough
     assert corrections(correct_vocabulary(heard_with(far), VOCABULARY)) == []
+
+
+def test_a_doubted_word_beside_a_term_word_needs_only_a_faint_likeness() -> None:
+    """base and tiny.en on the grown domain dev passages (75, 69), with their probabilities:
+    "a rapid ring," (0.17) and "our learning quality" (0.24) are the term's other word heard
+    right and one the recogniser lost (0.33 like "review", 0.44 like "Bulletin", under the
+    0.55 a sure word needs). The same words heard surely, an unsure word nothing like the
+    term's (0.0), a doubted joining word, or a capitalised one are left alone."""
+    ring = [("for", 0.96), ("a", 0.49), ("rapid", 0.87), ("ring,", 0.17), ("you", 0.94)]
+    fixed = correct_vocabulary(heard_with(ring), VOCABULARY)
+    assert [w.text for w in fixed] == ["for", "a", "rapid", "review,", "you"]
+    assert fixed[3].original == "ring,"
+    quality = [("our", 0.1), ("learning", 0.99), ("quality", 0.24), ("and", 0.94)]
+    assert [w.text for w in correct_vocabulary(heard_with(quality), VOCABULARY)] == [
+        "our", "Learning", "Bulletin", "and"]  # fmt: skip
+    for heard in (
+        [(t, 0.9) for t, _ in ring],
+        [(t, 0.9) for t, _ in quality],
+        [("a", 0.9), ("rapid", 0.9), ("change", 0.2), ("of", 0.9)],  # nothing like "review"
+        [("the", 0.9), ("learning", 0.9), ("and", 0.2), ("the", 0.9)],  # a joining word
+        [("a", 0.9), ("rapid", 0.9), ("Ring", 0.2), ("road", 0.9)],  # a name
+    ):
+        assert corrections(correct_vocabulary(heard_with(heard), VOCABULARY)) == [], heard
 
 
 def test_an_introduction_is_needed_for_a_distant_surname() -> None:
@@ -403,6 +430,9 @@ def test_the_demo_publishes_its_corrections_and_a_save_keeps_them(
         # dev-only passages added for the causes eval showed
         ("base", "30-steve", "children's partnership", "Children Partnership"),  # possessive
         ("base", "41-rebecca", "Leon in bulletin,", "Learning Bulletin,"),  # doubted, joined
+        # the second batch (DEV_MORE, UNSURE_VOICES): a term's one word lost beside the other
+        ("base", "50-jasmine", "rapid remute", "rapid review"),  # no English word
+        ("base", "75-jasmine", "rapid ring,", "rapid review,"),  # doubted (0.17)
     ],
 )
 def test_domain_dev_misses_come_back_from_real_recognition(
