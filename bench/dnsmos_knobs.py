@@ -27,7 +27,10 @@ every variant), as ``bench/eval_noise.py``'s dnsmos section scores them. Variant
   then the limit against the input (needs ``nara_wpe`` importable);
 * ``eq-C-B[-F]``: a speech-band EQ after DeepFilterNet3 for the far-field spectrum: a C dB cut
   of the boomy low mids (peaking at F Hz, default 300, Q 0.7) and a B dB high shelf from 3 kHz
-  (presence).
+  (presence);
+* ``eqa-R``: the low-mid cut as the cleaning stage makes it (``audio/tone.py``): as deep as the
+  clip's low band stands above its presence band beyond R dB (the stage's reference is
+  ``CLOSE_TALK_EXCESS_DB``), at most ``LOW_MID_CUT_DB``; ``cut`` prints each clip's excess.
 """
 
 from __future__ import annotations
@@ -181,6 +184,15 @@ def variant(name: str, samples: np.ndarray, plain: np.ndarray) -> np.ndarray:
                            samples, limit)  # fmt: skip
         first = limited(plain, samples, limit)
         return limited(wpe_dereverberated(first, taps, delay, iterations, nfft), samples, limit)
+    if name.startswith("eqa"):
+        from ppod_audio.audio import tone
+        from ppod_audio.defaults import LOW_MID_CUT_DB
+
+        meter = tone.LowMidMeter(RATE)
+        meter.add(samples.mean(axis=0))
+        cut = float(np.clip(meter.excess_db() - float(name[4:]), 0, LOW_MID_CUT_DB))
+        print(f"[{name}: excess {meter.excess_db():.1f} dB, cut {cut:.1f} dB]", end=" ")
+        return tone.LowMidCut(RATE, cut)(limited(plain, samples, limit))
     if name.startswith("eq"):
         from scipy.signal import sosfilt
 

@@ -17,7 +17,7 @@ from ppod_audio.audio.denoise import Denoiser, denoise, level_gain_db, split_poi
 from ppod_audio.audio.hum import HumDetector, HumFilter, remove_hum
 from ppod_audio.audio.prepare import CleanSettings, prepare_mixed
 from ppod_audio.audio.quality import frame_levels
-from ppod_audio.audio.tone import LowMidCut
+from ppod_audio.audio.tone import LowMidCut, LowMidMeter, low_mid_cut_db
 from ppod_audio.config import ShowConfig
 
 RATE = 44100
@@ -277,26 +277,44 @@ def test_low_mid_cut_streams_and_switches_off() -> None:
     assert LowMidCut(RATE, 0.0)(audio) is audio
 
 
-def test_low_mid_cut_setting_reaches_the_streamed_stage(tmp_path: Path) -> None:
-    """``low_mid_cut_db`` from the settings is what the streamed stage applies after the network,
-    as the in-memory path does; 0 gives the denoised programme without it (RNNoise: quick)."""
-    speech = decode(voice("jasmine", 7.0), RATE, 1).samples[0]
-    take = write_wav(tmp_path / "take.wav", noisy(speech, 10), RATE)
+@pytest.mark.shared
+def test_low_mid_cut_is_as_deep_as_the_room_is_boomy(tmp_path: Path) -> None:
+    """The cut's depth comes from the programme's long-term spectrum: a boomy far-field meeting
+    (AMI trn02, the low band 31 dB over the presence band) gets the most (6 dB), a close-miked
+    voice (a demo voice) none; the streamed stage measures it block by block as the in-memory
+    path does on the whole array, applies it after the network, and says so in the report; at
+    ``low_mid_cut_db = 0`` there is no cut (RNNoise: quick)."""
+    far = decode(shared("conversation/ami/trn02.flac"), RATE, 1)
+    close = decode(voice("jasmine", 7.0), RATE, 1)
+    assert low_mid_cut_db(far.samples[0], RATE, 6.0) == 6.0
+    assert low_mid_cut_db(close.samples[0], RATE, 6.0) == 0.0
+    meter = LowMidMeter(RATE)
+    for i in range(0, far.samples.shape[1], 3001):
+        meter.add(far.samples[0, i : i + 3001])
+    assert meter.excess_db() == pytest.approx(whole_excess_db(far.samples[0]), abs=1e-6)
+    take = write_wav(tmp_path / "take.wav", far.samples[0], RATE)
     audio = decode(take, RATE, 1)
     results = {}
-    for cut_db in (0.0, 6.0):
-        settings = CleanSettings(noise_reduction="rnnoise", low_mid_cut_db=cut_db)
-        streamed = prepare_mixed([take], tmp_path / f"w{cut_db}", RATE, True, settings,
+    for most_db in (0.0, 6.0):
+        settings = CleanSettings(noise_reduction="rnnoise", low_mid_cut_db=most_db)
+        streamed = prepare_mixed([take], tmp_path / f"w{most_db}", RATE, True, settings,
                                  speech=False)  # fmt: skip
         assert streamed.noise["denoised_kept"] is True
-        assert streamed.noise["low_mid_cut_db"] == cut_db
-        expected = clean(audio, noise_reduction="rnnoise", low_mid_cut_db=cut_db).audio.samples
-        results[cut_db] = streamed.audio.load()
-        assert np.max(np.abs(results[cut_db] - expected)) < 1e-4
+        assert streamed.noise["low_mid_cut_db"] == most_db
+        expected = clean(audio, noise_reduction="rnnoise", low_mid_cut_db=most_db).audio.samples
+        results[most_db] = streamed.audio.load()
+        assert np.max(np.abs(results[most_db] - expected)) < 1e-4
     # The cut is there at 6 dB and not at 0: 300 Hz lower by about 6 dB, 3.5 kHz the same.
     for freq, change in ((300.0, -6.0), (3500.0, 0.0)):
         measured = band_db(results[6.0][0], RATE, freq) - band_db(results[0.0][0], RATE, freq)
         assert measured == pytest.approx(change, abs=0.5), f"{freq} Hz: {measured:.1f} dB"
+
+
+def whole_excess_db(mono: np.ndarray) -> float:
+    """The low-mid meter over a whole array at once."""
+    meter = LowMidMeter(RATE)
+    meter.add(mono)
+    return meter.excess_db()
 
 
 @pytest.mark.shared

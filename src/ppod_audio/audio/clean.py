@@ -91,9 +91,11 @@ def _denoised_if_better(
     from .denoise import denoise, level_gain_db
     from .quality import keeps_denoised, sampled_dnsmos
     from .tone import LowMidCut
+    from .tone import low_mid_cut_db as boom_cut_db
 
-    denoised = LowMidCut(rate, low_mid_cut_db)(denoise(samples, rate, max_reduction_db,
-                                                       mono_before, method))  # fmt: skip
+    cut_db = boom_cut_db(mono_before, rate, low_mid_cut_db)
+    denoised = LowMidCut(rate, cut_db)(denoise(samples, rate, max_reduction_db, mono_before,
+                                               method))  # fmt: skip
     scale = np.float32(10 ** (level_gain_db(frame_levels_db(mono_before, rate)) / 20))
 
     def score(source: np.ndarray):  # noqa: ANN202
