@@ -423,7 +423,7 @@ def test_far_field_meeting_gains_dnsmos() -> None:
     the cleaning stage raises DNSMOS overall by at least 0.3 when both are scored at one level,
     as ``bench/eval_noise.py`` scores them: DeepFilterNet3 hears loud speech at -10 dBFS
     (measured +0.34; +0.22 at the earlier 0 dBFS, which this test fails), and the room's low
-    mids are cut after it (+0.48 with the cut)."""
+    mids are cut after it (+0.41 with the cut)."""
     from ppod_audio.audio.quality import dnsmos
 
     raw = decode(shared("conversation/ami/trn04.flac"), 48000, 1)
@@ -436,7 +436,8 @@ def test_far_field_meeting_gains_dnsmos() -> None:
         assert mos is not None
         return mos.overall
 
-    off = score("off")
-    # The low-mid cut after the network (measured +0.48 with it, +0.34 without).
-    assert score("deepfilternet") - off >= 0.42
-    assert score("deepfilternet", cut_db=0.0) - off >= 0.28
+    off, without_cut = score("off"), score("deepfilternet", cut_db=0.0)
+    assert without_cut - off >= 0.28
+    # The low-mid cut after the network (3 dB here: measured +0.41 with it, +0.34 without).
+    assert score("deepfilternet") - off >= 0.38
+    assert score("deepfilternet") - without_cut >= 0.04
