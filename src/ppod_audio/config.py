@@ -27,6 +27,7 @@ from pydantic import (
 
 from .defaults import (
     DEFAULT_MODEL,
+    LOW_MID_CUT_DB,
     MAX_BOOST_DB,
     MAX_CUT_DB,
     MAX_NOISE_REDUCTION_DB,
@@ -108,6 +109,8 @@ class CleanSettings(_Strict):
     # rest is mixed back. Kept only where DNSMOS does not fall (audio/prepare.py).
     noise_reduction: Literal["deepfilternet", "rnnoise", "off"] = "deepfilternet"
     max_noise_reduction_db: Annotated[float, Field(ge=3.0, le=40.0)] = MAX_NOISE_REDUCTION_DB
+    # The far-field room's low mids cut after noise reduction (audio/tone.py), judged with it.
+    low_mid_cut_db: Annotated[float, Field(ge=0.0, le=12.0)] = LOW_MID_CUT_DB
     # Notch 50/60 Hz mains harmonics above the high-pass, only when they are found.
     hum_removal: bool = True
 

@@ -23,3 +23,7 @@ MAX_CUT_DB = 10.0
 # The most noise reduction may turn any sound down (dB): 30 brings the demo's pause floor under
 # -60 dBFS with STOI still above noise reduction off (bench/eval_noise.py --limits).
 MAX_NOISE_REDUCTION_DB = 30.0
+# The deepest low-mid cut (300 Hz, Q 0.7) after noise reduction, made only as deep as the
+# programme's low mids stand above a close-talking voice's (audio/tone.py): 6 dB raised DNSMOS
+# overall on every AMI dev clip and clean dev read (bench/dnsmos_knobs.py; docs/cleaning.md).
+LOW_MID_CUT_DB = 6.0

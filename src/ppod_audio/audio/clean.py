@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import butter, sosfilt, sosfilt_zi
 
-from ..defaults import MAX_NOISE_REDUCTION_DB
+from ..defaults import LOW_MID_CUT_DB, MAX_NOISE_REDUCTION_DB
 from .activity import frame_levels_db, regions_from_levels
 from .decode import Audio
 
@@ -83,14 +83,19 @@ def _denoised_if_better(
     method: str,
     max_reduction_db: float,
     mono_before: np.ndarray,
+    low_mid_cut_db: float = LOW_MID_CUT_DB,
 ) -> np.ndarray:
-    """``samples`` (hum notched) denoised, kept only where DNSMOS does not fall below that of
-    ``before`` (the input to hum and noise reduction), as ``prepare.reduce_noise`` decides (the
-    same sampled windows, scored at the same level)."""
+    """``samples`` (hum notched) denoised and its low mids cut, kept only where DNSMOS does not
+    fall below that of ``before`` (the input to hum and noise reduction), as
+    ``prepare.reduce_noise`` decides (the same sampled windows, scored at the same level)."""
     from .denoise import denoise, level_gain_db
     from .quality import keeps_denoised, sampled_dnsmos
+    from .tone import LowMidCut
+    from .tone import low_mid_cut_db as boom_cut_db
 
-    denoised = denoise(samples, rate, max_reduction_db, mono_before, method)
+    cut_db = boom_cut_db(mono_before, rate, low_mid_cut_db)
+    denoised = LowMidCut(rate, cut_db)(denoise(samples, rate, max_reduction_db, mono_before,
+                                               method))  # fmt: skip
     scale = np.float32(10 ** (level_gain_db(frame_levels_db(mono_before, rate)) / 20))
 
     def score(source: np.ndarray):  # noqa: ANN202
@@ -109,6 +114,7 @@ def clean(
     noise_reduction: str = "off",
     max_noise_reduction_db: float = MAX_NOISE_REDUCTION_DB,
     hum_removal: bool = False,
+    low_mid_cut_db: float = LOW_MID_CUT_DB,
 ) -> CleanResult:
     """The whole cleaning stage on a clip in memory: what ``prepare.py`` does streamed."""
     samples = highpassed = HighPass(audio.rate, highpass_hz)(audio.samples.astype(np.float32))
@@ -120,7 +126,8 @@ def clean(
         samples, _ = remove_hum(samples, audio.rate, highpass_hz)
     if noise_reduction != "off":
         samples = _denoised_if_better(samples, highpassed, audio.rate, noise_reduction,
-                                      max_noise_reduction_db, mono_before)  # fmt: skip
+                                      max_noise_reduction_db, mono_before,
+                                      low_mid_cut_db)  # fmt: skip
     if trim_silence:
         # Decided on the levels before noise reduction, like the streamed path.
         start, end = trim_bounds(mono_before, audio.rate, keep_silence_seconds)

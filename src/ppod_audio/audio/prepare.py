@@ -27,6 +27,7 @@ from .clean import HighPass, edge_ramp, trim_bounds_from
 from .decode import SPEECH_RATE, decode_blocks, is_silent, probe_channels, require_peak
 from .disk import DiskAudio, DiskAudioWriter
 from .hum import HumDetector, HumFilter
+from .tone import LowMidCut, LowMidMeter
 
 
 @dataclass
@@ -122,6 +123,7 @@ def reduce_noise(
     from .denoise import denoise_programme, level_gain_db
 
     report["max_reduction_db"] = settings.max_noise_reduction_db if settings.denoises else None
+    report["low_mid_cut_db"] = None  # the cut applied, once measured
     gain_db = level_gain_db(levels)
     notches = HumFilter(audio.rate, harmonics)
     meters = {"before": FloorMeter(audio.rate), "after": FloorMeter(audio.rate),
@@ -133,10 +135,13 @@ def reduce_noise(
     writer = (DiskAudioWriter(work / "notched.f32", audio.channels, audio.rate)
               if harmonics else None)  # fmt: skip
     share = 0.1 if settings.denoises else 0.75  # of the stage's progress: the network's is most
+    boom = LowMidMeter(audio.rate)
     for start, stop in audio.blocks():
         progress.advance(0.1 + share * start / max(audio.frames, 1))  # decoding was the first 10 %
         block = audio.read(start, stop)
         meters["before"].add(block.mean(axis=0))
+        if settings.denoises and settings.low_mid_cut_db > 0:
+            boom.add(block.mean(axis=0))
         if writer is not None:
             out = notches(block)
             writer.append(out)
@@ -163,8 +168,17 @@ def reduce_noise(
             max_reduction_db=settings.max_noise_reduction_db, gain_db=gain_db,
             method=settings.noise_reduction, levels_db=levels, advance=advance,
         )  # fmt: skip
+        # The low-mid cut, in place, one block after another (its state carried): part of the
+        # denoised candidate that DNSMOS judges below.
+        cut_db = boom.cut_db(settings.low_mid_cut_db) if settings.low_mid_cut_db > 0 else 0.0
+        report["low_mid_cut_db"] = cut_db
+        cut = LowMidCut(audio.rate, cut_db)
         for start, stop in denoised.blocks():
-            meters["after"].add(denoised.read(start, stop).mean(axis=0))
+            block = denoised.read(start, stop)
+            if cut.sos is not None:
+                block = cut(block)
+                denoised.write(start, block)
+            meters["after"].add(block.mean(axis=0))
     else:
         meters["after"] = meters["notched"]
     filtered, filtered_cpu = time.perf_counter(), time.process_time()
