@@ -44,7 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", nargs="*", default=["rule", "p<0.8", "p<0.9"])
     parser.add_argument("--remeasure", action="store_true",
                         help="time the first transcription again (else the saved figure)")  # fmt: skip
+    parser.add_argument("--audio", nargs="*", type=Path, default=[],
+                        help="instead: the cost on these recordings (no reference needed)")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.audio:
+        return cost(args.audio, args.model)
 
     import numpy as np
 
@@ -97,15 +101,23 @@ def main(argv: list[str] | None = None) -> int:
         "rule": lambda ws, i: needs_review(ws, i, known),
         "p<0.8": lambda ws, i: needs_review(ws, i, known, threshold=0.8),
         "p<0.9": lambda ws, i: needs_review(ws, i, known, threshold=0.9),
+        "p<0.95": lambda ws, i: needs_review(ws, i, known, threshold=0.95),
     }
     hearers = {
         "base-hot": replace(options, prompt="hotwords", vad_filter=False, batched=False),
         "base-plain": replace(options, vad_filter=False, batched=False),
         "base-greedy": replace(options, vad_filter=False, batched=False, beam_size=1),
         "tiny": replace(options, model="tiny.en", vad_filter=False, batched=False),
+        "tiny-greedy": replace(options, model="tiny.en", vad_filter=False, batched=False,
+                               beam_size=1),  # fmt: skip
         "tiny-hot": replace(options, model="tiny.en", prompt="hotwords", vad_filter=False,
                             batched=False),  # fmt: skip
     }
+    agreed: dict[tuple[str, str], dict] = {}
+    ceiling = {c: rate([candidate_sets[c](ws, i) for ws, i, *_ in items], items)
+               for c in args.candidates}  # fmt: skip
+    for c, (hit, false) in ceiling.items():
+        print(f"  candidates {c}: {hit:6.1%} of errors / {false:5.1%} of correct words")
     for candidate in args.candidates:
         pick = candidate_sets[candidate]
         by_row = {r.name: r for r in rows}
@@ -150,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, row in by_row.items():
                 for i, word in enumerate(row.words):
                     agree[(name, i)] = agrees(word, again.get(name, []))
+            agreed[(candidate, variant)] = agree
             for low in (0.0, 0.1, 0.2, 0.3):
                 marks = [
                     pick(ws, i) and (not agree[(name, i)] or _p(ws[i]) < low)
@@ -161,7 +174,67 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {candidate:6} {variant:11} {len(spans)} clips, {clip_s:.0f} s heard again; "
                   f"CPU {spent[0]:.1f} s = {spent[0] / first_cost:.1%} of transcription "
                   f"(RTF {spent[0] / seconds:.4f})")  # fmt: skip
+    print("\ncombinations (rule's words under LOW always; a candidate's words when heard otherwise):")
+    for (candidate, variant), agree in agreed.items():
+        pick = candidate_sets[candidate]
+        for low in (0.2, 0.3, 0.4, 0.45, 0.5):
+            marks = [
+                (needs_review(ws, i, known) and _p(ws[i]) < low)
+                or (pick(ws, i) and not agree[(name, i)])
+                for ws, i, _, name in items
+            ]
+            caught, shaded = rate(marks, items)
+            print(f"  {candidate:6} {variant:11} LOW {low:.2f}: "
+                  f"{caught:6.1%} caught / {shaded:5.1%} shaded")  # fmt: skip
+    variants = sorted({v for _, v in agreed})
+    for candidate in args.candidates:
+        for a, b in [(a, b) for a in variants for b in variants if a < b]:
+            if (candidate, a) not in agreed or (candidate, b) not in agreed:
+                continue
+            pick = candidate_sets[candidate]
+            for low in (0.0, 0.3, 0.45):
+                marks = [
+                    pick(ws, i) and (_p(ws[i]) < low or not agreed[(candidate, a)][(name, i)]
+                                     or not agreed[(candidate, b)][(name, i)])
+                    for ws, i, _, name in items
+                ]  # fmt: skip
+                caught, shaded = rate(marks, items)
+                print(f"  {candidate:6} {a}|{b} either disagrees or p < {low:.2f}: "
+                      f"{caught:6.1%} caught / {shaded:5.1%} shaded")  # fmt: skip
     del np
+    return 0
+
+
+def cost(paths: list[Path], model: str) -> int:
+    """The chosen second hearing's CPU against the first transcription's, on real recordings:
+    the dev passages are read by voices chosen for being unsure, so they hear far more again
+    than an episode would."""
+    from ppod_audio.audio.decode import decode
+    from ppod_audio.speech.recheck import hear_again, hearer, marked
+    from ppod_audio.speech.transcribe import TranscribeOptions, transcribe
+
+    options = TranscribeOptions(model=model, device="cpu")
+    transcribe(decode(paths[0], 16000, 1).samples[0][:16000], options)  # load the model
+    totals = [0.0, 0.0, 0.0]
+    for path in paths:
+        audio = decode(path, 16000, 1).samples[0]
+        began = time.perf_counter()
+        words = list(transcribe(audio, options).words)
+        first = time.perf_counter() - began
+        marks = marked(words, frozenset())
+        hear = hearer(options)
+        hear(audio[:16000])  # load tiny.en outside the timing
+        began = time.perf_counter()
+        again = hear_again(audio, words, marks, hear)
+        second = time.perf_counter() - began
+        seconds = len(audio) / 16000
+        differ = sum(1 for w in again if w.heard_again is False)
+        print(f"{path.name}: {seconds:.0f} s, {len(words)} words, {sum(marks)} heard again "
+              f"({differ} heard otherwise); transcription {first:.1f} s (RTF "
+              f"{first / seconds:.3f}), second hearing {second:.1f} s = {second / first:.1%}")  # fmt: skip
+        totals = [totals[0] + seconds, totals[1] + first, totals[2] + second]
+    print(f"all: {totals[0]:.0f} s; second hearing {totals[2]:.1f} s = "
+          f"{totals[2] / totals[1]:.1%} of transcription's {totals[1]:.1f} s")  # fmt: skip
     return 0
 
 
