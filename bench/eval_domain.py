@@ -343,11 +343,14 @@ def shading_signals(known: frozenset[str], every_word: frozenset[str]) -> dict[s
         " + joining words ordinary": lambda ws, i: rule(ws, i, known, bridge=0),
         " + between two unsure (CHOSEN)": lambda ws, i: rule(ws, i, known),
         " chosen, all term words exempt": lambda ws, i: rule(ws, i, every_word),
-        " chosen + beside < 0.4 up to 0.9": lambda ws, i: rule(ws, i, known) or (
-            not own(ws, i) and _p(ws[i]) < 0.9 and min(near(ws, i), default=1.0) < NEIGHBOUR_LOW
+        " chosen + beside < 0.4 up to 0.9": lambda ws, i: (
+            rule(ws, i, known)
+            or (
+                not own(ws, i) and _p(ws[i]) < 0.9 and min(near(ws, i), default=1.0) < NEIGHBOUR_LOW
+            )
         ),
-        " chosen + short word (<= 3) < 0.7": lambda ws, i: rule(ws, i, known) or (
-            not own(ws, i) and len(key(ws[i].text)) <= 3 and _p(ws[i]) < 0.7
+        " chosen + short word (<= 3) < 0.7": lambda ws, i: (
+            rule(ws, i, known) or (not own(ws, i) and len(key(ws[i].text)) <= 3 and _p(ws[i]) < 0.7)
         ),
         " chosen + threshold 0.65": lambda ws, i: rule(ws, i, known, threshold=0.65),
     }

@@ -42,10 +42,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=("dev", "eval"), default="dev")
     parser.add_argument("--variants", nargs="*", default=["base-hot", "base-plain", "tiny"])
     parser.add_argument("--candidates", nargs="*", default=["rule", "p<0.8", "p<0.9"])
-    parser.add_argument("--remeasure", action="store_true",
-                        help="time the first transcription again (else the saved figure)")  # fmt: skip
-    parser.add_argument("--audio", nargs="*", type=Path, default=[],
-                        help="instead: the cost on these recordings (no reference needed)")  # fmt: skip
+    parser.add_argument(
+        "--remeasure",
+        action="store_true",
+        help="time the first transcription again (else the saved figure)",
+    )
+    parser.add_argument(
+        "--audio",
+        nargs="*",
+        type=Path,
+        default=[],
+        help="instead: the cost on these recordings (no reference needed)",
+    )
     args = parser.parse_args(argv)
     if args.audio:
         return cost(args.audio, args.model)
@@ -54,9 +62,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from ppod_audio.audio.decode import decode
     from ppod_audio.speech.clips import hear_clips
+    from ppod_audio.speech.recheck import agrees, stretches
     from ppod_audio.speech.transcribe import TranscribeOptions, transcribe
     from ppod_audio.transcript.confidence import known_words, needs_review
-    from ppod_audio.speech.recheck import agrees, stretches
 
     _, _, cleaning = domain_setup()
     after = cleaning["after"]
@@ -108,10 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         "base-plain": replace(options, vad_filter=False, batched=False),
         "base-greedy": replace(options, vad_filter=False, batched=False, beam_size=1),
         "tiny": replace(options, model="tiny.en", vad_filter=False, batched=False),
-        "tiny-greedy": replace(options, model="tiny.en", vad_filter=False, batched=False,
-                               beam_size=1),  # fmt: skip
-        "tiny-hot": replace(options, model="tiny.en", prompt="hotwords", vad_filter=False,
-                            batched=False),  # fmt: skip
+        "tiny-greedy": replace(
+            options, model="tiny.en", vad_filter=False, batched=False, beam_size=1
+        ),  # fmt: skip
+        "tiny-hot": replace(
+            options, model="tiny.en", prompt="hotwords", vad_filter=False, batched=False
+        ),  # fmt: skip
     }
     agreed: dict[tuple[str, str], dict] = {}
     ceiling = {c: rate([candidate_sets[c](ws, i) for ws, i, *_ in items], items)
@@ -124,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         spans = []  # (row name, first, last, begin, end)
         for row in rows:
             marks = [pick(row.words, i) for i in range(len(row.words))]
-            for first, last, begin, end in stretches(row.words, marks, len(audios[row.name]) / 16000):
+            for first, last, begin, end in stretches(
+                row.words, marks, len(audios[row.name]) / 16000
+            ):
                 spans.append((row.name, first, last, begin, end))
         clip_s = sum(e - b for *_, b, e in spans)
         for variant in args.variants:
@@ -146,8 +158,9 @@ def main(argv: list[str] | None = None) -> int:
                 took = time.perf_counter() - began
                 spent[0] += took
                 folder.mkdir(parents=True, exist_ok=True)
-                where.write_text(json.dumps({"seconds": took,
-                                             "words": [w.model_dump() for w in words]}))  # fmt: skip
+                where.write_text(
+                    json.dumps({"seconds": took, "words": [w.model_dump() for w in words]})
+                )
                 return words
 
             pieces = [audios[n][int(b * 16000) : int(e * 16000)] for n, _, _, b, e in spans]
@@ -174,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {candidate:6} {variant:11} {len(spans)} clips, {clip_s:.0f} s heard again; "
                   f"CPU {spent[0]:.1f} s = {spent[0] / first_cost:.1%} of transcription "
                   f"(RTF {spent[0] / seconds:.4f})")  # fmt: skip
-    print("\ncombinations (rule's words under LOW always; a candidate's words when heard otherwise):")
+    print(
+        "\ncombinations (rule's words under LOW always; a candidate's words when heard otherwise):"
+    )
     for (candidate, variant), agree in agreed.items():
         pick = candidate_sets[candidate]
         for low in (0.2, 0.3, 0.4, 0.45, 0.5):
@@ -229,9 +244,11 @@ def cost(paths: list[Path], model: str) -> int:
         second = time.perf_counter() - began
         seconds = len(audio) / 16000
         differ = sum(1 for w in again if w.heard_again is False)
-        print(f"{path.name}: {seconds:.0f} s, {len(words)} words, {sum(marks)} heard again "
-              f"({differ} heard otherwise); transcription {first:.1f} s (RTF "
-              f"{first / seconds:.3f}), second hearing {second:.1f} s = {second / first:.1%}")  # fmt: skip
+        print(
+            f"{path.name}: {seconds:.0f} s, {len(words)} words, {sum(marks)} heard again "
+            f"({differ} heard otherwise); transcription {first:.1f} s (RTF "
+            f"{first / seconds:.3f}), second hearing {second:.1f} s = {second / first:.1%}"
+        )
         totals = [totals[0] + seconds, totals[1] + first, totals[2] + second]
     print(f"all: {totals[0]:.0f} s; second hearing {totals[2]:.1f} s = "
           f"{totals[2] / totals[1]:.1%} of transcription's {totals[1]:.1f} s")  # fmt: skip

@@ -160,7 +160,7 @@ class SpeechSettings(_Strict):
     # confidence.py): on the domain dev set 64 % of errors shaded at 7 % of correct words,
     # against 56 / 8 % by probability alone, but it costs about half the transcription's CPU
     # on real recordings (bench/shading_redecode.py --audio), so it is asked for, not default.
-    hear_again: bool = False
+    hear_doubted: bool = False
     # Cosine similarity a cluster needs to an enrolled voice to take its name. Same-voice
     # similarity across separately recorded clips measured ~0.6 (katie-steve), wrong-voice <0.55.
     naming_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = NAMING_THRESHOLD

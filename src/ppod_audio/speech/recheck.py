@@ -84,9 +84,7 @@ def agrees(word: Word, again: Sequence[Word]) -> bool:
     ]
     if target in near:
         return True
-    return any(
-        "".join(near[a:b]) == target for a in range(len(near)) for b in range(a + 2, a + 4)
-    )
+    return any("".join(near[a:b]) == target for a in range(len(near)) for b in range(a + 2, a + 4))
 
 
 def hear_again(
