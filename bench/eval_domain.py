@@ -213,6 +213,15 @@ def recognise(path: Path, split: str, speaker: str | None, ref: str, options, cl
     audio = decode(path, 16000, 1).samples[0]
     words, decode_seconds = _recognised(path, audio, options)
     words = [w.model_copy(update={"speaker": speaker}) for w in words]
+    if _hear_again:  # as speech/stage.py: the doubted words heard again before cleaning
+        from ppod_audio.speech.recheck import hear_again, hearer, marked
+        from ppod_audio.transcript.confidence import known_words
+
+        known = known_words([e.text for e in cleaning["after"].vocabulary.entries])
+        began = time.perf_counter()
+        words = hear_again(audio, words, marked(words, known),
+                           _cached_hearer(path, options, hearer(options), "recheck"))  # fmt: skip
+        decode_seconds += time.perf_counter() - began
     texts = {"raw": " ".join(w.text for w in words)}
     after: list = []
     for system, clean in cleaning.items():
@@ -240,6 +249,7 @@ def recognise(path: Path, split: str, speaker: str | None, ref: str, options, cl
 CACHE = REPO / "build" / "domain-cache"
 _use_cache = True
 _redecode = False
+_hear_again = False
 _details = False
 
 
@@ -269,16 +279,17 @@ def _recognised(path: Path, audio, options) -> tuple[list, float]:  # type: igno
     return list(result.words), seconds
 
 
-def _cached_hearer(path: Path, options):  # type: ignore[no-untyped-def]
-    """redecode's ``hear``, its windows' words cached beside the recognition cache."""
+def _cached_hearer(path: Path, options, hear=None, what: str = "redecode"):  # type: ignore[no-untyped-def]
+    """redecode's ``hear`` (or the given one, ``what`` naming it), its windows' words cached
+    beside the recognition cache."""
     import hashlib
 
     from ppod_audio.speech.redecode import _hearer
     from ppod_audio.transcript.model import Word
 
-    hear = _hearer(options)
+    hear = hear or _hearer(options)
     model = str(options.model).replace("/", "_")
-    folder = CACHE / f"{model}-redecode-{options.beam_size}"
+    folder = CACHE / f"{model}-{what}-{options.beam_size}"
 
     def cached(window) -> list:  # type: ignore[no-untyped-def]
         digest = hashlib.sha1(window.tobytes()).hexdigest()[:16]
@@ -332,11 +343,14 @@ def shading_signals(known: frozenset[str], every_word: frozenset[str]) -> dict[s
         " + joining words ordinary": lambda ws, i: rule(ws, i, known, bridge=0),
         " + between two unsure (CHOSEN)": lambda ws, i: rule(ws, i, known),
         " chosen, all term words exempt": lambda ws, i: rule(ws, i, every_word),
-        " chosen + beside < 0.4 up to 0.9": lambda ws, i: rule(ws, i, known) or (
-            not own(ws, i) and _p(ws[i]) < 0.9 and min(near(ws, i), default=1.0) < NEIGHBOUR_LOW
+        " chosen + beside < 0.4 up to 0.9": lambda ws, i: (
+            rule(ws, i, known)
+            or (
+                not own(ws, i) and _p(ws[i]) < 0.9 and min(near(ws, i), default=1.0) < NEIGHBOUR_LOW
+            )
         ),
-        " chosen + short word (<= 3) < 0.7": lambda ws, i: rule(ws, i, known) or (
-            not own(ws, i) and len(key(ws[i].text)) <= 3 and _p(ws[i]) < 0.7
+        " chosen + short word (<= 3) < 0.7": lambda ws, i: (
+            rule(ws, i, known) or (not own(ws, i) and len(key(ws[i].text)) <= 3 and _p(ws[i]) < 0.7)
         ),
         " chosen + threshold 0.65": lambda ws, i: rule(ws, i, known, threshold=0.65),
     }
@@ -513,6 +527,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redecode", action="store_true",
                         help="hear unsure stretches again with the terms as hotwords "
                         "(ppod_audio.speech.redecode)")  # fmt: skip
+    parser.add_argument("--hear-again", action="store_true",
+                        help="hear the doubted words again with tiny.en before cleaning, as "
+                        "the pipeline does (ppod_audio.speech.recheck)")  # fmt: skip
     parser.add_argument("--misses", action="store_true",
                         help="print each missed term with the words heard around it and "
                         "their probabilities")  # fmt: skip
@@ -522,8 +539,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="recognise afresh instead of reusing build/domain-cache")  # fmt: skip
     args = parser.parse_args(argv)
     parser_redecode = args.redecode
-    global _use_cache, _redecode, _details
+    global _use_cache, _redecode, _details, _hear_again
     _details = args.misses
+    _hear_again = args.hear_again
     _use_cache = not args.no_cache
     _redecode = parser_redecode
     if _redecode:

@@ -73,4 +73,39 @@ def test_the_editor_gets_the_same_rule() -> None:
     )
     rule = editor_rule(document)
     assert rule["bridge_threshold"] == 0.9
+    assert (rule["hear_again_below"], rule["heard_same_low"]) == (0.9, 0.3)
     assert rule["known"] == ["avon", "constabulary", "jasmine", "somerset", "wark"]
+
+
+def test_a_word_heard_a_second_time_is_shaded_only_when_heard_otherwise() -> None:
+    """Once the pipeline heard the doubted words again (``speech/recheck``), the two hearings
+    decide: a word heard the same is left alone unless very unsure, one heard otherwise is
+    shaded even where probability alone would not shade it. Words never heard again (older
+    documents, ``hear_doubted`` off) keep the probability rule."""
+    words = heard([("Somer", 0.45), ("the", 0.95), ("said", 0.88), ("us.", 0.99), ("with", 0.2),
+                   ("me.", 0.99)])  # fmt: skip
+    assert shaded(words) == ["Somer", "with"]  # probability alone
+    again = [
+        w.model_copy(update={"heard_again": same})
+        for w, same in zip(words, [True, None, False, None, True, None], strict=True)
+    ]
+    # "Somer" 0.45 heard the same: left; "said" 0.88 heard otherwise: shaded; "with" 0.2 is
+    # under HEARD_SAME_LOW though heard the same.
+    assert shaded(again) == ["said", "with"]
+
+
+def test_which_words_are_heard_again() -> None:
+    from ppod_audio.transcript.confidence import worth_hearing_again
+
+    words = heard([("Safeguarding", 0.3), ("the", 0.89), ("a", 0.91)])
+    corrected = Word(text="Bulletin", start=0, end=1, probability=0.2, original="bull it in")
+    assert [worth_hearing_again(w, KNOWN) for w in [*words, corrected]] == [
+        False, True, False, False  # the show's word, under 0.9, sure, a correction
+    ]  # fmt: skip
+
+
+def test_the_second_hearing_is_kept_in_episode_json_only_when_made() -> None:
+    plain = Word(text="a", start=0, end=1, probability=0.5)
+    doubted = plain.model_copy(update={"heard_again": False})
+    assert "heard_again" not in plain.model_dump_json()
+    assert Word.model_validate_json(doubted.model_dump_json()).heard_again is False

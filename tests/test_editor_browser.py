@@ -360,6 +360,35 @@ def test_browser_shades_by_the_rule_and_undoes_a_vocabulary_correction(
 
 
 @pytest.mark.browser
+def test_browser_shades_words_heard_twice_by_the_two_hearings(edit_episode: Path) -> None:
+    """Words the pipeline heard a second time (``heard_again``, speech/recheck.py) are shaded
+    by the page as transcript/confidence.py says: heard the same and not very unsure, left;
+    heard otherwise though fairly sure, shaded; very unsure, shaded even heard the same."""
+    from ppod_audio.edit.history import save_document
+    from ppod_audio.transcript.confidence import document_known, needs_review
+
+    path = edit_episode / "episode.json"
+    document = load_document(path)
+    words = document.segments[1].words
+    assert len(words) >= 8
+    make_sure(words)
+    for index, (p, same) in {1: (0.45, True), 2: (0.88, False), 4: (0.2, True)}.items():
+        words[index].probability, words[index].heard_again = p, same
+    save_document(edit_episode, document)
+    expected = [needs_review(words, i, document_known(document)) for i in range(len(words))]
+    assert expected[:7] == [False, False, True, False, True, False, False]
+
+    with editor_page(edit_episode) as (page, errors):
+        page.wait_for_selector(".w")
+        shaded = page.evaluate(
+            "() => Array.from(document.querySelectorAll('.w[data-seg=\"1\"]'),"
+            " (el) => el.classList.contains('low'))"
+        )
+        assert shaded == expected, (shaded, expected)
+        assert not errors, errors
+
+
+@pytest.mark.browser
 def test_browser_undoes_a_word_the_second_hearing_added(edit_episode: Path) -> None:
     """The opt-in re-decode (speech/redecode.py) records a word it added where nothing was
     heard with ``original: ""`` ("a rapid." heard again as "a rapid review."): the page marks

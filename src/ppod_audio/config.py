@@ -158,6 +158,12 @@ class SpeechSettings(_Strict):
     # Beam search width of recognition: 5 is faster-whisper's default; narrower is cheaper
     # (bench/choose_model.py measures WER and cost per beam).
     beam_size: Annotated[int, Field(ge=1, le=10)] = 5
+    # Hear the words shading would doubt (probability under 0.9) a second time, with tiny.en on
+    # short clips, and shade only those heard otherwise (speech/recheck.py, transcript/
+    # confidence.py): on the domain dev set 64 % of errors shaded at 7 % of correct words,
+    # against 56 / 8 % by probability alone, but it costs about half the transcription's CPU
+    # on real recordings (bench/shading_redecode.py --audio), so it is asked for, not default.
+    hear_doubted: bool = False
     # Cosine similarity a cluster needs to an enrolled voice to take its name. Same-voice
     # similarity across separately recorded clips measured ~0.6 (katie-steve), wrong-voice <0.55.
     naming_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = NAMING_THRESHOLD
@@ -187,7 +193,7 @@ class SafeguardingSettings(_Strict):
     allow: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
     # Hear the places where a name is expected again with a second model and flag where the two
     # hearings disagree (names heard as sure ordinary words); costs 1-3 CPU s per minute.
-    hear_again: bool = True
+    hear_again: bool = False
     # What a redaction puts in place of the words: a 1 kHz tone (heard as a bleep) or silence.
     redact_with: Literal["tone", "silence"] = "tone"
 

@@ -210,6 +210,7 @@ def run_speech(
             result.words = _transcribe(
                 audio16, options, show.speech.prompt, terms, show.speech.beam_size,
                 [speaker.name for speaker in manifest.speakers], cpu_threads,
+                show.speech.hear_doubted,
             )  # fmt: skip
             from .transcribe import pick_threads
 
@@ -275,9 +276,11 @@ def _transcribe(
     beam_size: int = 5,
     names: list[str] | None = None,
     cpu_threads: int = 0,
+    hear_doubted: bool = False,
 ) -> list[Word]:
     """The recogniser's words; with ``prompt = "unsure"``, its unsure stretches heard again
-    with the terms as hotwords (:mod:`ppod_audio.speech.redecode`)."""
+    with the terms as hotwords (:mod:`ppod_audio.speech.redecode`); with ``hear_doubted``, the
+    words shading would doubt heard a second time (:mod:`ppod_audio.speech.recheck`)."""
     from .transcribe import TranscribeOptions, transcribe
 
     transcribe_options = TranscribeOptions(
@@ -297,6 +300,13 @@ def _transcribe(
 
         vocabulary = build_vocabulary(terms, names or ())
         words, _ = redecode_terms(audio16, words, transcribe_options, vocabulary)
+    if hear_doubted:
+        from ..transcript.confidence import known_words
+        from .recheck import hear_again, hearer, marked
+
+        # The show's words are never shaded, so never heard again (as the document's rule).
+        known = known_words([*terms, *(names or ())])
+        words = hear_again(audio16, words, marked(words, known), hearer(transcribe_options))
     return words
 
 

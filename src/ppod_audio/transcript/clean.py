@@ -280,7 +280,8 @@ def _replacement(rule: Rule, matched: list[Word], sentence_start: bool) -> list[
         # What was heard is kept for the editor to see and undo; a change of case is no news.
         return [
             Word(text=t, start=w.start, end=w.end, probability=probability,
-                 speaker=matched[0].speaker, original=h if key(h) != key(t) else None)
+                 speaker=matched[0].speaker, original=h if key(h) != key(t) else None,
+                 heard_again=w.heard_again)
             for t, w, h in zip(texts, matched, heard, strict=True)
         ]  # fmt: skip
     return written_over(matched, texts)

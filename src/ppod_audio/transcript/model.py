@@ -56,12 +56,17 @@ class Word(_Model):
             ' ("Beapod" -> "P Pod"), each recording the whole heard phrase; undone together.'
         ),
     )
+    heard_again: bool | None = Field(
+        None,
+        description="Whether a second hearing of a word the shading rule doubted heard the "
+        "same word there (None: not heard again); shading keeps only the ones it did not.",
+    )
 
     @model_serializer(mode="wrap")
     def _omit_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Leave ``original``, ``overlap`` and ``joined`` out when unset: documents without
-        corrections or crosstalk stay exactly as small as before, and older readers see nothing
-        new."""
+        """Leave ``original``, ``overlap``, ``joined`` and ``heard_again`` out when unset:
+        documents without corrections, crosstalk or a second hearing stay exactly as small as
+        before, and older readers see nothing new."""
         data = handler(self)
         if data.get("original") is None:
             data.pop("original", None)
@@ -69,6 +74,8 @@ class Word(_Model):
             data.pop("overlap", None)
         if not self.joined:
             data.pop("joined", None)
+        if self.heard_again is None:
+            data.pop("heard_again", None)
         return data
 
 

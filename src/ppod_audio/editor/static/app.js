@@ -175,7 +175,8 @@ function renderParagraph(si) {
 // The rule is transcript/confidence.py's needs_review, with the server's parameters: a word under
 // the threshold, or under neighbour_threshold beside a word under neighbour_low, or under
 // bridge_threshold between two words under the threshold, unless it is one of the show's names
-// or terms. A correction the cleaning made (word.original: what was heard) is
+// or terms; a word the pipeline heard a second time (word.heard_again set) is shaded instead when
+// heard otherwise, or under heard_same_low. A correction the cleaning made (word.original: what was heard) is
 // marked instead, with the heard word in its tooltip and a one-click undo beside it; one written
 // as several words (all but the first "joined") is undone as one, the heard words put back once. A word the
 // second hearing added (speech/redecode.py: a term's missing word, original "") is marked the
@@ -197,6 +198,11 @@ function needsReview(words, wi) {
   const word = words[wi];
   if (word.probability === null || word.probability === undefined || isRecorded(word)) return false;
   if (knownWords.has(wordKey(word.text))) return false;
+  if (shadingRule && typeof word.heard_again === "boolean") {
+    // heard a second time (speech/recheck.py): shaded when heard otherwise, or very unsure
+    return word.probability < shadingRule.heard_same_low
+      || (word.probability < shadingRule.hear_again_below && !word.heard_again);
+  }
   if (word.probability < threshold) return true;
   if (!shadingRule) return false;
   const before = probabilityOf(words[wi - 1]), after = probabilityOf(words[wi + 1]);
