@@ -34,6 +34,7 @@ every variant), as ``bench/eval_noise.py``'s dnsmos section scores them. Variant
   ``eqa-R-M`` caps the cut at M dB instead; ``eqa-R-M-S[-F]`` adds a high shelf from F Hz
   (default 3000) of S dB at the full M dB cut, in proportion below it (keyed on the same
   measured boom, so a close-miked voice with no excess gets neither);
+  A fifth figure O (``eqa-R-M-S-F-O``) puts the shelf only on the cut beyond O dB (S at M);
 * ``expD-M``: a downward expander in the pauses after the stage's chain (``eqa-15``): frames
   (20 ms) more than M dB below the activity detector's speech threshold fall by up to D dB
   (gain smoothed over 50 ms attack / 200 ms release, so nothing pumps);
@@ -200,15 +201,18 @@ def variant(name: str, samples: np.ndarray, plain: np.ndarray) -> np.ndarray:
 
         # eqa-R[-M[-S[-F]]]: reference R, at most M dB (default LOW_MID_CUT_DB), and a presence
         # shelf from F Hz (default 3000) of S dB at the full M dB cut, in proportion below it.
-        ref, most, shelf, shelf_hz = ([float(v) for v in name.split("-")[1:]]
-                                      + [LOW_MID_CUT_DB, 0.0, 3000.0][len(name.split("-")) - 2 :])
+        # A fifth figure O: the shelf only on the cut beyond O dB (S at M, none at O or less).
+        ref, most, shelf, shelf_hz, offset = (
+            [float(v) for v in name.split("-")[1:]]
+            + [LOW_MID_CUT_DB, 0.0, 3000.0, 0.0][len(name.split("-")) - 2 :]
+        )
         meter = tone.LowMidMeter(RATE)
         meter.add(samples.mean(axis=0))
         cut = float(np.clip(meter.excess_db() - ref, 0, most))
-        lift = shelf * cut / most if most > 0 else 0.0
+        lift = shelf * max(0.0, cut - offset) / (most - offset) if most > offset else 0.0
         print(f"[{name}: excess {meter.excess_db():.1f} dB, cut {cut:.1f}, shelf {lift:.1f}]",
               end=" ")  # fmt: skip
-        out = tone.LowMidCut(RATE, cut)(limited(plain, samples, limit))
+        out = tone.LowMidCut(RATE, cut, 0.0)(limited(plain, samples, limit))
         if lift > 0:
             out = sosfilt(biquad("shelf", shelf_hz, lift, 0.7), out, axis=1).astype(np.float32)
         return out
