@@ -36,7 +36,7 @@ PRESENCE_BAND_HZ = (1000.0, 4000.0)
 # it (power per bin, averaged over the programme): 12.0 dB on the published demo's recording and
 # 13.7-19.3 dB (median 17.5) on the close-miked dev reads (LibriVox, LibriSpeech, the stereo
 # pair), 18.0-30.9 dB on the AMI far-field dev clips. 15 dB cuts nothing on the demo and the
-# cleaner reads, 3-6 dB on the far-field clips.
+# cleaner reads, 3-12 dB on the far-field clips (the cap is ``LOW_MID_CUT_DB``).
 CLOSE_TALK_EXCESS_DB = 15.0
 METER_SECONDS = 4096 / 48000  # about 85 ms frames, no overlap
 PRESENCE_HZ = 3000.0
