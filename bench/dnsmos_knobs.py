@@ -202,9 +202,9 @@ def variant(name: str, samples: np.ndarray, plain: np.ndarray) -> np.ndarray:
         # eqa-R[-M[-S[-F]]]: reference R, at most M dB (default LOW_MID_CUT_DB), and a presence
         # shelf from F Hz (default 3000) of S dB at the full M dB cut, in proportion below it.
         # A fifth figure O: the shelf only on the cut beyond O dB (S at M, none at O or less).
+        given = [float(v) for v in name.split("-")[1:]]
         ref, most, shelf, shelf_hz, offset = (
-            [float(v) for v in name.split("-")[1:]]
-            + [LOW_MID_CUT_DB, 0.0, 3000.0, 0.0][len(name.split("-")) - 2 :]
+            given + [LOW_MID_CUT_DB, 0.0, 3000.0, 0.0][len(given) - 1 :]
         )
         meter = tone.LowMidMeter(RATE)
         meter.add(samples.mean(axis=0))
