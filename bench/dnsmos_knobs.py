@@ -38,6 +38,7 @@ every variant), as ``bench/eval_noise.py``'s dnsmos section scores them. Variant
 * ``expD-M``: a downward expander in the pauses after the stage's chain (``eqa-15``): frames
   (20 ms) more than M dB below the activity detector's speech threshold fall by up to D dB
   (gain smoothed over 50 ms attack / 200 ms release, so nothing pumps);
+* ``LNN:variant``: the variant with the attenuation limit at NN dB instead;
 * ``pick:A/B/..``: the candidate (each a variant above) that DNSMOS scores highest on the
   clip, as a judge choosing among a few chains would (its cost: one DNSMOS per candidate).
 """
@@ -142,8 +143,13 @@ def biquad(kind: str, freq: float, gain_db: float, q: float) -> np.ndarray:
     return np.concatenate([np.array(b) / a[0], np.array(a) / a[0]])[None]
 
 
-def variant(name: str, samples: np.ndarray, plain: np.ndarray) -> np.ndarray:
-    limit = MAX_NOISE_REDUCTION_DB
+def variant(
+    name: str, samples: np.ndarray, plain: np.ndarray, limit: float = MAX_NOISE_REDUCTION_DB
+) -> np.ndarray:
+    if name.startswith("L") and ":" in name:
+        # LNN:variant: the variant with the attenuation limit at NN dB (L100: the network alone).
+        head, rest = name.split(":", 1)
+        return variant(rest, samples, plain, float(head[1:]))
     if name == "base":
         return limited(plain, samples, limit)
     if name.startswith("lim"):
@@ -220,7 +226,7 @@ def variant(name: str, samples: np.ndarray, plain: np.ndarray) -> np.ndarray:
         from ppod_audio.audio.activity import FRAME_SECONDS, speech_threshold_db
 
         depth, margin = (float(v) for v in name[3:].split("-"))
-        out = variant("eqa-15", samples, plain)
+        out = variant("eqa-15", samples, plain, limit)
         frame = int(RATE * FRAME_SECONDS)
         threshold = speech_threshold_db(frame_levels_db(samples[0], RATE)) - margin
         below = threshold - frame_levels_db(out[0], RATE)
