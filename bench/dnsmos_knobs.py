@@ -31,6 +31,16 @@ every variant), as ``bench/eval_noise.py``'s dnsmos section scores them. Variant
 * ``eqa-R``: the low-mid cut as the cleaning stage makes it (``audio/tone.py``): as deep as the
   clip's low band stands above its presence band beyond R dB (the stage's reference is
   ``CLOSE_TALK_EXCESS_DB``), at most ``LOW_MID_CUT_DB``; ``cut`` prints each clip's excess.
+  ``eqa-R-M`` caps the cut at M dB instead; ``eqa-R-M-S[-F]`` adds a high shelf from F Hz
+  (default 3000) of S dB at the full M dB cut, in proportion below it (keyed on the same
+  measured boom, so a close-miked voice with no excess gets neither);
+  A fifth figure O (``eqa-R-M-S-F-O``) puts the shelf only on the cut beyond O dB (S at M);
+* ``expD-M``: a downward expander in the pauses after the stage's chain (``eqa-15``): frames
+  (20 ms) more than M dB below the activity detector's speech threshold fall by up to D dB
+  (gain smoothed over 50 ms attack / 200 ms release, so nothing pumps);
+* ``LNN:variant``: the variant with the attenuation limit at NN dB instead;
+* ``pick:A/B/..``: the candidate (each a variant above) that DNSMOS scores highest on the
+  clip, as a judge choosing among a few chains would (its cost: one DNSMOS per candidate).
 """
 
 from __future__ import annotations
@@ -133,8 +143,13 @@ def biquad(kind: str, freq: float, gain_db: float, q: float) -> np.ndarray:
     return np.concatenate([np.array(b) / a[0], np.array(a) / a[0]])[None]
 
 
-def variant(name: str, samples: np.ndarray, plain: np.ndarray) -> np.ndarray:
-    limit = MAX_NOISE_REDUCTION_DB
+def variant(
+    name: str, samples: np.ndarray, plain: np.ndarray, limit: float = MAX_NOISE_REDUCTION_DB
+) -> np.ndarray:
+    if name.startswith("L") and ":" in name:
+        # LNN:variant: the variant with the attenuation limit at NN dB (L100: the network alone).
+        head, rest = name.split(":", 1)
+        return variant(rest, samples, plain, float(head[1:]))
     if name == "base":
         return limited(plain, samples, limit)
     if name.startswith("lim"):
@@ -185,14 +200,48 @@ def variant(name: str, samples: np.ndarray, plain: np.ndarray) -> np.ndarray:
         first = limited(plain, samples, limit)
         return limited(wpe_dereverberated(first, taps, delay, iterations, nfft), samples, limit)
     if name.startswith("eqa"):
+        from scipy.signal import sosfilt
+
         from ppod_audio.audio import tone
         from ppod_audio.defaults import LOW_MID_CUT_DB
 
+        # eqa-R[-M[-S[-F]]]: reference R, at most M dB (default LOW_MID_CUT_DB), and a presence
+        # shelf from F Hz (default 3000) of S dB at the full M dB cut, in proportion below it.
+        # A fifth figure O: the shelf only on the cut beyond O dB (S at M, none at O or less).
+        given = [float(v) for v in name.split("-")[1:]]
+        ref, most, shelf, shelf_hz, offset = (
+            given + [LOW_MID_CUT_DB, 0.0, 3000.0, 0.0][len(given) - 1 :]
+        )
         meter = tone.LowMidMeter(RATE)
         meter.add(samples.mean(axis=0))
-        cut = float(np.clip(meter.excess_db() - float(name[4:]), 0, LOW_MID_CUT_DB))
-        print(f"[{name}: excess {meter.excess_db():.1f} dB, cut {cut:.1f} dB]", end=" ")
-        return tone.LowMidCut(RATE, cut)(limited(plain, samples, limit))
+        cut = float(np.clip(meter.excess_db() - ref, 0, most))
+        lift = shelf * max(0.0, cut - offset) / (most - offset) if most > offset else 0.0
+        print(f"[{name}: excess {meter.excess_db():.1f} dB, cut {cut:.1f}, shelf {lift:.1f}]",
+              end=" ")  # fmt: skip
+        out = tone.LowMidCut(RATE, cut, 0.0)(limited(plain, samples, limit))
+        if lift > 0:
+            out = sosfilt(biquad("shelf", shelf_hz, lift, 0.7), out, axis=1).astype(np.float32)
+        return out
+    if name.startswith("exp"):
+        from ppod_audio.audio.activity import FRAME_SECONDS, speech_threshold_db
+
+        depth, margin = (float(v) for v in name[3:].split("-"))
+        out = variant("eqa-15", samples, plain, limit)
+        frame = int(RATE * FRAME_SECONDS)
+        threshold = speech_threshold_db(frame_levels_db(samples[0], RATE)) - margin
+        below = threshold - frame_levels_db(out[0], RATE)
+        target = -depth * np.clip(below / 6.0, 0.0, 1.0)  # full depth 6 dB under the knee
+        gain = np.empty_like(target)
+        acc = 0.0
+        attack = np.exp(-FRAME_SECONDS / 0.05)  # opening (gain rising): fast
+        release = np.exp(-FRAME_SECONDS / 0.2)  # closing (gain falling): slow
+        for i, value in enumerate(target):
+            coef = attack if value > acc else release
+            acc = coef * acc + (1 - coef) * value
+            gain[i] = acc
+        centres = (np.arange(gain.size) + 0.5) * frame
+        curve = 10 ** (np.interp(np.arange(out.shape[1]), centres, gain) / 20)
+        return (out * curve[None]).astype(np.float32)
     if name.startswith("eq"):
         from scipy.signal import sosfilt
 
@@ -238,9 +287,13 @@ def main() -> int:
         line = f"{Path(stem).stem:<7} off {off.signal:.2f} {off.background:.2f} {off.overall:.2f} |"
         for name in names:
             began = time.process_time()
-            out = variant(name, samples, plain)
+            if name.startswith("pick:"):
+                scored = [score(variant(each, samples, plain)[0]) for each in name[5:].split("/")]
+                mos = max(scored, key=lambda m: m.overall)
+                print(f"[{name}: {[round(m.overall, 2) for m in scored]}]", end=" ")
+            else:
+                mos = score(variant(name, samples, plain)[0])
             spent[name] += time.process_time() - began + plain_cpu
-            mos = score(out[0])
             changes[name].append(mos.overall - off.overall)
             line += (f" {name} {mos.signal:.2f} {mos.background:.2f} {mos.overall:.2f}"
                      f" ({changes[name][-1]:+.2f}) |")  # fmt: skip
