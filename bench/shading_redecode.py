@@ -27,7 +27,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "bench"))
 
-import eval_domain  # noqa: E402
 from eval_domain import CACHE, domain_files, domain_setup, recognise  # noqa: E402
 from shading_fit import labelled, rate  # noqa: E402
 
@@ -94,11 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.split}: {len(rows)} passages, {seconds:.0f} s of audio; first transcription "
           f"{first_cost:.1f} s CPU wall (RTF {first_cost / seconds:.3f})")  # fmt: skip
 
-    if args.split == "dev":
-        items = labelled(rows)
-    else:
-        globals_ = {**vars(sys.modules["shading_fit"])}
-        items = _labelled_any(rows, globals_)
+    items = labelled(rows, dev_only=args.split == "dev")
     marks_rule = [needs_review(w, i, known) for w, i, *_ in items]
     caught, shaded = rate(marks_rule, items)
     errors = sum(1 for *_, bad, _ in items if bad)
@@ -255,25 +250,5 @@ def cost(paths: list[Path], model: str) -> int:
     return 0
 
 
-def _labelled_any(rows, _globals):  # type: ignore[no-untyped-def]
-    """``shading_fit.labelled`` without its dev-only guard, for the one eval report."""
-    from eval_domain import alignment, normalise
-
-    out = []
-    for row in rows:
-        ref = normalise(row.reference).split()
-        tokens: list[int] = []
-        for index, word in enumerate(row.words):
-            tokens += [index] * len(normalise(word.text).split())
-        hyp = [t for w in row.words for t in normalise(w.text).split()]
-        hyp_to_ref = {h: r for r, h in alignment(ref, hyp).items()}
-        wrong = {tokens[k] for k in range(len(hyp)) if k not in hyp_to_ref}
-        for index, word in enumerate(row.words):
-            if normalise(word.text):
-                out.append((row.words, index, index in wrong, row.name))
-    return out
-
-
 if __name__ == "__main__":
-    del eval_domain
     raise SystemExit(main())

@@ -124,6 +124,15 @@ def editor_page(episode: Path) -> Iterator[tuple[Any, list[str]]]:
         yield page, errors
 
 
+def shaded_words(page: Any, segment: int) -> list[bool]:
+    """Whether the page shades each word of ``segment`` as unsure (its ``low`` class)."""
+    page.wait_for_selector(".w")
+    return page.evaluate(
+        f"() => Array.from(document.querySelectorAll('.w[data-seg=\"{segment}\"]'),"
+        " (el) => el.classList.contains('low'))"
+    )
+
+
 def make_sure(words: list[Any]) -> None:
     """Every word heard surely and uncorrected, so a test's own unsure or corrected words are
     the only ones the page shades or marks."""
@@ -336,11 +345,7 @@ def test_browser_shades_by_the_rule_and_undoes_a_vocabulary_correction(
                              True, True, True, False]  # fmt: skip
 
     with editor_page(edit_episode) as (page, errors):
-        page.wait_for_selector(".w")
-        shaded = page.evaluate(
-            "() => Array.from(document.querySelectorAll('.w[data-seg=\"1\"]'),"
-            " (el) => el.classList.contains('low'))"
-        )
+        shaded = shaded_words(page, segment=1)
         assert shaded == expected, (shaded, expected)
         corrected = page.locator('.w[data-seg="1"][data-i="1"]')
         expect(corrected).to_have_class(re.compile(r"\bcorrected\b"))
@@ -379,11 +384,7 @@ def test_browser_shades_words_heard_twice_by_the_two_hearings(edit_episode: Path
     assert expected[:7] == [False, False, True, False, True, False, False]
 
     with editor_page(edit_episode) as (page, errors):
-        page.wait_for_selector(".w")
-        shaded = page.evaluate(
-            "() => Array.from(document.querySelectorAll('.w[data-seg=\"1\"]'),"
-            " (el) => el.classList.contains('low'))"
-        )
+        shaded = shaded_words(page, segment=1)
         assert shaded == expected, (shaded, expected)
         assert not errors, errors
 

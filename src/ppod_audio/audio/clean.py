@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import butter, sosfilt, sosfilt_zi
+from scipy.signal import butter
 
 from ..defaults import LOW_MID_CUT_DB, MAX_NOISE_REDUCTION_DB
 from .activity import frame_levels_db, regions_from_levels
 from .decode import Audio
+from .filters import StreamingFilter
 
 # Trimmed edges are faded over 10 ms so a cut into room tone does not click.
 FADE_SECONDS = 0.01
@@ -36,22 +37,12 @@ def cleaning_filter(rate: int, cutoff_hz: float) -> np.ndarray:
     return butter(4, cutoff_hz if cutoff_hz > 0 else 5.0, btype="highpass", fs=rate, output="sos")
 
 
-class HighPass:
-    """The cleaning high-pass with its state, so consecutive blocks filter as one recording."""
+class HighPass(StreamingFilter):
+    """The cleaning high-pass, streamed (``enabled=False`` passes blocks through)."""
 
     def __init__(self, rate: int, cutoff_hz: float, enabled: bool = True):
+        super().__init__(cleaning_filter(rate, cutoff_hz) if enabled else None)
         self.enabled = enabled
-        self.sos = cleaning_filter(rate, cutoff_hz)
-        self.state: np.ndarray | None = None
-
-    def __call__(self, block: np.ndarray) -> np.ndarray:
-        if not self.enabled or block.shape[1] == 0:
-            return block
-        if self.state is None:
-            # Start from the first sample's steady state: a DC offset must not "click" in.
-            self.state = sosfilt_zi(self.sos)[:, None, :] * block[None, :, :1]
-        out, self.state = sosfilt(self.sos, block, axis=1, zi=self.state)
-        return out.astype(np.float32)
 
 
 def trim_bounds(mono: np.ndarray, rate: int, keep_seconds: float) -> tuple[int, int]:

@@ -14,7 +14,9 @@ carried across blocks, like the high-pass.
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import iirnotch, sosfilt, sosfilt_zi
+from scipy.signal import iirnotch
+
+from .filters import StreamingFilter
 
 MAINS_HZ = (50.0, 60.0)
 MAX_HARMONIC_HZ = 1000.0  # above this, hum harmonics are masked by speech and room noise
@@ -88,21 +90,12 @@ def notch_sos(rate: int, harmonics: list[float]) -> np.ndarray:
     return np.array(sections)
 
 
-class HumFilter:
-    """The notch cascade with its state, so consecutive blocks filter as one recording."""
+class HumFilter(StreamingFilter):
+    """The notch cascade, streamed; no filter when no harmonic was found."""
 
     def __init__(self, rate: int, harmonics: list[float]):
+        super().__init__(notch_sos(rate, harmonics) if harmonics else None)
         self.harmonics = harmonics
-        self.sos = notch_sos(rate, harmonics) if harmonics else None
-        self.state: np.ndarray | None = None
-
-    def __call__(self, block: np.ndarray) -> np.ndarray:
-        if self.sos is None or block.shape[1] == 0:
-            return block
-        if self.state is None:
-            self.state = sosfilt_zi(self.sos)[:, None, :] * block[None, :, :1]
-        out, self.state = sosfilt(self.sos, block, axis=1, zi=self.state)
-        return out.astype(np.float32)
 
 
 def remove_hum(

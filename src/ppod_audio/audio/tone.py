@@ -26,7 +26,8 @@ same measured excess, a close-miked voice with no boom gets neither.
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import sosfilt, sosfilt_zi
+
+from .filters import StreamingFilter
 
 LOW_MID_HZ = 300.0
 LOW_MID_Q = 0.7
@@ -104,29 +105,19 @@ def presence_sos(rate: int, lift_db: float) -> np.ndarray:
     return np.concatenate([b / a[0], a / a[0]])[None, :]
 
 
-class LowMidCut:
-    """The cut and its presence shelf with their state, so consecutive blocks filter as one
-    recording (like HighPass)."""
+class LowMidCut(StreamingFilter):
+    """The cut and its presence shelf, streamed; no filter at a cut of 0 dB. Both sections pass
+    DC unchanged, so the carried state starts from the first sample as the high-pass's does."""
 
     def __init__(self, rate: int, cut_db: float, presence_per_cut: float | None = None):
-        self.sos = None
         if presence_per_cut is None:
             presence_per_cut = PRESENCE_PER_CUT
+        sos = None
         if cut_db > 0:
-            self.sos = low_mid_sos(rate, cut_db)
+            sos = low_mid_sos(rate, cut_db)
             if presence_per_cut > 0:
-                lift = presence_sos(rate, presence_per_cut * cut_db)
-                self.sos = np.concatenate([self.sos, lift])
-        self.state: np.ndarray | None = None
-
-    def __call__(self, block: np.ndarray) -> np.ndarray:
-        if self.sos is None or block.shape[1] == 0:
-            return block
-        if self.state is None:
-            # The cut and the shelf pass DC unchanged: start from the first sample's steady state.
-            self.state = sosfilt_zi(self.sos)[:, None, :] * block[None, :, :1]
-        out, self.state = sosfilt(self.sos, block, axis=1, zi=self.state)
-        return out.astype(np.float32)
+                sos = np.concatenate([sos, presence_sos(rate, presence_per_cut * cut_db)])
+        super().__init__(sos)
 
 
 def low_mid_cut_db(mono: np.ndarray, rate: int, most_db: float) -> float:
