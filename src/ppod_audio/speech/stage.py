@@ -137,6 +137,8 @@ def speech_key(
     # The beam joins the key only when it is not faster-whisper's 5, so keys made before the
     # setting existed still match.
     beam = [show.speech.beam_size] if show.speech.beam_size != 5 else []
+    # Likewise the second hearing of doubted words, only when asked for (its words record it).
+    beam += ["hear_doubted"] if show.speech.hear_doubted else []
     return make_key("speech", hashes, asdict(replace(options, allow_download=False)), terms,
                     show.speech.prompt, *beam, pipeline, ENCODER_ID,
                     [(s.name, s.track) for s in manifest.speakers],
