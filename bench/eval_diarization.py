@@ -70,9 +70,18 @@ def shared_data() -> Path:
 
 
 def load_audio(path: Path) -> np.ndarray:
-    """Float32 mono 16 kHz samples of any soundfile-readable file."""
-    import soundfile as sf
-    from scipy.signal import resample_poly
+    """Float32 mono 16 kHz samples of ``path``, decoded as the pipeline decodes its speech copy
+    (ffmpeg's resampler, ``prepare._speech_copy``), so the diarizer hears here what it hears in
+    ``ppod``; unlevelled, as there. Outside the project's environment (the peer's venv of
+    ``bench/peer_senko.py`` may lack imageio-ffmpeg): soundfile and scipy's polyphase resampler.
+    """
+    try:
+        from ppod_audio.audio.decode import decode
+
+        return decode(path, RATE, 1).samples[0]
+    except ImportError:
+        import soundfile as sf
+        from scipy.signal import resample_poly
 
     samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
     mono = samples.mean(axis=1)

@@ -76,6 +76,7 @@ class EmbeddedDiarizerOptions:
     vad_threshold: float = 0.5
     vad_pad: float = 0.2
     turn_pad: float = 0.1
+    change_reach: float = 0.2
     vad_min_silence: float = 0.3
     window: float = 1.5
     hop: float = 0.25
@@ -1033,7 +1034,10 @@ def _resegment(
     )
     is_speech = _frame_mask(regions, n_frames, options.frame)
     path = _segment_path(scores, is_speech, options.change_penalty)
-    heard = cut_pauses_at_changes(path, is_speech, _frame_mask(speech, n_frames, options.frame))
+    reach = max(1, int(round(options.change_reach / options.frame)))
+    heard = cut_pauses_at_changes(
+        path, is_speech, _frame_mask(speech, n_frames, options.frame), reach
+    )
     turns = absorb_short_turns(
         frames_to_turns(path, heard, options.frame, duration), options.min_turn
     )
@@ -1094,7 +1098,9 @@ def _frame_mask(regions: list[tuple[float, float]], n_frames: int, frame: float)
     return mask
 
 
-def cut_pauses_at_changes(path: np.ndarray, wide: np.ndarray, tight: np.ndarray) -> np.ndarray:
+def cut_pauses_at_changes(
+    path: np.ndarray, wide: np.ndarray, tight: np.ndarray, reach: int = 1
+) -> np.ndarray:
     """``wide`` less each pause (a run of frames in ``wide`` but not in ``tight``, with tight
     speech on both sides) across which the speaker changes.
 
@@ -1102,6 +1108,12 @@ def cut_pauses_at_changes(path: np.ndarray, wide: np.ndarray, tight: np.ndarray)
     minimum silence), which a voice needs within its turn; but between two people the
     joined pause became speech of one of them: on the demo all the remaining error (2.4 %
     DER) was that false alarm. A pause within one voice's turn stays speech, as before.
+
+    The change is looked for within ``reach`` frames of the pause, not only at its two edges:
+    the windows that cover a pause's end already hear the next voice, so the path can change
+    a frame before the pause and carry the next voice through it (the demo at 40.4 s, 0.1 s
+    before a 0.4 s pause between two people, and at 109.4 s: both pauses were false alarm).
+    ``change_reach`` 0.2 s (2 frames): demo 1.5 -> 1.2 % DER, every other dev file the same.
     """
     heard = wide.copy()
     t, n = 0, len(wide)
@@ -1112,7 +1124,8 @@ def cut_pauses_at_changes(path: np.ndarray, wide: np.ndarray, tight: np.ndarray)
         end = t
         while end < n and wide[end] and not tight[end]:
             end += 1
-        if t > 0 and end < n and tight[t - 1] and tight[end] and path[t - 1] != path[end]:
+        near = path[max(0, t - reach) : min(n, end + reach)]
+        if t > 0 and end < n and tight[t - 1] and tight[end] and len(set(near[near >= 0])) > 1:
             heard[t:end] = False
         t = end
     return heard
