@@ -43,6 +43,7 @@ def test_base_on_a_dev_passage_keeps_its_error_shaded_and_leaves_a_doubted_right
     heard the same by tiny.en, so no longer; "made" (0.36, of "not made until we undertake"
     for "that they have to be undertaken") is heard otherwise and stays shaded."""
     from ppod_audio.audio.decode import decode
+    from ppod_audio.config import SpeechSettings
     from ppod_audio.speech.stage import SpeechOptions, _transcribe
 
     if shutil.which("espeak-ng") is None:
@@ -54,7 +55,7 @@ def test_base_on_a_dev_passage_keeps_its_error_shaded_and_leaves_a_doubted_right
     make(folder)
     audio = decode(folder / "dev" / "09-jasmine.wav", 16000, 1).samples[0]
     options = SpeechOptions(model="base", device="cpu")
-    words = _transcribe(audio, options, "none", list(TERMS), 5, list(CAST), 0, True)
+    words = _transcribe(audio, options, SpeechSettings(hear_doubted=True), list(TERMS), list(CAST))
     known = known_words(TERMS)
     texts = [w.text for w in words]
     three, made = texts.index("three"), texts.index("made")

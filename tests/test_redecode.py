@@ -99,12 +99,13 @@ def test_without_vocabulary_nothing_is_heard_again(tmp_path: Path) -> None:
 def test_show_toml_prompt_unsure_reaches_recognition() -> None:
     """``[speech] prompt = "unsure"``: the speech stage hears the unsure stretches again; with
     "none" it does not."""
+    from ppod_audio.config import SpeechSettings
     from ppod_audio.speech.stage import SpeechOptions, _transcribe
 
     audio = _passage(THANKS)
     options = SpeechOptions(model="tiny.en", device="cpu")
-    plain = " ".join(w.text for w in _transcribe(audio, options, "none", list(TERMS), 5, []))
-    again = _transcribe(audio, options, "unsure", list(TERMS), 5, list(CAST))
+    plain = " ".join(w.text for w in _transcribe(audio, options, SpeechSettings(), list(TERMS), []))
+    again = _transcribe(audio, options, SpeechSettings(prompt="unsure"), list(TERMS), list(CAST))
     assert "Wark" not in plain
     assert "Jasmine Wark" in " ".join(w.text for w in again)
 

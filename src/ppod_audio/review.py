@@ -651,11 +651,10 @@ def _clip_audio(audio: Any, clips: list[tuple[float, float]]) -> list[Any]:
 def _hear_clips(clips: list[Any], model: str) -> list[list[Word]]:
     """The words a second model hears in each clip (16 kHz samples), timed from its start,
     several clips to a window (``speech.clips``), greedy decoding."""
-    from .speech.clips import hear_clips
-    from .speech.transcribe import TranscribeOptions, transcribe
+    from .speech.clips import hear_clips, window_hearer
+    from .speech.transcribe import TranscribeOptions
 
-    options = TranscribeOptions(model=model, vad_filter=False, beam_size=1)
-    return hear_clips(clips, lambda window: transcribe(window, options).words)
+    return hear_clips(clips, window_hearer(TranscribeOptions(model=model, beam_size=1)))
 
 
 def second_model(first: str | None) -> str:

@@ -139,9 +139,10 @@ def reduce_noise(
     for start, stop in audio.blocks():
         progress.advance(0.1 + share * start / max(audio.frames, 1))  # decoding was the first 10 %
         block = audio.read(start, stop)
-        meters["before"].add(block.mean(axis=0))
+        mono = block.mean(axis=0)
+        meters["before"].add(mono)
         if settings.denoises and settings.low_mid_cut_db > 0:
-            boom.add(block.mean(axis=0))
+            boom.add(mono)
         if writer is not None:
             out = notches(block)
             writer.append(out)

@@ -5,7 +5,7 @@ errors (on the domain dev passages, about one correct word in thirteen). Heard a
 their own, such correct words tend to come back the same, while errors tend to change. So the
 stretches the shading rule marks are heard again (each with :data:`CONTEXT` words and
 :data:`PAD_S` of audio either side, several laid end to end in one recognition window by
-:func:`~ppod_audio.speech.clips.hear_clips`, so the cost is a few windows, not the episode
+:func:`~ppod_audio.speech.clips.hear_spans`, so the cost is a few windows, not the episode
 again), and each marked word records whether the second hearing has the same word there
 (``Word.heard_again``); :mod:`ppod_audio.transcript.confidence` decides from that.
 """
@@ -21,7 +21,7 @@ import numpy as np
 from ..defaults import SPEECH_RATE
 from ..transcript.confidence import key, worth_hearing_again
 from ..transcript.model import Word
-from .clips import hear_clips
+from .clips import hear_spans, window_hearer
 
 SECOND_MODEL = "tiny.en"  # chosen on the domain dev set (bench/shading_redecode.py)
 
@@ -41,15 +41,7 @@ def hearer(options: Any) -> Callable[[np.ndarray], list[Word]]:
     first hearing's device and threads. tiny.en, not the first model again: on dev it told
     errors from correct words as well as base heard again (and better than base with the
     show's terms as hotwords) at less than half base's cost."""
-    from .transcribe import transcribe
-
-    second = replace(options, model=SECOND_MODEL, prompt="none", vad_filter=False,
-                     batched=False, beam_size=5)  # fmt: skip
-
-    def hear(window: np.ndarray) -> list[Word]:
-        return list(transcribe(window, second).words)
-
-    return hear
+    return window_hearer(replace(options, model=SECOND_MODEL, prompt="none", beam_size=5))
 
 
 def stretches(
@@ -99,11 +91,7 @@ def hear_again(
     spans = stretches(words, marks, duration)
     if not spans:
         return list(words)
-    clips = [audio[int(b * SPEECH_RATE) : int(e * SPEECH_RATE)] for *_, b, e in spans]
-    again: list[Word] = []
-    for (*_, begin, _end), heard in zip(spans, hear_clips(clips, hear), strict=True):
-        again += [w.model_copy(update={"start": w.start + begin, "end": w.end + begin})
-                  for w in heard]  # fmt: skip
+    again = [w for heard in hear_spans(audio, [(b, e) for *_, b, e in spans], hear) for w in heard]
     return [
         w.model_copy(update={"heard_again": agrees(w, again)}) if marked else w
         for w, marked in zip(words, marks, strict=True)

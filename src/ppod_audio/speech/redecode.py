@@ -37,7 +37,7 @@ import numpy as np
 
 from ..defaults import SPEECH_RATE as SAMPLE_RATE
 from ..transcript.model import Word, one_correction
-from .clips import GAP_S, WINDOW_S, hear_clips
+from .clips import GAP_S, WINDOW_S, hear_spans, window_hearer
 
 UNSURE = 0.5  # a word under this probability starts a stretch to hear again
 CONTEXT = 1  # words of context either side, which must be heard the same again
@@ -156,10 +156,10 @@ def redecode_terms(
         clips.append((first, last, begin, end))
         missing[first] = (start, rest)
     clips.sort()
-    pieces = [audio[int(begin * SAMPLE_RATE) : int(end * SAMPLE_RATE)] for *_, begin, end in clips]
+    spans = [(begin, end) for *_, begin, end in clips]
     heard_again = {  # on the episode's clock
-        first: [w.model_copy(update={"start": w.start + at, "end": w.end + at}) for w in heard]
-        for (first, _, at, _), heard in zip(clips, hear_clips(pieces, hear), strict=True)
+        first: heard
+        for (first, *_), heard in zip(clips, hear_spans(audio, spans, hear), strict=True)
     }
     result: list[Word] = []
     log: list[Redecode] = []
@@ -187,14 +187,7 @@ def redecode_terms(
 
 
 def _hearer(options):  # type: ignore[no-untyped-def]
-    from .transcribe import transcribe
-
-    hot = replace(options, prompt="hotwords", vad_filter=False, batched=False)
-
-    def hear(window: np.ndarray) -> list[Word]:
-        return list(transcribe(window, hot).words)
-
-    return hear
+    return window_hearer(replace(options, prompt="hotwords"))
 
 
 def _could_be_a_term(span: Sequence[Word], vocabulary, similarity) -> bool:  # type: ignore[no-untyped-def]

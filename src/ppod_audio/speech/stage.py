@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..cache import Cache, make_key
-from ..config import EPISODE_FILE, EpisodeManifest, ShowConfig
+from ..config import EPISODE_FILE, EpisodeManifest, ShowConfig, SpeechSettings
 from ..defaults import DEFAULT_MODEL, MAX_SPEAKERS, SPEECH_RATE
 from ..errors import InputError
 from ..transcript.model import Word
@@ -134,13 +134,13 @@ def speech_key(
     pipeline = show.speech.pyannote_pipeline if options.diarizer == "pyannote" else None
     from .campplus import ENCODER_ID
 
-    # The beam joins the key only when it is not faster-whisper's 5, so keys made before the
-    # setting existed still match.
-    beam = [show.speech.beam_size] if show.speech.beam_size != 5 else []
-    # Likewise the second hearing of doubted words, only when asked for (its words record it).
-    beam += ["hear_doubted"] if show.speech.hear_doubted else []
+    # Settings added later join the key only when they are not their default, so keys made
+    # before they existed still match: the beam (faster-whisper's 5) and the second hearing of
+    # doubted words (its words record it).
+    later = [show.speech.beam_size] if show.speech.beam_size != 5 else []
+    later += ["hear_doubted"] if show.speech.hear_doubted else []
     return make_key("speech", hashes, asdict(replace(options, allow_download=False)), terms,
-                    show.speech.prompt, *beam, pipeline, ENCODER_ID,
+                    show.speech.prompt, *later, pipeline, ENCODER_ID,
                     [(s.name, s.track) for s in manifest.speakers],
                     speaker_counts(manifest, show, options))  # fmt: skip
 
@@ -210,9 +210,8 @@ def run_speech(
     try:
         with stage("transcribe") as entry:
             result.words = _transcribe(
-                audio16, options, show.speech.prompt, terms, show.speech.beam_size,
+                audio16, options, show.speech, terms,
                 [speaker.name for speaker in manifest.speakers], cpu_threads,
-                show.speech.hear_doubted,
             )  # fmt: skip
             from .transcribe import pick_threads
 
@@ -273,17 +272,18 @@ def speaker_count_warnings(turns: list[Turn], listed: int, backend: str | None) 
 def _transcribe(
     audio16: np.ndarray,
     options: SpeechOptions,
-    prompt: str,
+    settings: SpeechSettings,
     terms: list[str],
-    beam_size: int = 5,
     names: list[str] | None = None,
     cpu_threads: int = 0,
-    hear_doubted: bool = False,
 ) -> list[Word]:
-    """The recogniser's words; with ``prompt = "unsure"``, its unsure stretches heard again
-    with the terms as hotwords (:mod:`ppod_audio.speech.redecode`); with ``hear_doubted``, the
-    words shading would doubt heard a second time (:mod:`ppod_audio.speech.recheck`)."""
+    """The recogniser's words, as show.toml's ``[speech]`` asks (its ``prompt`` and
+    ``beam_size``); with ``prompt = "unsure"``, its unsure stretches heard again with the terms
+    as hotwords (:mod:`ppod_audio.speech.redecode`); with ``hear_doubted``, the words shading
+    would doubt heard a second time (:mod:`ppod_audio.speech.recheck`)."""
     from .transcribe import TranscribeOptions, transcribe
+
+    prompt = settings.prompt
 
     transcribe_options = TranscribeOptions(
         model=options.model or DEFAULT_MODEL,
@@ -292,7 +292,7 @@ def _transcribe(
         prompt="none" if prompt == "unsure" else prompt,
         allow_download=options.allow_download,
         batched=bool(options.batched),
-        beam_size=beam_size,
+        beam_size=settings.beam_size,
         cpu_threads=cpu_threads,
     )
     words = transcribe(audio16, transcribe_options).words
@@ -302,7 +302,7 @@ def _transcribe(
 
         vocabulary = build_vocabulary(terms, names or ())
         words, _ = redecode_terms(audio16, words, transcribe_options, vocabulary)
-    if hear_doubted:
+    if settings.hear_doubted:
         from ..transcript.confidence import known_words
         from .recheck import hear_again, hearer, marked
 
