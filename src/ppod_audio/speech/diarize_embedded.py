@@ -35,7 +35,8 @@ short windows. The steps:
    cut from the turns where the voice changes across it (:func:`cut_pauses_at_changes`), so a
    pause between two people is nobody's speech. Where segmentation-3.0 hears two people at
    once, the next most likely voice is added as ``overlap`` turns (:func:`overlap_turns`): the
-   RTTM lists both, and words go to the path's voice, flagged as crosstalk. If the count is
+   RTTM lists both, and a word said there is flagged as crosstalk and given to whoever said it
+   (:func:`ppod_audio.transcript.segments.assign_speakers`). If the count is
    known and this leaves a single speaker, the second cluster was an outlier with no speech of
    its own: the two largest clusters of the tree are taken instead (:func:`largest_clusters`)
    and the frames scored again.
