@@ -17,6 +17,7 @@ import numpy as np
 from scipy.signal import iirnotch
 
 from .filters import StreamingFilter
+from .spectrum import FramedPower
 
 MAINS_HZ = (50.0, 60.0)
 MAX_HARMONIC_HZ = 1000.0  # above this, hum harmonics are masked by speech and room noise
@@ -39,20 +40,15 @@ class HumDetector:
     def __init__(self, rate: int):
         self.rate = rate
         self.size = int(rate * ANALYSIS_SECONDS)
-        self.window = np.hanning(self.size).astype(np.float32)
-        self.rest = np.zeros(0, np.float32)
+        self.frames = FramedPower(self.size)
         self.power = np.zeros(self.size // 2 + 1)
         self.count = 0
 
     def add(self, mono: np.ndarray) -> None:
-        data = np.concatenate([self.rest, mono.astype(np.float32)])
-        count = data.size // self.size
-        if count:
-            frames = data[: count * self.size].reshape(count, self.size) * self.window
-            power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+        power = self.frames.add(mono)
+        if len(power):
             self.power += (10 * np.log10(power + 1e-20)).sum(axis=0)
-            self.count += count
-        self.rest = data[count * self.size :]
+            self.count += len(power)
 
     def harmonics(self, highpass_hz: float) -> list[float]:
         """The mains harmonics to notch: one family (50 or 60 Hz), those that stand out."""

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from .filters import StreamingFilter
+from .spectrum import FramedPower
 
 LOW_MID_HZ = 300.0
 LOW_MID_Q = 0.7
@@ -52,17 +53,11 @@ class LowMidMeter:
     def __init__(self, rate: int):
         self.rate = rate
         self.size = int(round(METER_SECONDS * rate))
-        self.window = np.hanning(self.size).astype(np.float32)
-        self.rest = np.zeros(0, np.float32)
+        self.frames = FramedPower(self.size)
         self.power = np.zeros(self.size // 2 + 1)
 
     def add(self, mono: np.ndarray) -> None:
-        data = np.concatenate([self.rest, mono.astype(np.float32)])
-        count = data.size // self.size
-        if count:
-            frames = data[: count * self.size].reshape(count, self.size) * self.window
-            self.power += (np.abs(np.fft.rfft(frames, axis=1)) ** 2).sum(axis=0)
-        self.rest = data[count * self.size :]
+        self.power += self.frames.add(mono).sum(axis=0)
 
     def excess_db(self) -> float:
         """Low band over presence band (dB); 0 for a programme too short or silent to say."""
