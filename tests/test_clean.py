@@ -135,6 +135,19 @@ def test_glossary_is_whole_word_and_case_aware(glossary):
     assert text(apply_glossary(words("PEAPOD"), glossary)) == "P Pod"
 
 
+def test_a_word_rewritten_word_for_word_keeps_what_else_it_records(glossary):
+    """A glossary rewrite keeps a word's crosstalk flag and its second hearing: the editor
+    still shades it by the two hearings, and the transcript still says two people talked."""
+    heard = words("thanks jasmine wark")
+    heard[1] = heard[1].model_copy(update={"overlap": True, "heard_again": False})
+    out = apply_glossary(heard, glossary)
+    assert text(out) == "thanks Jasmine Wark"
+    assert (out[1].overlap, out[1].heard_again, out[1].original) == (True, False, None)
+    assert (out[2].overlap, out[2].heard_again) == (False, None)
+    run_together = [w.model_copy(update={"overlap": True}) for w in words("PEAPOD")]
+    assert [w.overlap for w in apply_glossary(run_together, glossary)] == [True, True]  # "P Pod"
+
+
 def test_spread_is_ordered_and_covers_span():
     spans = spread(1.0, 2.0, ("P", "Pod"))
     assert spans[0][0] == 1.0 and spans[-1][1] == 2.0 and spans[0][1] == spans[1][0]

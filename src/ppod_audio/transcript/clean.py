@@ -278,10 +278,12 @@ def _replacement(rule: Rule, matched: list[Word], sentence_start: bool) -> list[
     heard = [w.original or w.text for w in matched]
     if len(texts) == len(matched):  # word for word: each keeps its own timing
         # What was heard is kept for the editor to see and undo; a change of case is no news.
+        # Each word is the heard one rewritten, so what else it records (crosstalk, a second
+        # hearing) stays with it.
         return [
-            Word(text=t, start=w.start, end=w.end, probability=probability,
-                 speaker=matched[0].speaker, original=h if key(h) != key(t) else None,
-                 heard_again=w.heard_again)
+            w.model_copy(update={"text": t, "probability": probability, "joined": False,
+                                 "speaker": matched[0].speaker,
+                                 "original": h if key(h) != key(t) else None})
             for t, w, h in zip(texts, matched, heard, strict=True)
         ]  # fmt: skip
     return written_over(matched, texts)
@@ -289,13 +291,15 @@ def _replacement(rule: Rule, matched: list[Word], sentence_start: bool) -> list[
 
 def written_over(heard: list[Word], texts: Sequence[str]) -> list[Word]:
     """``texts``, another number of words than ``heard``, written over the time ``heard``
-    took, as one correction of it that the editor undoes together (:func:`one_correction`).
-    Shared by the glossary's replacements and the vocabulary correction."""
+    took, as one correction of it that the editor undoes together (:func:`one_correction`),
+    said in crosstalk if any heard word was. Shared by the glossary's replacements and the
+    vocabulary correction."""
     probabilities = [w.probability for w in heard if w.probability is not None]
     spans = spread(heard[0].start, heard[-1].end, tuple(texts))
     written = [
         Word(text=t, start=s, end=e, speaker=heard[0].speaker,
-             probability=min(probabilities) if probabilities else None)
+             probability=min(probabilities) if probabilities else None,
+             overlap=any(w.overlap for w in heard))
         for t, (s, e) in zip(texts, spans, strict=True)
     ]  # fmt: skip
     return one_correction(written, " ".join(w.original or w.text for w in heard))
