@@ -33,7 +33,10 @@ short windows. The steps:
    picks the path, which puts boundaries at the frame where the voice changes instead of at a
    window edge and removes one-window flickers. A pause that the padded VAD regions join is
    cut from the turns where the voice changes across it (:func:`cut_pauses_at_changes`), so a
-   pause between two people is nobody's speech. Where segmentation-3.0 hears two people at
+   pause between two people is nobody's speech. A gap between turns that segmentation-3.0
+   hears as speech throughout is filled, and turn edges move out over its speech a little
+   (:func:`fill_heard_pauses`: meeting references keep a talker's pauses in the turn).
+   Where segmentation-3.0 hears two people at
    once, the next most likely voice is added as ``overlap`` turns (:func:`overlap_turns`): the
    RTTM lists both, and a word said there is flagged as crosstalk and given to whoever said it
    (:func:`ppod_audio.transcript.segments.assign_speakers`). If the count is
@@ -1072,7 +1075,8 @@ def fill_heard_pauses(
     turn's edge moves out over it by at most ``fill_reach`` (the model's speech running
     past Silero's onset or offset). On the clean dev files no pause between turns reaches
     0.75 (their highest is 0.70, between the reader and his slowed copy), so only far-field
-    speech changes (docs/diarization.md).
+    speech changes. Known weakness: a pause between two people that the model hears as
+    speech is filled too (AMI eval dev01, seen after the choice; docs/diarization.md).
     """
     threshold = options.segmentation_fill
     main = sorted((t for t in turns if not t.overlap), key=lambda t: t.start)
