@@ -264,6 +264,8 @@ def _recognised(path: Path, audio, options) -> tuple[list, float]:  # type: igno
     stat = path.stat()
     model = str(options.model).replace("/", "_")
     beam = getattr(options, "beam_size", "")
+    kept = getattr(options, "hypotheses", 1)
+    beam = f"{beam}-h{kept}" if kept > 1 else beam  # more hypotheses: words record disputes
     where = CACHE / f"{model}-{options.prompt}-{beam}" / f"{path.parent.name}-{path.stem}.json"
     stamp = [stat.st_size, stat.st_mtime_ns]
     if _use_cache and where.is_file():
