@@ -25,8 +25,8 @@ probability: the recogniser hesitated over it. Such words come with a narrower n
 (under :data:`DISPUTED_NEIGHBOUR_THRESHOLD` instead of :data:`NEIGHBOUR_THRESHOLD`), which
 pays for them in correct words shaded. On the 77 dev passages (base) this catches 61.5 % of
 the errors while shading 7.6 % of the correct words, against 56.2 / 7.7 % for the probability
-rule alone (``bench/shading_nbest.py``); the probability rule still decides, unchanged, for
-words that record no dispute (older documents).
+rule alone (``bench/shading_nbest.py``; eval 60.0 / 10.9 %, against 60.0 / 11.4 %); the
+probability rule still decides, unchanged, for words that record no dispute (older documents).
 
 Where the pipeline heard a doubted word a second time (``Word.heard_again`` set: every word
 under :data:`HEAR_AGAIN_BELOW`, by tiny.en on a short clip, ``speech/recheck``), the two
@@ -34,9 +34,9 @@ hearings decide instead: the word is shaded when the second heard another word t
 its probability is under :data:`HEARD_SAME_LOW` even so. Low-probability words heard right
 mostly come back the same; errors mostly do not. On the 77 dev passages (base) this catches
 64.4 % of the errors while shading 7.3 % of the correct words, against 56.2 / 7.7 % for the
-probability rule, which still decides for words never heard again. The
-editor's page applies the same rule (``editor/static/app.js``:
-``needsReview``) with the parameters :func:`editor_rule` gives it.
+probability rule, which still decides for words never heard again. The editor's page applies
+the same rule (``editor/static/app.js``: ``needsReview``) with the parameters
+:func:`editor_rule` gives it.
 """
 
 from __future__ import annotations
