@@ -44,7 +44,7 @@ class HypothesisRecorder:
 
     def __init__(self, model: Any, tokenizer: Any, hypotheses: int) -> None:
         self._model = model
-        self._tokenizer = tokenizer
+        self.tokenizer = tokenizer
         self.hypotheses = hypotheses
         self.windows: list[WindowDecode] = []
 
@@ -63,13 +63,13 @@ class HypothesisRecorder:
         return results
 
     def _window(self, best: list[int], others: Sequence[list[int]]) -> WindowDecode:
-        eot = self._tokenizer.eot
+        eot = self.tokenizer.eot
         text = [t for t in best if t < eot]
-        words, tokens = self._tokenizer.split_to_word_tokens(text)
+        words, tokens = self.tokenizer.split_to_word_tokens(text)
         keys = [key(w) for w in words]
         disputes_by_word = [0] * len(words)
         for other in others:
-            their = [key(w) for w in self._tokenizer.split_to_word_tokens(
+            their = [key(w) for w in self.tokenizer.split_to_word_tokens(
                 [t for t in other if t < eot])[0]]  # fmt: skip
             their = [k for k in their if k]
             mine = [i for i, k in enumerate(keys) if k]
@@ -98,7 +98,7 @@ def word_disputes(segment: Any, recorder: HypothesisRecorder) -> list[int] | Non
     """For each of ``segment.words`` (faster-whisper's), how many runner-up hypotheses wrote
     another word there; None when the segment's tokens cannot be found in a recorded window
     (then there is no second opinion for it)."""
-    eot = recorder._tokenizer.eot
+    eot = recorder.tokenizer.eot
     text = [t for t in segment.tokens if t < eot]
     for window in reversed(recorder.windows):
         at = _find(window.text, text)
@@ -107,7 +107,7 @@ def word_disputes(segment: Any, recorder: HypothesisRecorder) -> list[int] | Non
     else:
         return None
     disputes = window.disputes[at : at + len(text)]
-    pieces, piece_tokens = recorder._tokenizer.split_tokens_on_unicode(text)
+    pieces, piece_tokens = recorder.tokenizer.split_tokens_on_unicode(text)
     # character span of every token group, then of every word
     spans: list[tuple[int, int, int]] = []  # (start char, end char, disputes)
     char = index = 0
@@ -120,6 +120,6 @@ def word_disputes(segment: Any, recorder: HypothesisRecorder) -> list[int] | Non
         end = char + len(word.word)
         out.append(max((d for a, b, d in spans if a < end and b > char), default=0))
         char = end
-    if char != spans[-1][1] if spans else char != 0:
+    if char != (spans[-1][1] if spans else 0):
         return None  # words and tokens do not line up: no opinion rather than a wrong one
     return out
