@@ -264,6 +264,8 @@ def _recognised(path: Path, audio, options) -> tuple[list, float]:  # type: igno
     stat = path.stat()
     model = str(options.model).replace("/", "_")
     beam = getattr(options, "beam_size", "")
+    kept = getattr(options, "hypotheses", 1)
+    beam = f"{beam}-h{kept}" if kept > 1 else beam  # more hypotheses: words record disputes
     where = CACHE / f"{model}-{options.prompt}-{beam}" / f"{path.parent.name}-{path.stem}.json"
     stamp = [stat.st_size, stat.st_mtime_ns]
     if _use_cache and where.is_file():
@@ -332,6 +334,20 @@ def shading_signals(known: frozenset[str], every_word: frozenset[str]) -> dict[s
     def own(ws: list, i: int) -> bool:  # type: ignore[type-arg]
         return ws[i].probability is None or ws[i].original is not None or key(ws[i].text) in known
 
+    plain: dict[int, list] = {}  # type: ignore[type-arg]
+
+    def undisputed(ws: list) -> list:  # type: ignore[type-arg]
+        """The words as an older document has them: no runner-up disputes recorded, so every
+        line but the chosen one scores the rules as they were before disputes."""
+        if id(ws) not in plain:
+            plain[id(ws)] = [w.model_copy(update={"disputed": None}) for w in ws]
+        return plain[id(ws)]
+
+    rule_with_disputes = rule
+
+    def rule(ws: list, i: int, *args, **kwargs) -> bool:  # type: ignore[no-redef, type-arg]
+        return rule_with_disputes(undisputed(ws), i, *args, **kwargs)
+
     return {
         "probability < 0.6": lambda ws, i: _p(ws[i]) < SHADE_THRESHOLD,
         "probability < 0.4": lambda ws, i: _p(ws[i]) < 0.4,
@@ -341,7 +357,8 @@ def shading_signals(known: frozenset[str], every_word: frozenset[str]) -> dict[s
         ),
         "rule before (neighbour, all term words)": lambda ws, i: rule(ws, i, every_word, bridge=0),
         " + joining words ordinary": lambda ws, i: rule(ws, i, known, bridge=0),
-        " + between two unsure (CHOSEN)": lambda ws, i: rule(ws, i, known),
+        " + between two unsure (rule before disputes)": lambda ws, i: rule(ws, i, known),
+        " + runner-up disputes (CHOSEN)": lambda ws, i: rule_with_disputes(ws, i, known),
         " chosen, all term words exempt": lambda ws, i: rule(ws, i, every_word),
         " chosen + beside < 0.4 up to 0.9": lambda ws, i: (
             rule(ws, i, known)
@@ -357,7 +374,8 @@ def shading_signals(known: frozenset[str], every_word: frozenset[str]) -> dict[s
 
 
 REPORTED = ("probability < 0.6", "rule before (neighbour, all term words)",
-            " + between two unsure (CHOSEN)")  # fmt: skip
+            " + between two unsure (rule before disputes)",
+            " + runner-up disputes (CHOSEN)")  # fmt: skip
 
 
 def shading(

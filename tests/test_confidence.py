@@ -43,6 +43,34 @@ BULLETIN = heard([
 ])  # fmt: skip
 
 
+# Domain dev 83 (Jasmine), with how many of beam search's four runner-ups wrote another word
+# there (Word.disputed): said "The working together guidance that was published by the
+# government gave us this new idea of safeguarding partnerships."
+GAME = [
+    w.model_copy(update={"disputed": d})
+    for w, d in zip(heard([
+        ("And", 0.29), ("welcome", 0.9), ("to", 0.98), ("Game", 0.36), ("of", 0.85),
+        ("Guidance,", 0.78), ("that", 0.48), ("was", 0.61), ("published", 0.98), ("by", 0.96),
+        ("the", 0.83), ("government,", 0.77), ("Game", 0.5), ("of", 0.91), ("Justice,", 0.17),
+        ("new", 0.75), ("idea", 0.77), ("on", 0.38), ("safeguarding", 0.81),
+        ("partnerships.", 0.97),
+    ]), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 0, 0, 1, 2, 0], strict=True)
+]  # fmt: skip
+
+
+def test_a_word_the_runner_ups_dispute_is_shaded_whatever_its_probability() -> None:
+    """ "of" (0.91) of "Game of Justice," (for "gave us this") is sure, but two runner-ups wrote
+    another word there: shaded. "new" (0.75) and "idea" (0.77), heard right beside the unsure
+    "Justice," and "on", undisputed: no longer shaded by the neighbour rule, which for words
+    recording disputes reaches 0.7, not 0.85. Without the disputes (an older document) the
+    rule shades as it did. "safeguarding", disputed, is the show's word: never shaded."""
+    assert shaded(GAME) == ["And", "Game", "that", "Game", "of", "Justice,", "on"]
+    older = [w.model_copy(update={"disputed": None}) for w in GAME]
+    assert shaded(older) == ["And", "Game", "that", "Game", "Justice,", "new", "idea", "on"]
+    assert "disputed" not in older[0].model_dump_json()
+    assert Word.model_validate_json(GAME[13].model_dump_json()).disputed == 2
+
+
 def test_a_word_between_two_unsure_words_is_shaded() -> None:
     """ "we" (0.88) between "until" (0.33) and "undertake" (0.59) is a wrong word of a stretch
     the recogniser lost; "within" (0.94) between two unsure words is heard right and is sure
@@ -73,6 +101,7 @@ def test_the_editor_gets_the_same_rule() -> None:
     )
     rule = editor_rule(document)
     assert rule["bridge_threshold"] == 0.9
+    assert (rule["neighbour_threshold"], rule["disputed_neighbour_threshold"]) == (0.85, 0.7)
     assert (rule["hear_again_below"], rule["heard_same_low"]) == (0.9, 0.3)
     assert rule["known"] == ["avon", "constabulary", "jasmine", "somerset", "wark"]
 

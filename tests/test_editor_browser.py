@@ -390,6 +390,34 @@ def test_browser_shades_words_heard_twice_by_the_two_hearings(edit_episode: Path
 
 
 @pytest.mark.browser
+def test_browser_shades_words_the_runner_ups_dispute(edit_episode: Path) -> None:
+    """Words that record beam search's runner-ups (``disputed``, speech/hypotheses.py) are
+    shaded by the page as transcript/confidence.py says: a sure word a runner-up wrote
+    otherwise, shaded; a fairly sure undisputed word beside a very unsure one, left (the
+    neighbour rule reaches 0.7 for such words, not 0.85); the very unsure one, shaded."""
+    from ppod_audio.edit.history import save_document
+    from ppod_audio.transcript.confidence import document_known, needs_review
+
+    path = edit_episode / "episode.json"
+    document = load_document(path)
+    words = document.segments[1].words
+    assert len(words) >= 8
+    make_sure(words)
+    for w in words:
+        w.disputed = 0
+    words[2].probability, words[2].disputed = 0.95, 1
+    words[3].probability, words[4].probability = 0.75, 0.3  # "to the"
+    save_document(edit_episode, document)
+    expected = [needs_review(words, i, document_known(document)) for i in range(len(words))]
+    assert expected[:7] == [False, False, True, False, True, False, False]
+
+    with editor_page(edit_episode) as (page, errors):
+        shaded = shaded_words(page, segment=1)
+        assert shaded == expected, (shaded, expected)
+        assert not errors, errors
+
+
+@pytest.mark.browser
 def test_browser_undoes_a_word_the_second_hearing_added(edit_episode: Path) -> None:
     """The opt-in re-decode (speech/redecode.py) records a word it added where nothing was
     heard with ``original: ""`` ("a rapid." heard again as "a rapid review."): the page marks

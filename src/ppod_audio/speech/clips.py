@@ -71,10 +71,11 @@ def hear_spans(
 def window_hearer(options: Any) -> Callable[[np.ndarray], list[Word]]:
     """A recogniser of the windows :func:`hear_clips` lays out: ``transcribe`` with
     ``options`` (a ``TranscribeOptions``), without voice detection or batching, since the
-    clips are speech already, with silence laid between them."""
+    clips are speech already, with silence laid between them; nor the runner-up hypotheses
+    (a second hearing's words are compared, not shaded)."""
     from .transcribe import transcribe
 
-    plain = replace(options, vad_filter=False, batched=False)
+    plain = replace(options, vad_filter=False, batched=False, hypotheses=1)
 
     def hear(window: np.ndarray) -> list[Word]:
         return list(transcribe(window, plain).words)

@@ -133,12 +133,16 @@ def speech_key(
     """
     pipeline = show.speech.pyannote_pipeline if options.diarizer == "pyannote" else None
     from .campplus import ENCODER_ID
+    from .hypotheses import HYPOTHESES
 
     # Settings added later join the key only when they are not their default, so keys made
     # before they existed still match: the beam (faster-whisper's 5) and the second hearing of
     # doubted words (its words record it).
     later = [show.speech.beam_size] if show.speech.beam_size != 5 else []
     later += ["hear_doubted"] if show.speech.hear_doubted else []
+    # Since words record beam search's runner-ups (Word.disputed) they differ from what was
+    # cached before: this changes every key once.
+    later += [f"hypotheses {HYPOTHESES}"]
     return make_key("speech", hashes, asdict(replace(options, allow_download=False)), terms,
                     show.speech.prompt, *later, pipeline, ENCODER_ID,
                     [(s.name, s.track) for s in manifest.speakers],

@@ -26,6 +26,7 @@ from .. import progress
 from ..defaults import SPEECH_RATE
 from ..errors import InputError, ProcessingError
 from ..transcript.model import Word
+from .hypotheses import HYPOTHESES, HypothesisRecorder, word_disputes
 from .models import DEFAULT_MODEL, ResolvedModel, resolve_model
 
 SAMPLE_RATE = SPEECH_RATE
@@ -98,6 +99,11 @@ class TranscribeOptions:
     # hour); longer audio is cut at its quietest moment near every 5 minutes instead.
     piece_seconds: float = 300.0
     allow_download: bool = False
+    # How many of beam search's hypotheses to keep per window (1: the best only; at most the
+    # beam). With more, every word records how many of the runner-ups wrote another word there
+    # (``Word.disputed``, :mod:`.hypotheses`, for shading); the best, and so the words, are
+    # the same, and the cost is lost in the noise (the beams are searched either way).
+    hypotheses: int = HYPOTHESES
 
 
 @dataclass(frozen=True)
@@ -244,7 +250,7 @@ def pieces(audio: np.ndarray, seconds: float) -> list[tuple[int, int]]:
     return list(zip(cuts, cuts[1:] + [len(audio)], strict=True))
 
 
-def words_from_segments(segments, duration: float) -> list[Word]:
+def words_from_segments(segments, duration: float, recorder=None) -> list[Word]:
     """faster-whisper's words as :class:`Word`: text stripped, times clamped into the audio.
 
     Whisper writes a word with its leading space (" partnership,"); punctuation is already
@@ -254,7 +260,9 @@ def words_from_segments(segments, duration: float) -> list[Word]:
     words: list[Word] = []
     last_start = 0.0
     for segment in segments:
+        disputes = word_disputes(segment, recorder) if recorder is not None else None
         for position, raw in enumerate(segment.words or ()):
+            disputed = None if disputes is None else disputes[position]
             text = raw.word.strip()
             if not text:
                 continue
@@ -269,11 +277,34 @@ def words_from_segments(segments, duration: float) -> list[Word]:
                     start=previous.start,
                     end=max(previous.end, end),
                     probability=min(previous.probability or 1.0, probability),
+                    disputed=None if disputed is None else max(previous.disputed or 0, disputed),
                 )
                 continue
-            words.append(Word(text=text, start=start, end=end, probability=probability))
+            words.append(
+                Word(text=text, start=start, end=end, probability=probability, disputed=disputed)
+            )
             last_start = start
     return words
+
+
+def recording(model: Any, language: str | None, hypotheses: int) -> tuple[Any, HypothesisRecorder]:
+    """A shallow copy of ``model`` (a ``WhisperModel``; the cached one stays as it is) whose
+    CTranslate2 model is a :class:`~.hypotheses.HypothesisRecorder` keeping ``hypotheses`` of
+    beam search's hypotheses, and the recorder."""
+    import copy
+
+    from faster_whisper.tokenizer import Tokenizer
+
+    tokenizer = Tokenizer(
+        model.hf_tokenizer,
+        model.model.is_multilingual,
+        task="transcribe",
+        language=language or "en",
+    )
+    recorder = HypothesisRecorder(model.model, tokenizer, hypotheses)
+    copied = copy.copy(model)
+    copied.model = recorder
+    return copied, recorder
 
 
 def _reporting(segments: Iterable[Any], first: int, total: int) -> Iterator[Any]:
@@ -320,6 +351,9 @@ def transcribe(audio: np.ndarray, options: TranscribeOptions | None = None) -> T
         from faster_whisper import BatchedInferencePipeline
 
         pipeline = BatchedInferencePipeline(model=model)
+    recorder = None
+    if options.hypotheses > 1 and not batched:
+        model, recorder = recording(model, language, options.hypotheses)
     words: list[Word] = []
     for first, last in pieces(audio, options.piece_seconds):
         piece = audio[first:last]
@@ -329,7 +363,7 @@ def transcribe(audio: np.ndarray, options: TranscribeOptions | None = None) -> T
             segments, info = model.transcribe(piece, **arguments)
         # segments is lazy: decoding happens here
         found = words_from_segments(
-            _reporting(segments, first, len(audio)), len(piece) / SAMPLE_RATE
+            _reporting(segments, first, len(audio)), len(piece) / SAMPLE_RATE, recorder
         )
         shift = first / SAMPLE_RATE
         words += [w.model_copy(update={"start": w.start + shift, "end": w.end + shift})

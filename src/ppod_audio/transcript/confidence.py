@@ -18,15 +18,25 @@ the word heard and an undo, instead). A short lower-case word joining a longer t
 of the dev passages' errors ("Leon and Bury"). A corrected or retyped word (probability
 ``None``) is never shaded.
 
+Where the words record beam search's runner-ups (``Word.disputed``: how many of the decode's
+four other hypotheses wrote another word there, :mod:`ppod_audio.speech.hypotheses`, recorded
+by default at no measurable cost), a word some runner-up disputes is shaded whatever its
+probability: the recogniser hesitated over it. Such words come with a narrower neighbour rule
+(under :data:`DISPUTED_NEIGHBOUR_THRESHOLD` instead of :data:`NEIGHBOUR_THRESHOLD`), which
+pays for them in correct words shaded. On the 77 dev passages (base) this catches 61.5 % of
+the errors while shading 7.6 % of the correct words, against 56.2 / 7.7 % for the probability
+rule alone (``bench/shading_nbest.py``; eval 60.0 / 10.9 %, against 60.0 / 11.4 %); the
+probability rule still decides, unchanged, for words that record no dispute (older documents).
+
 Where the pipeline heard a doubted word a second time (``Word.heard_again`` set: every word
 under :data:`HEAR_AGAIN_BELOW`, by tiny.en on a short clip, ``speech/recheck``), the two
 hearings decide instead: the word is shaded when the second heard another word there, or when
 its probability is under :data:`HEARD_SAME_LOW` even so. Low-probability words heard right
 mostly come back the same; errors mostly do not. On the 77 dev passages (base) this catches
 64.4 % of the errors while shading 7.3 % of the correct words, against 56.2 / 7.7 % for the
-probability rule, which still decides for words never heard again (older documents). The
-editor's page applies the same rule (``editor/static/app.js``:
-``needsReview``) with the parameters :func:`editor_rule` gives it.
+probability rule, which still decides for words never heard again. The editor's page applies
+the same rule (``editor/static/app.js``: ``needsReview``) with the parameters
+:func:`editor_rule` gives it.
 """
 
 from __future__ import annotations
@@ -41,6 +51,9 @@ THRESHOLD = 0.6
 NEIGHBOUR_THRESHOLD = 0.85
 NEIGHBOUR_LOW = 0.4
 BRIDGE_THRESHOLD = 0.9
+# Words that record beam search's runner-ups (Word.disputed): shaded when disputed; the
+# neighbour rule reaches up to this probability instead (bench/shading_nbest.py, dev).
+DISPUTED_NEIGHBOUR_THRESHOLD = 0.7
 # A word under HEAR_AGAIN_BELOW is heard a second time, by another model (speech/recheck); once
 # it has been, it is shaded when the second hearing heard another word there, or when it is
 # under HEARD_SAME_LOW anyway. Chosen on the domain dev set (bench/shading_redecode.py).
@@ -105,11 +118,14 @@ def needs_review(
         p = word.probability
         assert p is not None
         return p < HEARD_SAME_LOW or (p < HEAR_AGAIN_BELOW and not word.heard_again)
+    if word.disputed:  # a runner-up hypothesis wrote another word here
+        return True
     neighbours = [_p(w) for w in (*words[max(index - 1, 0) : index], *words[index + 1 : index + 2])]
     p = word.probability
+    reach = NEIGHBOUR_THRESHOLD if word.disputed is None else DISPUTED_NEIGHBOUR_THRESHOLD
     return (
         p < threshold
-        or (p < NEIGHBOUR_THRESHOLD and min(neighbours, default=1.0) < NEIGHBOUR_LOW)
+        or (p < reach and min(neighbours, default=1.0) < NEIGHBOUR_LOW)
         or (p < bridge and len(neighbours) == 2 and max(neighbours) < threshold)
     )
 
@@ -119,6 +135,7 @@ def editor_rule(document: EpisodeDocument) -> dict[str, Any]:
     return {
         "threshold": THRESHOLD,
         "neighbour_threshold": NEIGHBOUR_THRESHOLD,
+        "disputed_neighbour_threshold": DISPUTED_NEIGHBOUR_THRESHOLD,
         "neighbour_low": NEIGHBOUR_LOW,
         "bridge_threshold": BRIDGE_THRESHOLD,
         "hear_again_below": HEAR_AGAIN_BELOW,

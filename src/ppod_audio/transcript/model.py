@@ -62,6 +62,12 @@ class Word(_Model):
         "same word there (None: not heard again); shading keeps only the ones it did not.",
     )
 
+    disputed: int | None = Field(
+        None,
+        description="How many of beam search's runner-up hypotheses wrote another word here "
+        "(None: not recorded); shading doubts a word the decode itself hesitated over.",
+    )
+
     @model_serializer(mode="wrap")
     def _omit_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         """Leave ``original``, ``overlap``, ``joined`` and ``heard_again`` out when unset:
@@ -76,6 +82,8 @@ class Word(_Model):
             data.pop("joined", None)
         if self.heard_again is None:
             data.pop("heard_again", None)
+        if self.disputed is None:
+            data.pop("disputed", None)
         return data
 
 

@@ -175,8 +175,10 @@ function renderParagraph(si) {
 // The rule is transcript/confidence.py's needs_review, with the server's parameters: a word under
 // the threshold, or under neighbour_threshold beside a word under neighbour_low, or under
 // bridge_threshold between two words under the threshold, unless it is one of the show's names
-// or terms; a word the pipeline heard a second time (word.heard_again set) is shaded instead when
-// heard otherwise, or under heard_same_low. A correction the cleaning made (word.original: what was heard) is
+// or terms; a word some runner-up hypothesis of the decode wrote otherwise (word.disputed > 0)
+// is shaded too, and for words recording disputes the neighbour rule stops at
+// disputed_neighbour_threshold; a word the pipeline heard a second time (word.heard_again set)
+// is shaded instead when heard otherwise, or under heard_same_low. A correction the cleaning made (word.original: what was heard) is
 // marked instead, with the heard word in its tooltip and a one-click undo beside it; one written
 // as several words (all but the first "joined") is undone as one, the heard words put back once. A word the
 // second hearing added (speech/redecode.py: a term's missing word, original "") is marked the
@@ -203,11 +205,16 @@ function needsReview(words, wi) {
     return word.probability < shadingRule.heard_same_low
       || (word.probability < shadingRule.hear_again_below && !word.heard_again);
   }
+  // a word beam search's runner-ups disputed (speech/hypotheses.py): shaded, and the neighbour
+  // rule reaches less far for words that record disputes
+  const recordsDisputes = shadingRule && typeof word.disputed === "number";
+  if (recordsDisputes && word.disputed > 0) return true;
   if (word.probability < threshold) return true;
   if (!shadingRule) return false;
   const before = probabilityOf(words[wi - 1]), after = probabilityOf(words[wi + 1]);
-  if (word.probability < shadingRule.neighbour_threshold
-      && Math.min(before, after) < shadingRule.neighbour_low) return true;
+  const reach = recordsDisputes
+    ? shadingRule.disputed_neighbour_threshold : shadingRule.neighbour_threshold;
+  if (word.probability < reach && Math.min(before, after) < shadingRule.neighbour_low) return true;
   // between two unsure words (a word at either end of the paragraph has one neighbour only)
   return wi > 0 && wi + 1 < words.length && word.probability < shadingRule.bridge_threshold
     && Math.max(before, after) < threshold;
