@@ -304,12 +304,15 @@ def test_low_mid_cut_is_as_deep_as_the_room_is_boomy(tmp_path: Path) -> None:
     audio = decode(take, RATE, 1)
     results = {}
     for most_db in (0.0, 6.0, LOW_MID_CUT_DB):
-        settings = CleanSettings(noise_reduction="rnnoise", low_mid_cut_db=most_db)
+        # The set strength (the judge's other candidates are its own test's).
+        settings = CleanSettings(noise_reduction="rnnoise", low_mid_cut_db=most_db,
+                                 choose_strength=False)  # fmt: skip
         streamed = prepare_mixed([take], tmp_path / f"w{most_db}", RATE, True, settings,
                                  speech=False)  # fmt: skip
         assert streamed.noise["denoised_kept"] is True
         assert streamed.noise["low_mid_cut_db"] == most_db
-        expected = clean(audio, noise_reduction="rnnoise", low_mid_cut_db=most_db).audio.samples
+        expected = clean(audio, noise_reduction="rnnoise", low_mid_cut_db=most_db,
+                         choose_strength=False).audio.samples  # fmt: skip
         results[most_db] = streamed.audio.load()
         assert np.max(np.abs(results[most_db] - expected)) < 1e-4
     # The cut is there at 6 and 12 dB and not at 0: 300 Hz lower by the cut, 6 kHz higher by
