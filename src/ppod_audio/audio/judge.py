@@ -1,15 +1,16 @@
-"""The DNSMOS judge: how strongly a programme's noise is reduced, and whether at all.
+"""The DNSMOS judge: how deep a programme's far-field tone is cut after noise reduction.
 
-DeepFilterNet3's output (the network alone) is mixed back with its input at an attenuation
-limit and then its far-field tone is corrected (``tone.LowMidCut``); which limit and which cut
-suit a recording depends on its room. On the AMI dev clips (``bench/dnsmos_knobs.py``) a
-deeper limit helped the rooms with the most noise left (trn07 +0.27 at 30 dB, +0.30 at 40), a
-deeper cut with a full presence shelf the reverberant ones whose background was already near
-DNSMOS's ceiling (trn03 +0.24 -> +0.28, trn06 +0.26 -> +0.28), and each lowered others (trn08
-+0.32 -> +0.25 with the deeper cut). So the programme's sampled windows (``quality``: at most
-six 9 s windows, whatever its length) are scored for a few candidate strengths, and the best is
-run over the whole programme, streamed; if even the best scores below the input, the input is
-kept (``quality.keeps_denoised``).
+DeepFilterNet3's output (the network alone) is mixed back with its input at the attenuation
+limit and then its far-field tone is corrected (``tone.LowMidCut``); how deep a cut suits a
+recording depends on its room. On the AMI dev clips (``bench/dnsmos_knobs.py``, figures in
+docs/cleaning.md) a deeper cut with a full presence shelf raised the reverberant clips whose
+background was already near DNSMOS's ceiling (trn03 +0.24 -> +0.28, trn06 +0.27 -> +0.28,
+trn04 +0.47 -> +0.52) and lowered others (trn08 +0.30 -> +0.25, trn09 +0.41 -> +0.35). So the
+programme's sampled windows (``quality``: at most six 9 s windows, whatever its length) are
+scored with each cut, and the better is run over the whole programme, streamed; if even that
+scores below the input, the input is kept (``quality.keeps_denoised``). Choosing among
+attenuation limits as well (30 or 40 dB) was measured and chose 40 on every dev clip: the limit
+is set, not judged.
 
 The network runs once: a candidate is only a mix of its output with its input and a filter, so
 each costs one DNSMOS scoring of the sample (about a second of CPU), not another pass.
@@ -22,11 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .quality import DNSMOS_SECONDS, Mos, dnsmos_windows, sample_starts, to_16k
+from .quality import DNSMOS_SECONDS, Mos, dnsmos_sets, sample_starts, to_16k
 from .tone import CLOSE_TALK_EXCESS_DB, PRESENCE_PER_CUT, LowMidCut
 
-# The gentler limit the judge also tries, this far under the set one (at 40 dB: 30).
-GENTLER_BY_DB = 10.0
 # The deeper cut: as deep as the low mids stand over a close-talking voice's beyond this (5 dB
 # less than the measured cut's reference, so up to 5 dB deeper), with a presence shelf of the
 # cut's full depth instead of half.
@@ -63,21 +62,14 @@ class Strength:
 
 def candidates(max_reduction_db: float, most_cut_db: float, excess_db: float,
                choose: bool) -> list[Strength]:  # fmt: skip
-    """The strengths the judge scores: the set limit with the measured cut (the only one when
-    ``choose`` is off), and the gentler limit and the deeper cut, each alone and together."""
+    """The strengths the judge scores, at the set limit: the measured cut (the only one when
+    ``choose`` is off, or when the deeper cut would be the same), and the deeper cut."""
     measured = round(float(np.clip(excess_db - CLOSE_TALK_EXCESS_DB, 0.0, most_cut_db)), 1)
     first = Strength(max_reduction_db, measured)
-    if not choose:
-        return [first]
     deeper = round(float(np.clip(excess_db - DEEPER_REFERENCE_DB, 0.0, most_cut_db)), 1)
-    limits = [max_reduction_db]
-    if max_reduction_db - GENTLER_BY_DB >= 3.0:
-        limits.append(max_reduction_db - GENTLER_BY_DB)
-    cuts = [(measured, PRESENCE_PER_CUT)]
-    if most_cut_db > 0 and deeper > 0:
-        cuts.append((deeper, DEEPER_PRESENCE_PER_CUT))
-    found = [Strength(limit, cut, ratio) for limit in limits for cut, ratio in cuts]
-    return [first, *[each for each in found if each != first]]
+    if not choose or deeper <= 0:
+        return [first]
+    return [first, Strength(max_reduction_db, deeper, DEEPER_PRESENCE_PER_CUT)]
 
 
 def windows(
@@ -98,8 +90,8 @@ def choose(
 ) -> tuple[Strength, Mos | None, list[dict[str, float | None]]]:
     """The candidate DNSMOS scores highest overall on the sampled windows (the first on a tie,
     or when nothing can be scored), its score, and every candidate's (for the report)."""
-    scored = [(each, dnsmos_windows(windows(each, wet, dry, frames, rate, scale)))
-              for each in options]  # fmt: skip
+    scores = dnsmos_sets([windows(each, wet, dry, frames, rate, scale) for each in options])
+    scored = list(zip(options, scores, strict=True))
     best, mos = scored[0]
     for each, score in scored[1:]:
         if score is not None and (mos is None or score.overall > mos.overall):

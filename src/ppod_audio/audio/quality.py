@@ -109,6 +109,15 @@ def dnsmos_windows(windows: list[np.ndarray]) -> Mos | None:
         _return_memory()
 
 
+def dnsmos_sets(sets: list[list[np.ndarray]]) -> list[Mos | None]:
+    """``dnsmos_windows`` of each set of windows, in one model session (the judge's candidates)."""
+    try:
+        session = _session()
+        return [_score(session, windows) for windows in sets]
+    finally:
+        _return_memory()
+
+
 def _return_memory() -> None:
     """Hand the freed activations back to the OS (glibc keeps them otherwise), so the speech
     model that loads next does not stack its peak on top of DNSMOS's."""
