@@ -1,19 +1,20 @@
-"""The DNSMOS judge: how deep a programme's far-field tone is cut after noise reduction.
+"""The DNSMOS judge: how strongly a programme's noise is reduced, and whether at all.
 
-DeepFilterNet3's output (the network alone) is mixed back with its input at the attenuation
-limit and then its far-field tone is corrected (``tone.LowMidCut``); how deep a cut suits a
-recording depends on its room. On the AMI dev clips (``bench/dnsmos_knobs.py``, figures in
-docs/cleaning.md) a deeper cut with a full presence shelf raised the reverberant clips whose
-background was already near DNSMOS's ceiling (trn03 +0.24 -> +0.28, trn06 +0.27 -> +0.28,
-trn04 +0.47 -> +0.52) and lowered others (trn08 +0.30 -> +0.25, trn09 +0.41 -> +0.35). So the
-programme's sampled windows (``quality``: at most six 9 s windows, whatever its length) are
-scored with each cut, and the better is run over the whole programme, streamed; if even that
-scores below the input, the input is kept (``quality.keeps_denoised``). Choosing among
-attenuation limits as well (30 or 40 dB) was measured and chose 40 on every dev clip: the limit
-is set, not judged.
+DeepFilterNet3's output (the network alone) is mixed back with its input at an attenuation
+limit and then its far-field tone is corrected (``tone.LowMidCut``); which limit and which cut
+suit a recording depends on its room. On the AMI dev clips (``bench/dnsmos_knobs.py``, figures
+in docs/cleaning.md) a deeper limit (40 dB, was 30) left less noise in the noisiest rooms (trn07
++0.27 -> +0.30), a deeper cut with a full presence shelf raised the reverberant clips whose
+background was already near DNSMOS's ceiling (trn03 +0.24 -> +0.28, trn06 +0.27 -> +0.28), and
+each lowered others (trn08 +0.32 -> +0.25 with the deeper cut). So the programme's sampled
+windows (``quality``: at most six 9 s windows, whatever its length) are scored for each
+candidate strength, the set limit or 10 dB less, each with the measured cut or the deeper one,
+and the best is run over the whole programme, streamed; if even the best scores below the
+input, the input is kept (``quality.keeps_denoised``).
 
 The network runs once: a candidate is only a mix of its output with its input and a filter, so
-each costs one DNSMOS scoring of the sample (about a second of CPU), not another pass.
+each costs one DNSMOS scoring of the sample (about a second of CPU, all in one model session),
+not another pass.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import numpy as np
 from .quality import DNSMOS_SECONDS, Mos, dnsmos_sets, sample_starts, to_16k
 from .tone import CLOSE_TALK_EXCESS_DB, PRESENCE_PER_CUT, LowMidCut
 
+# The gentler limit the judge also tries, this far under the set one (at 40 dB: 30).
+GENTLER_BY_DB = 10.0
 # The deeper cut: as deep as the low mids stand over a close-talking voice's beyond this (5 dB
 # less than the measured cut's reference, so up to 5 dB deeper), with a presence shelf of the
 # cut's full depth instead of half.
@@ -62,14 +65,21 @@ class Strength:
 
 def candidates(max_reduction_db: float, most_cut_db: float, excess_db: float,
                choose: bool) -> list[Strength]:  # fmt: skip
-    """The strengths the judge scores, at the set limit: the measured cut (the only one when
-    ``choose`` is off, or when the deeper cut would be the same), and the deeper cut."""
+    """The strengths the judge scores: the set limit with the measured cut (the only one when
+    ``choose`` is off), and the gentler limit and the deeper cut, each alone and together."""
     measured = round(float(np.clip(excess_db - CLOSE_TALK_EXCESS_DB, 0.0, most_cut_db)), 1)
     first = Strength(max_reduction_db, measured)
-    deeper = round(float(np.clip(excess_db - DEEPER_REFERENCE_DB, 0.0, most_cut_db)), 1)
-    if not choose or deeper <= 0:
+    if not choose:
         return [first]
-    return [first, Strength(max_reduction_db, deeper, DEEPER_PRESENCE_PER_CUT)]
+    deeper = round(float(np.clip(excess_db - DEEPER_REFERENCE_DB, 0.0, most_cut_db)), 1)
+    limits = [max_reduction_db]
+    if max_reduction_db - GENTLER_BY_DB >= 3.0:
+        limits.append(max_reduction_db - GENTLER_BY_DB)
+    cuts = [(measured, PRESENCE_PER_CUT)]
+    if deeper > 0:
+        cuts.append((deeper, DEEPER_PRESENCE_PER_CUT))
+    found = [Strength(limit, cut, ratio) for limit in limits for cut, ratio in cuts]
+    return [first, *[each for each in found if each != first]]
 
 
 def windows(
