@@ -103,10 +103,7 @@ def dnsmos_windows(windows: list[np.ndarray]) -> Mos | None:
     Each window is scored at the level it has; DNSMOS was trained on speech around −26 dBFS, so
     callers compare before and after at the same level rather than read absolute scores.
     """
-    try:
-        return _score(_session(), windows)
-    finally:
-        _return_memory()
+    return dnsmos_sets([windows])[0]
 
 
 def dnsmos_sets(sets: list[list[np.ndarray]]) -> list[Mos | None]:
