@@ -7,8 +7,8 @@ through the cleaning stage's high-pass, then DeepFilterNet3 with one knob change
 mixed back at the attenuation limit, and are scored by DNSMOS at one level (the same gain for
 every variant), as ``bench/eval_noise.py``'s dnsmos section scores them. Variants:
 
-* ``base``: the default (loud speech heard at -10 dBFS, 30 dB limit, no post-filter, libDF's
-  gates -15 / 35 / 35 dB);
+* ``base``: the default (loud speech heard at -10 dBFS, the set limit: 40 dB, 30 until the
+  judge chose among limits; no post-filter, libDF's gates -15 / 35 / 35 dB);
 * ``limNN``: the limit at NN dB (``lim100``: the network alone);
 * ``pfB``: libDF's post-filter with beta 0.0B (``pf02`` is DeepFilterNet's ``--pf`` default);
 * ``gates-A-B-C``: the local-SNR gates (``gates-10-30-20``: libDF's RuntimeParams defaults);

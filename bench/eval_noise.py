@@ -196,12 +196,13 @@ def bench_dnsmos() -> None:
             line = f"{group:<6}{path.name:<36}" + _mos(mos["off"])
             for mode in MODES[1:]:
                 deltas[mode].append(mos[mode].overall - mos["off"].overall)
-                line += f"  {_mos(mos[mode])} ({deltas[mode][-1]:+.2f})"
+                line += f"  {_mos(mos[mode])} ({deltas[mode][-1]:+.3f})"
             print(line, flush=True)
         for mode, changes in deltas.items():
             print(f"{group} {mode}: mean ovrl change {np.mean(changes):+.2f}, smallest "
                   f"{min(changes):+.2f}, largest {max(changes):+.2f}, down on "
-                  f"{sum(change < 0 for change in changes)} of {len(changes)}")  # fmt: skip
+                  f"{sum(change < 0 for change in changes)} of {len(changes)}, +0.3 or more on "
+                  f"{sum(change >= 0.3 for change in changes)}")  # fmt: skip
 
 
 def bench_limit_study() -> None:

@@ -111,6 +111,9 @@ class CleanSettings(_Strict):
     max_noise_reduction_db: Annotated[float, Field(ge=3.0, le=40.0)] = MAX_NOISE_REDUCTION_DB
     # The far-field room's low mids cut after noise reduction (audio/tone.py), judged with it.
     low_mid_cut_db: Annotated[float, Field(ge=0.0, le=12.0)] = LOW_MID_CUT_DB
+    # The DNSMOS judge picks the limit (the set one or 10 dB gentler) and the low-mid cut (the
+    # measured one or a deeper one) per programme (audio/judge.py); false: the set ones.
+    choose_strength: bool = True
     # Notch 50/60 Hz mains harmonics above the high-pass, only when they are found.
     hum_removal: bool = True
 

@@ -75,25 +75,32 @@ def _denoised_if_better(
     max_reduction_db: float,
     mono_before: np.ndarray,
     low_mid_cut_db: float = LOW_MID_CUT_DB,
+    choose_strength: bool = True,
 ) -> np.ndarray:
-    """``samples`` (hum notched) denoised and its low mids cut, kept only where DNSMOS does not
-    fall below that of ``before`` (the input to hum and noise reduction), as
-    ``prepare.reduce_noise`` decides (the same sampled windows, scored at the same level)."""
+    """``samples`` (hum notched) denoised at the strength the DNSMOS judge chooses, kept only
+    where DNSMOS does not fall below that of ``before`` (the input to hum and noise reduction),
+    as ``prepare.reduce_noise`` decides (the same sampled windows, scored at the same level)."""
+    import math
+
     from .denoise import denoise, level_gain_db
+    from .judge import candidates, choose
     from .quality import keeps_denoised, sampled_dnsmos
-    from .tone import LowMidCut
-    from .tone import low_mid_cut_db as boom_cut_db
+    from .tone import LowMidMeter
 
-    cut_db = boom_cut_db(mono_before, rate, low_mid_cut_db)
-    denoised = LowMidCut(rate, cut_db)(denoise(samples, rate, max_reduction_db, mono_before,
-                                               method))  # fmt: skip
-    scale = np.float32(10 ** (level_gain_db(frame_levels_db(mono_before, rate)) / 20))
-
-    def score(source: np.ndarray):  # noqa: ANN202
-        return sampled_dnsmos(lambda lo, hi: source[:, lo:hi].mean(axis=0) * scale,
-                              source.shape[1], rate)  # fmt: skip
-
-    return denoised if keeps_denoised(score(before), score(denoised)) else samples
+    wet = denoise(samples, rate, math.inf, mono_before, method)
+    meter = LowMidMeter(rate)
+    if low_mid_cut_db > 0:
+        meter.add(mono_before)
+    options = candidates(max_reduction_db, low_mid_cut_db, meter.excess_db(), choose_strength)
+    scale = float(10 ** (level_gain_db(frame_levels_db(mono_before, rate)) / 20))
+    best, after, _ = choose(options, lambda lo, hi: wet[:, lo:hi], lambda lo, hi: samples[:, lo:hi],
+                            samples.shape[1], rate, scale)  # fmt: skip
+    mono = np.float32(scale)
+    kept_before = sampled_dnsmos(lambda lo, hi: before[:, lo:hi].mean(axis=0) * mono,
+                                 before.shape[1], rate)  # fmt: skip
+    if not keeps_denoised(kept_before, after):
+        return samples
+    return best.tone(rate)(best.mix(wet, samples))
 
 
 def clean(
@@ -106,6 +113,7 @@ def clean(
     max_noise_reduction_db: float = MAX_NOISE_REDUCTION_DB,
     hum_removal: bool = False,
     low_mid_cut_db: float = LOW_MID_CUT_DB,
+    choose_strength: bool = True,
 ) -> CleanResult:
     """The whole cleaning stage on a clip in memory: what ``prepare.py`` does streamed."""
     samples = highpassed = HighPass(audio.rate, highpass_hz)(audio.samples.astype(np.float32))
@@ -118,7 +126,7 @@ def clean(
     if noise_reduction != "off":
         samples = _denoised_if_better(samples, highpassed, audio.rate, noise_reduction,
                                       max_noise_reduction_db, mono_before,
-                                      low_mid_cut_db)  # fmt: skip
+                                      low_mid_cut_db, choose_strength)  # fmt: skip
     if trim_silence:
         # Decided on the levels before noise reduction, like the streamed path.
         start, end = trim_bounds(mono_before, audio.rate, keep_silence_seconds)

@@ -11,6 +11,7 @@ Nothing full-rate and full-length is ever held in memory.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,7 +28,8 @@ from .clean import HighPass, edge_ramp, trim_bounds_from
 from .decode import SPEECH_RATE, decode_blocks, is_silent, probe_channels, require_peak
 from .disk import DiskAudio, DiskAudioWriter
 from .hum import HumDetector, HumFilter
-from .tone import LowMidCut, LowMidMeter
+from .judge import candidates, choose
+from .tone import LowMidMeter
 
 
 @dataclass
@@ -109,9 +111,12 @@ def reduce_noise(
     trim is decided on the levels measured before, so noise reduction never moves the
     programme's start (the transcript's clock).
 
-    The denoised programme is kept only if DNSMOS (the listener model) scores it no lower than
-    the input (``quality.keeps_denoised``): on an already clean recording the network can only
-    take from the voice, and the programme then goes out as it came (hum notches kept).
+    The network's output is mixed back and its tone corrected at the strength the DNSMOS judge
+    scores best on the programme's sampled windows (``judge.choose``: the attenuation limit and
+    the low-mid cut, among a few candidates; only the set ones with ``choose_strength`` off),
+    and kept only if DNSMOS (the listener model) scores it no lower than the input
+    (``quality.keeps_denoised``): on an already clean recording the network can only take from
+    the voice, and the programme then goes out as it came (hum notches kept).
     """
     from .quality import FloorMeter, keeps_denoised, sampled_dnsmos
 
@@ -122,8 +127,8 @@ def reduce_noise(
         return audio, report
     from .denoise import denoise_programme, level_gain_db
 
-    report["max_reduction_db"] = settings.max_noise_reduction_db if settings.denoises else None
-    report["low_mid_cut_db"] = None  # the cut applied, once measured
+    report["max_reduction_db"] = None  # the limit and the cut the judge chose, once chosen
+    report["low_mid_cut_db"] = None
     gain_db = level_gain_db(levels)
     notches = HumFilter(audio.rate, harmonics)
     meters = {"before": FloorMeter(audio.rate), "after": FloorMeter(audio.rate),
@@ -152,6 +157,12 @@ def reduce_noise(
         meters["notched"] = meters["before"]
     denoised = notched
     segments = 0
+    judged: dict[str, Any] = {}
+    scale = np.float32(10 ** (gain_db / 20))  # DNSMOS scores before and after at one level
+
+    def mono(source: DiskAudio):  # noqa: ANN202
+        return lambda lo, hi: source.read(lo, hi).mean(axis=0) * scale
+
     if settings.denoises:
         denoised = DiskAudio(work / "denoised.f32", audio.channels, audio.rate)
         with open(denoised.path, "wb") as stream:
@@ -161,39 +172,45 @@ def reduce_noise(
         def advance(frames: int) -> None:  # from the network's threads
             with lock:
                 done[0] += frames
-                fraction = 0.2 + 0.65 * done[0] / max(audio.frames, 1)
+                fraction = 0.2 + 0.6 * done[0] / max(audio.frames, 1)
             progress.advance(fraction)
 
+        # The network alone (no mix-back): the judge picks the limit and the cut below.
         segments = denoise_programme(
             notched.read, denoised.write, audio.frames, audio.channels, audio.rate,
-            max_reduction_db=settings.max_noise_reduction_db, gain_db=gain_db,
-            method=settings.noise_reduction, levels_db=levels, advance=advance,
+            max_reduction_db=math.inf, gain_db=gain_db, method=settings.noise_reduction,
+            levels_db=levels, advance=advance,
         )  # fmt: skip
-        # The low-mid cut, in place, one block after another (its state carried): part of the
-        # denoised candidate that DNSMOS judges below.
-        cut_db = boom.cut_db(settings.low_mid_cut_db) if settings.low_mid_cut_db > 0 else 0.0
-        report["low_mid_cut_db"] = cut_db
-        cut = LowMidCut(audio.rate, cut_db)
+        judging, judging_cpu = time.perf_counter(), time.process_time()
+        options = candidates(settings.max_noise_reduction_db, settings.low_mid_cut_db,
+                             boom.excess_db() if settings.low_mid_cut_db > 0 else 0.0,
+                             settings.choose_strength)  # fmt: skip
+        best, judged["after"], judged["table"] = choose(
+            options, denoised.read, notched.read, audio.frames, audio.rate, float(scale)
+        )
+        judged["seconds"] = time.perf_counter() - judging
+        judged["cpu"] = time.process_time() - judging_cpu
+        progress.advance(0.85)
+        report["max_reduction_db"], report["low_mid_cut_db"] = best.max_reduction_db, best.cut_db
+        report["strengths"] = judged["table"]
+        # The chosen mix and cut, in place, one block after another (the cut's state carried).
+        cut = best.tone(audio.rate)
         for start, stop in denoised.blocks():
-            block = denoised.read(start, stop)
-            if cut.sos is not None:
-                block = cut(block)
-                denoised.write(start, block)
+            block = cut(best.mix(denoised.read(start, stop), notched.read(start, stop)))
+            denoised.write(start, block)
             meters["after"].add(block.mean(axis=0))
     else:
         meters["after"] = meters["notched"]
     filtered, filtered_cpu = time.perf_counter(), time.process_time()
-    # DNSMOS on a bounded sample, both at the same nominal level (it is level-sensitive).
-    scale = np.float32(10 ** (gain_db / 20))
-
-    def mono(source: DiskAudio):  # noqa: ANN202
-        return lambda lo, hi: source.read(lo, hi).mean(axis=0) * scale
-
+    # DNSMOS on a bounded sample, both at the same nominal level (it is level-sensitive); the
+    # denoised programme's score is the judge's.
     mos = {
         "before": sampled_dnsmos(mono(audio), audio.frames, audio.rate),
-        "after": sampled_dnsmos(mono(denoised), denoised.frames, denoised.rate),
+        "after": judged["after"]
+        if settings.denoises
+        else sampled_dnsmos(mono(denoised), denoised.frames, denoised.rate),
     }
-    progress.advance(0.85)  # DNSMOS scoring, the last part
+    progress.advance(0.9)
     kept = not settings.denoises or keeps_denoised(mos["before"], mos["after"])
     if not kept:
         report["denoised_dnsmos"] = mos["after"].as_dict() if mos["after"] else None
@@ -211,10 +228,13 @@ def reduce_noise(
     report["dnsmos_sample_seconds"] = round(min(audio.duration, scored_seconds(audio)), 1)
     # The filtering pass (hum, noise, floor meters) apart from the DNSMOS scoring; and its CPU
     # time, the figure that holds on a machine shared with other work.
-    report["seconds"] = {"filter": round(filtered - began, 3),
-                         "filter_cpu": round(filtered_cpu - began_cpu, 3),
+    # (The judge's scoring counts as DNSMOS, not as filtering.)
+    judge_wall, judge_cpu = judged.get("seconds", 0.0), judged.get("cpu", 0.0)
+    report["seconds"] = {"filter": round(filtered - began - judge_wall, 3),
+                         "filter_cpu": round(filtered_cpu - began_cpu - judge_cpu, 3),
                          "segments": segments,
-                         "dnsmos": round(time.perf_counter() - filtered, 3)}  # fmt: skip
+                         "dnsmos": round(time.perf_counter() - filtered + judge_wall, 3),
+                         "judge": round(judge_wall, 3)}  # fmt: skip
     if denoised is not audio:
         audio.path.unlink()
     return denoised, report

@@ -103,8 +103,14 @@ def dnsmos_windows(windows: list[np.ndarray]) -> Mos | None:
     Each window is scored at the level it has; DNSMOS was trained on speech around −26 dBFS, so
     callers compare before and after at the same level rather than read absolute scores.
     """
+    return dnsmos_sets([windows])[0]
+
+
+def dnsmos_sets(sets: list[list[np.ndarray]]) -> list[Mos | None]:
+    """``dnsmos_windows`` of each set of windows, in one model session (the judge's candidates)."""
     try:
-        return _score(_session(), windows)
+        session = _session()
+        return [_score(session, windows) for windows in sets]
     finally:
         _return_memory()
 

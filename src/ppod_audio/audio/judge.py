@@ -1,0 +1,111 @@
+"""The DNSMOS judge: how strongly a programme's noise is reduced, and whether at all.
+
+DeepFilterNet3's output (the network alone) is mixed back with its input at an attenuation
+limit and then its far-field tone is corrected (``tone.LowMidCut``); which limit and which cut
+suit a recording depends on its room. On the AMI dev clips (``bench/dnsmos_knobs.py``, figures
+in docs/cleaning.md) a deeper limit (40 dB, was 30) left less noise in the noisiest rooms (trn07
++0.27 -> +0.30), a deeper cut with a full presence shelf raised the reverberant clips whose
+background was already near DNSMOS's ceiling (trn03 +0.24 -> +0.28, trn06 +0.27 -> +0.28), and
+each lowered others (trn08 +0.32 -> +0.25 with the deeper cut). So the programme's sampled
+windows (``quality``: at most six 9 s windows, whatever its length) are scored for each
+candidate strength, the set limit or 10 dB less, each with the measured cut or the deeper one,
+and the best is run over the whole programme, streamed; if even the best scores below the
+input, the input is kept (``quality.keeps_denoised``).
+
+The network runs once: a candidate is only a mix of its output with its input and a filter, so
+each costs one DNSMOS scoring of the sample (about a second of CPU, all in one model session),
+not another pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .quality import DNSMOS_SECONDS, Mos, dnsmos_sets, sample_starts, to_16k
+from .tone import CLOSE_TALK_EXCESS_DB, PRESENCE_PER_CUT, LowMidCut
+
+# The gentler limit the judge also tries, this far under the set one (at 40 dB: 30).
+GENTLER_BY_DB = 10.0
+# The deeper cut: as deep as the low mids stand over a close-talking voice's beyond this (5 dB
+# less than the measured cut's reference, so up to 5 dB deeper), with a presence shelf of the
+# cut's full depth instead of half.
+DEEPER_REFERENCE_DB = CLOSE_TALK_EXCESS_DB - 5.0
+DEEPER_PRESENCE_PER_CUT = 1.0
+# Each scored window is filtered from this long before it, so the cut's state has settled.
+SETTLE_SECONDS = 0.5
+
+Reader = Callable[[int, int], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Strength:
+    """One candidate: the attenuation limit, the low-mid cut, and its presence shelf's ratio."""
+
+    max_reduction_db: float
+    cut_db: float
+    presence_per_cut: float = PRESENCE_PER_CUT
+
+    def mix(self, wet: np.ndarray, dry: np.ndarray) -> np.ndarray:
+        """The network's output ``wet`` mixed back with its input ``dry`` at the limit: no
+        sound ends more than ``max_reduction_db`` quieter (``denoise.Denoiser``'s own mix)."""
+        floor = np.float32(10 ** (-self.max_reduction_db / 20))
+        return ((1 - floor) * wet + floor * dry).astype(np.float32)
+
+    def tone(self, rate: int) -> LowMidCut:
+        """A fresh streamed cut (and shelf) for this strength."""
+        return LowMidCut(rate, self.cut_db, self.presence_per_cut)
+
+    def as_dict(self) -> dict[str, float]:
+        return {"max_reduction_db": self.max_reduction_db, "low_mid_cut_db": self.cut_db,
+                "presence_db": round(self.cut_db * self.presence_per_cut, 1)}  # fmt: skip
+
+
+def candidates(max_reduction_db: float, most_cut_db: float, excess_db: float,
+               choose: bool) -> list[Strength]:  # fmt: skip
+    """The strengths the judge scores: the set limit with the measured cut (the only one when
+    ``choose`` is off), and the gentler limit and the deeper cut, each alone and together."""
+    measured = round(float(np.clip(excess_db - CLOSE_TALK_EXCESS_DB, 0.0, most_cut_db)), 1)
+    first = Strength(max_reduction_db, measured)
+    if not choose:
+        return [first]
+    deeper = round(float(np.clip(excess_db - DEEPER_REFERENCE_DB, 0.0, most_cut_db)), 1)
+    limits = [max_reduction_db]
+    if max_reduction_db - GENTLER_BY_DB >= 3.0:
+        limits.append(max_reduction_db - GENTLER_BY_DB)
+    cuts = [(measured, PRESENCE_PER_CUT)]
+    if deeper > 0:
+        cuts.append((deeper, DEEPER_PRESENCE_PER_CUT))
+    found = [Strength(limit, cut, ratio) for limit in limits for cut, ratio in cuts]
+    return [first, *[each for each in found if each != first]]
+
+
+def windows(
+    strength: Strength, wet: Reader, dry: Reader, frames: int, rate: int, scale: float
+) -> list[np.ndarray]:
+    """The sampled windows of the programme at ``strength`` (mono, at 16 kHz, times ``scale``)."""
+    length, settle = int(DNSMOS_SECONDS * rate), int(SETTLE_SECONDS * rate)
+    out = []
+    for start in sample_starts(frames, rate):
+        lo = max(0, start - settle)
+        mixed = strength.tone(rate)(strength.mix(wet(lo, start + length), dry(lo, start + length)))
+        out.append(to_16k(mixed[:, start - lo :].mean(axis=0) * np.float32(scale), rate))
+    return out
+
+
+def choose(
+    options: list[Strength], wet: Reader, dry: Reader, frames: int, rate: int, scale: float
+) -> tuple[Strength, Mos | None, list[dict[str, float | None]]]:
+    """The candidate DNSMOS scores highest overall on the sampled windows (the first on a tie,
+    or when nothing can be scored), its score, and every candidate's (for the report)."""
+    scores = dnsmos_sets([windows(each, wet, dry, frames, rate, scale) for each in options])
+    scored = list(zip(options, scores, strict=True))
+    best, mos = scored[0]
+    for each, score in scored[1:]:
+        if score is not None and (mos is None or score.overall > mos.overall):
+            best, mos = each, score
+    table = [{**each.as_dict(), "overall": round(score.overall, 3) if score else None}
+             for each, score in scored]  # fmt: skip
+    return best, mos, table
