@@ -353,8 +353,11 @@ def main() -> None:
         action="store_true",
         help="with --keep: rebuild only the review from the kept transcripts",
     )
-    parser.add_argument("--no-cost", action="store_true",
-                        help="skip hearing the whole recording again for the CPU comparison")
+    parser.add_argument(
+        "--no-cost",
+        action="store_true",
+        help="skip hearing the whole recording again for the CPU comparison",
+    )
     args = parser.parse_args()
     if shutil.which("espeak-ng") is None:
         sys.exit("espeak-ng is not installed (apt-get install espeak-ng)")

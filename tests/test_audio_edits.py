@@ -209,7 +209,7 @@ def test_cut_shortens_by_exactly_the_cut_and_moves_everything_after_it(episode: 
     before = word_times(episode)
     chapters_before = load_document(episode / "episode.json").chapters
     out = run("cut", str(episode), "--words", "5-6", "--json")
-    cut = json.loads(out[out.index("{"):])["added"][0]
+    cut = json.loads(out[out.index("{") :])["added"][0]
     length = cut["end"] - cut["start"]
     # Half the pause either side: 0.3 + 0.4 + 0.6 + 0.4 + 0.3 s.
     assert length == pytest.approx(2.0, abs=0.002)

@@ -153,14 +153,10 @@ def test_streamed_cleaning_matches_in_memory(tmp_path: Path) -> None:
     # The 16 kHz copy is of the recording as it came: untrimmed.
     assert len(cleaned.speech16) == pytest.approx(joined.shape[1] * 16000 / rate, abs=2)
     # With the speech result cached there is no 16 kHz copy to decode; the programme is the same.
-    audio_only = prepare_mixed(
-        [first, second], tmp_path / "work2", rate, True, PLAIN, speech=False
-    )
+    audio_only = prepare_mixed([first, second], tmp_path / "work2", rate, True, PLAIN, speech=False)
     assert audio_only.speech16.size == 0
     assert np.array_equal(audio_only.audio.load(), streamed)
-    speech_only = prepare_mixed(
-        [first, second], tmp_path / "work3", rate, True, PLAIN, audio=False
-    )
+    speech_only = prepare_mixed([first, second], tmp_path / "work3", rate, True, PLAIN, audio=False)
     assert speech_only.audio is None and np.array_equal(speech_only.speech16, cleaned.speech16)
 
 
