@@ -55,7 +55,8 @@ def labelled(rows, dev_only: bool = True) -> list[tuple[list, int, bool, str]]: 
     return out
 
 
-def _p(word) -> float:  # type: ignore[no-untyped-def]
+def probability(word) -> float:  # type: ignore[no-untyped-def]
+    """A word's probability for the rules, 1.0 (sure) for a word without one (a correction)."""
     return 1.0 if word.probability is None else word.probability
 
 
@@ -67,9 +68,9 @@ def features(words, index: int) -> list[float]:  # type: ignore[no-untyped-def]
         p = min(max(p, 1e-3), 1 - 1e-3)
         return math.log(p / (1 - p))
 
-    p = _p(words[index])
-    before = _p(words[index - 1]) if index > 0 else 1.0
-    after = _p(words[index + 1]) if index + 1 < len(words) else 1.0
+    p = probability(words[index])
+    before = probability(words[index - 1]) if index > 0 else 1.0
+    after = probability(words[index + 1]) if index + 1 < len(words) else 1.0
     row = [
         logit(p),
         logit(min(before, after)),

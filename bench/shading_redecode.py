@@ -29,10 +29,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from eval_domain import CACHE, domain_files, domain_setup, recognise  # noqa: E402
 from shading_fit import labelled, rate  # noqa: E402
-
-
-def _p(word) -> float:  # type: ignore[no-untyped-def]
-    return 1.0 if word.probability is None else word.probability
+from shading_fit import probability as _p  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
