@@ -133,6 +133,24 @@ def shaded_words(page: Any, segment: int) -> list[bool]:
     )
 
 
+def page_shades_as_the_rule(edit_episode: Path, document: Any, first: list[bool]) -> None:
+    """Save ``document``; transcript/confidence.py's rule shades segment 1's first words as
+    ``first`` says (so the test's words do what it means them to), and the editor's page shades
+    every word of that segment exactly as the rule does."""
+    from ppod_audio.edit.history import save_document
+    from ppod_audio.transcript.confidence import document_known, needs_review
+
+    save_document(edit_episode, document)
+    words = document.segments[1].words
+    expected = [needs_review(words, i, document_known(document)) for i in range(len(words))]
+    assert expected[: len(first)] == first
+
+    with editor_page(edit_episode) as (page, errors):
+        shaded = shaded_words(page, segment=1)
+        assert shaded == expected, (shaded, expected)
+        assert not errors, errors
+
+
 def make_sure(words: list[Any]) -> None:
     """Every word heard surely and uncorrected, so a test's own unsure or corrected words are
     the only ones the page shades or marks."""
@@ -369,24 +387,13 @@ def test_browser_shades_words_heard_twice_by_the_two_hearings(edit_episode: Path
     """Words the pipeline heard a second time (``heard_again``, speech/recheck.py) are shaded
     by the page as transcript/confidence.py says: heard the same and not very unsure, left;
     heard otherwise though fairly sure, shaded; very unsure, shaded even heard the same."""
-    from ppod_audio.edit.history import save_document
-    from ppod_audio.transcript.confidence import document_known, needs_review
-
-    path = edit_episode / "episode.json"
-    document = load_document(path)
+    document = load_document(edit_episode / "episode.json")
     words = document.segments[1].words
     assert len(words) >= 8
     make_sure(words)
     for index, (p, same) in {1: (0.45, True), 2: (0.88, False), 4: (0.2, True)}.items():
         words[index].probability, words[index].heard_again = p, same
-    save_document(edit_episode, document)
-    expected = [needs_review(words, i, document_known(document)) for i in range(len(words))]
-    assert expected[:7] == [False, False, True, False, True, False, False]
-
-    with editor_page(edit_episode) as (page, errors):
-        shaded = shaded_words(page, segment=1)
-        assert shaded == expected, (shaded, expected)
-        assert not errors, errors
+    page_shades_as_the_rule(edit_episode, document, [False, False, True, False, True, False, False])
 
 
 @pytest.mark.browser
@@ -395,11 +402,7 @@ def test_browser_shades_words_the_runner_ups_dispute(edit_episode: Path) -> None
     shaded by the page as transcript/confidence.py says: a sure word a runner-up wrote
     otherwise, shaded; a fairly sure undisputed word beside a very unsure one, left (the
     neighbour rule reaches 0.7 for such words, not 0.85); the very unsure one, shaded."""
-    from ppod_audio.edit.history import save_document
-    from ppod_audio.transcript.confidence import document_known, needs_review
-
-    path = edit_episode / "episode.json"
-    document = load_document(path)
+    document = load_document(edit_episode / "episode.json")
     words = document.segments[1].words
     assert len(words) >= 8
     make_sure(words)
@@ -407,14 +410,7 @@ def test_browser_shades_words_the_runner_ups_dispute(edit_episode: Path) -> None
         w.disputed = 0
     words[2].probability, words[2].disputed = 0.95, 1
     words[3].probability, words[4].probability = 0.75, 0.3  # "to the"
-    save_document(edit_episode, document)
-    expected = [needs_review(words, i, document_known(document)) for i in range(len(words))]
-    assert expected[:7] == [False, False, True, False, True, False, False]
-
-    with editor_page(edit_episode) as (page, errors):
-        shaded = shaded_words(page, segment=1)
-        assert shaded == expected, (shaded, expected)
-        assert not errors, errors
+    page_shades_as_the_rule(edit_episode, document, [False, False, True, False, True, False, False])
 
 
 @pytest.mark.browser
