@@ -100,11 +100,14 @@ def word_disputes(segment: Any, recorder: HypothesisRecorder) -> list[int] | Non
     (then there is no second opinion for it)."""
     eot = recorder.tokenizer.eot
     text = [t for t in segment.tokens if t < eot]
-    for window in reversed(recorder.windows):
-        at = _find(window.text, text)
-        if at >= 0:
-            break
-    else:
+    # faster-whisper yields a window's segments right after decoding it, so a segment is the
+    # latest recorded window's; one decoded by sampling (temperature fallback, not recorded) is
+    # not found there, and an older window holding the same tokens would be the wrong audio.
+    if not recorder.windows:
+        return None
+    window = recorder.windows[-1]
+    at = _find(window.text, text)
+    if at < 0:
         return None
     disputes = window.disputes[at : at + len(text)]
     pieces, piece_tokens = recorder.tokenizer.split_tokens_on_unicode(text)
