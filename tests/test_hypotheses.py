@@ -3,8 +3,7 @@ the best hypothesis, and each records how many runner-ups wrote another word the
 
 from __future__ import annotations
 
-import shutil
-import sys
+from pathlib import Path
 
 import pytest
 from conftest import REPO
@@ -18,7 +17,7 @@ TERMS = (*load_glossary(REPO / "raw_audio" / "glossary.toml").terms, *CAST)
 
 @pytest.mark.slow
 def test_base_records_runner_up_disputes_without_changing_its_words(
-    tmp_path_factory: pytest.TempPathFactory,
+    domain_set: Path,
 ) -> None:
     """Domain dev 83 (Jasmine), said "... the government gave us this new idea of safeguarding
     partnerships", recognised by base through the speech stage as by default: the words,
@@ -30,14 +29,7 @@ def test_base_records_runner_up_disputes_without_changing_its_words(
     from ppod_audio.speech.stage import SpeechOptions, _transcribe
     from ppod_audio.speech.transcribe import TranscribeOptions, transcribe
 
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("needs espeak-ng to speak the passages")
-    sys.path.insert(0, str(REPO / "bench"))
-    from make_domain_set import make
-
-    folder = tmp_path_factory.mktemp("domain")
-    make(folder)
-    audio = decode(folder / "dev" / "83-jasmine.wav", 16000, 1).samples[0]
+    audio = decode(domain_set / "dev" / "83-jasmine.wav", 16000, 1).samples[0]
     words = _transcribe(audio, SpeechOptions(model="base", device="cpu"), SpeechSettings(),
                         list(TERMS), list(CAST))  # fmt: skip
     alone = transcribe(audio, TranscribeOptions(model="base", device="cpu", hypotheses=1)).words

@@ -3,8 +3,7 @@ same word again it is left unshaded, where it hears another it is shaded."""
 
 from __future__ import annotations
 
-import shutil
-import sys
+from pathlib import Path
 
 import pytest
 from conftest import REPO
@@ -36,7 +35,7 @@ def test_a_word_is_heard_the_same_at_its_place_only() -> None:
 
 @pytest.mark.slow
 def test_base_on_a_dev_passage_keeps_its_error_shaded_and_leaves_a_doubted_right_word(
-    tmp_path_factory: pytest.TempPathFactory,
+    domain_set: Path,
 ) -> None:
     """Domain dev 09 (Jasmine), recognised by base through the speech stage with
     ``hear_doubted``: "three" (said, probability 0.54) was shaded by probability alone and is
@@ -46,14 +45,7 @@ def test_base_on_a_dev_passage_keeps_its_error_shaded_and_leaves_a_doubted_right
     from ppod_audio.config import SpeechSettings
     from ppod_audio.speech.stage import SpeechOptions, _transcribe
 
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("needs espeak-ng to speak the passages")
-    sys.path.insert(0, str(REPO / "bench"))
-    from make_domain_set import make
-
-    folder = tmp_path_factory.mktemp("domain")
-    make(folder)
-    audio = decode(folder / "dev" / "09-jasmine.wav", 16000, 1).samples[0]
+    audio = decode(domain_set / "dev" / "09-jasmine.wav", 16000, 1).samples[0]
     options = SpeechOptions(model="base", device="cpu")
     words = _transcribe(audio, options, SpeechSettings(hear_doubted=True), list(TERMS), list(CAST))
     known = known_words(TERMS)

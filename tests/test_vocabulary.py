@@ -436,31 +436,22 @@ def test_the_demo_publishes_its_corrections_and_a_save_keeps_them(
     ],
 )
 def test_domain_dev_misses_come_back_from_real_recognition(
-    tmp_path_factory: pytest.TempPathFactory, model: str, passage: str, heard: str, said: str
+    domain_set: Path, model: str, passage: str, heard: str, said: str
 ) -> None:
     """The domain set's dev passages as bench/make_domain_set.py renders them, recognised by
     the real model: what it writes there is put back, with nothing else recorded as wrong."""
-    import shutil
-    import sys
 
     from ppod_audio.audio.decode import decode
     from ppod_audio.speech.transcribe import TranscribeOptions, transcribe
 
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("needs espeak-ng to speak the passages")
-    sys.path.insert(0, str(REPO / "bench"))
-    from make_domain_set import make
-
-    folder = tmp_path_factory.mktemp("domain")
-    make(folder)
-    audio = decode(folder / "dev" / f"{passage}.wav", 16000, 1).samples[0]
+    audio = decode(domain_set / "dev" / f"{passage}.wav", 16000, 1).samples[0]
     options = TranscribeOptions(model=model, device="cpu", prompt="none")
     raw = transcribe(audio, options).words
     assert heard in " ".join(w.text for w in raw)  # the recogniser alone gets it wrong
     fixed = correct_vocabulary(list(raw), VOCABULARY)
     text = " ".join(w.text for w in fixed)
     assert said in text and heard not in text
-    reference = (folder / "dev" / f"{passage}.txt").read_text(encoding="utf-8").lower()
+    reference = (domain_set / "dev" / f"{passage}.txt").read_text(encoding="utf-8").lower()
     for word in corrections(fixed):  # every correction writes a word that was said
         assert word.text.lower().strip(",.?") in reference
 
