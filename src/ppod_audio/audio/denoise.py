@@ -277,7 +277,7 @@ class Denoiser:
         self.rate = rate
         gain = float(10 ** (level_gain_db / 20))
         self.channels = [_Channel(method, rate, gain) for _ in range(channels)]
-        self.dry = np.float32(10 ** (-max_reduction_db / 20))
+        self.max_reduction_db = max_reduction_db
         # The lag at the working rate: the network's, resampled (882 frames at 44.1 kHz for
         # RNNoise's two frames).
         self.delay = int(round(NETWORKS[method].delay * rate / NETWORK_RATE))
@@ -310,7 +310,17 @@ class Denoiser:
         wet, self.wet = self.wet[:, :ready], self.wet[:, ready:]
         dry, self.pending = self.pending[:, :ready], self.pending[:, ready:]
         self.returned += ready
-        return ((1 - self.dry) * wet + self.dry * dry).astype(np.float32)
+        return mix_back(wet, dry, self.max_reduction_db)
+
+
+def mix_back(wet: np.ndarray, dry: np.ndarray, max_reduction_db: float) -> np.ndarray:
+    """The network's output ``wet`` mixed back with its input ``dry`` so that no sound ends
+    more than ``max_reduction_db`` quieter (``math.inf``: the network alone): pauses keep a
+    trace of the room instead of going dead, and a word taken for noise is softened, never
+    removed. The streamed denoiser mixes at the set limit; the DNSMOS judge (``judge.py``)
+    mixes the network's kept output at the limit it chooses."""
+    floor = np.float32(10 ** (-max_reduction_db / 20))
+    return ((1 - floor) * wet + floor * dry).astype(np.float32)
 
 
 def split_points(

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .denoise import mix_back
 from .quality import DNSMOS_SECONDS, Mos, dnsmos_sets, sample_starts, to_16k
-from .tone import CLOSE_TALK_EXCESS_DB, PRESENCE_PER_CUT, LowMidCut
+from .tone import CLOSE_TALK_EXCESS_DB, PRESENCE_PER_CUT, LowMidCut, cut_for
 
 # The gentler limit the judge also tries, this far under the set one (at 40 dB: 30).
 GENTLER_BY_DB = 10.0
@@ -49,10 +50,8 @@ class Strength:
     presence_per_cut: float = PRESENCE_PER_CUT
 
     def mix(self, wet: np.ndarray, dry: np.ndarray) -> np.ndarray:
-        """The network's output ``wet`` mixed back with its input ``dry`` at the limit: no
-        sound ends more than ``max_reduction_db`` quieter (``denoise.Denoiser``'s own mix)."""
-        floor = np.float32(10 ** (-self.max_reduction_db / 20))
-        return ((1 - floor) * wet + floor * dry).astype(np.float32)
+        """The network's output ``wet`` mixed back with its input ``dry`` at this limit."""
+        return mix_back(wet, dry, self.max_reduction_db)
 
     def tone(self, rate: int) -> LowMidCut:
         """A fresh streamed cut (and shelf) for this strength."""
@@ -67,11 +66,11 @@ def candidates(max_reduction_db: float, most_cut_db: float, excess_db: float,
                choose: bool) -> list[Strength]:  # fmt: skip
     """The strengths the judge scores: the set limit with the measured cut (the only one when
     ``choose`` is off), and the gentler limit and the deeper cut, each alone and together."""
-    measured = round(float(np.clip(excess_db - CLOSE_TALK_EXCESS_DB, 0.0, most_cut_db)), 1)
+    measured = cut_for(excess_db, most_cut_db)
     first = Strength(max_reduction_db, measured)
     if not choose:
         return [first]
-    deeper = round(float(np.clip(excess_db - DEEPER_REFERENCE_DB, 0.0, most_cut_db)), 1)
+    deeper = cut_for(excess_db, most_cut_db, DEEPER_REFERENCE_DB)
     limits = [max_reduction_db]
     if max_reduction_db - GENTLER_BY_DB >= 3.0:
         limits.append(max_reduction_db - GENTLER_BY_DB)

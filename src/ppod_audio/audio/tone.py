@@ -69,9 +69,15 @@ class LowMidMeter:
         return float(10 * np.log10(low / high))
 
     def cut_db(self, most_db: float) -> float:
-        """How deep to cut: the excess over a close-talking voice's, at most ``most_db``,
-        rounded to 0.1 dB (the report shows it)."""
-        return round(float(np.clip(self.excess_db() - CLOSE_TALK_EXCESS_DB, 0.0, most_db)), 1)
+        """How deep to cut this programme (:func:`cut_for` its excess)."""
+        return cut_for(self.excess_db(), most_db)
+
+
+def cut_for(excess_db: float, most_db: float, reference_db: float = CLOSE_TALK_EXCESS_DB) -> float:
+    """How deep to cut a programme whose low mids stand ``excess_db`` over its presence band:
+    the excess beyond ``reference_db`` (a close-talking voice's; the judge's deeper candidate
+    uses less), at most ``most_db``, rounded to 0.1 dB (the report shows it)."""
+    return round(float(np.clip(excess_db - reference_db, 0.0, most_db)), 1)
 
 
 def low_mid_sos(rate: int, cut_db: float) -> np.ndarray:
