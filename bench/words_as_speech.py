@@ -90,6 +90,11 @@ def measure(case: Case, words: list[Word], turns: list[Turn]) -> dict[str, float
     return out
 
 
+def share(part: float, whole: float) -> str:
+    """``part`` as a percentage of ``whole``, "-" when there is no whole."""
+    return f"{100 * part / whole:.0f} %" if whole else "-"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="comma-separated file names or groups")
@@ -124,22 +129,16 @@ def main() -> int:
         for key, value in m.items():
             total[key] = total.get(key, 0.0) + value
 
-        def prec(ref: float, out: float) -> str:
-            return f"{100 * ref / out:5.0f}%" if out else "    -"
-
         print(
             f"{case.name:<22}{m['words']:>6}{m['all_out']:>7.2f}{m['all_out_ref']:>7.2f}"
-            f"{prec(m['all_out_ref'], m['all_out'])}{m['p50_out']:>8.2f}{m['p50_out_ref']:>6.2f}"
-            f"{prec(m['p50_out_ref'], m['p50_out'])}{m['nobody']:>8.2f}{m['nobody_worded']:>8.2f}"
-            f"{m['nobody_sure']:>6.2f}",
+            f"{share(m['all_out_ref'], m['all_out']):>6}"
+            f"{m['p50_out']:>8.2f}{m['p50_out_ref']:>6.2f}"
+            f"{share(m['p50_out_ref'], m['p50_out']):>6}"
+            f"{m['nobody']:>8.2f}{m['nobody_worded']:>8.2f}{m['nobody_sure']:>6.2f}",
             flush=True,
         )
     print("\n=== TOTALS ===")
     for group, m in groups.items():
-
-        def share(part: float, whole: float) -> str:
-            return f"{100 * part / whole:.0f} %" if whole else "-"
-
         print(
             f"{group}: word-covered time outside any turn {m['all_out']:.2f} s, of it reference "
             f"speech {m['all_out_ref']:.2f} s ({share(m['all_out_ref'], m['all_out'])}); "
