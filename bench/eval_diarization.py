@@ -7,8 +7,10 @@ files are printed for the record only (never choose a parameter from them). DER 
 Dev: the demo episode, three-excerpts, the AMI trn clips, and conversations spliced here from real
 single-voice recordings (three voices from ``speech/``; two voices from the katie-steve enrolment
 clips and from the two channels of the stereo file), each clip trimmed of room tone so that its
-reference turn is the voice, and the same splices through a telephone band. Eval: the AMI dev/tst
-clips, pyannote-sample and broadcast-4spk.
+reference turn is the voice, and the same splices through a telephone band; and "AMI pause splices":
+a pause inside one AMI dev talker's turn that segmentation-3.0 hears as speech, with another talker
+of the same clip on one side (``pause_splices``). Eval: the AMI dev/tst clips, pyannote-sample and
+broadcast-4spk.
 
 Each file is diarized twice: with the speaker count estimated (what the CLI does when the
 manifest does not say) and with the true count given. RTF is diarization time over audio time,
@@ -257,6 +259,56 @@ def telephone(case: Case) -> Case:
     )
 
 
+# Pauses inside one talker's AMI turn that segmentation-3.0 hears as speech (P > 0.75 throughout:
+# the gaps between the embedded diarizer's turns, count known, fill off), with the talker's
+# speech on each side and another talker of the same recording. Seconds; dev clips only.
+PAUSE_SPLICES = (
+    # clip, talker before the pause, pause, talker after it, other talker alone
+    ("trn03", (9.00, 12.80), (12.80, 13.20), (13.20, 17.20), (0.02, 1.06)),
+    ("trn05", (20.70, 24.70), (24.70, 25.10), (25.10, 29.10), (1.50, 2.08)),
+    ("trn06", (13.59, 16.50), (16.50, 16.80), (16.80, 20.80), (11.50, 12.34)),
+    ("trn06", (23.00, 27.00), (27.00, 27.80), (27.80, 30.00), (11.50, 12.34)),
+)
+
+
+def pause_splices(ami: Path) -> list[Case]:
+    """Dev cases of a pause between two people that segmentation-3.0 hears as speech.
+
+    AMI's references keep a talker's own pauses inside the turn but not a pause between two
+    talkers, and the dev clips hold no heard pause of the second kind. These make them from
+    dev audio: a talker's speech up to one of the heard pauses of ``PAUSE_SPLICES``, the
+    pause itself (the same room, the same microphone), then another talker of that clip
+    (``A|p|B``); and the other talker, the pause, then the first talker's speech after it
+    (``B|p|A``). The reference gives the pause to nobody. Segmentation-3.0 still hears the
+    pause as speech (P > 0.9) in five of the eight (it does not notice the change of voice);
+    the three original pauses, one voice on both sides, stay in ``trn03``..``trn06``.
+    """
+    audio: dict[str, np.ndarray] = {}
+    cases = []
+    for clip, before, pause, after, other in PAUSE_SPLICES:
+        if clip not in audio:
+            audio[clip] = load_audio(ami / f"{clip}.flac")
+        turns = only_uri(ami / f"{clip}.rttm")
+        talker = next(t.speaker for t in turns if t.start <= pause[0] < t.end)
+        voice = next(t.speaker for t in turns if t.start <= other[0] + 0.01 <= other[1] <= t.end)
+        for order in ((before, pause, other), (other, pause, after)):
+            pieces = [audio[clip][int(a * RATE) : int(b * RATE)] for a, b in order]
+            first, second = (talker, voice) if order[0] is before else (voice, talker)
+            edge = len(pieces[0]) / RATE
+            resume = edge + len(pieces[1]) / RATE
+            name = f"{clip}@{pause[0]:g}" + ("A|p|B" if order[0] is before else "B|p|A")
+            cases.append(
+                Case(
+                    name,
+                    "AMI pause splices",
+                    "dev",
+                    np.concatenate(pieces),
+                    [Turn(0.0, edge, first), Turn(resume, resume + len(pieces[2]) / RATE, second)],
+                )
+            )
+    return cases
+
+
 def load_cases(split: str) -> list[Case]:
     data = shared_data()
     conv = data / "conversation"
@@ -305,6 +357,7 @@ def load_cases(split: str) -> list[Case]:
                     read_uem(stem.with_suffix(".uem")),
                 )
             )
+        cases += pause_splices(conv / "ami")
     if want_eval:
         for name in ("dev00", "dev01", "tst00", "tst01"):
             stem = conv / "ami" / name
