@@ -496,3 +496,35 @@ def test_pauses_the_segmentation_model_hears_as_speech_stay_in_the_turn() -> Non
         assert any(t.start <= moment < t.end for t in turns if not t.overlap), (moment, turns)
     missed = parts["missed detection"] / parts["total"]
     assert missed < 0.04, f"missed {missed:.1%}"
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_a_heard_pause_between_two_voices_is_not_bridged() -> None:
+    """Dev audio (``trn06@27A|p|B`` of ``bench/eval_diarization.py``, built there from AMI dev
+    trn06): FEE083 talks up to her 0.8 s pause at 27.0 s, which segmentation-3.0 hears as
+    speech, then FEE085 (trn06's 11.50-12.34 s) speaks after it. The reference leaves the pause
+    to nobody, as AMI's references do between two talkers, but the model still hears it as
+    speech. The two voices' turns may each reach 0.3 s into it (``fill_reach``); the middle
+    stays nobody's. Filling it to the middle, as a one-voice pause is filled, made it all false
+    alarm (15.0 % DER against 12.7 % now)."""
+    import sys
+
+    from ppod_audio.speech.diarize_embedded import diarize_embedded
+    from ppod_audio.speech.segmentation import frame_activity
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from eval_diarization import RATE, pause_splices
+
+    cases = pause_splices(shared("conversation/ami/trn06.flac").parent)
+    (case,) = [c for c in cases if c.name == "trn06@27A|p|B"]
+    first, second = case.reference
+    pause = np.arange(first.end, second.start, 0.01)
+    heard, _ = frame_activity(case.audio).at(pause)
+    assert heard.min() > 0.75  # the model hears the whole pause as speech
+    turns = [t for t in diarize_embedded(case.audio, RATE, num_speakers=2) if not t.overlap]
+    before = {t.speaker for t in turns if t.start <= first.end - 0.5 < t.end}
+    after = {t.speaker for t in turns if t.start <= second.start + 0.5 < t.end}
+    assert len(before) == len(after) == 1 and before != after, turns
+    nobody = [m for m in pause if not any(t.start <= m < t.end for t in turns)]
+    assert nobody and first.end + 0.25 <= min(nobody) <= max(nobody) < second.start - 0.25, turns
