@@ -500,6 +500,36 @@ def test_pauses_the_segmentation_model_hears_as_speech_stay_in_the_turn() -> Non
 
 @pytest.mark.shared
 @pytest.mark.slow
+def test_short_pauses_between_two_voices_are_cut() -> None:
+    """Dev audio (``katie-steve-even`` of ``bench/eval_diarization.py``: the two enrolment
+    voices alternating, 0.4 s of silence between turns). The turns' regions keep every pause,
+    however short, so a pause at a change of voice is cut (:func:`cut_pauses_at_changes`).
+    When they joined pauses under 0.3 s (after their 0.1 s pads: the windows' minimum
+    silence), the pauses at 8.6 and 15.0 s went to one voice (FA 2.3 % against 1.3 % now)."""
+    import sys
+
+    from ppod_audio.speech.diarize_embedded import diarize_embedded
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from eval_diarization import RATE, two_speaker_splices
+
+    (case,) = [
+        c
+        for c in two_speaker_splices(shared("conversation").parent)
+        if c.name == "katie-steve-even"
+    ]
+    turns = [t for t in diarize_embedded(case.audio, RATE, num_speakers=2) if not t.overlap]
+    pauses = list(zip(case.reference, case.reference[1:], strict=False))
+    bridged = [
+        (a.end, b.start)
+        for a, b in pauses
+        if all(any(t.start <= m < t.end for t in turns) for m in np.arange(a.end, b.start, 0.01))
+    ]
+    assert len(pauses) == 5 and len(bridged) <= 1, (bridged, turns)
+
+
+@pytest.mark.shared
+@pytest.mark.slow
 def test_a_heard_pause_between_two_voices_is_not_bridged() -> None:
     """Dev audio (``trn06@27A|p|B`` of ``bench/eval_diarization.py``, built there from AMI dev
     trn06): FEE083 talks up to her 0.8 s pause at 27.0 s, which segmentation-3.0 hears as
