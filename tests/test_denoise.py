@@ -518,3 +518,19 @@ def test_judge_chooses_the_strength_per_programme_streamed_and_in_memory(tmp_pat
                      choose_strength=False).audio.samples  # fmt: skip
     assert np.max(np.abs(plain.audio.load() - expected)) < 1e-4
     assert np.max(np.abs(plain.audio.load() - judged.audio.load())) > 1e-3
+
+
+def test_short_programme_is_scored_whole_long_one_sampled() -> None:
+    """The judge's and the report's DNSMOS windows: a 30 s programme (six windows cover it) is
+    scored whole, window after window from its start as ``dnsmos`` scores a clip (the last one
+    shorter); an hour is scored on six 9 s windows spread from its start to its end."""
+    from ppod_audio.audio.quality import DNSMOS_SECONDS, sample_spans
+
+    length = int(DNSMOS_SECONDS * RATE)
+    spans = sample_spans(30 * RATE, RATE)
+    assert spans == [(0, length), (length, 2 * length), (2 * length, 3 * length),
+                     (3 * length, 30 * RATE)]  # fmt: skip
+    hour = 3600 * RATE
+    spread = sample_spans(hour, RATE)
+    assert len(spread) == 6 and spread[0] == (0, length) and spread[-1] == (hour - length, hour)
+    assert all(hi - lo == length for lo, hi in spread)

@@ -114,6 +114,9 @@ class CleanSettings(_Strict):
     # The DNSMOS judge picks the limit (the set one or 10 dB gentler) and the low-mid cut (the
     # measured one or a deeper one) per programme (audio/judge.py); false: the set ones.
     choose_strength: bool = True
+    # The judge also tries late-reverberation suppression (audio/dereverb.py) on the far-field
+    # room's tail; false: never.
+    dereverb: bool = True
     # Notch 50/60 Hz mains harmonics above the high-pass, only when they are found.
     hum_removal: bool = True
 
