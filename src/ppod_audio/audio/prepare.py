@@ -129,6 +129,7 @@ def reduce_noise(
 
     report["max_reduction_db"] = None  # the limit and the cut the judge chose, once chosen
     report["low_mid_cut_db"] = None
+    report["dereverb_t60_s"] = None
     gain_db = level_gain_db(levels)
     notches = HumFilter(audio.rate, harmonics)
     meters = {"before": FloorMeter(audio.rate), "after": FloorMeter(audio.rate),
@@ -192,6 +193,7 @@ def reduce_noise(
         judged["cpu"] = time.process_time() - judging_cpu
         progress.advance(0.85)
         report["max_reduction_db"], report["low_mid_cut_db"] = best.max_reduction_db, best.cut_db
+        report["dereverb_t60_s"] = best.dereverb_t60
         report["strengths"] = judged["table"]
         # The chosen mix, suppressor and cut, in place, one block after another (their state
         # carried). The suppressor's output lags its input, so each block is written where
