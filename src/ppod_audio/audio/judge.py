@@ -7,12 +7,14 @@ in docs/cleaning.md) a deeper limit (40 dB, was 30) left less noise in the noisi
 +0.27 -> +0.30), a deeper cut with a full presence shelf raised the reverberant clips whose
 background was already near DNSMOS's ceiling (trn03 +0.24 -> +0.28, trn06 +0.27 -> +0.28), and
 each lowered others (trn08 +0.32 -> +0.25 with the deeper cut). So the programme's sampled
-windows (``quality``: at most six 9 s windows, whatever its length) are scored for each
-candidate strength, the set limit or 10 dB less, each with the measured cut or the deeper one,
-and the best is run over the whole programme, streamed; if even the best scores below the
-input, the input is kept (``quality.keeps_denoised``).
+windows (``quality.sample_spans``: at most six 9 s windows, whatever its length; all of a
+programme they cover) are scored for each candidate strength, the set limit or 10 dB less, each
+with the measured cut or the deeper one; in a far-field room also two brighter cuts and the
+late-reverberation suppressor (``dereverb``) at each limit; and the best is run over the whole
+programme, streamed; if even the best scores below the input, the input is kept
+(``quality.keeps_denoised``).
 
-The network runs once: a candidate is only a mix of its output with its input and a filter, so
+The network runs once: a candidate is only a mix of its output with its input and filters, so
 each costs one DNSMOS scoring of the sample (about a second of CPU, all in one model session),
 not another pass.
 """
