@@ -38,6 +38,11 @@ every variant), as ``bench/eval_noise.py``'s dnsmos section scores them. Variant
 * ``expD-M``: a downward expander in the pauses after the stage's chain (``eqa-15``): frames
   (20 ms) more than M dB below the activity detector's speech threshold fall by up to D dB
   (gain smoothed over 50 ms attack / 200 ms release, so nothing pumps);
+* ``st-L-R-P[-T]``: one of the DNSMOS judge's strengths (``audio/judge.py``): the limit at L
+  dB, the low-mid cut as deep as the clip's excess beyond R dB (at most ``LOW_MID_CUT_DB``; R
+  15 is the measured cut, 10 the judge's deeper one), a presence shelf of P times the cut, and
+  the late-reverberation suppressor (``audio/dereverb.py``) at a room decay of T seconds
+  (none without T), applied as the cleaning stage applies it (``Strength.apply``);
 * ``LNN:variant``: the variant with the attenuation limit at NN dB instead;
 * ``pick:A/B/..``: the candidate (each a variant above) that DNSMOS scores highest on the
   clip, as a judge choosing among a few chains would (its cost: one DNSMOS per candidate).
@@ -199,6 +204,16 @@ def variant(
                            samples, limit)  # fmt: skip
         first = limited(plain, samples, limit)
         return limited(wpe_dereverberated(first, taps, delay, iterations, nfft), samples, limit)
+    if name.startswith("st-"):
+        from ppod_audio.audio import tone
+        from ppod_audio.audio.judge import Strength
+        from ppod_audio.defaults import LOW_MID_CUT_DB
+
+        lim, ref, ratio, *t60 = (float(v) for v in name.split("-")[1:])
+        meter = tone.LowMidMeter(RATE)
+        meter.add(samples.mean(axis=0))
+        cut = tone.cut_for(meter.excess_db(), LOW_MID_CUT_DB, ref)
+        return Strength(lim, cut, ratio, t60[0] if t60 else 0.0).apply(plain, samples, RATE)
     if name.startswith("eqa"):
         from scipy.signal import sosfilt
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_episode, make_show, shared, three_voices, voice, write_wav
+from conftest import ffmpeg, make_episode, make_show, shared, three_voices, voice, write_wav
 
 from ppod_audio.audio import denoise as denoise_module
 from ppod_audio.audio.activity import frame_levels_db
@@ -15,6 +15,7 @@ from ppod_audio.audio.clean import HighPass, clean, edge_ramp, trim_bounds
 from ppod_audio.audio.decode import Audio, decode
 from ppod_audio.audio.denoise import Denoiser, denoise, level_gain_db, split_points
 from ppod_audio.audio.hum import HumDetector, HumFilter, remove_hum
+from ppod_audio.audio.judge import DEREVERB_T60
 from ppod_audio.audio.prepare import CleanSettings, prepare_mixed
 from ppod_audio.audio.quality import frame_levels
 from ppod_audio.audio.tone import LowMidCut, LowMidMeter, low_mid_cut_db
@@ -490,22 +491,22 @@ def test_boomiest_far_field_meeting_gains_from_the_deeper_cut_and_presence(
 @pytest.mark.shared
 def test_judge_chooses_the_strength_per_programme_streamed_and_in_memory(tmp_path: Path) -> None:
     """On a reverberant far-field AMI dev clip whose background is already near DNSMOS's ceiling
-    (trn03) the judge scores the candidate strengths on the sampled windows and chooses the
-    deeper low-mid cut with a full presence shelf (9.4 dB, against the measured 4.4 with half
-    a shelf): its score is the best of the table the report keeps; the streamed stage chooses
-    and writes what the in-memory path does; with ``choose_strength = false`` only the set
-    limit and the measured cut are scored, and the programme is that chain's."""
+    (trn03) the judge scores the eight candidate strengths on the whole 30 s and chooses the
+    deepest low-mid cut with the brighter presence shelf (12 dB and 18 dB, against the measured
+    4.4 with half a shelf): its score is the best of the table the report keeps; the streamed
+    stage chooses and writes what the in-memory path does; with ``choose_strength = false``
+    only the set limit and the measured cut are scored, and the programme is that chain's."""
     path = shared("conversation/ami/trn03.flac")
     audio = decode(path, RATE, 1)
     judged = prepare_mixed([path], tmp_path / "on", RATE, True, ON, speech=False)
     report = judged.noise
     table = report["strengths"]
-    assert len(table) == 4 and table[0]["max_reduction_db"] == ON.max_noise_reduction_db
+    assert len(table) == 8 and table[0]["max_reduction_db"] == ON.max_noise_reduction_db
     best = max(table, key=lambda row: row["overall"])
     assert best["overall"] > table[0]["overall"]
     assert (report["max_reduction_db"], report["low_mid_cut_db"]) == (
         best["max_reduction_db"], best["low_mid_cut_db"])  # fmt: skip
-    assert report["low_mid_cut_db"] == 9.4 and best["presence_db"] == 9.4
+    assert report["low_mid_cut_db"] == 12.0 and best["presence_db"] == 18.0
     assert report["denoised_kept"] is True
     assert report["dnsmos"]["after"]["overall"] == round(best["overall"], 2)
     in_memory = clean(audio, noise_reduction="deepfilternet", hum_removal=True).audio.samples
@@ -518,3 +519,42 @@ def test_judge_chooses_the_strength_per_programme_streamed_and_in_memory(tmp_pat
                      choose_strength=False).audio.samples  # fmt: skip
     assert np.max(np.abs(plain.audio.load() - expected)) < 1e-4
     assert np.max(np.abs(plain.audio.load() - judged.audio.load())) > 1e-3
+
+
+def test_short_programme_is_scored_whole_long_one_sampled() -> None:
+    """The judge's and the report's DNSMOS windows: a 30 s programme (six windows cover it) is
+    scored whole, window after window from its start as ``dnsmos`` scores a clip (the last one
+    shorter); an hour is scored on six 9 s windows spread from its start to its end."""
+    from ppod_audio.audio.quality import DNSMOS_SECONDS, sample_spans
+
+    length = int(DNSMOS_SECONDS * RATE)
+    spans = sample_spans(30 * RATE, RATE)
+    assert spans == [(0, length), (length, 2 * length), (2 * length, 3 * length),
+                     (3 * length, 30 * RATE)]  # fmt: skip
+    hour = 3600 * RATE
+    spread = sample_spans(hour, RATE)
+    assert len(spread) == 6 and spread[0] == (0, length) and spread[-1] == (hour - length, hour)
+    assert all(hi - lo == length for lo, hi in spread)
+
+
+@pytest.mark.slow  # DeepFilterNet3 twice and DNSMOS on 20 s
+@pytest.mark.shared
+def test_judge_chooses_dereverberation_streamed_and_in_memory(tmp_path: Path) -> None:
+    """On the first 20 s of the reverberant far-field AMI dev clip trn08 the judge scores the
+    late-reverberation suppressor beside the plain strengths and chooses it (at 30 dB, with the
+    measured cut): the report says so; the streamed stage, whose suppressor lags and is written
+    behind what it read, writes what the in-memory path does, sample for sample in time (within
+    1e-4); ``dereverb = false`` leaves the suppressor out of the candidates (``test_dereverb``)."""
+    path = tmp_path / "trn08-20s.wav"
+    ffmpeg("-i", str(shared("conversation/ami/trn08.flac")), "-t", "20", str(path))
+    judged = prepare_mixed([path], tmp_path / "on", RATE, True, ON, speech=False)
+    report = judged.noise
+    assert [row["dereverb_t60_s"] for row in report["strengths"]].count(DEREVERB_T60) == 2
+    assert report["dereverb_t60_s"] == DEREVERB_T60 and report["denoised_kept"] is True
+    best = max(report["strengths"], key=lambda row: row["overall"])
+    assert best["dereverb_t60_s"] == DEREVERB_T60
+    audio = decode(path, RATE, 1)
+    in_memory = clean(audio, noise_reduction="deepfilternet", hum_removal=True).audio.samples
+    streamed = judged.audio.load()
+    assert streamed.shape == in_memory.shape
+    assert np.max(np.abs(streamed - in_memory)) < 1e-4

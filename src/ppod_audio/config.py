@@ -112,8 +112,12 @@ class CleanSettings(_Strict):
     # The far-field room's low mids cut after noise reduction (audio/tone.py), judged with it.
     low_mid_cut_db: Annotated[float, Field(ge=0.0, le=12.0)] = LOW_MID_CUT_DB
     # The DNSMOS judge picks the limit (the set one or 10 dB gentler) and the low-mid cut (the
-    # measured one or a deeper one) per programme (audio/judge.py); false: the set ones.
+    # measured one, a deeper one, or in a far-field room a brighter one) per programme
+    # (audio/judge.py); false: the set ones.
     choose_strength: bool = True
+    # In a far-field room the judge also tries late-reverberation suppression (audio/dereverb.py)
+    # on the room's tail; false: never.
+    dereverb: bool = True
     # Notch 50/60 Hz mains harmonics above the high-pass, only when they are found.
     hum_removal: bool = True
 

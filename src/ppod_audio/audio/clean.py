@@ -76,6 +76,7 @@ def _denoised_if_better(
     mono_before: np.ndarray,
     low_mid_cut_db: float = LOW_MID_CUT_DB,
     choose_strength: bool = True,
+    dereverb: bool = True,
 ) -> np.ndarray:
     """``samples`` (hum notched) denoised at the strength the DNSMOS judge chooses, kept only
     where DNSMOS does not fall below that of ``before`` (the input to hum and noise reduction),
@@ -91,7 +92,8 @@ def _denoised_if_better(
     meter = LowMidMeter(rate)
     if low_mid_cut_db > 0:
         meter.add(mono_before)
-    options = candidates(max_reduction_db, low_mid_cut_db, meter.excess_db(), choose_strength)
+    options = candidates(max_reduction_db, low_mid_cut_db, meter.excess_db(), choose_strength,
+                         dereverb)  # fmt: skip
     scale = float(10 ** (level_gain_db(frame_levels_db(mono_before, rate)) / 20))
     best, after, _ = choose(options, lambda lo, hi: wet[:, lo:hi], lambda lo, hi: samples[:, lo:hi],
                             samples.shape[1], rate, scale)  # fmt: skip
@@ -100,7 +102,7 @@ def _denoised_if_better(
                                  before.shape[1], rate)  # fmt: skip
     if not keeps_denoised(kept_before, after):
         return samples
-    return best.tone(rate)(best.mix(wet, samples))
+    return best.apply(wet, samples, rate)
 
 
 def clean(
@@ -114,6 +116,7 @@ def clean(
     hum_removal: bool = False,
     low_mid_cut_db: float = LOW_MID_CUT_DB,
     choose_strength: bool = True,
+    dereverb: bool = True,
 ) -> CleanResult:
     """The whole cleaning stage on a clip in memory: what ``prepare.py`` does streamed."""
     samples = highpassed = HighPass(audio.rate, highpass_hz)(audio.samples.astype(np.float32))
@@ -126,7 +129,7 @@ def clean(
     if noise_reduction != "off":
         samples = _denoised_if_better(samples, highpassed, audio.rate, noise_reduction,
                                       max_noise_reduction_db, mono_before,
-                                      low_mid_cut_db, choose_strength)  # fmt: skip
+                                      low_mid_cut_db, choose_strength, dereverb)  # fmt: skip
     if trim_silence:
         # Decided on the levels before noise reduction, like the streamed path.
         start, end = trim_bounds(mono_before, audio.rate, keep_silence_seconds)

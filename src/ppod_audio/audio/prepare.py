@@ -129,6 +129,7 @@ def reduce_noise(
 
     report["max_reduction_db"] = None  # the limit and the cut the judge chose, once chosen
     report["low_mid_cut_db"] = None
+    report["dereverb_t60_s"] = None
     gain_db = level_gain_db(levels)
     notches = HumFilter(audio.rate, harmonics)
     meters = {"before": FloorMeter(audio.rate), "after": FloorMeter(audio.rate),
@@ -184,7 +185,7 @@ def reduce_noise(
         judging, judging_cpu = time.perf_counter(), time.process_time()
         options = candidates(settings.max_noise_reduction_db, settings.low_mid_cut_db,
                              boom.excess_db() if settings.low_mid_cut_db > 0 else 0.0,
-                             settings.choose_strength)  # fmt: skip
+                             settings.choose_strength, settings.dereverb)  # fmt: skip
         best, judged["after"], judged["table"] = choose(
             options, denoised.read, notched.read, audio.frames, audio.rate, float(scale)
         )
@@ -192,13 +193,21 @@ def reduce_noise(
         judged["cpu"] = time.process_time() - judging_cpu
         progress.advance(0.85)
         report["max_reduction_db"], report["low_mid_cut_db"] = best.max_reduction_db, best.cut_db
+        report["dereverb_t60_s"] = best.dereverb_t60
         report["strengths"] = judged["table"]
-        # The chosen mix and cut, in place, one block after another (the cut's state carried).
-        cut = best.tone(audio.rate)
+        # The chosen mix, suppressor and cut, in place, one block after another (their state
+        # carried). The suppressor's output lags its input, so each block is written where
+        # the last ended, behind what has been read.
+        chain, written = best.chain(audio.rate, audio.channels), 0
         for start, stop in denoised.blocks():
-            block = cut(best.mix(denoised.read(start, stop), notched.read(start, stop)))
-            denoised.write(start, block)
+            block = chain(denoised.read(start, stop), notched.read(start, stop))
+            denoised.write(written, block)
+            written += block.shape[1]
             meters["after"].add(block.mean(axis=0))
+        rest = chain.flush()
+        if rest.shape[1]:
+            denoised.write(written, rest)
+            meters["after"].add(rest.mean(axis=0))
     else:
         meters["after"] = meters["notched"]
     filtered, filtered_cpu = time.perf_counter(), time.process_time()
@@ -241,9 +250,9 @@ def reduce_noise(
 
 
 def scored_seconds(audio: DiskAudio) -> float:
-    from .quality import DNSMOS_SECONDS, sample_starts
+    from .quality import sample_spans
 
-    return len(sample_starts(audio.frames, audio.rate)) * DNSMOS_SECONDS
+    return sum(hi - lo for lo, hi in sample_spans(audio.frames, audio.rate)) / audio.rate
 
 
 def prepare_mixed(
