@@ -491,22 +491,24 @@ def test_boomiest_far_field_meeting_gains_from_the_deeper_cut_and_presence(
 @pytest.mark.shared
 def test_judge_chooses_the_strength_per_programme_streamed_and_in_memory(tmp_path: Path) -> None:
     """On a reverberant far-field AMI dev clip whose background is already near DNSMOS's ceiling
-    (trn03) the judge scores the eight candidate strengths on the whole 30 s and chooses the
-    deepest low-mid cut with the brighter presence shelf (12 dB and 18 dB, against the measured
-    4.4 with half a shelf): its score is the best of the table the report keeps; the streamed
-    stage chooses and writes what the in-memory path does; with ``choose_strength = false``
+    (trn03) the judge scores on the whole 30 s the five candidate strengths that leave the voice
+    no thinner than a close-talking one (the deeper and the deepest cuts would: 9.4 dB with a
+    9.4 dB shelf and 12 dB with 18 dB) and chooses one with the measured 4.4 dB cut and a
+    brighter shelf than the set one: its score is the best of the table the report keeps; the
+    streamed stage chooses and writes what the in-memory path does; with ``choose_strength = false``
     only the set limit and the measured cut are scored, and the programme is that chain's."""
     path = shared("conversation/ami/trn03.flac")
     audio = decode(path, RATE, 1)
     judged = prepare_mixed([path], tmp_path / "on", RATE, True, ON, speech=False)
     report = judged.noise
     table = report["strengths"]
-    assert len(table) == 8 and table[0]["max_reduction_db"] == ON.max_noise_reduction_db
+    assert len(table) == 5 and table[0]["max_reduction_db"] == ON.max_noise_reduction_db
+    assert {row["low_mid_cut_db"] for row in table} == {4.4}
     best = max(table, key=lambda row: row["overall"])
     assert best["overall"] > table[0]["overall"]
     assert (report["max_reduction_db"], report["low_mid_cut_db"]) == (
         best["max_reduction_db"], best["low_mid_cut_db"])  # fmt: skip
-    assert report["low_mid_cut_db"] == 12.0 and best["presence_db"] == 18.0
+    assert best["presence_db"] > table[0]["presence_db"]
     assert report["denoised_kept"] is True
     assert report["dnsmos"]["after"]["overall"] == round(best["overall"], 2)
     in_memory = clean(audio, noise_reduction="deepfilternet", hum_removal=True).audio.samples
@@ -519,6 +521,37 @@ def test_judge_chooses_the_strength_per_programme_streamed_and_in_memory(tmp_pat
                      choose_strength=False).audio.samples  # fmt: skip
     assert np.max(np.abs(plain.audio.load() - expected)) < 1e-4
     assert np.max(np.abs(plain.audio.load() - judged.audio.load())) > 1e-3
+
+
+@pytest.mark.shared
+def test_the_judge_offers_no_strength_thinner_than_a_close_talking_voice() -> None:
+    """``LowMidMeter.excess_after`` predicts the balance a cut and shelf leave (the meter's
+    spectrum through the filters' response: what the meter reads on the filtered audio, within
+    0.3 dB), and the judge leaves out every candidate beyond the first that would leave the
+    programme brighter than the brightest close-talking voice measured (12 dB): on AMI trn03
+    the deepest cut with the brighter shelf (12 dB with 18 dB would leave about 8 dB) among
+    them; every candidate it offers leaves 12 dB or more."""
+    from ppod_audio.audio.judge import candidates
+    from ppod_audio.audio.tone import BRIGHTEST_EXCESS_DB
+
+    audio = decode(shared("conversation/ami/trn03.flac"), RATE, 1).samples
+    meter = LowMidMeter(RATE)
+    meter.add(audio[0])
+    for cut, ratio in ((4.4, 0.5), (10.0, 1.0), (12.0, 1.5)):
+        filtered = LowMidMeter(RATE)
+        filtered.add(LowMidCut(RATE, cut, ratio)(audio)[0])
+        assert meter.excess_after(cut, ratio) == pytest.approx(filtered.excess_db(), abs=0.3)
+    assert meter.excess_after(0.0, 1.5) == meter.excess_db()
+    every = candidates(40.0, LOW_MID_CUT_DB, meter.excess_db(), True)
+    offered = candidates(40.0, LOW_MID_CUT_DB, meter.excess_db(), True, True, meter.excess_after)
+    dropped = [each for each in every if each not in offered]
+    assert (12.0, 1.5) in [(each.cut_db, each.presence_per_cut) for each in dropped]
+    assert meter.excess_after(12.0, 1.5) < 9.0
+    assert all(meter.excess_after(each.cut_db, each.presence_per_cut) < BRIGHTEST_EXCESS_DB
+               for each in dropped)  # fmt: skip
+    assert offered[0] == every[0]
+    assert all(meter.excess_after(each.cut_db, each.presence_per_cut) >= BRIGHTEST_EXCESS_DB
+               for each in offered[1:])  # fmt: skip
 
 
 def test_short_programme_is_scored_whole_long_one_sampled() -> None:

@@ -93,7 +93,7 @@ def _denoised_if_better(
     if low_mid_cut_db > 0:
         meter.add(mono_before)
     options = candidates(max_reduction_db, low_mid_cut_db, meter.excess_db(), choose_strength,
-                         dereverb)  # fmt: skip
+                         dereverb, meter.excess_after)  # fmt: skip
     scale = float(10 ** (level_gain_db(frame_levels_db(mono_before, rate)) / 20))
     best, after, _ = choose(options, lambda lo, hi: wet[:, lo:hi], lambda lo, hi: samples[:, lo:hi],
                             samples.shape[1], rate, scale)  # fmt: skip

@@ -29,7 +29,13 @@ import numpy as np
 from .denoise import mix_back
 from .dereverb import LateReverbSuppressor
 from .quality import Mos, dnsmos_sets, sample_spans, to_16k
-from .tone import CLOSE_TALK_EXCESS_DB, PRESENCE_PER_CUT, LowMidCut, cut_for
+from .tone import (
+    BRIGHTEST_EXCESS_DB,
+    CLOSE_TALK_EXCESS_DB,
+    PRESENCE_PER_CUT,
+    LowMidCut,
+    cut_for,
+)
 
 # The gentler limit the judge also tries, this far under the set one (at 40 dB: 30).
 GENTLER_BY_DB = 10.0
@@ -42,7 +48,8 @@ DEEPER_PRESENCE_PER_CUT = 1.0
 # measured cut with a presence shelf of 1.5 times its depth, and the deepest cut (the excess
 # beyond 5 dB, at most the cap) with the same. On the AMI dev clips whose background is already
 # at DNSMOS's ceiling the voice's signal score rose only with more presence: trn06 +0.278 ->
-# +0.319 (the first), trn03 +0.285 -> +0.305 (the second), docs/cleaning.md.
+# +0.319 (the first), trn03 +0.285 -> +0.305 (the second), docs/cleaning.md. Neither is
+# offered where it would leave the voice thinner than a close-talking one (``candidates``).
 BRIGHTER_PRESENCE_PER_CUT = 1.5
 DEEPEST_REFERENCE_DB = CLOSE_TALK_EXCESS_DB - 10.0
 # The late-reverberation suppressor (``dereverb.py``) on the measured cut at each limit, a far-
@@ -119,13 +126,28 @@ class Chain:
         return self.cut(self.suppressor.flush())
 
 
-def candidates(max_reduction_db: float, most_cut_db: float, excess_db: float,
-               choose: bool, dereverb: bool = True) -> list[Strength]:  # fmt: skip
+Balance = Callable[[float, float], float]  # (cut dB, presence ratio) -> the excess left, dB
+
+
+def candidates(
+    max_reduction_db: float,
+    most_cut_db: float,
+    excess_db: float,
+    choose: bool,
+    dereverb: bool = True,
+    balance: Balance | None = None,
+) -> list[Strength]:
     """The strengths the judge scores: the set limit with the measured cut (the only one when
     ``choose`` is off), and the gentler limit and the deeper cut, each alone and together.
     In a far-field room (an excess beyond the deeper cut's reference) also the two brighter
     candidates, and with ``dereverb`` the measured cut with the late-reverberation suppressor
-    at each limit: eight in all there, two on a close-miked show (nothing to cut)."""
+    at each limit: eight in all there, two on a close-miked show (nothing to cut).
+
+    ``balance(cut_db, presence_per_cut)`` is the low-mid excess the programme would be left
+    with (``LowMidMeter.excess_after``); a candidate beyond the first that would leave it under
+    ``BRIGHTEST_EXCESS_DB`` (thinner than any close-talking voice measured) is not offered. On
+    the AMI dev clips that drops the deepest brighter cut wherever the room was not boomy
+    enough to take it (trn03: 12 dB with an 18 dB shelf would leave 8.2 dB)."""
     measured = cut_for(excess_db, most_cut_db)
     first = Strength(max_reduction_db, measured)
     if not choose:
@@ -145,6 +167,9 @@ def candidates(max_reduction_db: float, most_cut_db: float, excess_db: float,
         if dereverb:
             found += [Strength(limit, measured, PRESENCE_PER_CUT, DEREVERB_T60)
                       for limit in limits]  # fmt: skip
+    if balance is not None:
+        found = [each for each in found
+                 if balance(each.cut_db, each.presence_per_cut) >= BRIGHTEST_EXCESS_DB]  # fmt: skip
     return list(dict.fromkeys([first, *found]))  # each once (the cuts meet at the cap)
 
 

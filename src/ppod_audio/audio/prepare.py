@@ -185,7 +185,8 @@ def reduce_noise(
         judging, judging_cpu = time.perf_counter(), time.process_time()
         options = candidates(settings.max_noise_reduction_db, settings.low_mid_cut_db,
                              boom.excess_db() if settings.low_mid_cut_db > 0 else 0.0,
-                             settings.choose_strength, settings.dereverb)  # fmt: skip
+                             settings.choose_strength, settings.dereverb,
+                             boom.excess_after)  # fmt: skip
         best, judged["after"], judged["table"] = choose(
             options, denoised.read, notched.read, audio.frames, audio.rate, float(scale)
         )
