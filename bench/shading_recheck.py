@@ -109,33 +109,41 @@ def marks_for(variant: Variant | None, words: list, known: frozenset[str]) -> li
     return marks
 
 
+def cached_hearer(hear, folder: Path, spent: list[float], prefix: str = ""):  # type: ignore[no-untyped-def]
+    """``hear`` (a 16 kHz window -> its words) with each window's words and seconds saved under
+    ``folder`` by a digest of its samples (``prefix`` before it), the seconds added to
+    ``spent[0]`` whether heard now or read back."""
+    from ppod_audio.transcript.model import Word
+
+    def cached(window):  # type: ignore[no-untyped-def]
+        digest = hashlib.sha1(window.tobytes()).hexdigest()[:16]
+        where = folder / f"{prefix}{digest}.json"
+        if where.is_file():
+            saved = json.loads(where.read_text(encoding="utf-8"))
+            spent[0] += saved["seconds"]
+            return [Word(**w) for w in saved["words"]]
+        began = time.perf_counter()
+        found = list(hear(window))
+        took = time.perf_counter() - began
+        spent[0] += took
+        folder.mkdir(parents=True, exist_ok=True)
+        where.write_text(json.dumps({"seconds": took, "words": [w.model_dump() for w in found]}))
+        return found
+
+    return cached
+
+
 def heard(variant: Variant | None, audio, words: list, marks: list[bool], options, tag: str):  # type: ignore[no-untyped-def]
     """``words`` with the marked ones' ``heard_again`` set, and the seconds the hearing took
     (windows cached by their samples and the decode)."""
     from dataclasses import replace
 
     from ppod_audio.speech import clips, recheck
-    from ppod_audio.transcript.model import Word
 
     v = variant or Variant(floor=0.0)
     hear = clips.window_hearer(replace(options, model="tiny.en", prompt="none", beam_size=v.beam))
-    folder = CACHE / f"recheck-tiny-b{v.beam}"
     spent = [0.0]
-
-    def cached(window):  # type: ignore[no-untyped-def]
-        digest = hashlib.sha1(window.tobytes()).hexdigest()[:16]
-        where = folder / f"{tag}-{digest}.json"
-        if where.is_file():
-            saved = json.loads(where.read_text(encoding="utf-8"))
-            spent[0] += saved["seconds"]
-            return [Word(**w) for w in saved["words"]]
-        began = time.perf_counter()
-        found = hear(window)
-        took = time.perf_counter() - began
-        spent[0] += took
-        folder.mkdir(parents=True, exist_ok=True)
-        where.write_text(json.dumps({"seconds": took, "words": [w.model_dump() for w in found]}))
-        return found
+    cached = cached_hearer(hear, CACHE / f"recheck-tiny-b{v.beam}", spent, f"{tag}-")
 
     saved = recheck.CONTEXT, recheck.PAD_S, clips.GAP_S
     recheck.CONTEXT, recheck.PAD_S, clips.GAP_S = v.context, v.pad, v.gap

@@ -16,7 +16,6 @@ reporting: choose on dev.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -30,6 +29,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from eval_domain import CACHE, domain_files, domain_setup, recognise  # noqa: E402
 from shading_fit import labelled, rate  # noqa: E402
 from shading_fit import probability as _p  # noqa: E402
+from shading_recheck import cached_hearer  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,24 +136,9 @@ def main(argv: list[str] | None = None) -> int:
             folder = CACHE / f"shade-{variant}"
             spent = [0.0]
 
-            def hear(window, hear_options=hear_options, folder=folder, spent=spent):  # type: ignore[no-untyped-def]
-                from ppod_audio.transcript.model import Word
-
-                digest = hashlib.sha1(window.tobytes()).hexdigest()[:16]
-                where = folder / f"{digest}.json"
-                if where.is_file():
-                    saved = json.loads(where.read_text(encoding="utf-8"))
-                    spent[0] += saved["seconds"]
-                    return [Word(**w) for w in saved["words"]]
-                began = time.perf_counter()
-                words = list(transcribe(window, hear_options).words)
-                took = time.perf_counter() - began
-                spent[0] += took
-                folder.mkdir(parents=True, exist_ok=True)
-                where.write_text(
-                    json.dumps({"seconds": took, "words": [w.model_dump() for w in words]})
-                )
-                return words
+            hear = cached_hearer(
+                lambda window, o=hear_options: transcribe(window, o).words, folder, spent
+            )
 
             pieces = [audios[n][int(b * 16000) : int(e * 16000)] for n, _, _, b, e in spans]
             heard = hear_clips(pieces, hear)
@@ -215,36 +200,11 @@ def main(argv: list[str] | None = None) -> int:
 def cost(paths: list[Path], model: str) -> int:
     """The chosen second hearing's CPU against the first transcription's, on real recordings:
     the dev passages are read by voices chosen for being unsure, so they hear far more again
-    than an episode would."""
-    from ppod_audio.audio.decode import decode
-    from ppod_audio.speech.recheck import hear_again, hearer, marked
-    from ppod_audio.speech.transcribe import TranscribeOptions, transcribe
+    than an episode would. Measured by ``shading_recheck.cost`` with the pipeline's own
+    hearing (every word under 0.9, the clips laid out as ``speech/recheck`` lays them)."""
+    from shading_recheck import cost as hearing_cost
 
-    options = TranscribeOptions(model=model, device="cpu")
-    transcribe(decode(paths[0], 16000, 1).samples[0][:16000], options)  # load the model
-    totals = [0.0, 0.0, 0.0]
-    for path in paths:
-        audio = decode(path, 16000, 1).samples[0]
-        began = time.perf_counter()
-        words = list(transcribe(audio, options).words)
-        first = time.perf_counter() - began
-        marks = marked(words, frozenset())
-        hear = hearer(options)
-        hear(audio[:16000])  # load tiny.en outside the timing
-        began = time.perf_counter()
-        again = hear_again(audio, words, marks, hear)
-        second = time.perf_counter() - began
-        seconds = len(audio) / 16000
-        differ = sum(1 for w in again if w.heard_again is False)
-        print(
-            f"{path.name}: {seconds:.0f} s, {len(words)} words, {sum(marks)} heard again "
-            f"({differ} heard otherwise); transcription {first:.1f} s (RTF "
-            f"{first / seconds:.3f}), second hearing {second:.1f} s = {second / first:.1%}"
-        )
-        totals = [totals[0] + seconds, totals[1] + first, totals[2] + second]
-    print(f"all: {totals[0]:.0f} s; second hearing {totals[2]:.1f} s = "
-          f"{totals[2] / totals[1]:.1%} of transcription's {totals[1]:.1f} s")  # fmt: skip
-    return 0
+    return hearing_cost(paths, model, None)
 
 
 if __name__ == "__main__":
