@@ -334,19 +334,24 @@ def shading_signals(known: frozenset[str], every_word: frozenset[str]) -> dict[s
     def own(ws: list, i: int) -> bool:  # type: ignore[type-arg]
         return ws[i].probability is None or ws[i].original is not None or key(ws[i].text) in known
 
-    plain: dict[int, list] = {}  # type: ignore[type-arg]
+    plain: dict[tuple[int, bool], list] = {}  # type: ignore[type-arg]
 
-    def undisputed(ws: list) -> list:  # type: ignore[type-arg]
-        """The words as an older document has them: no runner-up disputes recorded, so every
-        line but the chosen one scores the rules as they were before disputes."""
-        if id(ws) not in plain:
-            plain[id(ws)] = [w.model_copy(update={"disputed": None}) for w in ws]
-        return plain[id(ws)]
+    def undisputed(ws: list, disputes: bool = False) -> list:  # type: ignore[type-arg]
+        """The words as an older document has them: heard once, and (unless ``disputes``) no
+        runner-up disputes recorded, so every line but the last two scores the rules as they
+        were before disputes."""
+        if (id(ws), disputes) not in plain:
+            update = {"heard_again": None} | ({} if disputes else {"disputed": None})
+            plain[(id(ws), disputes)] = [w.model_copy(update=update) for w in ws]
+        return plain[(id(ws), disputes)]
 
-    rule_with_disputes = rule
+    rule_as_it_is = rule
 
     def rule(ws: list, i: int, *args, **kwargs) -> bool:  # type: ignore[no-redef, type-arg]
-        return rule_with_disputes(undisputed(ws), i, *args, **kwargs)
+        return rule_as_it_is(undisputed(ws), i, *args, **kwargs)
+
+    def rule_with_disputes(ws: list, i: int, known: frozenset[str]) -> bool:  # type: ignore[type-arg]
+        return rule_as_it_is(undisputed(ws, disputes=True), i, known)
 
     return {
         "probability < 0.6": lambda ws, i: _p(ws[i]) < SHADE_THRESHOLD,
@@ -358,24 +363,28 @@ def shading_signals(known: frozenset[str], every_word: frozenset[str]) -> dict[s
         "rule before (neighbour, all term words)": lambda ws, i: rule(ws, i, every_word, bridge=0),
         " + joining words ordinary": lambda ws, i: rule(ws, i, known, bridge=0),
         " + between two unsure (rule before disputes)": lambda ws, i: rule(ws, i, known),
-        " + runner-up disputes (CHOSEN)": lambda ws, i: rule_with_disputes(ws, i, known),
-        " chosen, all term words exempt": lambda ws, i: rule(ws, i, every_word),
-        " chosen + beside < 0.4 up to 0.9": lambda ws, i: (
+        " + runner-up disputes": lambda ws, i: rule_with_disputes(ws, i, known),
+        " + second hearing (CHOSEN; no hearing: as above)": lambda ws, i: rule_as_it_is(
+            ws, i, known
+        ),
+        " before disputes, all term words exempt": lambda ws, i: rule(ws, i, every_word),
+        " before disputes + beside < 0.4 to 0.9": lambda ws, i: (
             rule(ws, i, known)
             or (
                 not own(ws, i) and _p(ws[i]) < 0.9 and min(near(ws, i), default=1.0) < NEIGHBOUR_LOW
             )
         ),
-        " chosen + short word (<= 3) < 0.7": lambda ws, i: (
+        " before disputes + short word (<= 3) < 0.7": lambda ws, i: (
             rule(ws, i, known) or (not own(ws, i) and len(key(ws[i].text)) <= 3 and _p(ws[i]) < 0.7)
         ),
-        " chosen + threshold 0.65": lambda ws, i: rule(ws, i, known, threshold=0.65),
+        " before disputes + threshold 0.65": lambda ws, i: rule(ws, i, known, threshold=0.65),
     }
 
 
 REPORTED = ("probability < 0.6", "rule before (neighbour, all term words)",
             " + between two unsure (rule before disputes)",
-            " + runner-up disputes (CHOSEN)")  # fmt: skip
+            " + runner-up disputes",
+            " + second hearing (CHOSEN; no hearing: as above)")  # fmt: skip
 
 
 def shading(
@@ -533,6 +542,8 @@ def report_corrections(rows: list[Scored]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ppod_audio.config import SpeechSettings
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="base")
     parser.add_argument("--prompt", choices=("none", "hotwords", "initial_prompt"), default="none")
@@ -545,9 +556,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redecode", action="store_true",
                         help="hear unsure stretches again with the terms as hotwords "
                         "(ppod_audio.speech.redecode)")  # fmt: skip
-    parser.add_argument("--hear-again", action="store_true",
+    parser.add_argument("--hear-again", action=argparse.BooleanOptionalAction,
+                        default=SpeechSettings().hear_doubted,
                         help="hear the doubted words again with tiny.en before cleaning, as "
-                        "the pipeline does (ppod_audio.speech.recheck)")  # fmt: skip
+                        "the pipeline does by default (ppod_audio.speech.recheck); "
+                        "--no-hear-again: one hearing")  # fmt: skip
     parser.add_argument("--misses", action="store_true",
                         help="print each missed term with the words heard around it and "
                         "their probabilities")  # fmt: skip
@@ -615,7 +628,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{', candidates (--shading-table)' if table else ''}:")  # fmt: skip
         for name, (hit, false, errors, correct) in shading(chosen, signals).items():
             if table or name in REPORTED:
-                print(f"    {name:42} {hit:6.1%} of {errors} errors  "
+                print(f"    {name:50} {hit:6.1%} of {errors} errors  "
                       f"{false:6.1%} of {correct} correct")  # fmt: skip
         for fmt, (cues, short, split_) in caption_faults(domain_document(chosen)).items():
             print(f"  captions {fmt}: {cues} cues, {short} under 1 s, {split_} ending on a title")

@@ -110,7 +110,7 @@ def test_a_word_heard_a_second_time_is_shaded_only_when_heard_otherwise() -> Non
     """Once the pipeline heard the doubted words again (``speech/recheck``), the two hearings
     decide: a word heard the same is left alone unless very unsure, one heard otherwise is
     shaded even where probability alone would not shade it. Words never heard again (older
-    documents, ``hear_doubted`` off) keep the probability rule."""
+    documents, ``hear_doubted = false``) keep the probability rule."""
     words = heard([("Somer", 0.45), ("the", 0.95), ("said", 0.88), ("us.", 0.99), ("with", 0.2),
                    ("me.", 0.99)])  # fmt: skip
     assert shaded(words) == ["Somer", "with"]  # probability alone

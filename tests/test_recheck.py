@@ -56,3 +56,46 @@ def test_base_on_a_dev_passage_keeps_its_error_shaded_and_leaves_a_doubted_right
     assert words[three].heard_again is True and words[made].heard_again is False
     assert not needs_review(words, three, known)
     assert needs_review(words, made, known)
+
+
+@pytest.mark.slow  # tiny.en on 100 s, and its second hearings twice
+def test_doubted_words_are_heard_beside_the_recognition_piece_by_piece() -> None:
+    """With ``transcribe``'s ``on_piece``, each finished piece's doubted words are heard again
+    on a worker thread while the next piece is recognised (the first hearing starts before the
+    recognition ends), every marked word and only those records the answer, and the answers
+    are those of hearing each piece in turn: the demo's first 100 s in 20 s pieces."""
+    import time
+
+    from ppod_audio.audio.decode import decode
+    from ppod_audio.speech.recheck import HearingBeside, hear_again, hearer, marked
+    from ppod_audio.speech.transcribe import TranscribeOptions, transcribe
+
+    recording = REPO / "raw_audio" / "demo-what-is-the-sscp" / "recording.flac"
+    audio = decode(recording, 16000, 1).samples[0][: 100 * 16000]
+    options = TranscribeOptions(model="tiny.en", device="cpu", piece_seconds=20.0, cpu_threads=1)
+    hear = hearer(options)
+    heard_at: list[float] = []
+
+    def timed(window):  # type: ignore[no-untyped-def]
+        heard_at.append(time.perf_counter())
+        return hear(window)
+
+    beside = HearingBeside(audio, frozenset(), timed)
+    pieces: list[list[Word]] = []
+
+    def on_piece(words: list[Word]) -> None:
+        pieces.append(words)
+        beside(words)
+
+    first = transcribe(audio, options, on_piece).words
+    recognised = time.perf_counter()
+    words = beside.words()
+    assert len(pieces) >= 3 and [w for piece in pieces for w in piece] == first
+    assert heard_at and min(heard_at) < recognised
+    assert [w.text for w in words] == [w.text for w in first]
+    assert [w.heard_again is not None for w in words] == marked(first, frozenset())
+    assert sum(w.heard_again is not None for w in words) >= 5
+    in_turn = [
+        w for piece in pieces for w in hear_again(audio, piece, marked(piece, frozenset()), hear)
+    ]
+    assert [w.heard_again for w in words] == [w.heard_again for w in in_turn]

@@ -167,10 +167,12 @@ class SpeechSettings(_Strict):
     beam_size: Annotated[int, Field(ge=1, le=10)] = 5
     # Hear the words shading would doubt (probability under 0.9) a second time, with tiny.en on
     # short clips, and shade only those heard otherwise (speech/recheck.py, transcript/
-    # confidence.py): on the domain dev set 64 % of errors shaded at 7 % of correct words,
-    # against 56 / 8 % by probability alone, but it costs about half the transcription's CPU
-    # on real recordings (bench/shading_redecode.py --audio), so it is asked for, not default.
-    hear_doubted: bool = False
+    # confidence.py): on the domain dev set 68 % of errors shaded at 7.0 % of correct words,
+    # against 62 / 7.6 % by probability and runner-up disputes; eval 70 / 8.7 % against 60 / 10.9.
+    # It costs about half the transcription's CPU, but runs beside it, piece by piece, on the
+    # core the audio child and the diarizer leave (recheck.HearingBeside): the whole pipeline's
+    # wall RTF on 30 minutes 0.140 with it (bench/pipeline_rtf.py). false: one hearing.
+    hear_doubted: bool = True
     # Cosine similarity a cluster needs to an enrolled voice to take its name. Same-voice
     # similarity across separately recorded clips measured ~0.6 (katie-steve), wrong-voice <0.55.
     naming_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = NAMING_THRESHOLD

@@ -13,6 +13,7 @@ again), and each marked word records whether the second hearing has the same wor
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -96,3 +97,37 @@ def hear_again(
         w.model_copy(update={"heard_again": agrees(w, again)}) if marked else w
         for w, marked in zip(words, marks, strict=True)
     ]
+
+
+class HearingBeside:
+    """The second hearing run beside the first: each piece of the recording the recogniser
+    finishes (``transcribe``'s ``on_piece``) has its doubted words heard again on one worker
+    thread while the recogniser goes on to the next piece, so only the last piece's hearing
+    is waited for. On 2 cores the first recognition leaves one core to the audio child and
+    the diarizer, which finish long before it does; the hearing uses what they leave.
+
+    A piece's words are heard as :func:`hear_again` hears a whole list (a stretch never crosses
+    a piece's edge, as no word does); with one piece (recordings up to about five and a half
+    minutes) the result is exactly the sequential one."""
+
+    def __init__(
+        self, audio: np.ndarray, known: frozenset[str], hear: Callable[[np.ndarray], list[Word]]
+    ):
+        self.audio, self.known, self.hear = audio, known, hear
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="hear-doubted")
+        self.pieces: list[Future[list[Word]]] = []
+
+    def __call__(self, words: list[Word]) -> None:
+        marks = marked(words, self.known)
+        self.pieces.append(self.pool.submit(hear_again, self.audio, words, marks, self.hear))
+
+    def words(self) -> list[Word]:
+        """Every piece's words, heard again, in order (waits for the last piece)."""
+        try:
+            return [word for piece in self.pieces for word in piece.result()]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop: pieces not yet started are dropped (the recognition failed or is done)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)

@@ -299,20 +299,34 @@ def _transcribe(
         beam_size=settings.beam_size,
         cpu_threads=cpu_threads,
     )
-    words = transcribe(audio16, transcribe_options).words
-    if prompt == "unsure" and terms:
-        from ..transcript.vocabulary import build_vocabulary
-        from .redecode import redecode_terms
-
-        vocabulary = build_vocabulary(terms, names or ())
-        words, _ = redecode_terms(audio16, words, transcribe_options, vocabulary)
+    beside = None
     if settings.hear_doubted:
         from ..transcript.confidence import known_words
-        from .recheck import hear_again, hearer, marked
+        from .recheck import HearingBeside, hearer
 
         # The show's words are never shaded, so never heard again (as the document's rule).
         known = known_words([*terms, *(names or ())])
-        words = hear_again(audio16, words, marked(words, known), hearer(transcribe_options))
+        # One thread: it works beside the recogniser (recheck.HearingBeside).
+        hear = hearer(replace(transcribe_options, cpu_threads=1))
+        beside = HearingBeside(audio16, known, hear)
+    try:
+        # With prompt "unsure" the doubted words are heard after the terms' second decode,
+        # which changes words, so not beside the first.
+        hear_early = beside if prompt != "unsure" or not terms else None
+        words = transcribe(audio16, transcribe_options, hear_early).words
+        if prompt == "unsure" and terms:
+            from ..transcript.vocabulary import build_vocabulary
+            from .redecode import redecode_terms
+
+            vocabulary = build_vocabulary(terms, names or ())
+            words, _ = redecode_terms(audio16, words, transcribe_options, vocabulary)
+        if beside is not None:
+            if hear_early is None:
+                beside(words)
+            words = beside.words()
+    finally:
+        if beside is not None:
+            beside.close()
     return words
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -328,8 +328,16 @@ def check_audio(audio: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------- public
 
 
-def transcribe(audio: np.ndarray, options: TranscribeOptions | None = None) -> Transcription:
-    """Recognise ``audio`` (float32 mono at 16 kHz) into timed, punctuated words."""
+def transcribe(
+    audio: np.ndarray,
+    options: TranscribeOptions | None = None,
+    on_piece: Callable[[list[Word]], None] | None = None,
+) -> Transcription:
+    """Recognise ``audio`` (float32 mono at 16 kHz) into timed, punctuated words.
+
+    ``on_piece`` is handed each piece's words (``piece_seconds`` of audio, on the recording's
+    clock) as soon as they are decoded, so work on them (the second hearing of the doubted
+    words, ``speech/recheck``) can run beside the recognition of the next piece."""
     options = options or TranscribeOptions()
     audio = check_audio(audio)
     duration = audio.shape[0] / SAMPLE_RATE
@@ -366,8 +374,11 @@ def transcribe(audio: np.ndarray, options: TranscribeOptions | None = None) -> T
             _reporting(segments, first, len(audio)), len(piece) / SAMPLE_RATE, recorder
         )
         shift = first / SAMPLE_RATE
-        words += [w.model_copy(update={"start": w.start + shift, "end": w.end + shift})
+        placed = [w.model_copy(update={"start": w.start + shift, "end": w.end + shift})
                   for w in found]  # fmt: skip
+        words += placed
+        if on_piece is not None:
+            on_piece(placed)
     finished = time.perf_counter()
 
     return Transcription(

@@ -29,12 +29,14 @@ rule alone (``bench/shading_nbest.py``; eval 60.0 / 10.9 %, against 60.0 / 11.4 
 probability rule still decides, unchanged, for words that record no dispute (older documents).
 
 Where the pipeline heard a doubted word a second time (``Word.heard_again`` set: every word
-under :data:`HEAR_AGAIN_BELOW`, by tiny.en on a short clip, ``speech/recheck``), the two
-hearings decide instead: the word is shaded when the second heard another word there, or when
-its probability is under :data:`HEARD_SAME_LOW` even so. Low-probability words heard right
-mostly come back the same; errors mostly do not. On the 77 dev passages (base) this catches
-64.4 % of the errors while shading 7.3 % of the correct words, against 56.2 / 7.7 % for the
-probability rule, which still decides for words never heard again. The editor's page applies
+under :data:`HEAR_AGAIN_BELOW`, by tiny.en on a short clip, ``speech/recheck``; by default,
+beside the recognition, since ``[speech] hear_doubted`` fits the pipeline's time budget that
+way), the two hearings decide instead: the word is shaded when the second heard another word
+there, or when its probability is under :data:`HEARD_SAME_LOW` even so. Low-probability
+words heard right mostly come back the same; errors mostly do not. On the 77 dev passages
+(base) this catches 68.3 % of the errors while shading 7.0 % of the correct words, against
+61.5 / 7.6 % for the disputes rule, which still decides for words never heard again (eval
+70.0 / 8.7 % against 60.0 / 10.9 %, ``bench/eval_domain.py``). The editor's page applies
 the same rule (``editor/static/app.js``: ``needsReview``) with the parameters
 :func:`editor_rule` gives it.
 """
