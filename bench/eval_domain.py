@@ -80,6 +80,22 @@ class Scored:
 # --- terms -------------------------------------------------------------------------------------
 
 
+def shading_setup(model: str, **options):  # type: ignore[no-untyped-def]
+    """What the shading benches recognise and score the domain set with: text cleaning
+    (``domain_setup``), the recogniser's options (the glossary's terms, no prompt, CPU, plus
+    ``options``) and the show's words as the shading rule exempts them."""
+    from ppod_audio.speech.transcribe import TranscribeOptions
+    from ppod_audio.transcript.confidence import known_words
+
+    _, _, cleaning = domain_setup()
+    after = cleaning["after"]
+    assert after.glossary is not None
+    recognition = TranscribeOptions(
+        model=model, terms=after.glossary.terms, prompt="none", device="cpu", **options
+    )
+    return cleaning, recognition, known_words([e.text for e in after.vocabulary.entries])
+
+
 def domain_setup():  # type: ignore[no-untyped-def]
     """The show, the domain set's cast as an episode, and text cleaning without (``before``)
     and with (``after``) vocabulary correction: what every domain bench scores against."""

@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from eval_domain import domain_files, domain_setup, recognise  # noqa: E402
+from eval_domain import domain_files, recognise, shading_setup  # noqa: E402
 from shading_fit import labelled, rate  # noqa: E402
 from shading_fit import probability as _p  # noqa: E402
 
@@ -44,16 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=0.08)
     args = parser.parse_args(argv)
 
-    from ppod_audio.speech.transcribe import TranscribeOptions
-    from ppod_audio.transcript import confidence
-
-    _, _, cleaning = domain_setup()
-    after = cleaning["after"]
-    assert after.glossary is not None
-    known = confidence.known_words([e.text for e in after.vocabulary.entries])
     for n in args.hypotheses:
-        options = TranscribeOptions(model=args.model, terms=after.glossary.terms, prompt="none",
-                                    device="cpu", hypotheses=n)  # fmt: skip
+        cleaning, options, known = shading_setup(args.model, hypotheses=n)
         began = time.perf_counter()
         rows = [
             recognise(path, split, speaker, path.with_suffix(".txt").read_text(), options, cleaning)

@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from eval_domain import CACHE, _recognised, domain_files, domain_setup  # noqa: E402
+from eval_domain import CACHE, _recognised, domain_files, shading_setup  # noqa: E402
 from shading_fit import labelled, rate  # noqa: E402
 
 
@@ -176,16 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         return cost(args.audio, args.model, pick(args.variant))
 
     from ppod_audio.audio.decode import decode
-    from ppod_audio.speech.transcribe import TranscribeOptions
     from ppod_audio.transcript.clean import clean_words
-    from ppod_audio.transcript.confidence import known_words, needs_review
+    from ppod_audio.transcript.confidence import needs_review
 
-    _, _, cleaning = domain_setup()
+    cleaning, options, known = shading_setup(args.model)
     after = cleaning["after"]
-    assert after.glossary is not None
-    options = TranscribeOptions(model=args.model, terms=after.glossary.terms, prompt="none",
-                                device="cpu")  # fmt: skip
-    known = known_words([e.text for e in after.vocabulary.entries])
     passages = []
     for path, split, speaker in domain_files("dev"):
         audio = decode(path, 16000, 1).samples[0]

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from eval_domain import CACHE, domain_files, domain_setup, recognise  # noqa: E402
+from eval_domain import CACHE, domain_files, recognise, shading_setup  # noqa: E402
 from shading_fit import labelled, rate  # noqa: E402
 from shading_fit import probability as _p  # noqa: E402
 from shading_recheck import cached_hearer  # noqa: E402
@@ -59,15 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     from ppod_audio.audio.decode import decode
     from ppod_audio.speech.clips import hear_clips
     from ppod_audio.speech.recheck import agrees, stretches
-    from ppod_audio.speech.transcribe import TranscribeOptions, transcribe
-    from ppod_audio.transcript.confidence import known_words, needs_review
+    from ppod_audio.speech.transcribe import transcribe
+    from ppod_audio.transcript.confidence import needs_review
 
-    _, _, cleaning = domain_setup()
-    after = cleaning["after"]
-    assert after.glossary is not None
-    options = TranscribeOptions(model=args.model, terms=after.glossary.terms, prompt="none",
-                                device="cpu")  # fmt: skip
-    known = known_words([e.text for e in after.vocabulary.entries])
+    cleaning, options, known = shading_setup(args.model)
     files = domain_files(args.split)
     rows, audios = [], {}
     for path, split, speaker in files:

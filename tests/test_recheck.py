@@ -90,6 +90,7 @@ def test_doubted_words_are_heard_beside_the_recognition_piece_by_piece() -> None
     first = transcribe(audio, options, on_piece).words
     recognised = time.perf_counter()
     words = beside.words()
+    beside.close()
     assert len(pieces) >= 3 and [w for piece in pieces for w in piece] == first
     assert heard_at and min(heard_at) < recognised
     assert [w.text for w in words] == [w.text for w in first]

@@ -123,10 +123,7 @@ class HearingBeside:
 
     def words(self) -> list[Word]:
         """Every piece's words, heard again, in order (waits for the last piece)."""
-        try:
-            return [word for piece in self.pieces for word in piece.result()]
-        finally:
-            self.close()
+        return [word for piece in self.pieces for word in piece.result()]
 
     def close(self) -> None:
         """Stop: pieces not yet started are dropped (the recognition failed or is done)."""

@@ -309,12 +309,13 @@ def _transcribe(
         # One thread: it works beside the recogniser (recheck.HearingBeside).
         hear = hearer(replace(transcribe_options, cpu_threads=1))
         beside = HearingBeside(audio16, known, hear)
+    # With prompt "unsure" the doubted words are heard after the terms' second decode, which
+    # changes words, so not beside the first.
+    redecoding = prompt == "unsure" and bool(terms)
     try:
-        # With prompt "unsure" the doubted words are heard after the terms' second decode,
-        # which changes words, so not beside the first.
-        hear_early = beside if prompt != "unsure" or not terms else None
+        hear_early = None if redecoding else beside
         words = transcribe(audio16, transcribe_options, hear_early).words
-        if prompt == "unsure" and terms:
+        if redecoding:
             from ..transcript.vocabulary import build_vocabulary
             from .redecode import redecode_terms
 
